@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio-rs: out-of-tree Rust VFIO modules. Kbuild does the compiling (see Kbuild);
+# this file drives it against a Rust-enabled 7.3 kernel tree, KDIR. Without KDIR
+# the project's cached guest kernel is used (built on first use, see
+# scripts/build-kernel); KVARIANT=debug selects the KASAN build.
+
+KVARIANT ?= base
+ifeq ($(KDIR),)
+KDIR := $(shell $(CURDIR)/scripts/build-kernel $(KVARIANT))
+endif
+ifeq ($(KDIR),)
+$(error no kernel tree: scripts/build-kernel failed and KDIR is not set)
+endif
+
+LLVM ?= -19
+RUSTC ?= /usr/bin/rustc
+RUSTDOC ?= /usr/bin/rustdoc
+CLIPPY_DRIVER ?= /usr/bin/clippy-driver
+RUSTFMT ?= /usr/bin/rustfmt
+BINDGEN ?= $(HOME)/.cache/vfio-rs/cargo/bin/bindgen
+export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) \
+	BINDGEN=$(BINDGEN) CLIPPY_DRIVER=$(CLIPPY_DRIVER)
+GEN = rust/generated
+SELFTESTS = tools/testing/selftests/vfio
+
+.PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check \
+	check-debug run print-kdir clean host-test
+
+all: modules selftests
+
+bindings:
+	@scripts/gen-bindings $(KDIR) rust/uapi_helper.h $(GEN)/uapi.rs \
+		--allowlist-var 'VFIO_.*' --allowlist-var 'RUST_CONST_HELPER_.*' \
+		--allowlist-type 'vfio_.*'
+	@scripts/gen-bindings $(KDIR) rust/bindings_helper.h $(GEN)/bindings.rs \
+		--allowlist-type 'vfio_.*' --allowlist-type 'iommufd_.*' --allowlist-type 'virqfd' --allowlist-type 'kvm'
+
+modules: bindings
+	$(KMAKE) modules
+
+clippy: bindings
+	$(KMAKE) CLIPPY=1 modules
+
+fmt:
+	$(RUSTFMT) --config-path $(KDIR)/.rustfmt.toml --edition 2021 $$(git ls-files '*.rs')
+
+fmt-check:
+	$(RUSTFMT) --check --config-path $(KDIR)/.rustfmt.toml --edition 2021 $$(git ls-files '*.rs')
+
+# Installs to /lib/modules/<release>/updates/, which modprobe prefers over in-tree copies.
+modules_install: modules
+	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
+
+selftests:
+	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
+
+# The README's test command: host unit tests, then our kselftests in the guest
+# against --impl rust and --impl upstream, then one summary line.
+check: all
+	KDIR=$(KDIR) scripts/check
+
+check-debug:
+	$(MAKE) KVARIANT=debug KDIR= check
+
+# The main job: boot the guest with the Rust stack loaded and show what it made.
+run: all
+	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c 'ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"'
+
+print-kdir:
+	@echo $(KDIR)
+
+clean:
+	$(KMAKE) clean
+	$(MAKE) -C $(SELFTESTS) clean
+	rm -rf $(GEN)

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The IOMMU backends registered with the core (`vfio_register_iommu_driver`).
+//!
+//! Newest first, as upstream's `list_add`: `VFIO_CHECK_EXTENSION` and `VFIO_SET_IOMMU` poll the
+//! backends in this order.
+//!
+//! Lock order: a container's state lock, then [`drivers`].
+
+use crate::kabi::{
+    global::module_mutex,
+    vfio::iommu_driver::IommuDriver, //
+};
+use kernel::prelude::*;
+
+module_mutex! {
+    /// Registered backends, oldest first (iterate in reverse for upstream's order).
+    pub(crate) static drivers: KVec<IommuDriver> = KVec::new();
+}
+
+/// Sets the registry up at module init and empties it at module exit.
+pub(crate) struct Registry;
+
+impl Registry {
+    /// Called once from module init, before any export can be reached.
+    pub(crate) fn new() -> Self {
+        drivers::init();
+        Self
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // Backends hold a reference on vfio.ko, so none can still be registered here; free the
+        // vector's memory all the same.
+        *drivers::lock() = KVec::new();
+    }
+}
+
+/// Adds a backend; `EINVAL` for a table already registered or with unpaired device ops.
+pub(crate) fn register(driver: IommuDriver) -> Result {
+    if kernel::warn_on!(!driver.has_paired_device_ops()) {
+        return Err(EINVAL);
+    }
+    let mut list = drivers::lock();
+    if list.contains(&driver) {
+        return Err(EINVAL);
+    }
+    list.push(driver, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// Removes a backend; unknown tables are ignored, as upstream.
+pub(crate) fn unregister(driver: IommuDriver) {
+    let mut list = drivers::lock();
+    if let Some(i) = list.iter().position(|d| *d == driver) {
+        list.remove(i).ok();
+    }
+}
+
+/// Answers `VFIO_CHECK_EXTENSION` for a container without a backend: polls every backend,
+/// newest first, and returns the first positive answer (else the last answer, or 0).
+pub(crate) fn check_extension(ext: usize) -> isize {
+    let list = drivers::lock();
+    let mut ret = 0;
+    for driver in list.iter().rev() {
+        let Some(module) = driver.get_module() else {
+            continue;
+        };
+        ret = driver.check_extension(&module, ext);
+        if ret > 0 {
+            break;
+        }
+    }
+    ret
+}

@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VFIO's in-kernel ABI objects, shared between `vfio.ko`, its IOMMU backends and its drivers.
+//!
+//! C headers: [`include/linux/vfio.h`](srctree/include/linux/vfio.h),
+//! [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
+
+pub(crate) mod iommu_driver;

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IOMMU backends (`struct vfio_iommu_driver_ops`) as registered with the VFIO core.
+//!
+//! A backend module (type1, ...) passes the core a pointer to its static ops table with
+//! `vfio_register_iommu_driver` and withdraws it with `vfio_unregister_iommu_driver` before it
+//! unloads. Calls into the backend hold a reference on its module, as upstream does.
+//!
+//! C header: [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
+
+use crate::kabi::{
+    bindings,
+    module_ref::ModuleRef,
+    uapi, //
+};
+use core::ptr::NonNull;
+use kernel::prelude::*;
+
+// Upstream 7.3's ops table has 13 pointer-sized members; a change means the ABI moved.
+static_assert!(size_of::<bindings::vfio_iommu_driver_ops>() == 13 * size_of::<usize>());
+
+/// A backend's ops table while it is registered.
+///
+/// # Invariants
+///
+/// `ops` points to a `struct vfio_iommu_driver_ops` that stays valid as long as the table is
+/// registered with the core (the backend's contract: it unregisters before unloading). Values of
+/// this type are only kept by the core's registry and by containers holding a module reference.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IommuDriver {
+    ops: NonNull<bindings::vfio_iommu_driver_ops>,
+}
+
+// SAFETY: The ops table is immutable, static data of the backend module.
+unsafe impl Send for IommuDriver {}
+// SAFETY: The ops table is immutable, static data of the backend module.
+unsafe impl Sync for IommuDriver {}
+
+impl IommuDriver {
+    /// Wraps an ops table being registered; `None` for a null pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ops` must be null or stay valid until it is unregistered from the core.
+    pub(crate) unsafe fn from_raw(ops: *const bindings::vfio_iommu_driver_ops) -> Option<Self> {
+        // INVARIANT: The caller guarantees validity while registered.
+        NonNull::new(ops.cast_mut()).map(|ops| Self { ops })
+    }
+
+    fn ops(&self) -> &bindings::vfio_iommu_driver_ops {
+        // SAFETY: By the type invariant the table is valid while this value exists.
+        unsafe { self.ops.as_ref() }
+    }
+
+    /// Upstream requires `register_device` and `unregister_device` to come as a pair.
+    pub(crate) fn has_paired_device_ops(&self) -> bool {
+        self.ops().register_device.is_some() == self.ops().unregister_device.is_some()
+    }
+
+    /// Pins the backend module so its code can be called; `None` if it is unloading.
+    pub(crate) fn get_module(&self) -> Option<ModuleRef> {
+        // SAFETY: The table is valid (type invariant), so its `owner` is null or the backend
+        // module, which cannot be freed while its table is registered.
+        unsafe { ModuleRef::try_get(self.ops().owner) }
+    }
+
+    /// Asks the backend, without an instance, whether it supports extension `ext`.
+    ///
+    /// `_module` proves the backend module is pinned for the call.
+    pub(crate) fn check_extension(&self, _module: &ModuleRef, ext: usize) -> isize {
+        match self.ops().ioctl {
+            // SAFETY: The backend's `ioctl` accepts a null instance for VFIO_CHECK_EXTENSION,
+            // as upstream's core calls it that way; its module is pinned by `_module`.
+            Some(ioctl) => unsafe {
+                ioctl(
+                    core::ptr::null_mut(),
+                    uapi::VFIO_CHECK_EXTENSION,
+                    ext as c_ulong,
+                ) as isize
+            },
+            None => 0,
+        }
+    }
+}

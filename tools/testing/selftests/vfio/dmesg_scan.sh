@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Fail (as one kselftest result) on any WARN, BUG, oops, lockdep, KASAN or
+# kmemleak report in the kernel log. kmemleak is asked to scan first.
+set -uo pipefail
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+else
+	leaks=""
+	echo "# dmesg_scan: kmemleak not available"
+fi
+pattern='WARNING:|BUG:|kernel BUG|Oops|general protection|Call Trace:|possible recursive locking|circular locking|inconsistent lock state|lock held when returning|suspicious RCU usage|KASAN:|UBSAN:|unreferenced object|rust_panic|panicked at'
+hits=$(dmesg | grep -E "$pattern")
+echo "TAP version 13"
+echo "1..1"
+if [ -z "$hits" ] && [ -z "$leaks" ]; then
+	echo "ok 1 dmesg_clean"
+	echo "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0"
+else
+	echo "$hits" | head -40 | sed 's/^/# dmesg: /'
+	echo "$leaks" | head -40 | sed 's/^/# kmemleak: /'
+	echo "# ---- full dmesg ----"
+	dmesg | tail -200 | sed 's/^/# /'
+	echo "not ok 1 dmesg_clean"
+	echo "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0"
+fi
