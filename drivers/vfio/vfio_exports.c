@@ -14,6 +14,12 @@
 EXPORT_SYMBOL_GPL(vfio_register_iommu_driver);
 EXPORT_SYMBOL_GPL(vfio_unregister_iommu_driver);
 
+/* drivers/vfio/vfio_main.c (plain exports where upstream's are plain) */
+EXPORT_SYMBOL_GPL(vfio_info_cap_add);
+EXPORT_SYMBOL(vfio_info_cap_shift);
+EXPORT_SYMBOL(vfio_info_add_capability);
+EXPORT_SYMBOL(vfio_set_irqs_validate_and_prepare);
+
 MODULE_ALIAS_MISCDEV(VFIO_MINOR);
 MODULE_ALIAS("devname:vfio/vfio");
 MODULE_SOFTDEP("post: vfio_iommu_type1 vfio_iommu_spapr_tce");

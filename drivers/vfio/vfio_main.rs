@@ -12,8 +12,11 @@ mod kabi;
 #[path = "../../rust/vfio/core_exports.rs"]
 mod core_exports;
 
+mod caps;
 mod container;
+mod info_caps;
 mod iommu_drivers;
+mod irq_set;
 
 use kabi::{
     chrdev::{

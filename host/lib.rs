@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of the kernel-independent modules of vfio-rs, so their unit tests run with
+//! `cargo test` (the kernel build compiles the same files into the modules).
+
+#![allow(dead_code)]
+
+#[path = "../drivers/vfio/info_caps.rs"]
+pub mod info_caps;
+
+#[path = "../drivers/vfio/irq_set.rs"]
+pub mod irq_set;

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The buffer behind `struct vfio_info_cap`, where drivers and backends build capability chains.
+//!
+//! The buffer is `kmalloc` memory because C callers `kfree()` it after copying it to userspace.
+//!
+//! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
+
+use crate::kabi::bindings;
+use kernel::prelude::*;
+
+/// A caller's `struct vfio_info_cap`, borrowed for one call.
+pub(crate) struct InfoCapBuf<'a> {
+    raw: &'a mut bindings::vfio_info_cap,
+}
+
+impl<'a> InfoCapBuf<'a> {
+    /// Borrows a caller's capability buffer.
+    ///
+    /// # Safety
+    ///
+    /// `caps` must be valid for writes for `'a`, and its `buf` must be null or a `kmalloc`
+    /// allocation of at least `size` bytes owned by it.
+    pub(crate) unsafe fn from_raw(caps: *mut bindings::vfio_info_cap) -> Option<Self> {
+        // SAFETY: Valid for `'a` per the function contract; null is rejected.
+        unsafe { caps.as_mut() }.map(|raw| Self { raw })
+    }
+
+    /// Current length of the chain in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.raw.size
+    }
+
+    /// The chain's bytes.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.raw.buf.is_null() {
+            return &mut [];
+        }
+        // SAFETY: By the `from_raw` contract `buf` holds `size` bytes owned by this buffer.
+        unsafe { core::slice::from_raw_parts_mut(self.raw.buf.cast::<u8>(), self.raw.size) }
+    }
+
+    /// Grows the buffer by `extra` zeroed bytes, keeping its contents. On allocation failure the buffer is freed and
+    /// emptied, as upstream's `vfio_info_cap_add` does, and `ENOMEM` returned.
+    pub(crate) fn grow(&mut self, extra: usize) -> Result {
+        let new_size = self.raw.size.checked_add(extra).ok_or(ENOMEM)?;
+        // SAFETY: `buf` is null or a kmalloc allocation (the `from_raw` contract); krealloc
+        // keeps the old contents and frees the old block only on success.
+        let buf = unsafe {
+            bindings::krealloc_node_align(
+                self.raw.buf.cast(),
+                new_size,
+                1,
+                bindings::GFP_KERNEL,
+                bindings::NUMA_NO_NODE,
+            )
+        };
+        if buf.is_null() {
+            // SAFETY: On failure krealloc left the old block, still owned here.
+            unsafe { bindings::kfree(self.raw.buf.cast()) };
+            self.raw.buf = core::ptr::null_mut();
+            self.raw.size = 0;
+            return Err(ENOMEM);
+        }
+        // SAFETY: The new block has `new_size` bytes; the tail past the old size is ours to fill.
+        unsafe { core::ptr::write_bytes(buf.cast::<u8>().add(self.raw.size), 0, extra) };
+        self.raw.buf = buf.cast();
+        self.raw.size = new_size;
+        Ok(())
+    }
+
+    /// Pointer to the entry at `offset`, as returned to C callers.
+    pub(crate) fn entry_ptr(&mut self, offset: usize) -> *mut bindings::vfio_info_cap_header {
+        self.as_mut_slice()[offset..].as_mut_ptr().cast()
+    }
+}
+
+/// Borrows a capability a C caller passes in (`struct vfio_info_cap_header` plus payload).
+///
+/// # Safety
+///
+/// `cap` must be valid for reads of `size` bytes for `'a`.
+pub(crate) unsafe fn cap_bytes<'a>(
+    cap: *const bindings::vfio_info_cap_header,
+    size: usize,
+) -> &'a [u8] {
+    if cap.is_null() {
+        return &[];
+    }
+    // SAFETY: Valid for `size` bytes per the function contract.
+    unsafe { core::slice::from_raw_parts(cap.cast::<u8>(), size) }
+}
