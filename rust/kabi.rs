@@ -12,9 +12,14 @@
 #![allow(dead_code)]
 
 pub(crate) mod bindings;
+pub(crate) mod cdev_node;
 pub(crate) mod chrdev;
 pub(crate) mod class;
+pub(crate) mod fops;
 pub(crate) mod global;
+pub(crate) mod helpers;
+pub(crate) mod ida;
+pub(crate) mod iommu;
 pub(crate) mod misc;
 pub(crate) mod module_ref;
 pub(crate) mod uapi;

@@ -5,5 +5,7 @@
 //! C headers: [`include/linux/vfio.h`](srctree/include/linux/vfio.h),
 //! [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
+pub(crate) mod dev_set;
+pub(crate) mod device;
 pub(crate) mod info_cap;
 pub(crate) mod iommu_driver;

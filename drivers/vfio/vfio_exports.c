@@ -20,6 +20,35 @@ EXPORT_SYMBOL(vfio_info_cap_shift);
 EXPORT_SYMBOL(vfio_info_add_capability);
 EXPORT_SYMBOL(vfio_set_irqs_validate_and_prepare);
 
+EXPORT_SYMBOL_GPL(_vfio_alloc_device);
+EXPORT_SYMBOL_GPL(vfio_register_group_dev);
+EXPORT_SYMBOL_GPL(vfio_register_emulated_iommu_dev);
+EXPORT_SYMBOL_GPL(vfio_unregister_group_dev);
+EXPORT_SYMBOL_GPL(vfio_assign_device_set);
+EXPORT_SYMBOL_GPL(vfio_device_set_open_count);
+EXPORT_SYMBOL_GPL(vfio_find_device_in_devset);
+EXPORT_SYMBOL_GPL(vfio_device_try_get_registration);
+EXPORT_SYMBOL_GPL(vfio_device_put_registration);
+
+/* drivers/vfio/group.c */
+EXPORT_SYMBOL_GPL(vfio_file_is_group);
+EXPORT_SYMBOL_GPL(vfio_file_has_dev);
+
+/* drivers/vfio/iommufd.c */
+EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
+EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_bind);
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_unbind);
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_detach_ioas);
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_pasid_attach_ioas);
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_pasid_detach_ioas);
+
+/* drivers/vfio/virqfd.c */
+EXPORT_SYMBOL_GPL(vfio_virqfd_enable);
+EXPORT_SYMBOL_GPL(vfio_virqfd_disable);
+EXPORT_SYMBOL_GPL(vfio_virqfd_flush_thread);
+
 MODULE_ALIAS_MISCDEV(VFIO_MINOR);
 MODULE_ALIAS("devname:vfio/vfio");
 MODULE_SOFTDEP("post: vfio_iommu_type1 vfio_iommu_spapr_tce");

@@ -2,9 +2,10 @@
 
 //! VFIO core (`vfio.ko`) in Rust: a drop-in for upstream's `drivers/vfio` core.
 //!
-//! Module init mirrors upstream's `vfio_init`: the container misc device and the IOMMU backend
-//! registry, the `vfio` class with its group chrdev region, then the `vfio-dev` class with the
-//! device cdev region. Teardown runs in reverse.
+//! Module init mirrors upstream's `vfio_init`: the IOMMU backend registry and the container
+//! misc device, the `vfio` class with the group chrdev region, then the `vfio-dev` class with
+//! the device cdev region. What exported functions need of it ([`Core`]) is published in a
+//! global for them and withdrawn first at exit.
 
 #[path = "../../rust/kabi.rs"]
 mod kabi;
@@ -14,6 +15,9 @@ mod core_exports;
 
 mod caps;
 mod container;
+mod dev_set;
+mod device;
+mod group;
 mod info_caps;
 mod iommu_drivers;
 mod irq_set;
@@ -27,12 +31,19 @@ use kabi::{
         Class,
         ClassInfo, //
     },
+    fops::StaticFops,
+    global::module_mutex,
+    ida::Ida,
     misc::{
         FixedMiscDevice,
         FixedMiscOptions, //
     },
 };
-use kernel::prelude::*;
+use kernel::{
+    module::this_module,
+    prelude::*,
+    sync::Arc, //
+};
 
 module! {
     type: VfioModule,
@@ -61,23 +72,85 @@ impl ClassInfo for DeviceClass {
     const DEVNODE_DIR: &'static CStr = c"vfio/devices";
 }
 
-/// The loaded core. Fields are declared in teardown order (Rust drops them top to bottom).
+/// File operations of `/dev/vfio/N`. The group file interface is the next milestone; until
+/// then the node exists but cannot be opened.
+static GROUP_FOPS: StaticFops = StaticFops::unopenable(this_module::<LocalModule>());
+
+/// File operations of `/dev/vfio/devices/vfioN`, likewise not openable yet.
+static DEVICE_FOPS: StaticFops = StaticFops::unopenable(this_module::<LocalModule>());
+
+/// State shared by the exported functions. Fields drop top to bottom: device side first.
+#[pin_data]
+pub(crate) struct Core {
+    #[pin]
+    device_ida: Ida,
+    device_devt: ChrdevRegion,
+    #[pin]
+    device_class: Class<DeviceClass>,
+    #[pin]
+    group_ida: Ida,
+    group_devt: ChrdevRegion,
+    #[pin]
+    group_class: Class<GroupClass>,
+}
+
+module_mutex! {
+    /// The loaded core, while the module is live.
+    static core_slot: Option<Arc<Core>> = None;
+}
+
+/// The loaded core; `ENODEV` outside module init..exit.
+pub(crate) fn core() -> Result<Arc<Core>> {
+    core_slot::lock().clone().ok_or(ENODEV)
+}
+
+/// Publishes the core for exported functions; dropping it withdraws the core.
+struct Published;
+
+impl Published {
+    fn new() -> Result<Self> {
+        core_slot::init();
+        dev_set::sets::init();
+        group::groups::init();
+        let core = Arc::pin_init(
+            try_pin_init!(Core {
+                group_class <- Class::register(),
+                group_devt: ChrdevRegion::alloc(ALL_MINORS, c"vfio")?,
+                group_ida <- Ida::new(),
+                device_class <- Class::register(),
+                device_devt: ChrdevRegion::alloc(ALL_MINORS, c"vfio-dev")?,
+                device_ida <- Ida::new(),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        *core_slot::lock() = Some(core);
+        Ok(Self)
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // Importers pin this module, so none can still call in; the last `Arc` goes here.
+        *core_slot::lock() = None;
+        // Statics are not dropped at unload: free the registries' (now empty) buffers.
+        *dev_set::sets::lock() = KVec::new();
+        *group::groups::lock() = KVec::new();
+    }
+}
+
+/// The loaded module. Fields are declared in teardown order (Rust drops them top to bottom).
 #[pin_data]
 struct VfioModule {
-    _device_devt: ChrdevRegion,
-    #[pin]
-    _device_class: Class<DeviceClass>,
-    _group_devt: ChrdevRegion,
-    #[pin]
-    _group_class: Class<GroupClass>,
     #[pin]
     _container: FixedMiscDevice<container::Container>,
     _iommu_drivers: iommu_drivers::Registry,
+    _core: Published,
 }
 
 impl kernel::InPlaceModule for VfioModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            _core: Published::new()?,
             _iommu_drivers: iommu_drivers::Registry::new(),
             _container <- FixedMiscDevice::register(FixedMiscOptions {
                 name: c"vfio",
@@ -85,10 +158,6 @@ impl kernel::InPlaceModule for VfioModule {
                 nodename: c"vfio/vfio",
                 mode: 0o666,
             }),
-            _group_class <- Class::register(),
-            _group_devt: ChrdevRegion::alloc(ALL_MINORS, c"vfio")?,
-            _device_class <- Class::register(),
-            _device_devt: ChrdevRegion::alloc(ALL_MINORS, c"vfio-dev")?,
         })
         .pin_chain(|_| {
             pr_info!(

@@ -31,3 +31,140 @@ static inline int vfio_rs_sh(const char *cmd)
 }
 
 #endif
+
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+/* Writes a string to a sysfs file; returns 0 or -errno. */
+static inline int vfio_rs_sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Finds the first PCI function with vendor:device in sysfs; fills bdf.
+ * Returns 0, or -ENOENT.
+ */
+static inline int vfio_rs_find_pci(unsigned int vendor, unsigned int device, char *bdf, size_t len)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	int ret = -ENOENT;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+		unsigned int v = 0, dv = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%x", &v) != 1)
+			v = 0;
+		if (f)
+			fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%x", &dv) != 1)
+			dv = 0;
+		if (f)
+			fclose(f);
+		if (v == vendor && dv == device) {
+			snprintf(bdf, len, "%s", e->d_name);
+			ret = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Binds a PCI function to vfio-pci (driver_override), unbinding any driver first. */
+static inline int vfio_rs_bind_vfio_pci(const char *bdf)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	vfio_rs_sysfs_write(path, bdf); /* no driver: nothing to do */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	ret = vfio_rs_sysfs_write(path, "vfio-pci");
+	if (ret)
+		return ret;
+	return vfio_rs_sysfs_write("/sys/bus/pci/drivers_probe", bdf);
+}
+
+/* Unbinds a PCI function from its driver and clears driver_override. */
+static inline int vfio_rs_unbind(const char *bdf)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	ret = vfio_rs_sysfs_write(path, bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	vfio_rs_sysfs_write(path, "\n");
+	return ret;
+}
+
+/* The IOMMU group id of a PCI function, or -errno. */
+static inline int vfio_rs_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	return atoi(strrchr(link, '/') + 1);
+}
+
+/* Name of the single vfio-dev/vfioN entry of a PCI function into name; 0 or -ENOENT. */
+static inline int vfio_rs_vfio_dev_name(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	int ret = -ENOENT;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "vfio", 4)) {
+			snprintf(name, len, "%s", e->d_name);
+			ret = 0;
+		}
+	closedir(d);
+	return ret;
+}
+
+/* Major number of a character device region by name in /proc/devices, or -ENOENT. */
+static inline int vfio_rs_chrdev_major(const char *name)
+{
+	char line[256], n[128];
+	int major, ret = -ENOENT;
+	FILE *f = fopen("/proc/devices", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d %127s", &major, n) == 2 && !strcmp(n, name))
+			ret = major;
+	fclose(f);
+	return ret;
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IOMMU groups (`struct iommu_group`), as seen by a VFIO core.
+//!
+//! C header: [`include/linux/iommu.h`](srctree/include/linux/iommu.h).
+
+use core::ptr::NonNull;
+use kernel::bindings;
+
+/// A counted reference on an IOMMU group.
+///
+/// # Invariants
+///
+/// `ptr` is a group on which this object owns one reference.
+pub(crate) struct IommuGroup {
+    ptr: NonNull<bindings::iommu_group>,
+}
+
+// SAFETY: Group references may be taken and dropped on any thread.
+unsafe impl Send for IommuGroup {}
+// SAFETY: Only thread-safe C functions are called through `&self`.
+unsafe impl Sync for IommuGroup {}
+
+impl IommuGroup {
+    /// The group of `dev`, if it has one.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid device.
+    pub(crate) unsafe fn of_device(dev: *mut bindings::device) -> Option<Self> {
+        // SAFETY: `dev` is valid per the function contract; the result is a new reference.
+        NonNull::new(unsafe { bindings::iommu_group_get(dev) }).map(|ptr| Self { ptr })
+    }
+
+    /// The group's id (`/sys/kernel/iommu_groups/<id>`).
+    pub(crate) fn id(&self) -> i32 {
+        // SAFETY: The group is valid while referenced (type invariant).
+        unsafe { bindings::iommu_group_id(self.ptr.as_ptr()) }
+    }
+
+    /// Whether both refer to the same group.
+    pub(crate) fn same(&self, other: &IommuGroup) -> bool {
+        self.ptr == other.ptr
+    }
+
+    /// The raw group, for backends (`attach_group`).
+    pub(crate) fn as_raw(&self) -> *mut bindings::iommu_group {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for IommuGroup {
+    fn drop(&mut self) {
+        // SAFETY: This object owns one reference (type invariant).
+        unsafe { bindings::iommu_group_put(self.ptr.as_ptr()) };
+    }
+}
+
+/// Whether `dev`'s IOMMU keeps DMA cache coherent (`IOMMU_CAP_CACHE_COHERENCY`).
+///
+/// # Safety
+///
+/// `dev` must be a valid device.
+pub(crate) unsafe fn cache_coherent(dev: *mut bindings::device) -> bool {
+    // SAFETY: `dev` is valid per the function contract.
+    unsafe { bindings::device_iommu_capable(dev, bindings::iommu_cap_IOMMU_CAP_CACHE_COHERENCY) }
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device sets (`struct vfio_device_set`): devices that open, close and reset together.
+//!
+//! The lock and the device list are C objects because C drivers (vfio-pci's hot reset) take the
+//! lock and walk the list themselves; this type is the C struct, owned by the core.
+//!
+//! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
+
+use crate::kabi::{
+    bindings,
+    helpers,
+    vfio::device::RawDevice, //
+};
+use core::mem::offset_of;
+use kernel::{
+    prelude::*,
+    types::Opaque, //
+};
+
+/// A device set allocated by the core.
+///
+/// # Invariants
+///
+/// `lock` and `device_list` are initialised; every entry of `device_list` is the `dev_set_list`
+/// of a live `struct vfio_device` whose `dev_set` points here, added and removed under `lock`.
+#[repr(transparent)]
+pub(crate) struct DevSet(Opaque<bindings::vfio_device_set>);
+
+// SAFETY: The C struct is shared with C drivers that synchronise through its mutex.
+unsafe impl Send for DevSet {}
+// SAFETY: Mutable state is only touched under its mutex (or the core's set registry lock).
+unsafe impl Sync for DevSet {}
+
+impl DevSet {
+    /// Allocates an empty set for `set_id`.
+    pub(crate) fn new(set_id: usize) -> Result<Pin<KBox<Self>>> {
+        let set = KBox::pin(DevSet(Opaque::zeroed()), GFP_KERNEL)?;
+        let raw = set.0.get();
+        // SAFETY: `raw` is a pinned, zeroed set we own; one static lock class covers every
+        // set's mutex, as upstream's single `mutex_init` call site does.
+        unsafe {
+            (*raw).set_id = set_id as *mut c_void;
+            bindings::__mutex_init(
+                &raw mut (*raw).lock,
+                c"&dev_set->lock".as_char_ptr(),
+                kernel::static_lock_class!().as_ptr(),
+            );
+            bindings::INIT_LIST_HEAD(&raw mut (*raw).device_list);
+        }
+        Ok(set)
+    }
+
+    /// The set behind a device's `dev_set` pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be null or a set created by [`DevSet::new`] that outlives `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device_set) -> Option<&'a Self> {
+        // SAFETY: Per the function contract; `DevSet` is transparent over the C struct.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    /// The C struct, for storing in `vfio_device::dev_set`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::vfio_device_set {
+        self.0.get()
+    }
+
+    /// The key the set was created for.
+    pub(crate) fn set_id(&self) -> usize {
+        // SAFETY: `set_id` is written once, before the set is shared.
+        unsafe { (*self.0.get()).set_id as usize }
+    }
+
+    /// Number of devices that joined (`device_count`); caller serialises via the set registry.
+    pub(crate) fn device_count(&self) -> u32 {
+        // SAFETY: Only the core's registry, under its lock, reads and writes the count.
+        unsafe { (*self.0.get()).device_count }
+    }
+
+    /// Sets `device_count`; caller holds the core's set registry lock.
+    pub(crate) fn set_device_count(&self, count: u32) {
+        // SAFETY: As for `device_count`.
+        unsafe { (*self.0.get()).device_count = count };
+    }
+
+    /// Takes the set's mutex (the one C drivers also take).
+    pub(crate) fn lock(&self) -> DevSetGuard<'_> {
+        // SAFETY: The mutex is initialised (type invariant).
+        unsafe { bindings::mutex_lock(&raw mut (*self.0.get()).lock) };
+        DevSetGuard { set: self }
+    }
+
+    /// Warns (lockdep) unless the caller holds the set's mutex: upstream's exports that run
+    /// inside `open_device`/`close_device` assert this rather than lock.
+    pub(crate) fn assert_held(&self) -> DevSetHeld<'_> {
+        // SAFETY: The mutex is initialised (type invariant).
+        unsafe { helpers::vfio_rs_mutex_assert_held(&raw mut (*self.0.get()).lock) };
+        DevSetHeld { set: self }
+    }
+}
+
+impl Drop for DevSet {
+    fn drop(&mut self) {
+        // SAFETY: The mutex was initialised in `new` and nobody holds it any more.
+        unsafe { bindings::mutex_destroy(&raw mut (*self.0.get()).lock) };
+    }
+}
+
+/// Proof that the set's mutex is held, by us ([`DevSetGuard`]) or by our C caller.
+pub(crate) trait SetLocked {
+    /// The locked set.
+    fn set(&self) -> &DevSet;
+
+    /// Calls `f` on every device of the set, in list order.
+    fn for_each_device(&self, f: &mut dyn FnMut(&RawDevice) -> bool) {
+        let head = self.set().head();
+        // SAFETY: The mutex is held (trait contract), so the list is stable; entries are
+        // `dev_set_list` members of live devices (type invariant).
+        unsafe {
+            let mut pos = (*head).next;
+            while pos != head {
+                let dev = pos
+                    .cast::<u8>()
+                    .sub(offset_of!(bindings::vfio_device, dev_set_list))
+                    .cast::<bindings::vfio_device>();
+                if !f(RawDevice::from_raw(dev)) {
+                    return;
+                }
+                pos = (*pos).next;
+            }
+        }
+    }
+}
+
+impl DevSet {
+    fn head(&self) -> *mut bindings::list_head {
+        // SAFETY: Taking a field address of a valid struct.
+        unsafe { &raw mut (*self.0.get()).device_list }
+    }
+}
+
+/// The set's mutex, held by us.
+pub(crate) struct DevSetGuard<'a> {
+    set: &'a DevSet,
+}
+
+impl DevSetGuard<'_> {
+    /// Links `dev` into the set's list and points its `dev_set` here.
+    pub(crate) fn add(&mut self, dev: &RawDevice) {
+        // SAFETY: The mutex is held; `dev` is live and not in any set's list.
+        unsafe {
+            (*dev.as_raw()).dev_set = self.set.as_raw();
+            bindings::list_add_tail(&raw mut (*dev.as_raw()).dev_set_list, self.set.head());
+        }
+    }
+
+    /// Unlinks `dev` from the set's list.
+    pub(crate) fn remove(&mut self, dev: &RawDevice) {
+        // SAFETY: The mutex is held and `dev` is in this set's list (added by `add`).
+        unsafe { helpers::vfio_rs_list_del(&raw mut (*dev.as_raw()).dev_set_list) };
+    }
+}
+
+impl SetLocked for DevSetGuard<'_> {
+    fn set(&self) -> &DevSet {
+        self.set
+    }
+}
+
+impl Drop for DevSetGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: This guard took the mutex in `DevSet::lock`.
+        unsafe { bindings::mutex_unlock(&raw mut (*self.set.0.get()).lock) };
+    }
+}
+
+/// The set's mutex, held by our caller (asserted with lockdep).
+pub(crate) struct DevSetHeld<'a> {
+    set: &'a DevSet,
+}
+
+impl SetLocked for DevSetHeld<'_> {
+    fn set(&self) -> &DevSet {
+        self.set
+    }
+}

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `struct vfio_device`: embedded at offset 0 of each driver's device struct, allocated by the
+//! core (`_vfio_alloc_device`) and freed by the release callback of its embedded `struct device`.
+//!
+//! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
+
+use crate::kabi::{
+    bindings, helpers,
+    vfio::dev_set::{
+        DevSet,
+        SetLocked, //
+    },
+};
+use core::ptr::NonNull;
+use kernel::{
+    prelude::*,
+    types::Opaque, //
+};
+
+/// A `struct vfio_device`.
+///
+/// # Invariants
+///
+/// The struct was allocated by [`NewDevice::alloc`] and its embedded `struct device` was
+/// initialised by [`NewDevice::initialize`], so it lives until that device's last reference.
+#[repr(transparent)]
+pub(crate) struct RawDevice(Opaque<bindings::vfio_device>);
+
+// SAFETY: Shared with C code that synchronises through the set mutex and the device model.
+unsafe impl Send for RawDevice {}
+// SAFETY: As above; mutable fields are only written under the locks documented per method.
+unsafe impl Sync for RawDevice {}
+
+impl RawDevice {
+    /// Borrows a device handed to the core by a driver.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live, initialised `struct vfio_device` for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device) -> &'a Self {
+        // SAFETY: Per the function contract; `RawDevice` is transparent over the C struct.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The C struct.
+    pub(crate) fn as_raw(&self) -> *mut bindings::vfio_device {
+        self.0.get()
+    }
+
+    /// The device's identity, for lists that must not own it.
+    pub(crate) fn id(&self) -> DeviceId {
+        DeviceId(self.0.get() as usize)
+    }
+
+    /// The parent (physical or mdev) device, `vfio_device::dev`.
+    pub(crate) fn parent_raw(&self) -> *mut bindings::device {
+        // SAFETY: Reading a field of the live struct (type invariant).
+        unsafe { (*self.0.get()).dev }
+    }
+
+    /// The driver's ops table.
+    pub(crate) fn ops(&self) -> &bindings::vfio_device_ops {
+        // SAFETY: Drivers pass a static, non-null ops table at allocation.
+        unsafe { &*(*self.0.get()).ops }
+    }
+
+    /// The device index (`vfioN`, the cdev minor).
+    pub(crate) fn index(&self) -> u32 {
+        // SAFETY: Reading a field of the live struct (type invariant).
+        unsafe { (*self.0.get()).index }
+    }
+
+    /// The device set, once assigned.
+    pub(crate) fn dev_set(&self) -> Option<&DevSet> {
+        // SAFETY: `dev_set` is null or a set that lives while it has members (the core's
+        // registry frees a set only after its last device left).
+        unsafe { DevSet::from_raw((*self.0.get()).dev_set) }
+    }
+
+    /// Users of the open device (`open_count`), read under the set's mutex.
+    pub(crate) fn open_count(&self, _locked: &dyn SetLocked) -> u32 {
+        // SAFETY: Reading a field of the live struct; writers hold the set's mutex, as the
+        // caller does.
+        unsafe { (*self.0.get()).open_count }
+    }
+
+    /// Whether the device's `parent` is `dev`.
+    pub(crate) fn has_parent(&self, parent: ParentRef) -> bool {
+        core::ptr::eq(self.parent_raw(), parent.0)
+    }
+
+    /// The embedded `struct device` (the `vfioN` class device).
+    pub(crate) fn class_device(&self) -> *mut bindings::device {
+        // SAFETY: Field projection of the live struct.
+        unsafe { &raw mut (*self.0.get()).device }
+    }
+
+    /// Sets the registration refcount to 1 (registered, no other users).
+    pub(crate) fn set_registered(&self) {
+        // SAFETY: Written before the device is published to users.
+        unsafe { bindings::refcount_set(&raw mut (*self.0.get()).refcount, 1) };
+    }
+
+    /// Takes a registration reference unless unregistration already dropped the last one.
+    pub(crate) fn try_get_registration(&self) -> bool {
+        // SAFETY: `refcount` is a valid refcount_t of the live struct.
+        unsafe { helpers::vfio_rs_refcount_inc_not_zero(&raw mut (*self.0.get()).refcount) }
+    }
+
+    /// Drops a registration reference; the last one wakes the unregistering thread.
+    pub(crate) fn put_registration(&self) {
+        // SAFETY: `refcount` and `comp` are valid fields of the live struct.
+        unsafe {
+            if bindings::refcount_dec_and_test(&raw mut (*self.0.get()).refcount) {
+                bindings::complete(&raw mut (*self.0.get()).comp);
+            }
+        }
+    }
+
+    /// Waits up to `timeout_ms` for the last registration reference; `Err(ERESTARTSYS)` if
+    /// interrupted (only when `interruptible`).
+    pub(crate) fn wait_unused(&self, timeout_ms: u32, interruptible: bool) -> Result<bool> {
+        // SAFETY: `comp` was initialised at allocation.
+        let comp = unsafe { &raw mut (*self.0.get()).comp };
+        // SAFETY: Converting a duration is always safe.
+        let jiffies = unsafe { bindings::__msecs_to_jiffies(timeout_ms) };
+        if interruptible {
+            // SAFETY: `comp` is valid; sleeping is allowed in the unregister path.
+            let left =
+                unsafe { bindings::wait_for_completion_interruptible_timeout(comp, jiffies) };
+            if left < 0 {
+                return Err(ERESTARTSYS);
+            }
+            Ok(left > 0)
+        } else {
+            // SAFETY: As above.
+            Ok(unsafe { bindings::wait_for_completion_timeout(comp, jiffies) } > 0)
+        }
+    }
+
+    /// Calls the driver's `request` op (ask userspace to release the device), if any.
+    pub(crate) fn request(&self, count: u32) {
+        if let Some(request) = self.ops().request {
+            // SAFETY: The driver's op accepts its own live device.
+            unsafe { request(self.as_raw(), count) };
+        }
+    }
+
+    /// Calls the driver's `release` op, if any (from the embedded device's release).
+    pub(crate) fn call_release(&self) {
+        if let Some(release) = self.ops().release {
+            // SAFETY: The driver's op accepts its own device at final release.
+            unsafe { release(self.as_raw()) };
+        }
+    }
+
+    /// Names the class device `vfio<index>`.
+    pub(crate) fn set_name(&self, index: u32) -> Result {
+        // SAFETY: The embedded device is initialised; the format consumes one `unsigned int`.
+        kernel::error::to_result(unsafe {
+            bindings::dev_set_name(self.class_device(), c"vfio%u".as_char_ptr(), index)
+        })
+    }
+
+    /// Upstream's warning when a signal interrupts the wait for users at unregistration.
+    pub(crate) fn warn_blocked(&self) {
+        let task = kernel::current!();
+        // SAFETY: `current` is valid for this call and `comm` is NUL-terminated; the format
+        // consumes one string and one int.
+        unsafe {
+            bindings::_dev_warn(
+                self.parent_raw(),
+                c"Device is currently in use, task \"%s\" (%d) blocked until device is released"
+                    .as_char_ptr(),
+                (*task.as_ptr()).comm.as_ptr(),
+                task.pid(),
+            )
+        };
+    }
+
+    /// Adds the `vfioN` class device and its cdev (`/dev/vfio/devices/vfioN`) with `fops`.
+    pub(crate) fn add_cdev(
+        &self,
+        devt: bindings::dev_t,
+        fops: &'static bindings::file_operations,
+        owner: *mut bindings::module,
+    ) -> Result {
+        let d = self.0.get();
+        // SAFETY: The embedded device is initialised and not yet added; `cdev` is ours to set up.
+        unsafe {
+            (*d).device.devt = devt;
+            bindings::cdev_init(&raw mut (*d).cdev, fops);
+            (*d).cdev.owner = owner;
+            kernel::error::to_result(bindings::cdev_device_add(
+                &raw mut (*d).cdev,
+                &raw mut (*d).device,
+            ))
+        }
+    }
+
+    /// Removes what [`RawDevice::add_cdev`] added.
+    pub(crate) fn del_cdev(&self) {
+        let d = self.0.get();
+        // SAFETY: Paired with a successful `add_cdev`.
+        unsafe { bindings::cdev_device_del(&raw mut (*d).cdev, &raw mut (*d).device) };
+    }
+
+    /// Takes a reference on the embedded device (keeps the allocation alive).
+    pub(crate) fn get(&self) {
+        // SAFETY: The embedded device is initialised (type invariant).
+        unsafe { bindings::get_device(self.class_device()) };
+    }
+
+    /// Drops a reference on the embedded device; the last one frees the allocation.
+    ///
+    /// # Safety
+    ///
+    /// The caller must own a reference and not use `self` afterwards unless it holds another.
+    pub(crate) unsafe fn put(&self) {
+        // SAFETY: Per the function contract.
+        unsafe { bindings::put_device(self.class_device()) };
+    }
+
+    /// The name of the parent device (for `GET_DEVICE_FD` matching and messages).
+    pub(crate) fn parent_name(&self) -> &CStr {
+        // SAFETY: The parent outlives its vfio device and `dev_name` returns a NUL-terminated
+        // string owned by it.
+        unsafe { CStr::from_char_ptr(bindings::dev_name(self.parent_raw())) }
+    }
+}
+
+/// Identity of a parent `struct device` a C caller asks about (compared, never dereferenced).
+#[derive(Clone, Copy)]
+pub(crate) struct ParentRef(pub(crate) *const bindings::device);
+
+/// Identity of a `vfio_device` (its address), comparable without dereferencing it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeviceId(usize);
+
+impl DeviceId {
+    /// The device as C sees it, for returning to C callers.
+    pub(crate) fn as_ptr(self) -> *mut bindings::vfio_device {
+        self.0 as *mut bindings::vfio_device
+    }
+}
+
+/// A freshly allocated device between `_vfio_alloc_device` and `device_initialize`: dropping it
+/// frees the memory (`kvfree`), after that only the embedded device's release may.
+pub(crate) struct NewDevice {
+    ptr: NonNull<bindings::vfio_device>,
+}
+
+impl NewDevice {
+    /// Allocates `size` zeroed bytes (the driver's struct, `vfio_device` first).
+    pub(crate) fn alloc(size: usize) -> Result<Self> {
+        if size < size_of::<bindings::vfio_device>() {
+            return Err(EINVAL);
+        }
+        // SAFETY: Any size is accepted; the result is null or `size` zeroed bytes.
+        let p = unsafe {
+            bindings::__kvmalloc_node_noprof(
+                size,
+                1,
+                bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+                bindings::NUMA_NO_NODE,
+            )
+        };
+        NonNull::new(p.cast()).map(|ptr| Self { ptr }).ok_or(ENOMEM)
+    }
+
+    /// The struct, to fill in before [`NewDevice::initialize`].
+    pub(crate) fn raw(&self) -> *mut bindings::vfio_device {
+        self.ptr.as_ptr()
+    }
+
+    /// Sets the fields every later step relies on.
+    pub(crate) fn set_basics(
+        &self,
+        parent: *mut bindings::device,
+        ops: *const bindings::vfio_device_ops,
+        index: u32,
+    ) {
+        let d = self.raw();
+        // SAFETY: We own the zeroed, not yet shared allocation.
+        unsafe {
+            (*d).dev = parent;
+            (*d).ops = ops;
+            (*d).index = index;
+            bindings::init_completion(&raw mut (*d).comp);
+        }
+    }
+
+    /// Calls the driver's `init` op, if any.
+    pub(crate) fn call_init(&self) -> Result {
+        // SAFETY: `ops` was set by `set_basics` to the driver's static table.
+        let init = unsafe { (*(*self.raw()).ops).init };
+        match init {
+            // SAFETY: The driver's op accepts its own device before it is initialised.
+            Some(init) => kernel::error::to_result(unsafe { init(self.raw()) }),
+            None => Ok(()),
+        }
+    }
+
+    /// `device_initialize` of the embedded device with the `vfio-dev` class and `release`;
+    /// from now on only `release` (after the last `put_device`) frees the memory.
+    pub(crate) fn initialize(
+        self,
+        class: *const bindings::class,
+        release: unsafe extern "C" fn(*mut bindings::device),
+    ) -> *mut bindings::vfio_device {
+        let d = self.raw();
+        core::mem::forget(self);
+        // SAFETY: We own the allocation; the embedded device is zeroed and ours to set up.
+        unsafe {
+            bindings::device_initialize(&raw mut (*d).device);
+            (*d).device.release = Some(release);
+            (*d).device.class = class;
+            (*d).device.parent = (*d).dev;
+        }
+        d
+    }
+}
+
+impl Drop for NewDevice {
+    fn drop(&mut self) {
+        // SAFETY: The allocation was never initialised as a device, so it is still ours.
+        unsafe { bindings::kvfree(self.ptr.as_ptr().cast()) };
+    }
+}
+
+/// Frees a device from its release callback.
+///
+/// # Safety
+///
+/// `d` must be a device whose embedded `struct device` just dropped its last reference.
+pub(crate) unsafe fn free(d: *mut bindings::vfio_device) {
+    // SAFETY: Nobody references the allocation any more (function contract).
+    unsafe { bindings::kvfree(d.cast()) };
+}
+
+/// The `vfio_device` containing an embedded `struct device`, in its release callback.
+///
+/// # Safety
+///
+/// `dev` must be the `device` member of a `struct vfio_device`.
+pub(crate) unsafe fn from_class_device(dev: *mut bindings::device) -> *mut bindings::vfio_device {
+    // SAFETY: Per the function contract the containing struct starts this far before.
+    unsafe {
+        dev.cast::<u8>()
+            .sub(core::mem::offset_of!(bindings::vfio_device, device))
+            .cast()
+    }
+}
