@@ -11,7 +11,7 @@ use kernel::{
 };
 
 /// A `file_operations` table that may live in a `static` (it only holds function and module
-/// pointers, which are immutable).
+/// pointers, which are immutable). Its address identifies files opened through it.
 #[repr(transparent)]
 pub(crate) struct StaticFops(pub(crate) bindings::file_operations);
 

@@ -5,7 +5,10 @@
 //! C header: [`include/linux/iommu.h`](srctree/include/linux/iommu.h).
 
 use core::ptr::NonNull;
-use kernel::bindings;
+use kernel::{
+    bindings,
+    prelude::*, //
+};
 
 /// A counted reference on an IOMMU group.
 ///
@@ -46,6 +49,48 @@ impl IommuGroup {
     /// The raw group, for backends (`attach_group`).
     pub(crate) fn as_raw(&self) -> *mut bindings::iommu_group {
         self.ptr.as_ptr()
+    }
+}
+
+impl Clone for IommuGroup {
+    fn clone(&self) -> Self {
+        // SAFETY: The group is valid (type invariant); the result is a new reference.
+        unsafe { bindings::iommu_group_ref_get(self.ptr.as_ptr()) };
+        // INVARIANT: The reference was just taken.
+        Self { ptr: self.ptr }
+    }
+}
+
+impl IommuGroup {
+    /// Whether a kernel driver or another owner uses the group's DMA (the group is then not
+    /// viable for userspace).
+    pub(crate) fn dma_owner_claimed(&self) -> bool {
+        // SAFETY: The group is valid (type invariant).
+        unsafe { bindings::iommu_group_dma_owner_claimed(self.ptr.as_ptr()) }
+    }
+
+    /// Claims the group's DMA for userspace on behalf of `owner` (an identity token); fails
+    /// with `EPERM` while a kernel driver is bound, `EBUSY` while another owner holds it.
+    pub(crate) fn claim_dma_owner(&self, owner: usize) -> Result<DmaOwnership> {
+        // SAFETY: The group is valid; `owner` is only compared by the IOMMU core.
+        kernel::error::to_result(unsafe {
+            bindings::iommu_group_claim_dma_owner(self.ptr.as_ptr(), owner as *mut c_void)
+        })?;
+        Ok(DmaOwnership {
+            group: self.clone(),
+        })
+    }
+}
+
+/// DMA ownership of a group, released on drop.
+pub(crate) struct DmaOwnership {
+    group: IommuGroup,
+}
+
+impl Drop for DmaOwnership {
+    fn drop(&mut self) {
+        // SAFETY: This object holds the claim taken in `claim_dma_owner`.
+        unsafe { bindings::iommu_group_release_dma_owner(self.group.ptr.as_ptr()) };
     }
 }
 

@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod bindings;
+pub(crate) mod cdev_fops;
 pub(crate) mod cdev_node;
 pub(crate) mod chrdev;
 pub(crate) mod class;

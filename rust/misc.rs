@@ -14,12 +14,17 @@ use core::marker::PhantomData;
 use kernel::{
     bindings,
     error::to_result,
+    fs::LocalFile,
     miscdevice::{
         MiscDevice,
         MiscDeviceOptions, //
     },
     prelude::*,
-    types::Opaque, //
+    sync::Arc,
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
 };
 
 /// Where and how a [`FixedMiscDevice`] appears.
@@ -81,5 +86,22 @@ impl<T> PinnedDrop for FixedMiscDevice<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant the device is registered.
         unsafe { bindings::misc_deregister(self.inner.get()) };
+    }
+}
+
+impl<T: MiscDevice<Ptr = Arc<T>> + 'static> FixedMiscDevice<T> {
+    /// The state of `file` if it was opened on this device (e.g. a container fd handed to a
+    /// group), else `None`.
+    pub(crate) fn file_data(&self, file: &LocalFile) -> Option<Arc<T>> {
+        // SAFETY: The device is registered (type invariant) and `file` is live, so both `fops`
+        // and `f_op` are readable.
+        let ours = unsafe { core::ptr::eq((*file.as_ptr()).f_op, (*self.inner.get()).fops) };
+        if !ours {
+            return None;
+        }
+        // SAFETY: `misc_open` installed our fops, so `private_data` is an `Arc<T>` stored by
+        // `MiscDevice::open` via `into_foreign`; the file is referenced, so not released.
+        let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*file.as_ptr()).private_data) };
+        Some(data.into())
     }
 }

@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The container, `/dev/vfio/vfio`: one per open, holding groups and their IOMMU backend.
+//! The container, `/dev/vfio/vfio`: groups sharing one IOMMU backend instance.
 //!
-//! Until groups exist (next milestone) a container never has a backend: `VFIO_SET_IOMMU` and
-//! every backend ioctl fail with `EINVAL`, as upstream's do for a container without groups.
+//! A container is unprivileged until a group joins; only then may `VFIO_SET_IOMMU` pick a
+//! backend, and the backend goes away with the last group (upstream semantics).
+//!
+//! Lock order: group state, then [`Container::state`], then the backend registry. Backend
+//! ioctls run without the container lock, on a cloned reference to the instance.
 
 use crate::{
     iommu_drivers,
-    kabi::uapi, //
+    kabi::{
+        iommu::{
+            DmaOwnership,
+            IommuGroup, //
+        },
+        uapi,
+        vfio::iommu_driver::Backend,
+    },
 };
 use kernel::{
     fs::File,
@@ -15,35 +25,173 @@ use kernel::{
         MiscDevice,
         MiscDeviceRegistration, //
     },
+    new_mutex,
     prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
 };
 
-/// The private data of an open `/dev/vfio/vfio`.
-pub(crate) struct Container;
+/// `enum vfio_group_type` value of groups backed by a real IOMMU group.
+pub(crate) const VFIO_IOMMU: u32 = 0;
+
+/// The private data of an open `/dev/vfio/vfio`, shared with the groups that join it.
+#[pin_data]
+pub(crate) struct Container {
+    #[pin]
+    state: Mutex<ContainerState>,
+}
+
+struct ContainerState {
+    /// Member groups (newest first, as upstream's `list_add`).
+    groups: KVec<IommuGroup>,
+    backend: Option<Arc<Backend>>,
+}
+
+/// A group's membership in a container: holds the group's DMA ownership and the container.
+pub(crate) struct Membership {
+    container: Arc<Container>,
+    group: IommuGroup,
+    _dma: DmaOwnership,
+}
 
 #[vtable]
 impl MiscDevice for Container {
-    type Ptr = KBox<Self>;
+    type Ptr = Arc<Self>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        Ok(KBox::new(Container, GFP_KERNEL_ACCOUNT)?)
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Container {
+                state <- new_mutex!(ContainerState {
+                    groups: KVec::new(),
+                    backend: None,
+                }),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
     }
 
-    fn ioctl(me: &Container, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(me: ArcBorrow<'_, Container>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::VFIO_GET_API_VERSION => Ok(uapi::VFIO_API_VERSION as isize),
             uapi::VFIO_CHECK_EXTENSION => Ok(me.check_extension(arg)),
-            // No groups, so no privilege to pick a backend yet (upstream: -EINVAL).
-            uapi::VFIO_SET_IOMMU => Err(EINVAL),
-            // Unknown commands go to the backend; without one, upstream answers -EINVAL.
-            _ => Err(EINVAL),
+            uapi::VFIO_SET_IOMMU => me.set_iommu(arg).map(|()| 0),
+            _ => {
+                // Everything else belongs to the backend; without one upstream says -EINVAL.
+                let backend = me.state.lock().backend.clone().ok_or(EINVAL)?;
+                let ret = backend.ioctl(cmd, arg);
+                if ret < 0 {
+                    return Err(Error::from_errno(ret as i32));
+                }
+                Ok(ret)
+            }
         }
     }
 }
 
 impl Container {
-    /// `VFIO_CHECK_EXTENSION`: no base extensions; without a backend, poll them all.
+    /// `VFIO_CHECK_EXTENSION`: the backend's answer once set, else the first positive answer
+    /// of the registered backends.
     fn check_extension(&self, ext: usize) -> isize {
-        iommu_drivers::check_extension(ext)
+        let backend = self.state.lock().backend.clone();
+        match backend {
+            Some(b) => b.ioctl(uapi::VFIO_CHECK_EXTENSION, ext),
+            None => iommu_drivers::check_extension(ext),
+        }
+    }
+
+    /// `VFIO_SET_IOMMU`: needs a group and no backend yet; tries the backends newest first
+    /// and keeps the first that supports `arg`, opens and takes every group.
+    fn set_iommu(&self, arg: usize) -> Result {
+        let mut state = self.state.lock();
+        if state.groups.is_empty() || state.backend.is_some() {
+            return Err(EINVAL);
+        }
+        let mut ret = Err(ENODEV);
+        for (driver, module) in iommu_drivers::candidates(arg) {
+            let backend = match Backend::open(driver, module, arg) {
+                Ok(b) => b,
+                Err(e) => {
+                    ret = Err(e);
+                    continue;
+                }
+            };
+            match attach_all(&backend, &state.groups) {
+                Ok(()) => {
+                    state.backend = Some(Arc::new(backend, GFP_KERNEL)?);
+                    return Ok(());
+                }
+                Err(e) => ret = Err(e),
+            }
+        }
+        ret
+    }
+
+    /// Adds a group (`VFIO_GROUP_SET_CONTAINER`): claims its DMA for userspace and attaches it
+    /// to the backend if one is set.
+    pub(crate) fn attach_group(
+        this: Arc<Container>,
+        group: &IommuGroup,
+        owner: usize,
+    ) -> Result<Membership> {
+        let dma = group.claim_dma_owner(owner)?;
+        {
+            let mut state = this.state.lock();
+            state.groups.reserve(1, GFP_KERNEL)?;
+            if let Some(backend) = &state.backend {
+                backend.attach_group(group, VFIO_IOMMU)?;
+            }
+            state.groups.insert_within_capacity(0, group.clone()).ok();
+        }
+        Ok(Membership {
+            container: this,
+            group: group.clone(),
+            _dma: dma,
+        })
+    }
+
+    /// Whether the container has a backend (device opens need one).
+    pub(crate) fn has_backend(&self) -> bool {
+        self.state.lock().backend.is_some()
+    }
+}
+
+/// Attaches every group to a new backend instance, undoing on the first failure.
+fn attach_all(backend: &Backend, groups: &KVec<IommuGroup>) -> Result {
+    for (i, group) in groups.iter().enumerate() {
+        if let Err(e) = backend.attach_group(group, VFIO_IOMMU) {
+            for done in groups.iter().take(i).rev() {
+                backend.detach_group(done);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+impl Membership {
+    /// The container the group is in.
+    pub(crate) fn container(&self) -> &Arc<Container> {
+        &self.container
+    }
+}
+
+impl Drop for Membership {
+    /// Leaves the container: detach from the backend, and release the backend with the last
+    /// group. DMA ownership is released after, when `_dma` drops.
+    fn drop(&mut self) {
+        let mut state = self.container.state.lock();
+        if let Some(backend) = &state.backend {
+            backend.detach_group(&self.group);
+        }
+        if let Some(i) = state.groups.iter().position(|g| g.same(&self.group)) {
+            let _ = state.groups.remove(i);
+        }
+        if state.groups.is_empty() {
+            // The instance is released when its last in-flight ioctl drops its clone.
+            state.backend = None;
+        }
     }
 }

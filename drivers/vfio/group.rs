@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Groups: one `/dev/vfio/N` per IOMMU group with registered VFIO devices (N = the IOMMU
-//! group id, the minor from the group IDA).
+//! Groups: one `/dev/vfio/N` per IOMMU group with registered VFIO devices (N is the IOMMU
+//! group id, the minor comes from the group IDA). A group file has a single opener, joins a
+//! container and hands out device fds.
 //!
-//! Lock order: [`groups`] (the global list), then a set's mutex.
+//! Lock order: [`groups`] (the global list), then a group's `state`, then its container's
+//! state, then the backend registry; a set's mutex nests inside a group's `state`.
 
 use crate::{
+    container::{
+        Container,
+        Membership, //
+    },
     kabi::{
+        cdev_fops::CdevFile,
         cdev_node::{
             CdevNode,
             CdevNodeSpec, //
         },
         global::module_mutex,
         iommu::IommuGroup,
+        uapi,
         vfio::device::{
             DeviceId,
             RawDevice, //
@@ -21,24 +29,76 @@ use crate::{
     Core, //
 };
 use kernel::{
+    fs::{
+        File,
+        LocalFile, //
+    },
+    new_mutex,
     prelude::*,
-    str::CString, //
+    str::CString,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+    uaccess::UserSlice,
 };
 
 /// A VFIO group: the registered devices of one IOMMU group.
+#[pin_data]
 pub(crate) struct Group {
     iommu_group: IommuGroup,
     minor: u32,
+    #[pin]
+    state: Mutex<GroupState>,
+}
+
+struct GroupState {
     node: Option<CdevNode>,
-    /// Registered devices, published for the group path.
+    /// Registered devices, published for `GET_DEVICE_FD`.
     devices: KVec<DeviceId>,
     /// Devices that joined (`drivers` upstream), counting those not yet fully registered.
     drivers: u32,
+    /// The last device left: the group only waits for its files to close.
+    dead: bool,
+    /// `/dev/vfio/N` is open (single opener).
+    opened: bool,
+    /// The container the group is in (`VFIO_GROUP_SET_CONTAINER`).
+    membership: Option<Membership>,
 }
 
 module_mutex! {
     /// Every live group.
-    pub(crate) static groups: KVec<KBox<Group>> = KVec::new();
+    pub(crate) static groups: KVec<Arc<Group>> = KVec::new();
+}
+
+impl Group {
+    fn new(iommu_group: IommuGroup, minor: u32, node: CdevNode) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Group {
+                iommu_group,
+                minor,
+                state <- new_mutex!(GroupState {
+                    node: Some(node),
+                    devices: KVec::new(),
+                    drivers: 1,
+                    dead: false,
+                    opened: false,
+                    membership: None,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Identity token for DMA ownership claims.
+    fn owner_token(&self) -> usize {
+        core::ptr::from_ref(self) as usize
+    }
+
+    /// Whether `dev` is one of the group's registered devices.
+    pub(crate) fn has_device(&self, dev: &RawDevice) -> bool {
+        self.state.lock().devices.contains(&dev.id())
+    }
 }
 
 /// Joins `dev` to the group of its parent's IOMMU group, creating `/dev/vfio/N` if needed.
@@ -46,103 +106,217 @@ pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
     // SAFETY: A registering device's parent is a valid, bound device.
     let iommu_group = unsafe { IommuGroup::of_device(dev.parent_raw()) }.ok_or(EINVAL)?;
     let mut list = groups::lock();
-    if let Some(group) = list.iter_mut().find(|g| g.iommu_group.same(&iommu_group)) {
-        if group.devices.contains(&dev.id()) {
+    if let Some(group) = list.iter().find(|g| g.iommu_group.same(&iommu_group)) {
+        let mut state = group.state.lock();
+        if state.devices.contains(&dev.id()) {
             kernel::warn_on!(true);
             return Err(EINVAL);
         }
-        group.drivers += 1;
+        state.drivers += 1;
         return Ok(());
     }
+    list.reserve(1, GFP_KERNEL)?;
     let minor = core
         .group_ida
         .alloc_max(crate::kabi::chrdev::ALL_MINORS - 1)?;
-    let name = match CString::try_from_fmt(fmt!("{}", iommu_group.id())) {
-        Ok(name) => name,
-        Err(e) => {
-            core.group_ida.free(minor);
-            return Err(e);
-        }
-    };
-    let node = CdevNode::add(&CdevNodeSpec {
-        class: core.group_class.as_raw(),
-        devt: core.group_devt.base() + minor,
-        name: &name,
-        fops: crate::GROUP_FOPS.get(),
-        owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
-        data: core::ptr::null_mut(),
+    let group = CString::try_from_fmt(fmt!("{}", iommu_group.id())).and_then(|name| {
+        let node = CdevNode::add(&CdevNodeSpec {
+            class: core.group_class.as_raw(),
+            devt: core.group_devt.base() + minor,
+            name: &name,
+            fops: crate::GROUP_FOPS.get(),
+            owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
+            data: core::ptr::null_mut(),
+        })?;
+        Group::new(iommu_group, minor, node)
     });
-    let node = match node {
-        Ok(node) => node,
-        Err(e) => {
-            core.group_ida.free(minor);
-            return Err(e);
-        }
-    };
-    let group = KBox::new(
-        Group {
-            iommu_group,
-            minor,
-            node: Some(node),
-            devices: KVec::new(),
-            drivers: 1,
-        },
-        GFP_KERNEL,
-    );
     match group {
         Ok(group) => {
             list.push(group, GFP_KERNEL)?;
             Ok(())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            core.group_ida.free(minor);
+            Err(e)
+        }
     }
+}
+
+/// The group of a registered (or registering) device.
+fn group_of(list: &KVec<Arc<Group>>, dev: &RawDevice) -> Option<Arc<Group>> {
+    // SAFETY: A registering or registered device's parent is a valid device.
+    let iommu_group = unsafe { IommuGroup::of_device(dev.parent_raw()) }?;
+    list.iter()
+        .find(|g| g.iommu_group.same(&iommu_group))
+        .cloned()
 }
 
 /// Makes a registered device visible to `GET_DEVICE_FD`.
 pub(crate) fn publish_device(dev: &RawDevice) {
-    let mut list = groups::lock();
-    if let Some(group) = find_for(&mut list, dev) {
+    let list = groups::lock();
+    if let Some(group) = group_of(&list, dev) {
         // A failed push only hides the device from the group path; it stays registered.
-        let _ = group.devices.push(dev.id(), GFP_KERNEL);
+        let _ = group.state.lock().devices.push(dev.id(), GFP_KERNEL);
     }
 }
 
 /// Hides a device being unregistered from the group path.
 pub(crate) fn unpublish_device(dev: &RawDevice) {
-    let mut list = groups::lock();
-    if let Some(group) = find_for(&mut list, dev) {
-        if let Some(i) = group.devices.iter().position(|e| *e == dev.id()) {
-            let _ = group.devices.remove(i);
+    let list = groups::lock();
+    if let Some(group) = group_of(&list, dev) {
+        let mut state = group.state.lock();
+        if let Some(i) = state.devices.iter().position(|d| *d == dev.id()) {
+            let _ = state.devices.remove(i);
         }
     }
 }
 
-/// Drops `dev` from its group; the last device removes `/dev/vfio/N`.
+/// Drops `dev` from its group; the last device removes `/dev/vfio/N`, detaches the container
+/// and leaves open group files dead (`ENODEV`).
 pub(crate) fn detach_device(core: &Core, dev: &RawDevice) {
     let mut list = groups::lock();
-    let Some(i) = position_for(&list, dev) else {
+    let Some(group) = group_of(&list, dev) else {
         return;
     };
-    list[i].drivers -= 1;
-    if list[i].drivers > 0 {
+    let mut state = group.state.lock();
+    state.drivers -= 1;
+    if state.drivers > 0 {
         return;
     }
-    if let Ok(mut group) = list.remove(i) {
-        kernel::warn_on!(!group.devices.is_empty());
-        if let Some(node) = group.node.take() {
-            node.remove();
-        }
-        core.group_ida.free(group.minor);
+    kernel::warn_on!(!state.devices.is_empty());
+    if let Some(node) = state.node.take() {
+        node.remove();
+    }
+    state.dead = true;
+    state.membership = None;
+    drop(state);
+    if let Some(i) = list.iter().position(|g| Arc::ptr_eq(g, &group)) {
+        let _ = list.remove(i);
+    }
+    core.group_ida.free(group.minor);
+}
+
+/// An open `/dev/vfio/N`.
+pub(crate) struct GroupFile {
+    group: Arc<Group>,
+}
+
+impl GroupFile {
+    /// The group this file is open on.
+    pub(crate) fn group(&self) -> &Group {
+        &self.group
     }
 }
 
-fn position_for(list: &KVec<KBox<Group>>, dev: &RawDevice) -> Option<usize> {
-    // SAFETY: A registering or registered device's parent is a valid device.
-    let iommu_group = unsafe { IommuGroup::of_device(dev.parent_raw()) }?;
-    list.iter().position(|g| g.iommu_group.same(&iommu_group))
+impl CdevFile for GroupFile {
+    fn open(minor: u32, _file: &File) -> Result<KBox<Self>> {
+        let group = groups::lock()
+            .iter()
+            .find(|g| g.minor == minor)
+            .cloned()
+            .ok_or(ENODEV)?;
+        let this = KBox::new(GroupFile { group }, GFP_KERNEL)?;
+        let mut state = this.group.state.lock();
+        if state.dead || state.drivers == 0 {
+            return Err(ENODEV);
+        }
+        if state.opened {
+            return Err(EBUSY);
+        }
+        state.opened = true;
+        drop(state);
+        Ok(this)
+    }
+
+    fn release(this: KBox<Self>, _file: &File) {
+        let mut state = this.group.state.lock();
+        state.membership = None;
+        state.opened = false;
+    }
+
+    fn ioctl(this: &Self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let group = &this.group;
+        match cmd {
+            uapi::VFIO_GROUP_GET_STATUS => group.get_status(arg).map(|()| 0),
+            uapi::VFIO_GROUP_SET_CONTAINER => group.set_container(arg).map(|()| 0),
+            uapi::VFIO_GROUP_UNSET_CONTAINER => group.unset_container().map(|()| 0),
+            uapi::VFIO_GROUP_GET_DEVICE_FD => group.get_device_fd(arg),
+            _ => Err(ENOTTY),
+        }
+    }
 }
 
-fn find_for<'a>(list: &'a mut KVec<KBox<Group>>, dev: &RawDevice) -> Option<&'a mut Group> {
-    let i = position_for(list, dev)?;
-    Some(&mut list[i])
+impl Group {
+    /// `VFIO_GROUP_GET_STATUS`: `argsz` and `flags` in, `flags` out.
+    fn get_status(&self, arg: usize) -> Result {
+        const MINSZ: usize = 8;
+        let (mut reader, mut writer) =
+            UserSlice::new(UserPtr::from_addr(arg), MINSZ).reader_writer();
+        let argsz = reader.read::<u32>()?;
+        let _flags = reader.read::<u32>()?;
+        if (argsz as usize) < MINSZ {
+            return Err(EINVAL);
+        }
+        let flags = {
+            let state = self.state.lock();
+            if state.dead {
+                return Err(ENODEV);
+            }
+            if state.membership.is_some() {
+                uapi::VFIO_GROUP_FLAGS_CONTAINER_SET | uapi::VFIO_GROUP_FLAGS_VIABLE
+            } else if !self.iommu_group.dma_owner_claimed() {
+                uapi::VFIO_GROUP_FLAGS_VIABLE
+            } else {
+                0
+            }
+        };
+        writer.write(&argsz)?;
+        writer.write(&flags)?;
+        Ok(())
+    }
+
+    /// `VFIO_GROUP_SET_CONTAINER`: joins the container whose fd `arg` points to.
+    fn set_container(&self, arg: usize) -> Result {
+        let fd = UserSlice::new(UserPtr::from_addr(arg), 4)
+            .reader()
+            .read::<i32>()?;
+        let file = LocalFile::fget(fd as u32).map_err(|_| EBADF)?;
+        let core = crate::core()?;
+        let mut state = self.state.lock();
+        if state.membership.is_some() {
+            return Err(EINVAL);
+        }
+        if state.dead {
+            return Err(ENODEV);
+        }
+        // iommufd fds (compat mode) are not accepted yet: upstream's answer for an fd that is
+        // neither a container nor an iommufd.
+        let container = core.container.file_data(&file).ok_or(EBADFD)?;
+        state.membership = Some(Container::attach_group(
+            container,
+            &self.iommu_group,
+            self.owner_token(),
+        )?);
+        Ok(())
+    }
+
+    /// `VFIO_GROUP_UNSET_CONTAINER`.
+    fn unset_container(&self) -> Result {
+        let mut state = self.state.lock();
+        if state.membership.is_none() {
+            return Err(EINVAL);
+        }
+        // Device fds (which keep the container in use) do not exist yet, so no `EBUSY` case.
+        state.membership = None;
+        Ok(())
+    }
+
+    /// `VFIO_GROUP_GET_DEVICE_FD`: device fds are the next milestone.
+    fn get_device_fd(&self, _arg: usize) -> Result<isize> {
+        let state = self.state.lock();
+        match &state.membership {
+            Some(m) if m.container().has_backend() => Err(EOPNOTSUPP),
+            _ => Err(EINVAL),
+        }
+    }
 }

@@ -9,6 +9,7 @@
 
 use crate::kabi::{
     global::module_mutex,
+    module_ref::ModuleRef,
     vfio::iommu_driver::IommuDriver, //
 };
 use kernel::prelude::*;
@@ -73,4 +74,22 @@ pub(crate) fn check_extension(ext: usize) -> isize {
         }
     }
     ret
+}
+
+/// Backends supporting IOMMU type `ext`, newest first, each with its module pinned: the
+/// candidates `VFIO_SET_IOMMU` tries in turn.
+pub(crate) fn candidates(ext: usize) -> KVec<(IommuDriver, ModuleRef)> {
+    let list = drivers::lock();
+    let mut out = KVec::new();
+    for driver in list.iter().rev() {
+        let Some(module) = driver.get_module() else {
+            continue;
+        };
+        if driver.check_extension(&module, ext) > 0
+            && out.push((*driver, module), GFP_KERNEL).is_err()
+        {
+            break;
+        }
+    }
+    out
 }

@@ -23,6 +23,7 @@ mod iommu_drivers;
 mod irq_set;
 
 use kabi::{
+    cdev_fops::CdevVtable,
     chrdev::{
         ChrdevRegion,
         ALL_MINORS, //
@@ -72,16 +73,18 @@ impl ClassInfo for DeviceClass {
     const DEVNODE_DIR: &'static CStr = c"vfio/devices";
 }
 
-/// File operations of `/dev/vfio/N`. The group file interface is the next milestone; until
-/// then the node exists but cannot be opened.
-static GROUP_FOPS: StaticFops = StaticFops::unopenable(this_module::<LocalModule>());
+/// File operations of `/dev/vfio/N`.
+static GROUP_FOPS: StaticFops = CdevVtable::<group::GroupFile>::build(this_module::<LocalModule>());
 
 /// File operations of `/dev/vfio/devices/vfioN`, likewise not openable yet.
 static DEVICE_FOPS: StaticFops = StaticFops::unopenable(this_module::<LocalModule>());
 
-/// State shared by the exported functions. Fields drop top to bottom: device side first.
+/// State shared by the exported functions and the files. Fields drop top to bottom: the
+/// container node first, then the device side, then the group side.
 #[pin_data]
 pub(crate) struct Core {
+    #[pin]
+    container: FixedMiscDevice<container::Container>,
     #[pin]
     device_ida: Ida,
     device_devt: ChrdevRegion,
@@ -120,6 +123,12 @@ impl Published {
                 device_class <- Class::register(),
                 device_devt: ChrdevRegion::alloc(ALL_MINORS, c"vfio-dev")?,
                 device_ida <- Ida::new(),
+                container <- FixedMiscDevice::register(FixedMiscOptions {
+                    name: c"vfio",
+                    minor: kabi::bindings::VFIO_MINOR,
+                    nodename: c"vfio/vfio",
+                    mode: 0o666,
+                }),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -141,8 +150,6 @@ impl Drop for Published {
 /// The loaded module. Fields are declared in teardown order (Rust drops them top to bottom).
 #[pin_data]
 struct VfioModule {
-    #[pin]
-    _container: FixedMiscDevice<container::Container>,
     _iommu_drivers: iommu_drivers::Registry,
     _core: Published,
 }
@@ -152,12 +159,6 @@ impl kernel::InPlaceModule for VfioModule {
         try_pin_init!(Self {
             _core: Published::new()?,
             _iommu_drivers: iommu_drivers::Registry::new(),
-            _container <- FixedMiscDevice::register(FixedMiscOptions {
-                name: c"vfio",
-                minor: kabi::bindings::VFIO_MINOR,
-                nodename: c"vfio/vfio",
-                mode: 0o666,
-            }),
         })
         .pin_chain(|_| {
             pr_info!(

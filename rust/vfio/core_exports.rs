@@ -27,7 +27,10 @@ use crate::{
         },
     },
 };
-use kernel::prelude::*;
+use kernel::{
+    fs::File,
+    prelude::*, //
+};
 
 /// `int vfio_register_iommu_driver(const struct vfio_iommu_driver_ops *ops)`.
 ///
@@ -330,22 +333,39 @@ unsafe extern "C" fn vfio_device_put_registration(device: *mut bindings::vfio_de
     unsafe { dev(device) }.put_registration();
 }
 
-// Exports whose paths do not exist in this core yet (group/device files, iommufd, virqfd):
+// Exports whose paths do not exist in this core yet (device files, iommufd, virqfd):
 // present so upstream's C modules load; each fails cleanly. Not done: see docs/STATUS.md.
 
-/// `bool vfio_file_is_group(struct file *file)`: no group files exist yet.
+/// `bool vfio_file_is_group(struct file *file)`: whether `file` is an open `/dev/vfio/N`.
+///
+/// # Safety
+///
+/// `file` must be a live file.
 #[no_mangle]
-extern "C" fn vfio_file_is_group(_file: *mut bindings::file) -> bool {
-    false
+unsafe extern "C" fn vfio_file_is_group(file: *mut bindings::file) -> bool {
+    // SAFETY: Per the function contract.
+    crate::GROUP_FOPS.owns(unsafe { File::from_raw_file(file) })
 }
 
-/// `bool vfio_file_has_dev(struct file *file, struct vfio_device *device)`: no group files yet.
+/// `bool vfio_file_has_dev(struct file *file, struct vfio_device *device)`: whether `file` is
+/// the group file of `device`'s group.
+///
+/// # Safety
+///
+/// `file` must be a live file and `device` a registered device.
 #[no_mangle]
-extern "C" fn vfio_file_has_dev(
-    _file: *mut bindings::file,
-    _device: *mut bindings::vfio_device,
+unsafe extern "C" fn vfio_file_has_dev(
+    file: *mut bindings::file,
+    device: *mut bindings::vfio_device,
 ) -> bool {
-    false
+    // SAFETY: Per the function contract.
+    let file = unsafe { File::from_raw_file(file) };
+    // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<GroupFile>`.
+    match unsafe { crate::GROUP_FOPS.data_of::<crate::group::GroupFile>(file) } {
+        // SAFETY: Per the function contract.
+        Some(g) => g.group().has_device(unsafe { dev(device) }),
+        None => false,
+    }
 }
 
 /// `struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)`: never bound yet.

@@ -10,6 +10,7 @@
 
 use crate::kabi::{
     bindings,
+    iommu::IommuGroup,
     module_ref::ModuleRef,
     uapi, //
 };
@@ -79,6 +80,82 @@ impl IommuDriver {
                 ) as isize
             },
             None => 0,
+        }
+    }
+}
+
+/// An instance of a backend bound to one container (`ops->open` .. `ops->release`).
+///
+/// # Invariants
+///
+/// `data` is what `driver`'s `open` returned; `_module` pins the backend for the instance's
+/// whole life; `release` runs exactly once, on drop.
+pub(crate) struct Backend {
+    driver: IommuDriver,
+    data: *mut c_void,
+    _module: ModuleRef,
+}
+
+// SAFETY: Backends serialise their own instance state (type1 has its own lock), as upstream
+// calls them from any thread.
+unsafe impl Send for Backend {}
+// SAFETY: As above.
+unsafe impl Sync for Backend {}
+
+impl Backend {
+    /// Opens an instance of `driver` for IOMMU type `arg` (`VFIO_SET_IOMMU`'s argument).
+    pub(crate) fn open(driver: IommuDriver, module: ModuleRef, arg: usize) -> Result<Self> {
+        let Some(open) = driver.ops().open else {
+            return Err(ENODEV);
+        };
+        // SAFETY: The backend's module is pinned by `module`; `open` takes the type id.
+        let data = unsafe { open(arg as c_ulong) };
+        let data = kernel::error::from_err_ptr(data)?;
+        // INVARIANT: `data` came from `open`, and `module` is kept.
+        Ok(Self {
+            driver,
+            data,
+            _module: module,
+        })
+    }
+
+    /// The backend's driver.
+    pub(crate) fn driver(&self) -> IommuDriver {
+        self.driver
+    }
+
+    /// `ops->attach_group`: makes `group`'s DMA go through this instance.
+    pub(crate) fn attach_group(&self, group: &IommuGroup, group_type: u32) -> Result {
+        let Some(attach) = self.driver.ops().attach_group else {
+            return Err(EINVAL);
+        };
+        // SAFETY: `data` is a live instance (type invariant) and `group` a referenced group.
+        kernel::error::to_result(unsafe { attach(self.data, group.as_raw(), group_type) })
+    }
+
+    /// `ops->detach_group`.
+    pub(crate) fn detach_group(&self, group: &IommuGroup) {
+        if let Some(detach) = self.driver.ops().detach_group {
+            // SAFETY: As for `attach_group`; `group` was attached to this instance.
+            unsafe { detach(self.data, group.as_raw()) };
+        }
+    }
+
+    /// `ops->ioctl` on this instance (container ioctls the core does not handle itself).
+    pub(crate) fn ioctl(&self, cmd: u32, arg: usize) -> isize {
+        match self.driver.ops().ioctl {
+            // SAFETY: `data` is a live instance; the backend copies `arg` from userspace itself.
+            Some(ioctl) => unsafe { ioctl(self.data, cmd, arg as c_ulong) },
+            None => ENOTTY.to_errno() as isize,
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(release) = self.driver.ops().release {
+            // SAFETY: `data` is a live instance, released exactly once here (type invariant).
+            unsafe { release(self.data) };
         }
     }
 }

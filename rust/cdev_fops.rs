@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! File operations of character devices the core creates (`/dev/vfio/N`), in the style of
+//! [`kernel::miscdevice::MiscDevice`]: a trait for the per-open state and a vtable built from it.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
+
+use crate::kabi::fops::StaticFops;
+use core::marker::PhantomData;
+use kernel::{
+    bindings,
+    fs::File,
+    module::ThisModule,
+    prelude::*, //
+};
+
+/// The private data of an open node.
+pub(crate) trait CdevFile: Sized + Send + Sync + 'static {
+    /// Opens the node with this minor; the result becomes the file's private data.
+    fn open(minor: u32, file: &File) -> Result<KBox<Self>>;
+
+    /// The file's last reference is gone.
+    fn release(this: KBox<Self>, _file: &File) {
+        drop(this);
+    }
+
+    /// Handles an ioctl (also reached from 32-bit tasks through `compat_ptr_ioctl`).
+    fn ioctl(this: &Self, file: &File, cmd: u32, arg: usize) -> Result<isize>;
+}
+
+/// Builds the `file_operations` of a [`CdevFile`].
+pub(crate) struct CdevVtable<T>(PhantomData<T>);
+
+impl<T: CdevFile> CdevVtable<T> {
+    /// # Safety
+    ///
+    /// `inode` and `file` must be a char device inode and a file being opened on it.
+    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `inode` is valid during open; `MINOR()` keeps the low bits of `i_rdev`.
+        let minor = unsafe { (*inode).i_rdev } & ((1 << bindings::MINORBITS) - 1);
+        // SAFETY: `file` is valid for the duration of open; no fdget_pos region is active.
+        let f = unsafe { File::from_raw_file(file) };
+        match T::open(minor, f) {
+            Ok(data) => {
+                // SAFETY: Open may set the private data; `release` takes it back.
+                unsafe { (*file).private_data = KBox::into_raw(data).cast() };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a file opened by [`Self::open`], being released.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `open` stored a leaked `KBox<T>`; release owns it now.
+        let data = unsafe { KBox::from_raw((*file).private_data.cast::<T>()) };
+        // SAFETY: `file` is valid for the duration of release.
+        T::release(data, unsafe { File::from_raw_file(file) });
+        0
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a file opened by [`Self::open`].
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: `open` stored a `KBox<T>` that lives until release, which cannot run during
+        // an ioctl on the file.
+        let this = unsafe { &*(*file).private_data.cast::<T>() };
+        // SAFETY: `file` is valid during the ioctl.
+        let f = unsafe { File::from_raw_file(file) };
+        match T::ioctl(this, f, cmd, arg) {
+            Ok(v) => v as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// The table for `T`, owned by `owner`.
+    pub(crate) const fn build(owner: &'static ThisModule) -> StaticFops {
+        StaticFops(bindings::file_operations {
+            owner: owner.as_ptr(),
+            open: Some(Self::open),
+            release: Some(Self::release),
+            unlocked_ioctl: Some(Self::ioctl),
+            #[cfg(CONFIG_COMPAT)]
+            compat_ioctl: bindings::compat_ptr_ioctl,
+            ..pin_init::zeroed()
+        })
+    }
+}
+
+impl StaticFops {
+    /// Whether `file` was opened through this table.
+    pub(crate) fn owns(&'static self, file: &File) -> bool {
+        // SAFETY: `f_op` of a live file is readable.
+        core::ptr::eq(unsafe { (*file.as_ptr()).f_op }, &self.0)
+    }
+
+    /// The private data of a file opened through this table by [`CdevVtable<T>`].
+    ///
+    /// # Safety
+    ///
+    /// This table must have been built by `CdevVtable::<T>::build`.
+    pub(crate) unsafe fn data_of<'a, T: CdevFile>(&'static self, file: &'a File) -> Option<&'a T> {
+        if !self.owns(file) {
+            return None;
+        }
+        // SAFETY: The file is open through `CdevVtable<T>` (checked above and by the function
+        // contract), so its private data is a live `T` while the file is referenced.
+        Some(unsafe { &*(*file.as_ptr()).private_data.cast::<T>() })
+    }
+}
