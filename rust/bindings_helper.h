@@ -6,3 +6,9 @@
  */
 #include <linux/vfio.h>
 #include "vfio.h"
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+
+/* fmode_t values are __force casts bindgen cannot evaluate. */
+const unsigned int RUST_CONST_HELPER_FMODE_PREAD = (__force unsigned int)FMODE_PREAD;
+const unsigned int RUST_CONST_HELPER_FMODE_PWRITE = (__force unsigned int)FMODE_PWRITE;

@@ -33,3 +33,24 @@ struct cdev *vfio_rs_inode_cdev(struct inode *inode)
 {
 	return inode->i_cdev;
 }
+
+#include <linux/pm_runtime.h>
+
+/* Resume a device whose driver has PM ops, as upstream brackets device ioctls. */
+int vfio_rs_pm_get(struct device *dev)
+{
+	if (dev->driver && dev->driver->pm)
+		return pm_runtime_resume_and_get(dev);
+	return 0;
+}
+
+void vfio_rs_pm_put(struct device *dev)
+{
+	if (dev->driver && dev->driver->pm)
+		pm_runtime_put(dev);
+}
+
+struct module *vfio_rs_dev_driver_owner(struct device *dev)
+{
+	return dev->driver ? dev->driver->owner : NULL;
+}

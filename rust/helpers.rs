@@ -2,13 +2,18 @@
 
 //! Declarations of the C helpers in `rust/helpers.c` (static inlines the kernel crate lacks).
 
-use kernel::bindings::{
-    cdev,
-    ida,
-    inode,
-    list_head,
-    mutex,
-    refcount_t, //
+use kernel::{
+    bindings::{
+        cdev,
+        device,
+        ida,
+        inode,
+        list_head,
+        module,
+        mutex,
+        refcount_t, //
+    },
+    ffi::c_int,
 };
 
 // Kernel structs behind these pointers hold zero-sized members (the kernel's own `bindings`
@@ -25,4 +30,10 @@ extern "C" {
     pub(crate) fn vfio_rs_ida_init(ida: *mut ida);
     /// `inode->i_cdev`.
     pub(crate) fn vfio_rs_inode_cdev(inode: *mut inode) -> *mut cdev;
+    /// `pm_runtime_resume_and_get()` if the bound driver has PM ops.
+    pub(crate) fn vfio_rs_pm_get(dev: *mut device) -> c_int;
+    /// `pm_runtime_put()` if the bound driver has PM ops.
+    pub(crate) fn vfio_rs_pm_put(dev: *mut device);
+    /// `dev->driver->owner`, or null without a driver.
+    pub(crate) fn vfio_rs_dev_driver_owner(dev: *mut device) -> *mut module;
 }

@@ -16,6 +16,11 @@ pub(crate) struct ModuleRef {
     module: *mut bindings::module,
 }
 
+// SAFETY: A module reference may be dropped (`module_put`) from any thread.
+unsafe impl Send for ModuleRef {}
+// SAFETY: No `&self` method exists.
+unsafe impl Sync for ModuleRef {}
+
 impl ModuleRef {
     /// Takes a reference on `module`; `None` if the module is going away.
     ///

@@ -7,5 +7,6 @@
 
 pub(crate) mod dev_set;
 pub(crate) mod device;
+pub(crate) mod device_file;
 pub(crate) mod info_cap;
 pub(crate) mod iommu_driver;

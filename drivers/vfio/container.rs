@@ -152,9 +152,9 @@ impl Container {
         })
     }
 
-    /// Whether the container has a backend (device opens need one).
-    pub(crate) fn has_backend(&self) -> bool {
-        self.state.lock().backend.is_some()
+    /// The backend instance, once `VFIO_SET_IOMMU` succeeded (device opens need one).
+    pub(crate) fn backend(&self) -> Option<Arc<Backend>> {
+        self.state.lock().backend.clone()
     }
 }
 

@@ -12,7 +12,8 @@ use crate::{
         bindings, iommu,
         vfio::device::{
             NewDevice,
-            RawDevice, //
+            RawDevice,
+            RegisteredDevice, //
         },
     }, //
 };
@@ -37,7 +38,8 @@ pub(crate) fn alloc(
         .device_ida
         .alloc_max(crate::kabi::chrdev::ALL_MINORS - 1)?;
     new.set_basics(parent, ops, index);
-    if let Err(e) = new.call_init() {
+    if let Err(e) = new.alloc_inode().and_then(|()| new.call_init()) {
+        new.free_inode();
         core.device_ida.free(index);
         return Err(e);
     }
@@ -57,7 +59,7 @@ pub(crate) fn release(dev: &RawDevice) {
 }
 
 /// `vfio_register_group_dev` (`emulated` false) and `vfio_register_emulated_iommu_dev`.
-pub(crate) fn register(dev: &RawDevice, emulated: bool) -> Result {
+pub(crate) fn register(dev: RegisteredDevice, emulated: bool) -> Result {
     let ops = dev.ops();
     if kernel::warn_on!(
         ops.bind_iommufd.is_none()
@@ -73,13 +75,13 @@ pub(crate) fn register(dev: &RawDevice, emulated: bool) -> Result {
     }
     let core = crate::core()?;
     if dev.dev_set().is_none() {
-        dev_set::assign(dev, dev.as_raw() as usize)?;
+        dev_set::assign(&dev, dev.as_raw() as usize)?;
     }
     dev.set_name(dev.index())?;
-    group::attach_device(&core, dev)?;
+    group::attach_device(&core, &dev)?;
     // SAFETY: The parent is bound while its driver registers.
     if !unsafe { iommu::cache_coherent(dev.parent_raw()) } {
-        group::detach_device(&core, dev);
+        group::detach_device(&core, &dev);
         return Err(EINVAL);
     }
     if let Err(e) = dev.add_cdev(
@@ -87,7 +89,7 @@ pub(crate) fn register(dev: &RawDevice, emulated: bool) -> Result {
         crate::DEVICE_FOPS.get(),
         kernel::module::this_module::<crate::LocalModule>().as_ptr(),
     ) {
-        group::detach_device(&core, dev);
+        group::detach_device(&core, &dev);
         return Err(e);
     }
     dev.set_registered();
@@ -97,8 +99,8 @@ pub(crate) fn register(dev: &RawDevice, emulated: bool) -> Result {
 
 /// `vfio_unregister_group_dev`: hides the device, then waits for every user to close it,
 /// asking through the driver's `request` op every 10 s.
-pub(crate) fn unregister(dev: &RawDevice) {
-    group::unpublish_device(dev);
+pub(crate) fn unregister(dev: RegisteredDevice) {
+    group::unpublish_device(&dev);
     dev.del_cdev();
     dev.put_registration();
     let mut round = 0;
@@ -116,6 +118,6 @@ pub(crate) fn unregister(dev: &RawDevice) {
         }
     }
     if let Ok(core) = crate::core() {
-        group::detach_device(&core, dev);
+        group::detach_device(&core, &dev);
     }
 }

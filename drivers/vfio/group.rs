@@ -12,6 +12,7 @@ use crate::{
         Container,
         Membership, //
     },
+    device_file::DeviceFile,
     kabi::{
         cdev_fops::CdevFile,
         cdev_node::{
@@ -20,20 +21,28 @@ use crate::{
         },
         global::module_mutex,
         iommu::IommuGroup,
+        module_ref::ModuleRef,
         uapi,
-        vfio::device::{
-            DeviceId,
-            RawDevice, //
+        vfio::{
+            device::{
+                DeviceId,
+                RawDevice,
+                RegisteredDevice, //
+            },
+            device_file::create_file,
         },
     },
     Core, //
 };
 use kernel::{
+    bindings::O_CLOEXEC,
     fs::{
+        file::FileDescriptorReservation,
         File,
         LocalFile, //
     },
     new_mutex,
+    page::PAGE_SIZE,
     prelude::*,
     str::CString,
     sync::{
@@ -55,7 +64,7 @@ pub(crate) struct Group {
 struct GroupState {
     node: Option<CdevNode>,
     /// Registered devices, published for `GET_DEVICE_FD`.
-    devices: KVec<DeviceId>,
+    devices: KVec<RegisteredDevice>,
     /// Devices that joined (`drivers` upstream), counting those not yet fully registered.
     drivers: u32,
     /// The last device left: the group only waits for its files to close.
@@ -64,6 +73,21 @@ struct GroupState {
     opened: bool,
     /// The container the group is in (`VFIO_GROUP_SET_CONTAINER`).
     membership: Option<Membership>,
+    /// Open devices using the container (`container_users - 1` upstream).
+    device_users: u32,
+    /// The group file was closed while devices were open: finish when the last closes.
+    closing: bool,
+    /// Driver modules pinned by open devices, one per open device.
+    driver_modules: KVec<(DeviceId, ModuleRef)>,
+}
+
+impl GroupState {
+    /// What closing the group file does, once no device is open: leave the container.
+    fn finish_close(&mut self) {
+        self.membership = None;
+        self.opened = false;
+        self.closing = false;
+    }
 }
 
 module_mutex! {
@@ -84,6 +108,9 @@ impl Group {
                     dead: false,
                     opened: false,
                     membership: None,
+                    device_users: 0,
+                    closing: false,
+                    driver_modules: KVec::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -97,7 +124,7 @@ impl Group {
 
     /// Whether `dev` is one of the group's registered devices.
     pub(crate) fn has_device(&self, dev: &RawDevice) -> bool {
-        self.state.lock().devices.contains(&dev.id())
+        self.state.lock().devices.iter().any(|d| d.id() == dev.id())
     }
 }
 
@@ -108,7 +135,7 @@ pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
     let mut list = groups::lock();
     if let Some(group) = list.iter().find(|g| g.iommu_group.same(&iommu_group)) {
         let mut state = group.state.lock();
-        if state.devices.contains(&dev.id()) {
+        if state.devices.iter().any(|d| d.id() == dev.id()) {
             kernel::warn_on!(true);
             return Err(EINVAL);
         }
@@ -152,11 +179,11 @@ fn group_of(list: &KVec<Arc<Group>>, dev: &RawDevice) -> Option<Arc<Group>> {
 }
 
 /// Makes a registered device visible to `GET_DEVICE_FD`.
-pub(crate) fn publish_device(dev: &RawDevice) {
+pub(crate) fn publish_device(dev: RegisteredDevice) {
     let list = groups::lock();
-    if let Some(group) = group_of(&list, dev) {
+    if let Some(group) = group_of(&list, &dev) {
         // A failed push only hides the device from the group path; it stays registered.
-        let _ = group.state.lock().devices.push(dev.id(), GFP_KERNEL);
+        let _ = group.state.lock().devices.push(dev, GFP_KERNEL);
     }
 }
 
@@ -165,7 +192,7 @@ pub(crate) fn unpublish_device(dev: &RawDevice) {
     let list = groups::lock();
     if let Some(group) = group_of(&list, dev) {
         let mut state = group.state.lock();
-        if let Some(i) = state.devices.iter().position(|d| *d == dev.id()) {
+        if let Some(i) = state.devices.iter().position(|d| d.id() == dev.id()) {
             let _ = state.devices.remove(i);
         }
     }
@@ -230,8 +257,13 @@ impl CdevFile for GroupFile {
 
     fn release(this: KBox<Self>, _file: &File) {
         let mut state = this.group.state.lock();
-        state.membership = None;
-        state.opened = false;
+        // Open device fds keep the group file's container, as upstream's device files hold a
+        // reference on the group file; the group stays busy until they close.
+        if state.device_users == 0 {
+            state.finish_close();
+        } else {
+            state.closing = true;
+        }
     }
 
     fn ioctl(this: &Self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
@@ -240,7 +272,7 @@ impl CdevFile for GroupFile {
             uapi::VFIO_GROUP_GET_STATUS => group.get_status(arg).map(|()| 0),
             uapi::VFIO_GROUP_SET_CONTAINER => group.set_container(arg).map(|()| 0),
             uapi::VFIO_GROUP_UNSET_CONTAINER => group.unset_container().map(|()| 0),
-            uapi::VFIO_GROUP_GET_DEVICE_FD => group.get_device_fd(arg),
+            uapi::VFIO_GROUP_GET_DEVICE_FD => this.get_device_fd(arg),
             _ => Err(ENOTTY),
         }
     }
@@ -306,17 +338,135 @@ impl Group {
         if state.membership.is_none() {
             return Err(EINVAL);
         }
-        // Device fds (which keep the container in use) do not exist yet, so no `EBUSY` case.
+        if state.device_users > 0 {
+            return Err(EBUSY);
+        }
         state.membership = None;
         Ok(())
     }
+}
 
-    /// `VFIO_GROUP_GET_DEVICE_FD`: device fds are the next milestone.
-    fn get_device_fd(&self, _arg: usize) -> Result<isize> {
+impl GroupFile {
+    /// `VFIO_GROUP_GET_DEVICE_FD`: finds the device by name (the driver's `match`, else the
+    /// parent's name), opens it and returns an `O_CLOEXEC` fd.
+    fn get_device_fd(&self, arg: usize) -> Result<isize> {
+        let mut buf = KVec::from_elem(0u8, PAGE_SIZE + 1, GFP_KERNEL)?;
+        let name = UserSlice::new(UserPtr::from_addr(arg), PAGE_SIZE + 1)
+            .reader()
+            .strcpy_into_buf(&mut buf)?;
+        // As `strndup_user(arg, PAGE_SIZE)`: no terminator within a page is an error.
+        if name.to_bytes().len() >= PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let dev = self.group.find_device(name)?;
+        let ret = self.open_device_fd(dev);
+        if ret.is_err() {
+            dev.put_registration();
+        }
+        ret
+    }
+
+    fn open_device_fd(&self, dev: RegisteredDevice) -> Result<isize> {
+        // The fd is reserved first, so running out of fds never opens the device.
+        let reservation = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
+        let file = KBox::new(DeviceFile::new(dev, self.group.clone()), GFP_KERNEL)?;
+        self.group.open_device(dev)?;
+        file.grant_access();
+        match create_file(&crate::DEVICE_FILE_FOPS, file) {
+            Ok(f) => {
+                let fd = reservation.reserved_fd();
+                reservation.fd_install(f);
+                Ok(fd as isize)
+            }
+            Err((e, file)) => {
+                self.group.close_device(file.registered());
+                // The registration reference is the caller's to drop on error.
+                core::mem::forget(file);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Group {
+    /// A published device matching `name`, with a registration reference taken.
+    fn find_device(&self, name: &CStr) -> Result<RegisteredDevice> {
         let state = self.state.lock();
-        match &state.membership {
-            Some(m) if m.container().has_backend() => Err(EOPNOTSUPP),
-            _ => Err(EINVAL),
+        for dev in state.devices.iter() {
+            if dev.matches(name)? && dev.try_get_registration() {
+                return Ok(*dev);
+            }
+        }
+        Err(ENODEV)
+    }
+
+    /// Opens `dev` for one more file; the device's first open uses the container's backend
+    /// and calls the driver's `open_device`.
+    fn open_device(&self, dev: RegisteredDevice) -> Result {
+        let mut state = self.state.lock();
+        let backend = state
+            .membership
+            .as_ref()
+            .ok_or(EINVAL)?
+            .container()
+            .backend();
+        let set = dev.dev_set().ok_or(EINVAL)?;
+        let guard = set.lock();
+        let count = dev.open_count(&guard);
+        if count == 0 {
+            let backend = backend.ok_or(EINVAL)?;
+            let module = dev.get_driver_module().ok_or(ENODEV)?;
+            state.driver_modules.reserve(1, GFP_KERNEL)?;
+            backend.register_device(&dev);
+            dev.set_open_count(&guard, 1);
+            if let Err(e) = dev.call_open_device(&guard) {
+                dev.set_open_count(&guard, 0);
+                backend.unregister_device(&dev);
+                return Err(e);
+            }
+            state.device_users += 1;
+            let _ = state.driver_modules.push((dev.id(), module), GFP_KERNEL);
+        } else {
+            dev.set_open_count(&guard, count + 1);
+        }
+        Ok(())
+    }
+
+    /// Closes `dev` for one file; its last close calls `close_device` and stops using the
+    /// container, which may finish a deferred group close.
+    pub(crate) fn close_device(&self, dev: RegisteredDevice) {
+        let mut state = self.state.lock();
+        let Some(set) = dev.dev_set() else {
+            return;
+        };
+        let guard = set.lock();
+        let count = dev.open_count(&guard);
+        if kernel::warn_on!(count == 0) {
+            return;
+        }
+        if count == 1 {
+            dev.call_close_device(&guard);
+            if let Some(backend) = state
+                .membership
+                .as_ref()
+                .and_then(|m| m.container().backend())
+            {
+                backend.unregister_device(&dev);
+            }
+            dev.reset_precopy_info(&guard);
+            if let Some(i) = state
+                .driver_modules
+                .iter()
+                .position(|(id, _)| *id == dev.id())
+            {
+                let _ = state.driver_modules.remove(i);
+            }
+            state.device_users -= 1;
+        }
+        dev.set_open_count(&guard, count - 1);
+        drop(guard);
+        if state.device_users == 0 && state.closing {
+            state.finish_close();
         }
     }
 }

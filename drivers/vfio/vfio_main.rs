@@ -17,6 +17,7 @@ mod caps;
 mod container;
 mod dev_set;
 mod device;
+mod device_file;
 mod group;
 mod info_caps;
 mod iommu_drivers;
@@ -39,6 +40,7 @@ use kabi::{
         FixedMiscDevice,
         FixedMiscOptions, //
     },
+    vfio::device_file::DeviceFileVtable,
 };
 use kernel::{
     module::this_module,
@@ -76,7 +78,12 @@ impl ClassInfo for DeviceClass {
 /// File operations of `/dev/vfio/N`.
 static GROUP_FOPS: StaticFops = CdevVtable::<group::GroupFile>::build(this_module::<LocalModule>());
 
-/// File operations of `/dev/vfio/devices/vfioN`, likewise not openable yet.
+/// File operations of device fds from `VFIO_GROUP_GET_DEVICE_FD`.
+static DEVICE_FILE_FOPS: StaticFops =
+    DeviceFileVtable::<device_file::DeviceFile>::build(this_module::<LocalModule>());
+
+/// File operations of `/dev/vfio/devices/vfioN`: the cdev path (bind through iommufd) is not
+/// provided yet, so the node exists but cannot be opened.
 static DEVICE_FOPS: StaticFops = StaticFops::unopenable(this_module::<LocalModule>());
 
 /// State shared by the exported functions and the files. Fields drop top to bottom: the

@@ -17,7 +17,8 @@ use crate::{
             dev_set::DevSet,
             device::{
                 self,
-                RawDevice, //
+                RawDevice,
+                RegisteredDevice, //
             },
             info_cap::{
                 cap_bytes,
@@ -228,8 +229,12 @@ unsafe fn dev<'a>(d: *mut bindings::vfio_device) -> &'a RawDevice {
 /// `device` must come from `_vfio_alloc_device`, with its parent bound to the caller.
 #[no_mangle]
 unsafe extern "C" fn vfio_register_group_dev(device: *mut bindings::vfio_device) -> c_int {
-    // SAFETY: Per the function contract.
-    match crate::device::register(unsafe { dev(device) }, false) {
+    // SAFETY: Drivers keep a registered device alive until `vfio_unregister_group_dev`
+    // returns (the C contract), and the core drops it from its lists before that.
+    let Some(device) = (unsafe { RegisteredDevice::new(device) }) else {
+        return EINVAL.to_errno();
+    };
+    match crate::device::register(device, false) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -242,8 +247,11 @@ unsafe extern "C" fn vfio_register_group_dev(device: *mut bindings::vfio_device)
 /// As [`vfio_register_group_dev`].
 #[no_mangle]
 unsafe extern "C" fn vfio_register_emulated_iommu_dev(device: *mut bindings::vfio_device) -> c_int {
-    // SAFETY: Per the function contract.
-    match crate::device::register(unsafe { dev(device) }, true) {
+    // SAFETY: As in `vfio_register_group_dev`.
+    let Some(device) = (unsafe { RegisteredDevice::new(device) }) else {
+        return EINVAL.to_errno();
+    };
+    match crate::device::register(device, true) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -256,8 +264,10 @@ unsafe extern "C" fn vfio_register_emulated_iommu_dev(device: *mut bindings::vfi
 /// `device` must be registered.
 #[no_mangle]
 unsafe extern "C" fn vfio_unregister_group_dev(device: *mut bindings::vfio_device) {
-    // SAFETY: Per the function contract.
-    crate::device::unregister(unsafe { dev(device) });
+    // SAFETY: As in `vfio_register_group_dev`; unregistration drops it from every list.
+    if let Some(device) = unsafe { RegisteredDevice::new(device) } {
+        crate::device::unregister(device);
+    }
 }
 
 /// `int vfio_assign_device_set(struct vfio_device *device, void *set_id)`.

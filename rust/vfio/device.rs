@@ -179,6 +179,136 @@ impl RawDevice {
         };
     }
 
+    /// Sets `open_count`; the set's mutex is held (`_guard`).
+    pub(crate) fn set_open_count(&self, _guard: &dyn SetLocked, count: u32) {
+        // SAFETY: Writers hold the set's mutex, as the caller does.
+        unsafe { (*self.0.get()).open_count = count };
+    }
+
+    /// Clears `precopy_info_v2` at last close, as upstream.
+    pub(crate) fn reset_precopy_info(&self, _guard: &dyn SetLocked) {
+        // SAFETY: Written under the set's mutex, as the caller holds it.
+        unsafe { (*self.0.get()).precopy_info_v2 = 0 };
+    }
+
+    /// Pins the module of the parent's bound driver (`dev->driver->owner`).
+    pub(crate) fn get_driver_module(&self) -> Option<crate::kabi::module_ref::ModuleRef> {
+        // SAFETY: The parent is bound while its vfio device is registered, so its driver and
+        // the driver's module are live.
+        unsafe {
+            crate::kabi::module_ref::ModuleRef::try_get(helpers::vfio_rs_dev_driver_owner(
+                self.parent_raw(),
+            ))
+        }
+    }
+
+    /// The driver's `open_device`, if any.
+    pub(crate) fn call_open_device(&self, _guard: &dyn SetLocked) -> Result {
+        match self.ops().open_device {
+            // SAFETY: Called under the set's mutex at first open, as drivers expect.
+            Some(f) => kernel::error::to_result(unsafe { f(self.as_raw()) }),
+            None => Ok(()),
+        }
+    }
+
+    /// The driver's `close_device`, if any.
+    pub(crate) fn call_close_device(&self, _guard: &dyn SetLocked) {
+        if let Some(f) = self.ops().close_device {
+            // SAFETY: Called under the set's mutex at last close, as drivers expect.
+            unsafe { f(self.as_raw()) };
+        }
+    }
+
+    /// Whether the driver matches `name` (`ops->match`, else the parent's name).
+    pub(crate) fn matches(&self, name: &CStr) -> Result<bool> {
+        match self.ops().match_ {
+            Some(f) => {
+                // SAFETY: `name` is NUL-terminated and outlives the call; drivers only read it.
+                let ret = unsafe { f(self.as_raw(), name.as_char_ptr().cast_mut()) };
+                if ret < 0 {
+                    return Err(Error::from_errno(ret));
+                }
+                Ok(ret > 0)
+            }
+            None => Ok(self.parent_name() == name),
+        }
+    }
+
+    /// Resumes the parent for an ioctl (runtime PM); `EIO` if it cannot, as upstream.
+    pub(crate) fn pm_get(&self) -> Result {
+        // SAFETY: The parent is a valid, bound device.
+        if unsafe { helpers::vfio_rs_pm_get(self.parent_raw()) } != 0 {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Drops the runtime PM reference of [`RawDevice::pm_get`].
+    pub(crate) fn pm_put(&self) {
+        // SAFETY: The parent is a valid, bound device.
+        unsafe { helpers::vfio_rs_pm_put(self.parent_raw()) };
+    }
+
+    /// The driver's `ioctl` for commands the core does not handle; `EINVAL` without one.
+    pub(crate) fn driver_ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        let Some(f) = self.ops().ioctl else {
+            return Err(EINVAL);
+        };
+        // SAFETY: The device is open; the driver copies `arg` from userspace itself.
+        let ret = unsafe { f(self.as_raw(), cmd, arg as c_ulong) };
+        if ret < 0 {
+            return Err(Error::from_errno(ret as c_int));
+        }
+        Ok(ret)
+    }
+
+    /// The driver's `device_feature`; `ENOTTY` without one.
+    pub(crate) fn driver_feature(&self, flags: u32, data: usize, size: usize) -> Result<isize> {
+        let Some(f) = self.ops().device_feature else {
+            return Err(ENOTTY);
+        };
+        // SAFETY: The device is open; `data` is the user pointer to the feature payload.
+        let ret = unsafe { f(self.as_raw(), flags, data as *mut c_void, size) };
+        kernel::error::to_result(ret)?;
+        Ok(ret as isize)
+    }
+
+    /// Whether the driver implements `get_region_info_caps`.
+    pub(crate) fn has_region_info(&self) -> bool {
+        self.ops().get_region_info_caps.is_some()
+    }
+
+    /// The driver's `get_region_info_caps`: fills `info` and appends capabilities to `caps`.
+    pub(crate) fn region_info(
+        &self,
+        info: &mut bindings::vfio_region_info,
+        caps: &mut bindings::vfio_info_cap,
+    ) -> Result {
+        let Some(f) = self.ops().get_region_info_caps else {
+            return Err(EINVAL);
+        };
+        // SAFETY: Both are valid kernel structs for the call; `caps.buf` is null or kmalloc'ed.
+        kernel::error::to_result(unsafe { f(self.as_raw(), info, caps) })
+    }
+
+    /// Whether the driver supports migration (`mig_ops`) or dirty logging (`log_ops`).
+    pub(crate) fn has_mig_ops(&self) -> (bool, bool) {
+        // SAFETY: Both are set before registration and never change.
+        unsafe {
+            (
+                !(*self.0.get()).mig_ops.is_null(),
+                !(*self.0.get()).log_ops.is_null(),
+            )
+        }
+    }
+
+    /// Points a new device file's mapping at the device inode, so zapping the inode's mapping
+    /// (`unmap_mapping_range`) reaches every user mmap of the device.
+    pub(crate) fn share_mapping(&self, file: &kernel::fs::File) {
+        // SAFETY: The inode lives as long as the device; the file is new and not yet shared.
+        unsafe { inode::vfio_rs_file_set_mapping(file.as_ptr(), (*self.0.get()).inode) };
+    }
+
     /// Adds the `vfioN` class device and its cdev (`/dev/vfio/devices/vfioN`) with `fops`.
     pub(crate) fn add_cdev(
         &self,
@@ -291,6 +421,27 @@ impl NewDevice {
         }
     }
 
+    /// Gives the device its inode on the core's pseudo filesystem (`vfio_device::inode`).
+    pub(crate) fn alloc_inode(&self) -> Result {
+        // SAFETY: The helper returns a new inode or an error pointer.
+        let inode = kernel::error::from_err_ptr(unsafe { inode::vfio_rs_device_inode_new() })?;
+        // SAFETY: We own the not yet shared allocation.
+        unsafe { (*self.raw()).inode = inode };
+        Ok(())
+    }
+
+    /// Undoes [`NewDevice::alloc_inode`] when initialisation fails later.
+    pub(crate) fn free_inode(&self) {
+        // SAFETY: We own the allocation; `inode` is null or from `alloc_inode`.
+        unsafe {
+            let inode = (*self.raw()).inode;
+            if !inode.is_null() {
+                inode::vfio_rs_device_inode_put(inode);
+                (*self.raw()).inode = core::ptr::null_mut();
+            }
+        }
+    }
+
     /// Calls the driver's `init` op, if any.
     pub(crate) fn call_init(&self) -> Result {
         // SAFETY: `ops` was set by `set_basics` to the driver's static table.
@@ -329,14 +480,69 @@ impl Drop for NewDevice {
     }
 }
 
-/// Frees a device from its release callback.
+/// Frees a device from its release callback, inode included.
 ///
 /// # Safety
 ///
 /// `d` must be a device whose embedded `struct device` just dropped its last reference.
 pub(crate) unsafe fn free(d: *mut bindings::vfio_device) {
-    // SAFETY: Nobody references the allocation any more (function contract).
-    unsafe { bindings::kvfree(d.cast()) };
+    // SAFETY: Nobody references the allocation any more (function contract); the inode was
+    // set at allocation.
+    unsafe {
+        if !(*d).inode.is_null() {
+            inode::vfio_rs_device_inode_put((*d).inode);
+        }
+        bindings::kvfree(d.cast());
+    }
+}
+
+/// Declarations of `rust/vfio/device_inode.c` (linked into `vfio.ko` only).
+mod inode {
+    use kernel::bindings::{file, inode};
+
+    // Kernel structs behind these pointers hold zero-sized members; only pointers cross.
+    #[expect(improper_ctypes)]
+    extern "C" {
+        pub(super) fn vfio_rs_device_inode_new() -> *mut inode;
+        pub(super) fn vfio_rs_device_inode_put(inode: *mut inode);
+        pub(super) fn vfio_rs_file_set_mapping(file: *mut file, inode: *mut inode);
+    }
+}
+
+/// A device between `vfio_register_group_dev` and the end of `vfio_unregister_group_dev`:
+/// the driver's contract guarantees it stays allocated and registered for that whole time,
+/// so lists of the core may keep it and dereference it until unregistration removes it.
+///
+/// # Invariants
+///
+/// Points to a device for which unregistration has not completed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegisteredDevice(NonNull<bindings::vfio_device>);
+
+// SAFETY: See `RawDevice`.
+unsafe impl Send for RegisteredDevice {}
+// SAFETY: See `RawDevice`.
+unsafe impl Sync for RegisteredDevice {}
+
+impl RegisteredDevice {
+    /// Wraps a device its driver is registering or has registered.
+    ///
+    /// # Safety
+    ///
+    /// `d` must be live and the value (and its copies) must not be used after the device's
+    /// unregistration finished, which the core ensures by dropping them from its lists first.
+    pub(crate) unsafe fn new(d: *mut bindings::vfio_device) -> Option<Self> {
+        NonNull::new(d).map(Self)
+    }
+}
+
+impl core::ops::Deref for RegisteredDevice {
+    type Target = RawDevice;
+
+    fn deref(&self) -> &RawDevice {
+        // SAFETY: Live while registered (type invariant).
+        unsafe { RawDevice::from_raw(self.0.as_ptr()) }
+    }
 }
 
 /// The `vfio_device` containing an embedded `struct device`, in its release callback.

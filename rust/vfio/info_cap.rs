@@ -90,3 +90,13 @@ pub(crate) unsafe fn cap_bytes<'a>(
     // SAFETY: Valid for `size` bytes per the function contract.
     unsafe { core::slice::from_raw_parts(cap.cast::<u8>(), size) }
 }
+
+impl InfoCapBuf<'_> {
+    /// Frees the buffer (`kfree`) and empties it.
+    pub(crate) fn free(self) {
+        // SAFETY: `buf` is null or kmalloc'ed and owned by this buffer (`from_raw` contract).
+        unsafe { bindings::kfree(self.raw.buf.cast()) };
+        self.raw.buf = core::ptr::null_mut();
+        self.raw.size = 0;
+    }
+}

@@ -159,3 +159,21 @@ impl Drop for Backend {
         }
     }
 }
+
+impl Backend {
+    /// `ops->register_device`: a device of an attached group was opened.
+    pub(crate) fn register_device(&self, dev: &crate::kabi::vfio::device::RawDevice) {
+        if let Some(f) = self.driver.ops().register_device {
+            // SAFETY: `data` is a live instance and `dev` an open device of an attached group.
+            unsafe { f(self.data, dev.as_raw()) };
+        }
+    }
+
+    /// `ops->unregister_device`, at the device's last close.
+    pub(crate) fn unregister_device(&self, dev: &crate::kabi::vfio::device::RawDevice) {
+        if let Some(f) = self.driver.ops().unregister_device {
+            // SAFETY: As for `register_device`; paired with it.
+            unsafe { f(self.data, dev.as_raw()) };
+        }
+    }
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device files: what `VFIO_GROUP_GET_DEVICE_FD` returns. Each holds a registration
+//! reference (unregistration waits for it) and opens the device for its whole life;
+//! `open_device` runs at a device's first open and `close_device` at its last close, both under
+//! the device set's mutex.
+//!
+//! Lock order: group state, then the set's mutex (see `group.rs`).
+
+use crate::{
+    caps,
+    group::Group,
+    kabi::{
+        bindings, uapi,
+        vfio::{
+            device::RegisteredDevice,
+            device_file::DeviceFileOps,
+            info_cap::InfoCapBuf, //
+        },
+    },
+};
+use core::sync::atomic::{
+    AtomicBool,
+    Ordering, //
+};
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    uaccess::UserSlice, //
+};
+
+/// An open device file.
+pub(crate) struct DeviceFile {
+    dev: RegisteredDevice,
+    group: Arc<Group>,
+    access: AtomicBool,
+}
+
+impl DeviceFile {
+    /// A file for `dev`, which the caller holds a registration reference on.
+    pub(crate) fn new(dev: RegisteredDevice, group: Arc<Group>) -> Self {
+        Self {
+            dev,
+            group,
+            access: AtomicBool::new(false),
+        }
+    }
+
+    /// Publishes that the device is open for this file.
+    pub(crate) fn grant_access(&self) {
+        self.access.store(true, Ordering::Release);
+    }
+
+    /// The device.
+    pub(crate) fn registered(&self) -> RegisteredDevice {
+        self.dev
+    }
+}
+
+impl DeviceFileOps for DeviceFile {
+    fn device(&self) -> &crate::kabi::vfio::device::RawDevice {
+        &self.dev
+    }
+
+    fn access_granted(&self) -> bool {
+        self.access.load(Ordering::Acquire)
+    }
+
+    fn release(this: KBox<Self>) {
+        if this.access_granted() {
+            this.group.close_device(this.dev);
+        }
+        this.dev.put_registration();
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        // Binding is for cdev fds; a group-derived fd is already bound (upstream: -EINVAL).
+        if cmd == uapi::VFIO_DEVICE_BIND_IOMMUFD || !self.access_granted() {
+            return Err(EINVAL);
+        }
+        self.dev.pm_get()?;
+        let ret = match cmd {
+            uapi::VFIO_DEVICE_FEATURE => self.feature(arg),
+            uapi::VFIO_DEVICE_GET_REGION_INFO => self.region_info(arg).map(|()| 0),
+            _ => self.dev.driver_ioctl(cmd, arg),
+        };
+        self.dev.pm_put();
+        ret
+    }
+}
+
+/// `offsetofend(struct vfio_device_feature, flags)`.
+const FEATURE_MINSZ: usize = 8;
+
+impl DeviceFile {
+    /// `VFIO_DEVICE_FEATURE`: header checks, core features, then the driver's.
+    fn feature(&self, arg: usize) -> Result<isize> {
+        let mut reader = UserSlice::new(UserPtr::from_addr(arg), FEATURE_MINSZ).reader();
+        let argsz = reader.read::<u32>()? as usize;
+        let flags = reader.read::<u32>()?;
+        if argsz < FEATURE_MINSZ {
+            return Err(EINVAL);
+        }
+        let known = uapi::VFIO_DEVICE_FEATURE_MASK
+            | uapi::VFIO_DEVICE_FEATURE_SET
+            | uapi::VFIO_DEVICE_FEATURE_GET
+            | uapi::VFIO_DEVICE_FEATURE_PROBE;
+        if flags & !known != 0 {
+            return Err(EINVAL);
+        }
+        let get_and_set = uapi::VFIO_DEVICE_FEATURE_SET | uapi::VFIO_DEVICE_FEATURE_GET;
+        if flags & uapi::VFIO_DEVICE_FEATURE_PROBE == 0 && flags & get_and_set == get_and_set {
+            return Err(EINVAL);
+        }
+        let (mig, log) = self.dev.has_mig_ops();
+        match flags & uapi::VFIO_DEVICE_FEATURE_MASK {
+            uapi::VFIO_DEVICE_FEATURE_MIGRATION
+            | uapi::VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE
+            | uapi::VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+            | uapi::VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 => {
+                // Migration is not implemented in this core: only devices without it work.
+                Err(if mig { EOPNOTSUPP } else { ENOTTY })
+            }
+            uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_START
+            | uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP
+            | uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT => {
+                Err(if log { EOPNOTSUPP } else { ENOTTY })
+            }
+            _ => self
+                .dev
+                .driver_feature(flags, arg + FEATURE_MINSZ, argsz - FEATURE_MINSZ),
+        }
+    }
+
+    /// `VFIO_DEVICE_GET_REGION_INFO`: the driver fills the info and capabilities; the core
+    /// lays the chain out after the struct, or asks for a bigger `argsz`.
+    fn region_info(&self, arg: usize) -> Result {
+        const INFO_SIZE: usize = size_of::<bindings::vfio_region_info>();
+        if !self.dev.has_region_info() {
+            return Err(EINVAL);
+        }
+        let mut reader = UserSlice::new(UserPtr::from_addr(arg), INFO_SIZE).reader();
+        let mut info = bindings::vfio_region_info {
+            argsz: reader.read::<u32>()?,
+            flags: reader.read::<u32>()?,
+            index: reader.read::<u32>()?,
+            cap_offset: reader.read::<u32>()?,
+            size: reader.read::<u64>()?,
+            offset: reader.read::<u64>()?,
+        };
+        if (info.argsz as usize) < INFO_SIZE {
+            return Err(EINVAL);
+        }
+        let mut raw_caps = bindings::vfio_info_cap::default();
+        let ret = self.fill_region_info(arg, &mut info, &mut raw_caps);
+        // SAFETY: `raw_caps` is a local struct whose buffer is null or kmalloc'ed by the
+        // capability helpers.
+        if let Some(caps) = unsafe { InfoCapBuf::from_raw(&mut raw_caps) } {
+            caps.free();
+        }
+        ret
+    }
+
+    fn fill_region_info(
+        &self,
+        arg: usize,
+        info: &mut bindings::vfio_region_info,
+        raw_caps: &mut bindings::vfio_info_cap,
+    ) -> Result {
+        const INFO_SIZE: usize = size_of::<bindings::vfio_region_info>();
+        self.dev.region_info(info, raw_caps)?;
+        // SAFETY: `raw_caps` is a local struct whose buffer the driver filled with kmalloc.
+        let mut caps = unsafe { InfoCapBuf::from_raw(raw_caps) }.ok_or(EINVAL)?;
+        if caps.len() > 0 {
+            info.flags |= uapi::VFIO_REGION_INFO_FLAG_CAPS;
+            if (info.argsz as usize) < INFO_SIZE + caps.len() {
+                info.argsz = (INFO_SIZE + caps.len()) as u32;
+                info.cap_offset = 0;
+            } else {
+                caps::shift(&mut caps, INFO_SIZE);
+                UserSlice::new(UserPtr::from_addr(arg + INFO_SIZE), caps.len())
+                    .writer()
+                    .write_slice(caps.as_mut_slice())?;
+                info.cap_offset = INFO_SIZE as u32;
+            }
+        }
+        let mut writer = UserSlice::new(UserPtr::from_addr(arg), INFO_SIZE).writer();
+        writer.write(&info.argsz)?;
+        writer.write(&info.flags)?;
+        writer.write(&info.index)?;
+        writer.write(&info.cap_offset)?;
+        writer.write(&info.size)?;
+        writer.write(&info.offset)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device files (`[vfio-device]` anon files from `VFIO_GROUP_GET_DEVICE_FD`): the file
+//! operations, with read/write/mmap passed straight to the driver once access is granted.
+//!
+//! C headers: [`include/linux/anon_inodes.h`](srctree/include/linux/anon_inodes.h),
+//! [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
+
+use crate::kabi::{
+    bindings,
+    fops::StaticFops,
+    vfio::device::RawDevice, //
+};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::{
+    fs::File,
+    module::ThisModule,
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+/// The private data of a device file.
+pub(crate) trait DeviceFileOps: Sized + Send + Sync + 'static {
+    /// The device the file is open on.
+    fn device(&self) -> &RawDevice;
+    /// Whether the device is open for this file (read with acquire ordering).
+    fn access_granted(&self) -> bool;
+    /// The file's last reference is gone.
+    fn release(this: KBox<Self>);
+    /// Handles an ioctl.
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
+}
+
+/// Builds the `file_operations` of device files.
+pub(crate) struct DeviceFileVtable<T>(PhantomData<T>);
+
+impl<T: DeviceFileOps> DeviceFileVtable<T> {
+    /// # Safety
+    ///
+    /// `file` must be a device file created by [`create_file`] for `T`.
+    unsafe fn data<'a>(file: *mut bindings::file) -> &'a T {
+        // SAFETY: The private data is a `KBox<T>` until release (function contract).
+        unsafe { &*(*file).private_data.cast::<T>() }
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a device file of `T`, being released.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: Release owns the private data stored by `create_file`.
+        T::release(unsafe { KBox::from_raw((*file).private_data.cast::<T>()) });
+        0
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a device file of `T`.
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: Per the function contract.
+        match unsafe { Self::data(file) }.ioctl(cmd, arg) {
+            Ok(v) => v as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a device file of `T`; the rest are `read`'s arguments.
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: Per the function contract.
+        let this = unsafe { Self::data(file) };
+        match this.device().ops().read {
+            // SAFETY: Access is granted, so the device is open; the driver checks the buffer.
+            Some(f) if this.access_granted() => unsafe {
+                f(this.device().as_raw(), buf, count, ppos)
+            },
+            _ => EINVAL.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a device file of `T`; the rest are `write`'s arguments.
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: Per the function contract.
+        let this = unsafe { Self::data(file) };
+        match this.device().ops().write {
+            // SAFETY: As for `read`.
+            Some(f) if this.access_granted() => unsafe {
+                f(this.device().as_raw(), buf, count, ppos)
+            },
+            _ => EINVAL.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be a device file of `T` and `vma` a mapping being set up on it.
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        // SAFETY: Per the function contract.
+        let this = unsafe { Self::data(file) };
+        match this.device().ops().mmap {
+            // SAFETY: As for `read`; the driver sets the mapping up.
+            Some(f) if this.access_granted() => unsafe { f(this.device().as_raw(), vma) },
+            _ => EINVAL.to_errno(),
+        }
+    }
+
+    /// The table for `T`, owned by `owner`.
+    pub(crate) const fn build(owner: &'static ThisModule) -> StaticFops {
+        StaticFops(bindings::file_operations {
+            owner: owner.as_ptr(),
+            release: Some(Self::release),
+            read: Some(Self::read),
+            write: Some(Self::write),
+            unlocked_ioctl: Some(Self::ioctl),
+            #[cfg(CONFIG_COMPAT)]
+            compat_ioctl: bindings::compat_ptr_ioctl,
+            mmap: Some(Self::mmap),
+            ..pin_init::zeroed()
+        })
+    }
+}
+
+/// Creates a `[vfio-device]` anon file owning `data`, readable, writable and seekable by
+/// pread/pwrite, sharing the device inode's mapping. On error `data` is handed back.
+pub(crate) fn create_file<T: DeviceFileOps>(
+    fops: &'static StaticFops,
+    data: KBox<T>,
+) -> core::result::Result<ARef<File>, (Error, KBox<T>)> {
+    let raw = KBox::into_raw(data);
+    // SAFETY: `fops` is a static table built by `DeviceFileVtable::<T>`; on success the file
+    // owns `raw` and gives it back in `release`.
+    let file = unsafe {
+        bindings::anon_inode_getfile_fmode(
+            c"[vfio-device]".as_char_ptr(),
+            &fops.0,
+            raw.cast(),
+            bindings::O_RDWR as c_int,
+            bindings::FMODE_PREAD | bindings::FMODE_PWRITE,
+        )
+    };
+    match kernel::error::from_err_ptr(file) {
+        Ok(file) => {
+            // SAFETY: `anon_inode_getfile_fmode` returned a new reference to a valid file.
+            let file: ARef<File> = unsafe { ARef::from_raw(NonNull::new_unchecked(file.cast())) };
+            // SAFETY: `raw` is owned by the file now and valid until its release.
+            unsafe { &*raw }.device().share_mapping(&file);
+            Ok(file)
+        }
+        // SAFETY: The file was not created, so `raw` is still ours.
+        Err(e) => Err((e, unsafe { KBox::from_raw(raw) })),
+    }
+}
