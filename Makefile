@@ -54,8 +54,10 @@ fmt-check:
 modules_install: modules
 	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
 
+# Ours, and upstream's own (built in the kernel tree, unmodified).
 selftests:
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
+	$(MAKE) -s -C $(KDIR)/tools/testing/selftests/vfio
 
 # The README's test command: host unit tests, then our kselftests in the guest
 # against --impl rust and --impl upstream, then one summary line.

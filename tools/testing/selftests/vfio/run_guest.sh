@@ -15,6 +15,7 @@ for t in "$bins"/*_test; do
 	echo "# vfio-rs: running $(basename "$t") [impl ${VFIO_RS_IMPL:-?}]"
 	(cd /tmp && "$t")
 done
+[ -n "${VFIO_RS_KDIR:-}" ] && "$here/upstream_selftests.sh" "$VFIO_RS_KDIR"
 "$here/module_reload_test.sh"
 
 [ "${VFIO_RS_INJECT_SPLAT:-0}" = 1 ] &&
