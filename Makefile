@@ -36,7 +36,8 @@ bindings:
 		--allowlist-type 'vfio_.*'
 	@scripts/gen-bindings $(KDIR) rust/bindings_helper.h $(GEN)/bindings.rs \
 		--allowlist-type 'vfio_.*' --allowlist-type 'iommufd_.*' --allowlist-type 'virqfd' --allowlist-type 'kvm' \
-		--allowlist-function 'anon_inode_getfile_fmode' --allowlist-var 'RUST_CONST_HELPER_.*'
+		--allowlist-function 'anon_inode_getfile_fmode' --allowlist-var 'RUST_CONST_HELPER_.*' \
+		--allowlist-function 'iommufd_.*'
 
 modules: bindings
 	$(KMAKE) modules

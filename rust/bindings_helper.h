@@ -12,3 +12,4 @@
 /* fmode_t values are __force casts bindgen cannot evaluate. */
 const unsigned int RUST_CONST_HELPER_FMODE_PREAD = (__force unsigned int)FMODE_PREAD;
 const unsigned int RUST_CONST_HELPER_FMODE_PWRITE = (__force unsigned int)FMODE_PWRITE;
+#include <linux/iommufd.h>

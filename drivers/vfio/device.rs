@@ -86,7 +86,7 @@ pub(crate) fn register(dev: RegisteredDevice, emulated: bool) -> Result {
     }
     if let Err(e) = dev.add_cdev(
         core.device_devt.base() + dev.index(),
-        crate::DEVICE_FOPS.get(),
+        crate::DEVICE_FILE_FOPS.get(),
         kernel::module::this_module::<crate::LocalModule>().as_ptr(),
     ) {
         group::detach_device(&core, &dev);

@@ -9,11 +9,18 @@
 
 use crate::{
     caps,
+    device_cdev::{
+        self,
+        CdevBinding, //
+    },
     group::Group,
     kabi::{
         bindings, uapi,
         vfio::{
-            device::RegisteredDevice,
+            device::{
+                RawDevice,
+                RegisteredDevice, //
+            },
             device_file::DeviceFileOps,
             info_cap::InfoCapBuf, //
         },
@@ -25,14 +32,19 @@ use core::sync::atomic::{
 };
 use kernel::{
     prelude::*,
-    sync::Arc,
+    sync::{
+        Arc,
+        SetOnce, //
+    },
     uaccess::UserSlice, //
 };
 
-/// An open device file.
+/// An open device file: from a group (`GET_DEVICE_FD`, open at once) or from the cdev
+/// (open once bound).
 pub(crate) struct DeviceFile {
     dev: RegisteredDevice,
-    group: Arc<Group>,
+    group: Option<Arc<Group>>,
+    binding: SetOnce<CdevBinding>,
     access: AtomicBool,
 }
 
@@ -41,7 +53,8 @@ impl DeviceFile {
     pub(crate) fn new(dev: RegisteredDevice, group: Arc<Group>) -> Self {
         Self {
             dev,
-            group,
+            group: Some(group),
+            binding: SetOnce::new(),
             access: AtomicBool::new(false),
         }
     }
@@ -58,7 +71,24 @@ impl DeviceFile {
 }
 
 impl DeviceFileOps for DeviceFile {
-    fn device(&self) -> &crate::kabi::vfio::device::RawDevice {
+    fn open_cdev(dev: &RawDevice) -> Result<KBox<Self>> {
+        let dev = dev.try_registered().ok_or(ENODEV)?;
+        let file = KBox::new(
+            DeviceFile {
+                dev,
+                group: None,
+                binding: SetOnce::new(),
+                access: AtomicBool::new(false),
+            },
+            GFP_KERNEL_ACCOUNT,
+        );
+        file.map_err(|e| {
+            dev.put_registration();
+            e.into()
+        })
+    }
+
+    fn device(&self) -> &RawDevice {
         &self.dev
     }
 
@@ -68,18 +98,39 @@ impl DeviceFileOps for DeviceFile {
 
     fn release(this: KBox<Self>) {
         if this.access_granted() {
-            this.group.close_device(this.dev);
+            match (&this.group, this.binding.as_ref()) {
+                (Some(group), _) => group.close_device(this.dev),
+                (None, Some(binding)) => device_cdev::unbind(this.dev, binding),
+                (None, None) => {}
+            }
         }
         this.dev.put_registration();
     }
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
-        // Binding is for cdev fds; a group-derived fd is already bound (upstream: -EINVAL).
-        if cmd == uapi::VFIO_DEVICE_BIND_IOMMUFD || !self.access_granted() {
+        if cmd == uapi::VFIO_DEVICE_BIND_IOMMUFD {
+            // A group-derived fd is already bound (upstream: -EINVAL).
+            if self.group.is_some() {
+                return Err(EINVAL);
+            }
+            let binding = device_cdev::bind(self.dev, self.access_granted(), arg)?;
+            if !self.binding.populate(binding) {
+                return Err(EINVAL);
+            }
+            self.access.store(true, Ordering::Release);
+            return Ok(0);
+        }
+        if !self.access_granted() {
             return Err(EINVAL);
         }
         self.dev.pm_get()?;
         let ret = match cmd {
+            uapi::VFIO_DEVICE_ATTACH_IOMMUFD_PT if self.group.is_none() => {
+                device_cdev::attach_pt(self.dev, arg).map(|()| 0)
+            }
+            uapi::VFIO_DEVICE_DETACH_IOMMUFD_PT if self.group.is_none() => {
+                device_cdev::detach_pt(self.dev, arg).map(|()| 0)
+            }
             uapi::VFIO_DEVICE_FEATURE => self.feature(arg),
             uapi::VFIO_DEVICE_GET_REGION_INFO => self.region_info(arg).map(|()| 0),
             _ => self.dev.driver_ioctl(cmd, arg),

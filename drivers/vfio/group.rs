@@ -13,6 +13,11 @@ use crate::{
         Membership, //
     },
     device_file::DeviceFile,
+    device_open::{
+        self,
+        Iommu,
+        Opened, //
+    },
     kabi::{
         cdev_fops::CdevFile,
         cdev_node::{
@@ -21,7 +26,7 @@ use crate::{
         },
         global::module_mutex,
         iommu::IommuGroup,
-        module_ref::ModuleRef,
+        iommufd::IommufdCtx,
         uapi,
         vfio::{
             device::{
@@ -77,14 +82,19 @@ struct GroupState {
     device_users: u32,
     /// The group file was closed while devices were open: finish when the last closes.
     closing: bool,
-    /// Driver modules pinned by open devices, one per open device.
-    driver_modules: KVec<(DeviceId, ModuleRef)>,
+    /// What each open device's first open left for its last close.
+    opened_devices: KVec<(DeviceId, Opened)>,
+    /// iommufd compat mode: `VFIO_GROUP_SET_CONTAINER` got an iommufd fd.
+    iommufd: Option<IommufdCtx>,
+    /// Devices of the group bound through their cdev: the group file cannot open.
+    cdev_users: u32,
 }
 
 impl GroupState {
     /// What closing the group file does, once no device is open: leave the container.
     fn finish_close(&mut self) {
         self.membership = None;
+        self.iommufd = None;
         self.opened = false;
         self.closing = false;
     }
@@ -110,7 +120,9 @@ impl Group {
                     membership: None,
                     device_users: 0,
                     closing: false,
-                    driver_modules: KVec::new(),
+                    opened_devices: KVec::new(),
+                    iommufd: None,
+                    cdev_users: 0,
                 }),
             }),
             GFP_KERNEL,
@@ -176,6 +188,29 @@ fn group_of(list: &KVec<Arc<Group>>, dev: &RawDevice) -> Option<Arc<Group>> {
     list.iter()
         .find(|g| g.iommu_group.same(&iommu_group))
         .cloned()
+}
+
+/// The group of a registered device.
+pub(crate) fn of_device(dev: &RawDevice) -> Option<Arc<Group>> {
+    group_of(&groups::lock(), dev)
+}
+
+impl Group {
+    /// A device of the group binds through its cdev: `EBUSY` while the group file is open;
+    /// otherwise the group file cannot open until [`Group::unblock_for_cdev`].
+    pub(crate) fn block_for_cdev(&self) -> Result {
+        let mut state = self.state.lock();
+        if state.opened {
+            return Err(EBUSY);
+        }
+        state.cdev_users += 1;
+        Ok(())
+    }
+
+    /// Undoes [`Group::block_for_cdev`].
+    pub(crate) fn unblock_for_cdev(&self) {
+        self.state.lock().cdev_users -= 1;
+    }
 }
 
 /// Makes a registered device visible to `GET_DEVICE_FD`.
@@ -247,7 +282,7 @@ impl CdevFile for GroupFile {
         if state.dead || state.drivers == 0 {
             return Err(ENODEV);
         }
-        if state.opened {
+        if state.opened || state.cdev_users > 0 {
             return Err(EBUSY);
         }
         state.opened = true;
@@ -294,7 +329,7 @@ impl Group {
             if state.dead {
                 return Err(ENODEV);
             }
-            if state.membership.is_some() {
+            if state.membership.is_some() || state.iommufd.is_some() {
                 uapi::VFIO_GROUP_FLAGS_CONTAINER_SET | uapi::VFIO_GROUP_FLAGS_VIABLE
             } else if !self.iommu_group.dma_owner_claimed() {
                 uapi::VFIO_GROUP_FLAGS_VIABLE
@@ -315,33 +350,38 @@ impl Group {
         let file = LocalFile::fget(fd as u32).map_err(|_| EBADF)?;
         let core = crate::core()?;
         let mut state = self.state.lock();
-        if state.membership.is_some() {
+        if state.membership.is_some() || state.iommufd.is_some() {
             return Err(EINVAL);
         }
         if state.dead {
             return Err(ENODEV);
         }
-        // iommufd fds (compat mode) are not accepted yet: upstream's answer for an fd that is
-        // neither a container nor an iommufd.
-        let container = core.container.file_data(&file).ok_or(EBADFD)?;
-        state.membership = Some(Container::attach_group(
-            container,
-            &self.iommu_group,
-            self.owner_token(),
-        )?);
+        if let Some(container) = core.container.file_data(&file) {
+            state.membership = Some(Container::attach_group(
+                container,
+                &self.iommu_group,
+                self.owner_token(),
+            )?);
+            return Ok(());
+        }
+        // An iommufd fd: compat mode, where the context's compat IOAS plays the container.
+        let ctx = IommufdCtx::from_file(&file).ok_or(EBADFD)?;
+        ctx.compat_ioas_create()?;
+        state.iommufd = Some(ctx);
         Ok(())
     }
 
     /// `VFIO_GROUP_UNSET_CONTAINER`.
     fn unset_container(&self) -> Result {
         let mut state = self.state.lock();
-        if state.membership.is_none() {
+        if state.membership.is_none() && state.iommufd.is_none() {
             return Err(EINVAL);
         }
-        if state.device_users > 0 {
+        if state.membership.is_some() && state.device_users > 0 {
             return Err(EBUSY);
         }
         state.membership = None;
+        state.iommufd = None;
         Ok(())
     }
 }
@@ -400,40 +440,56 @@ impl Group {
         Err(ENODEV)
     }
 
-    /// Opens `dev` for one more file; the device's first open uses the container's backend
-    /// and calls the driver's `open_device`.
+    /// Opens `dev` for one more file; the device's first open connects it to the group's
+    /// container backend or iommufd context and calls the driver's `open_device`.
     fn open_device(&self, dev: RegisteredDevice) -> Result {
         let mut state = self.state.lock();
-        let backend = state
-            .membership
-            .as_ref()
-            .ok_or(EINVAL)?
-            .container()
-            .backend();
+        let backend = match &state.membership {
+            Some(m) => Some(m.container().backend().ok_or(EINVAL)?),
+            None if state.iommufd.is_some() => None,
+            None => return Err(EINVAL),
+        };
         let set = dev.dev_set().ok_or(EINVAL)?;
         let guard = set.lock();
         let count = dev.open_count(&guard);
-        if count == 0 {
-            let backend = backend.ok_or(EINVAL)?;
-            let module = dev.get_driver_module().ok_or(ENODEV)?;
-            state.driver_modules.reserve(1, GFP_KERNEL)?;
-            backend.register_device(&dev);
-            dev.set_open_count(&guard, 1);
-            if let Err(e) = dev.call_open_device(&guard) {
+        if count > 0 {
+            dev.set_open_count(&guard, count + 1);
+            return Ok(());
+        }
+        state.opened_devices.reserve(1, GFP_KERNEL)?;
+        let iommu = match (&backend, &state.iommufd) {
+            (Some(b), _) => Iommu::Container(b),
+            (None, Some(ctx)) => Iommu::Iommufd(ctx),
+            (None, None) => return Err(EINVAL),
+        };
+        dev.set_open_count(&guard, 1);
+        let opened = match device_open::first_open(&dev, &guard, iommu) {
+            Ok(o) => o,
+            Err(e) => {
                 dev.set_open_count(&guard, 0);
-                backend.unregister_device(&dev);
                 return Err(e);
             }
-            state.device_users += 1;
-            let _ = state.driver_modules.push((dev.id(), module), GFP_KERNEL);
-        } else {
-            dev.set_open_count(&guard, count + 1);
+        };
+        // Compat mode: the device joins the context's compat IOAS, as a container would.
+        if let (None, Some(ctx)) = (&backend, &state.iommufd) {
+            let attached = ctx
+                .compat_ioas_id()
+                .and_then(|mut ioas| dev.call_attach_ioas(&guard, None, &mut ioas));
+            if let Err(e) = attached {
+                device_open::last_close(&dev, &guard, Iommu::Iommufd(ctx));
+                dev.set_open_count(&guard, 0);
+                return Err(e);
+            }
         }
+        if backend.is_some() {
+            state.device_users += 1;
+        }
+        let _ = state.opened_devices.push((dev.id(), opened), GFP_KERNEL);
         Ok(())
     }
 
-    /// Closes `dev` for one file; its last close calls `close_device` and stops using the
-    /// container, which may finish a deferred group close.
+    /// Closes `dev` for one file; its last close calls `close_device` and disconnects the
+    /// IOMMU, which may finish a deferred group close.
     pub(crate) fn close_device(&self, dev: RegisteredDevice) {
         let mut state = self.state.lock();
         let Some(set) = dev.dev_set() else {
@@ -445,23 +501,23 @@ impl Group {
             return;
         }
         if count == 1 {
-            dev.call_close_device(&guard);
-            if let Some(backend) = state
+            let backend = state
                 .membership
                 .as_ref()
-                .and_then(|m| m.container().backend())
-            {
-                backend.unregister_device(&dev);
+                .and_then(|m| m.container().backend());
+            if let Some(b) = &backend {
+                device_open::last_close(&dev, &guard, Iommu::Container(b));
+                state.device_users -= 1;
+            } else if let Some(ctx) = &state.iommufd {
+                device_open::last_close(&dev, &guard, Iommu::Iommufd(ctx));
             }
-            dev.reset_precopy_info(&guard);
             if let Some(i) = state
-                .driver_modules
+                .opened_devices
                 .iter()
                 .position(|(id, _)| *id == dev.id())
             {
-                let _ = state.driver_modules.remove(i);
+                let _ = state.opened_devices.remove(i);
             }
-            state.device_users -= 1;
         }
         dev.set_open_count(&guard, count - 1);
         drop(guard);

@@ -49,6 +49,9 @@ EXPORT_SYMBOL_GPL(vfio_virqfd_enable);
 EXPORT_SYMBOL_GPL(vfio_virqfd_disable);
 EXPORT_SYMBOL_GPL(vfio_virqfd_flush_thread);
 
+MODULE_IMPORT_NS("IOMMUFD");
+MODULE_IMPORT_NS("IOMMUFD_VFIO");
+
 MODULE_ALIAS_MISCDEV(VFIO_MINOR);
 MODULE_ALIAS("devname:vfio/vfio");
 MODULE_SOFTDEP("post: vfio_iommu_type1 vfio_iommu_spapr_tce");

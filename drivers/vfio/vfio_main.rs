@@ -17,7 +17,9 @@ mod caps;
 mod container;
 mod dev_set;
 mod device;
+mod device_cdev;
 mod device_file;
+mod device_open;
 mod group;
 mod info_caps;
 mod iommu_drivers;
@@ -78,13 +80,10 @@ impl ClassInfo for DeviceClass {
 /// File operations of `/dev/vfio/N`.
 static GROUP_FOPS: StaticFops = CdevVtable::<group::GroupFile>::build(this_module::<LocalModule>());
 
-/// File operations of device fds from `VFIO_GROUP_GET_DEVICE_FD`.
+/// File operations of device files: `/dev/vfio/devices/vfioN` (whose `open` is used) and the
+/// fds of `VFIO_GROUP_GET_DEVICE_FD`, as upstream shares one table.
 static DEVICE_FILE_FOPS: StaticFops =
     DeviceFileVtable::<device_file::DeviceFile>::build(this_module::<LocalModule>());
-
-/// File operations of `/dev/vfio/devices/vfioN`: the cdev path (bind through iommufd) is not
-/// provided yet, so the node exists but cannot be opened.
-static DEVICE_FOPS: StaticFops = StaticFops::unopenable(this_module::<LocalModule>());
 
 /// State shared by the exported functions and the files. Fields drop top to bottom: the
 /// container node first, then the device side, then the group side.

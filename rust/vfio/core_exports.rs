@@ -13,8 +13,13 @@ use crate::{
     },
     kabi::{
         bindings,
+        iommu::IommuGroup,
+        iommufd,
         vfio::{
-            dev_set::DevSet,
+            dev_set::{
+                DevSet,
+                DevSetHeld, //
+            },
             device::{
                 self,
                 RawDevice,
@@ -343,7 +348,7 @@ unsafe extern "C" fn vfio_device_put_registration(device: *mut bindings::vfio_de
     unsafe { dev(device) }.put_registration();
 }
 
-// Exports whose paths do not exist in this core yet (device files, iommufd, virqfd):
+// Exports whose paths do not exist in this core yet (virqfd):
 // present so upstream's C modules load; each fails cleanly. Not done: see docs/STATUS.md.
 
 /// `bool vfio_file_is_group(struct file *file)`: whether `file` is an open `/dev/vfio/N`.
@@ -378,66 +383,166 @@ unsafe extern "C" fn vfio_file_has_dev(
     }
 }
 
-/// `struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)`: never bound yet.
-#[no_mangle]
-extern "C" fn vfio_iommufd_device_ictx(
-    _vdev: *mut bindings::vfio_device,
-) -> *mut bindings::iommufd_ctx {
-    core::ptr::null_mut()
+/// Borrows a device with its set's mutex held by the calling driver (asserted with lockdep).
+///
+/// # Safety
+///
+/// `d` must be a live device in a set.
+unsafe fn held<'a>(d: *mut bindings::vfio_device) -> Option<(&'a RawDevice, DevSetHeld<'a>)> {
+    // SAFETY: Per the function contract.
+    let dev = unsafe { dev(d) };
+    let set = dev.dev_set()?;
+    Some((dev, set.assert_held()))
 }
 
-/// `int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)`.
+/// `struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)`.
+///
+/// # Safety
+///
+/// `vdev` must be a live device.
 #[no_mangle]
-extern "C" fn vfio_iommufd_get_dev_id(
-    _vdev: *mut bindings::vfio_device,
-    _ictx: *mut bindings::iommufd_ctx,
+unsafe extern "C" fn vfio_iommufd_device_ictx(
+    vdev: *mut bindings::vfio_device,
+) -> *mut bindings::iommufd_ctx {
+    // SAFETY: Per the function contract.
+    unsafe { dev(vdev) }.bound_ictx()
+}
+
+/// `int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)`: the
+/// device's id in `ictx`; `-ENOENT` if `ictx` only holds another device of its group,
+/// `-ENODEV` otherwise.
+///
+/// # Safety
+///
+/// `vdev` must be a live device and `ictx` a valid context.
+#[no_mangle]
+unsafe extern "C" fn vfio_iommufd_get_dev_id(
+    vdev: *mut bindings::vfio_device,
+    ictx: *mut bindings::iommufd_ctx,
 ) -> c_int {
-    ENODEV.to_errno()
+    // SAFETY: Per the function contract.
+    let dev = unsafe { dev(vdev) };
+    if core::ptr::eq(dev.bound_ictx(), ictx) {
+        return match dev.bound_id() {
+            Ok(id) => id as c_int,
+            Err(e) => e.to_errno(),
+        };
+    }
+    // SAFETY: The parent of a live device is valid.
+    let Some(group) = (unsafe { IommuGroup::of_device(dev.parent_raw()) }) else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: `ictx` is valid per the function contract.
+    if unsafe { iommufd::ctx_has_group(ictx, &group) } {
+        ENOENT.to_errno()
+    } else {
+        ENODEV.to_errno()
+    }
 }
 
 /// `int vfio_iommufd_physical_bind(struct vfio_device *, struct iommufd_ctx *, u32 *)`.
+///
+/// # Safety
+///
+/// `vdev` must be a live device, `ictx` a valid context, `out_device_id` writable.
 #[no_mangle]
-extern "C" fn vfio_iommufd_physical_bind(
-    _vdev: *mut bindings::vfio_device,
-    _ictx: *mut bindings::iommufd_ctx,
-    _out_device_id: *mut u32,
+unsafe extern "C" fn vfio_iommufd_physical_bind(
+    vdev: *mut bindings::vfio_device,
+    ictx: *mut bindings::iommufd_ctx,
+    out_device_id: *mut u32,
 ) -> c_int {
-    EOPNOTSUPP.to_errno()
+    // SAFETY: Per the function contract.
+    match unsafe { dev(vdev).physical_bind(ictx) } {
+        Ok(id) => {
+            // SAFETY: Writable per the function contract.
+            unsafe { *out_device_id = id };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
 }
 
-/// `void vfio_iommufd_physical_unbind(struct vfio_device *)`.
+/// `void vfio_iommufd_physical_unbind(struct vfio_device *)`; set's mutex held.
+///
+/// # Safety
+///
+/// `vdev` must be a live device in a set whose mutex the caller holds.
 #[no_mangle]
-extern "C" fn vfio_iommufd_physical_unbind(_vdev: *mut bindings::vfio_device) {}
-
-/// `int vfio_iommufd_physical_attach_ioas(struct vfio_device *, u32 *pt_id)`.
-#[no_mangle]
-extern "C" fn vfio_iommufd_physical_attach_ioas(
-    _vdev: *mut bindings::vfio_device,
-    _pt_id: *mut u32,
-) -> c_int {
-    EOPNOTSUPP.to_errno()
+unsafe extern "C" fn vfio_iommufd_physical_unbind(vdev: *mut bindings::vfio_device) {
+    // SAFETY: Per the function contract.
+    if let Some((dev, held)) = unsafe { held(vdev) } {
+        dev.physical_unbind(&held);
+    }
 }
 
-/// `void vfio_iommufd_physical_detach_ioas(struct vfio_device *)`.
+/// `int vfio_iommufd_physical_attach_ioas(struct vfio_device *, u32 *pt_id)`; mutex held.
+///
+/// # Safety
+///
+/// As [`vfio_iommufd_physical_unbind`]; `pt_id` must be valid for reads and writes.
 #[no_mangle]
-extern "C" fn vfio_iommufd_physical_detach_ioas(_vdev: *mut bindings::vfio_device) {}
+unsafe extern "C" fn vfio_iommufd_physical_attach_ioas(
+    vdev: *mut bindings::vfio_device,
+    pt_id: *mut u32,
+) -> c_int {
+    // SAFETY: Per the function contract.
+    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
+        return EINVAL.to_errno();
+    };
+    match dev.physical_attach(&held, pt) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `void vfio_iommufd_physical_detach_ioas(struct vfio_device *)`; mutex held.
+///
+/// # Safety
+///
+/// As [`vfio_iommufd_physical_unbind`].
+#[no_mangle]
+unsafe extern "C" fn vfio_iommufd_physical_detach_ioas(vdev: *mut bindings::vfio_device) {
+    // SAFETY: Per the function contract.
+    if let Some((dev, held)) = unsafe { held(vdev) } {
+        dev.physical_detach(&held);
+    }
+}
 
 /// `int vfio_iommufd_physical_pasid_attach_ioas(struct vfio_device *, u32 pasid, u32 *pt_id)`.
+///
+/// # Safety
+///
+/// As [`vfio_iommufd_physical_attach_ioas`].
 #[no_mangle]
-extern "C" fn vfio_iommufd_physical_pasid_attach_ioas(
-    _vdev: *mut bindings::vfio_device,
-    _pasid: u32,
-    _pt_id: *mut u32,
+unsafe extern "C" fn vfio_iommufd_physical_pasid_attach_ioas(
+    vdev: *mut bindings::vfio_device,
+    pasid: u32,
+    pt_id: *mut u32,
 ) -> c_int {
-    EOPNOTSUPP.to_errno()
+    // SAFETY: Per the function contract.
+    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
+        return EINVAL.to_errno();
+    };
+    match dev.pasid_attach(&held, pasid, pt) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `void vfio_iommufd_physical_pasid_detach_ioas(struct vfio_device *, u32 pasid)`.
+///
+/// # Safety
+///
+/// As [`vfio_iommufd_physical_unbind`].
 #[no_mangle]
-extern "C" fn vfio_iommufd_physical_pasid_detach_ioas(
-    _vdev: *mut bindings::vfio_device,
-    _pasid: u32,
+unsafe extern "C" fn vfio_iommufd_physical_pasid_detach_ioas(
+    vdev: *mut bindings::vfio_device,
+    pasid: u32,
 ) {
+    // SAFETY: Per the function contract.
+    if let Some((dev, held)) = unsafe { held(vdev) } {
+        dev.pasid_detach(&held, pasid);
+    }
 }
 
 /// `int vfio_virqfd_enable(...)`: virqfd comes with the device-fd milestone.

@@ -309,6 +309,262 @@ impl RawDevice {
         unsafe { inode::vfio_rs_file_set_mapping(file.as_ptr(), (*self.0.get()).inode) };
     }
 
+    /// `vfio_device::iommufd_device`, once bound.
+    fn idev(&self) -> *mut bindings::iommufd_device {
+        // SAFETY: Reading a field of the live struct; writers hold the set's mutex.
+        unsafe { (*self.0.get()).iommufd_device }
+    }
+
+    /// `vfio_iommufd_physical_bind`: binds the parent to `ictx`, returning the device id.
+    ///
+    /// # Safety
+    ///
+    /// `ictx` must be a valid iommufd context.
+    pub(crate) unsafe fn physical_bind(&self, ictx: *mut bindings::iommufd_ctx) -> Result<u32> {
+        let mut id = 0u32;
+        // SAFETY: `ictx` is valid (function contract) and the parent is bound.
+        let idev = unsafe { bindings::iommufd_device_bind(ictx, self.parent_raw(), &mut id) };
+        let idev = kernel::error::from_err_ptr(idev)?;
+        // SAFETY: The caller (a driver's bind op, under the set's mutex) owns these fields now.
+        unsafe {
+            (*self.0.get()).iommufd_device = idev;
+            helpers::vfio_rs_ida_init(&raw mut (*self.0.get()).pasids);
+        }
+        Ok(id)
+    }
+
+    /// `vfio_iommufd_physical_unbind`: detaches every PASID and the device, then unbinds.
+    pub(crate) fn physical_unbind(&self, _held: &dyn SetLocked) {
+        let d = self.0.get();
+        let idev = self.idev();
+        if idev.is_null() {
+            return;
+        }
+        // SAFETY: The set's mutex is held; `idev` is this device's binding and `pasids` was
+        // initialised at bind.
+        unsafe {
+            let pasids = &raw mut (*d).pasids;
+            loop {
+                let pasid = bindings::ida_find_first_range(pasids, 0, u32::MAX);
+                if pasid < 0 {
+                    break;
+                }
+                bindings::iommufd_device_detach(idev, pasid as u32);
+                bindings::ida_free(pasids, pasid as u32);
+            }
+            if (*d).iommufd_attached() != 0 {
+                bindings::iommufd_device_detach(idev, 0);
+                (*d).set_iommufd_attached(0);
+            }
+            bindings::iommufd_device_unbind(idev);
+            (*d).iommufd_device = core::ptr::null_mut();
+        }
+    }
+
+    /// `vfio_iommufd_physical_attach_ioas`: attach (or replace) the default PASID's page table.
+    pub(crate) fn physical_attach(&self, _held: &dyn SetLocked, pt_id: &mut u32) -> Result {
+        let d = self.0.get();
+        let idev = self.idev();
+        if kernel::warn_on!(idev.is_null()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The set's mutex is held; `idev` is this device's binding.
+        unsafe {
+            let rc = if (*d).iommufd_attached() != 0 {
+                bindings::iommufd_device_replace(idev, 0, pt_id)
+            } else {
+                bindings::iommufd_device_attach(idev, 0, pt_id)
+            };
+            kernel::error::to_result(rc)?;
+            (*d).set_iommufd_attached(1);
+        }
+        Ok(())
+    }
+
+    /// `vfio_iommufd_physical_detach_ioas`.
+    pub(crate) fn physical_detach(&self, _held: &dyn SetLocked) {
+        let d = self.0.get();
+        let idev = self.idev();
+        if kernel::warn_on!(idev.is_null()) {
+            return;
+        }
+        // SAFETY: The set's mutex is held; `idev` is this device's binding.
+        unsafe {
+            if (*d).iommufd_attached() == 0 {
+                return;
+            }
+            bindings::iommufd_device_detach(idev, 0);
+            (*d).set_iommufd_attached(0);
+        }
+    }
+
+    /// `vfio_iommufd_physical_pasid_attach_ioas`.
+    pub(crate) fn pasid_attach(
+        &self,
+        _held: &dyn SetLocked,
+        pasid: u32,
+        pt_id: &mut u32,
+    ) -> Result {
+        let idev = self.idev();
+        if kernel::warn_on!(idev.is_null()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The set's mutex is held; `idev` and `pasids` belong to this binding.
+        unsafe {
+            let pasids = &raw mut (*self.0.get()).pasids;
+            if bindings::ida_find_first_range(pasids, pasid, pasid) == pasid as c_int {
+                return kernel::error::to_result(bindings::iommufd_device_replace(
+                    idev, pasid, pt_id,
+                ));
+            }
+            let rc = bindings::ida_alloc_range(pasids, pasid, pasid, bindings::GFP_KERNEL);
+            kernel::error::to_result(rc)?;
+            let rc = bindings::iommufd_device_attach(idev, pasid, pt_id);
+            if rc != 0 {
+                bindings::ida_free(pasids, pasid);
+            }
+            kernel::error::to_result(rc)
+        }
+    }
+
+    /// `vfio_iommufd_physical_pasid_detach_ioas`.
+    pub(crate) fn pasid_detach(&self, _held: &dyn SetLocked, pasid: u32) {
+        let idev = self.idev();
+        if kernel::warn_on!(idev.is_null()) {
+            return;
+        }
+        // SAFETY: The set's mutex is held; `idev` and `pasids` belong to this binding.
+        unsafe {
+            let pasids = &raw mut (*self.0.get()).pasids;
+            if bindings::ida_find_first_range(pasids, pasid, pasid) != pasid as c_int {
+                return;
+            }
+            bindings::iommufd_device_detach(idev, pasid);
+            bindings::ida_free(pasids, pasid);
+        }
+    }
+
+    /// `vfio_iommufd_device_ictx`: the context the device is bound to, or null.
+    pub(crate) fn bound_ictx(&self) -> *mut bindings::iommufd_ctx {
+        let idev = self.idev();
+        if idev.is_null() {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: `idev` is this device's live binding.
+        unsafe { bindings::iommufd_device_to_ictx(idev) }
+    }
+
+    /// The device's id in its bound context (`EINVAL` if unbound).
+    pub(crate) fn bound_id(&self) -> Result<u32> {
+        let idev = self.idev();
+        if idev.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `idev` is this device's live binding.
+        Ok(unsafe { bindings::iommufd_device_to_id(idev) })
+    }
+
+    /// The driver's `bind_iommufd` (the core checked it exists at registration).
+    pub(crate) fn call_bind_iommufd(
+        &self,
+        _held: &dyn SetLocked,
+        ctx: &crate::kabi::iommufd::IommufdCtx,
+    ) -> Result<u32> {
+        let f = self.ops().bind_iommufd.ok_or(EINVAL)?;
+        let mut id = 0u32;
+        // SAFETY: Under the set's mutex at first open, as drivers expect; `ctx` is referenced.
+        kernel::error::to_result(unsafe { f(self.as_raw(), ctx.as_raw(), &mut id) })?;
+        Ok(id)
+    }
+
+    /// The driver's `unbind_iommufd`.
+    pub(crate) fn call_unbind_iommufd(&self, _held: &dyn SetLocked) {
+        if let Some(f) = self.ops().unbind_iommufd {
+            // SAFETY: Under the set's mutex at last close, paired with `call_bind_iommufd`.
+            unsafe { f(self.as_raw()) };
+        }
+    }
+
+    /// The driver's `attach_ioas`, or `pasid_attach_ioas` with a PASID.
+    pub(crate) fn call_attach_ioas(
+        &self,
+        _held: &dyn SetLocked,
+        pasid: Option<u32>,
+        pt_id: &mut u32,
+    ) -> Result {
+        // SAFETY: Under the set's mutex on a bound device, as drivers expect.
+        let rc = unsafe {
+            match pasid {
+                Some(p) => {
+                    (self.ops().pasid_attach_ioas.ok_or(EOPNOTSUPP)?)(self.as_raw(), p, pt_id)
+                }
+                None => (self.ops().attach_ioas.ok_or(EINVAL)?)(self.as_raw(), pt_id),
+            }
+        };
+        kernel::error::to_result(rc)
+    }
+
+    /// The driver's `detach_ioas`, or `pasid_detach_ioas` with a PASID.
+    pub(crate) fn call_detach_ioas(&self, _held: &dyn SetLocked, pasid: Option<u32>) -> Result {
+        // SAFETY: Under the set's mutex on a bound device, as drivers expect.
+        unsafe {
+            match pasid {
+                Some(p) => (self.ops().pasid_detach_ioas.ok_or(EOPNOTSUPP)?)(self.as_raw(), p),
+                None => (self.ops().detach_ioas.ok_or(EINVAL)?)(self.as_raw()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the driver supports PASID attach (`pasid_attach_ioas`) and detach.
+    pub(crate) fn has_pasid_ops(&self) -> (bool, bool) {
+        (
+            self.ops().pasid_attach_ioas.is_some(),
+            self.ops().pasid_detach_ioas.is_some(),
+        )
+    }
+
+    /// Sets the `cdev_opened` bit C drivers read (set's mutex held).
+    pub(crate) fn set_cdev_opened(&self, _held: &dyn SetLocked, opened: bool) {
+        // SAFETY: The bitfield byte is only written under the set's mutex.
+        unsafe { (*self.0.get()).set_cdev_opened(u8::from(opened)) };
+    }
+
+    /// The driver's VF token check (`match_token_uuid`): `None` without the op.
+    pub(crate) fn match_token(&self, uuid: Option<&[u8; 16]>) -> Option<Result> {
+        let f = self.ops().match_token_uuid?;
+        let p = uuid.map_or(core::ptr::null(), |u| u.as_ptr().cast::<bindings::uuid_t>());
+        // SAFETY: `p` is null or 16 readable bytes, a `uuid_t`.
+        Some(kernel::error::to_result(unsafe { f(self.as_raw(), p) }))
+    }
+
+    /// The device whose cdev an inode being opened belongs to.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be a `/dev/vfio/devices/vfioN` inode being opened.
+    pub(crate) unsafe fn from_cdev_inode<'a>(inode: *mut bindings::inode) -> &'a Self {
+        // SAFETY: `i_cdev` is the `cdev` member of a `vfio_device` kept alive by the open
+        // (the cdev pins the device's kobject).
+        unsafe {
+            let cdev = helpers::vfio_rs_inode_cdev(inode);
+            Self::from_raw(
+                cdev.cast::<u8>()
+                    .sub(core::mem::offset_of!(bindings::vfio_device, cdev))
+                    .cast(),
+            )
+        }
+    }
+
+    /// Takes a registration reference, proving the device stays registered until it is put.
+    pub(crate) fn try_registered(&self) -> Option<RegisteredDevice> {
+        if !self.try_get_registration() {
+            return None;
+        }
+        // INVARIANT: The reference taken keeps unregistration from completing.
+        NonNull::new(self.as_raw()).map(RegisteredDevice)
+    }
+
     /// Adds the `vfioN` class device and its cdev (`/dev/vfio/devices/vfioN`) with `fops`.
     pub(crate) fn add_cdev(
         &self,

@@ -22,6 +22,8 @@ use kernel::{
 
 /// The private data of a device file.
 pub(crate) trait DeviceFileOps: Sized + Send + Sync + 'static {
+    /// Opens `/dev/vfio/devices/vfioN` of `dev`: a file that can do nothing until bound.
+    fn open_cdev(dev: &RawDevice) -> Result<KBox<Self>>;
     /// The device the file is open on.
     fn device(&self) -> &RawDevice;
     /// Whether the device is open for this file (read with acquire ordering).
@@ -42,6 +44,24 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
     unsafe fn data<'a>(file: *mut bindings::file) -> &'a T {
         // SAFETY: The private data is a `KBox<T>` until release (function contract).
         unsafe { &*(*file).private_data.cast::<T>() }
+    }
+
+    /// # Safety
+    ///
+    /// `inode` and `file` must be a `/dev/vfio/devices/vfioN` inode and a file being opened.
+    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: Per the function contract.
+        let dev = unsafe { RawDevice::from_cdev_inode(inode) };
+        match T::open_cdev(dev) {
+            Ok(data) => {
+                // SAFETY: Open may set the private data; `release` takes it back.
+                unsafe { (*file).private_data = KBox::into_raw(data).cast() };
+                // SAFETY: `file` is valid and being opened.
+                dev.share_mapping(unsafe { File::from_raw_file(file) });
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// # Safety
@@ -124,6 +144,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
     pub(crate) const fn build(owner: &'static ThisModule) -> StaticFops {
         StaticFops(bindings::file_operations {
             owner: owner.as_ptr(),
+            open: Some(Self::open),
             release: Some(Self::release),
             read: Some(Self::read),
             write: Some(Self::write),

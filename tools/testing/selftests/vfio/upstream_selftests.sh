@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # In the guest: upstream 7.3's own VFIO selftests (built in the kernel tree,
-# unmodified) against the loaded implementation, on the guest's igb, in the
-# IOMMU modes this project supports so far: vfio_type1_iommu and
-# vfio_type1v2_iommu (container + group path). The iommufd modes need the
-# core's iommufd support (not done yet, see docs/STATUS.md); they are excluded
-# by name (-V), on both implementations alike, and listed. vfio_pci_driver_test
-# and vfio_pci_device_test probe the device through the cdev (iommufd) first,
-# so they wait for that support too.
+# unmodified) against the loaded implementation, on the guest's igb, in all
+# five IOMMU modes. vfio_pci_driver_test runs without its memcpy_storm cases
+# (60 s storms per mode are too slow under TCG) and without its
+# iommufd_compat_* variants, which stall in init_remove on our core (open bug,
+# docs/STATUS.md); the same exclusions apply to both implementations.
 # Usage: upstream_selftests.sh KDIR
 set -uo pipefail
 kdir=$1
 dir=$kdir/tools/testing/selftests/vfio
-tests=(vfio_dma_mapping_test vfio_dma_mapping_mmio_test)
+tests=(vfio_iommufd_setup_test vfio_pci_device_test vfio_dma_mapping_test
+       vfio_dma_mapping_mmio_test vfio_pci_driver_test)
 
 bdf=$(for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10c9 ] && basename "$d"
@@ -25,12 +24,11 @@ echo 64 >/proc/sys/vm/nr_hugepages 2>/dev/null
 bash "$dir/scripts/setup.sh" "$bdf" >/dev/null
 
 for t in "${tests[@]}"; do
-	excl=()
-	for v in $("$dir/$t" -l "$bdf" 2>&1 | grep -o '\biommufd[a-z0-9_]*' | sort -u); do
-		excl+=(-V "$v")
-	done
-	echo "# vfio-rs: upstream $t (excluded iommufd variants: $((${#excl[@]} / 2)))"
-	(cd /tmp && timeout 600 "$dir/$t" "${excl[@]}" "$bdf")
+	echo "# vfio-rs: upstream $t"
+	args=()
+	[ "$t" = vfio_pci_driver_test ] &&
+		args=(-T memcpy_storm -V iommufd_compat_type1 -V iommufd_compat_type1v2)
+	(cd /tmp && timeout 900 "$dir/$t" "${args[@]}" "$bdf")
 done
 bash "$dir/scripts/cleanup.sh" >/dev/null 2>&1
 exit 0

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cdev path, `/dev/vfio/devices/vfioN`: an open file can do nothing until
+//! `VFIO_DEVICE_BIND_IOMMUFD` binds it to an iommufd context (one bound file per device, and
+//! never while the device's group file is open), then `ATTACH/DETACH_IOMMUFD_PT` pick its page
+//! tables.
+//!
+//! Lock order: the group's state (blocking), then the set's mutex.
+
+use crate::{
+    device_open::{
+        self,
+        Iommu,
+        Opened, //
+    },
+    group::{
+        self,
+        Group, //
+    },
+    kabi::{
+        iommufd::IommufdCtx, uaccess_ext::copy_struct_from_user, uapi,
+        vfio::device::RegisteredDevice,
+    },
+};
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    uaccess::UserSlice, //
+};
+
+/// A bound cdev file's connection.
+pub(crate) struct CdevBinding {
+    ctx: IommufdCtx,
+    _opened: Opened,
+    group: Arc<Group>,
+}
+
+/// `offsetofend(struct vfio_device_bind_iommufd, out_devid)`.
+const BIND_MINSZ: u32 = 16;
+/// `sizeof(struct vfio_device_bind_iommufd)`.
+const BIND_SIZE: usize = 24;
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound.
+pub(crate) fn bind(dev: RegisteredDevice, granted: bool, arg: usize) -> Result<CdevBinding> {
+    let user_size = UserSlice::new(UserPtr::from_addr(arg), 4)
+        .reader()
+        .read::<u32>()?;
+    if user_size < BIND_MINSZ {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; BIND_SIZE];
+    copy_struct_from_user(&mut b, arg, user_size as usize)?;
+    let flags = u32_at(&b, 4);
+    let iommufd = u32_at(&b, 8) as i32;
+    let token_ptr = u64::from_ne_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]);
+    if iommufd < 0 || flags & !uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0 {
+        return Err(EINVAL);
+    }
+    let group = group::of_device(&dev).ok_or(ENODEV)?;
+    group.block_for_cdev()?;
+    let ret = bind_locked(dev, granted, arg, flags, iommufd, token_ptr, &group);
+    match ret {
+        Ok((ctx, opened)) => Ok(CdevBinding {
+            ctx,
+            _opened: opened,
+            group,
+        }),
+        Err(e) => {
+            group.unblock_for_cdev();
+            Err(e)
+        }
+    }
+}
+
+fn bind_locked(
+    dev: RegisteredDevice,
+    granted: bool,
+    arg: usize,
+    flags: u32,
+    iommufd: i32,
+    token_ptr: u64,
+    _group: &Group,
+) -> Result<(IommufdCtx, Opened)> {
+    let set = dev.dev_set().ok_or(EINVAL)?;
+    let guard = set.lock();
+    if granted {
+        return Err(EINVAL);
+    }
+    check_token(&dev, flags, token_ptr)?;
+    let ctx = IommufdCtx::from_fd(iommufd)?;
+    // One opener per device on this path (upstream's `vfio_df_open` for cdev files).
+    if dev.open_count(&guard) != 0 {
+        return Err(EINVAL);
+    }
+    dev.set_open_count(&guard, 1);
+    let opened = match device_open::first_open(&dev, &guard, Iommu::Iommufd(&ctx)) {
+        Ok(o) => o,
+        Err(e) => {
+            dev.set_open_count(&guard, 0);
+            return Err(e);
+        }
+    };
+    let out = UserSlice::new(UserPtr::from_addr(arg + 12), 4)
+        .writer()
+        .write(&opened.devid);
+    if let Err(e) = out {
+        device_open::last_close(&dev, &guard, Iommu::Iommufd(&ctx));
+        dev.set_open_count(&guard, 0);
+        return Err(e);
+    }
+    dev.set_cdev_opened(&guard, true);
+    Ok((ctx, opened))
+}
+
+/// The SR-IOV VF token check of the driver, as upstream's `vfio_df_check_token`.
+fn check_token(dev: &RegisteredDevice, flags: u32, token_ptr: u64) -> Result {
+    let with_token = flags & uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0;
+    let uuid = if with_token {
+        let mut u = [0u8; 16];
+        UserSlice::new(UserPtr::from_addr(token_ptr as usize), 16)
+            .reader()
+            .read_slice(&mut u)?;
+        Some(u)
+    } else {
+        None
+    };
+    match dev.match_token(uuid.as_ref()) {
+        None if with_token => Err(EINVAL),
+        None => Ok(()),
+        Some(r) => r,
+    }
+}
+
+/// Closes a bound cdev file: the device's last close, then the group may open again.
+pub(crate) fn unbind(dev: RegisteredDevice, binding: &CdevBinding) {
+    if let Some(set) = dev.dev_set() {
+        let guard = set.lock();
+        if dev.open_count(&guard) == 1 {
+            device_open::last_close(&dev, &guard, Iommu::Iommufd(&binding.ctx));
+            dev.set_open_count(&guard, 0);
+        }
+        dev.set_cdev_opened(&guard, false);
+    }
+    binding.group.unblock_for_cdev();
+}
+
+/// `VFIO_DEVICE_ATTACH_IOMMUFD_PT`: attach to a page table (optionally for a PASID) and
+/// report the id actually used.
+pub(crate) fn attach_pt(dev: RegisteredDevice, arg: usize) -> Result {
+    const MINSZ: u32 = 12;
+    let mut r = UserSlice::new(UserPtr::from_addr(arg), 16).reader();
+    let argsz = r.read::<u32>()?;
+    let flags = r.read::<u32>()?;
+    let mut pt_id = r.read::<u32>()?;
+    if argsz < MINSZ || flags & !uapi::VFIO_DEVICE_ATTACH_PASID != 0 {
+        return Err(EINVAL);
+    }
+    let pasid = pasid_arg(
+        &dev,
+        flags & uapi::VFIO_DEVICE_ATTACH_PASID != 0,
+        argsz,
+        16,
+        arg + 12,
+        true,
+    )?;
+    let set = dev.dev_set().ok_or(EINVAL)?;
+    let guard = set.lock();
+    dev.call_attach_ioas(&guard, pasid, &mut pt_id)?;
+    if let Err(e) = UserSlice::new(UserPtr::from_addr(arg + 8), 4)
+        .writer()
+        .write(&pt_id)
+    {
+        // As upstream: undo with the plain detach.
+        let _ = dev.call_detach_ioas(&guard, None);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `VFIO_DEVICE_DETACH_IOMMUFD_PT`.
+pub(crate) fn detach_pt(dev: RegisteredDevice, arg: usize) -> Result {
+    const MINSZ: u32 = 8;
+    let mut r = UserSlice::new(UserPtr::from_addr(arg), 8).reader();
+    let argsz = r.read::<u32>()?;
+    let flags = r.read::<u32>()?;
+    if argsz < MINSZ || flags & !uapi::VFIO_DEVICE_DETACH_PASID != 0 {
+        return Err(EINVAL);
+    }
+    let pasid = pasid_arg(
+        &dev,
+        flags & uapi::VFIO_DEVICE_DETACH_PASID != 0,
+        argsz,
+        12,
+        arg + 8,
+        false,
+    )?;
+    let set = dev.dev_set().ok_or(EINVAL)?;
+    let guard = set.lock();
+    dev.call_detach_ioas(&guard, pasid)
+}
+
+/// The PASID of an attach/detach request, if it has the PASID flag: needs the driver op
+/// (`EOPNOTSUPP`) and an `argsz` covering the field (`xend`).
+fn pasid_arg(
+    dev: &RegisteredDevice,
+    with_pasid: bool,
+    argsz: u32,
+    xend: u32,
+    at: usize,
+    attach: bool,
+) -> Result<Option<u32>> {
+    if !with_pasid {
+        return Ok(None);
+    }
+    let (has_attach, has_detach) = dev.has_pasid_ops();
+    if (attach && !has_attach) || (!attach && !has_detach) {
+        return Err(EOPNOTSUPP);
+    }
+    if argsz < xend {
+        return Err(EINVAL);
+    }
+    Ok(Some(
+        UserSlice::new(UserPtr::from_addr(at), 4)
+            .reader()
+            .read::<u32>()?,
+    ))
+}
