@@ -58,7 +58,7 @@ modules_install: modules
 # Ours, and upstream's own (built in the kernel tree, unmodified).
 selftests:
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
-	$(MAKE) -s -C $(KDIR)/tools/testing/selftests/vfio
+	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
 
 # The README's test command: host unit tests, then our kselftests in the guest
 # against --impl rust and --impl upstream, then one summary line.
@@ -66,7 +66,7 @@ check: all
 	KDIR=$(KDIR) scripts/check
 
 check-debug:
-	$(MAKE) KVARIANT=debug KDIR= check
+	$(MAKE) KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
 
 # The main job: boot the guest with the Rust stack loaded and show what it made.
 run: all

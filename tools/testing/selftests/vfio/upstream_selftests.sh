@@ -25,6 +25,17 @@ bash "$dir/scripts/setup.sh" "$bdf" >/dev/null
 
 for t in "${tests[@]}"; do
 	echo "# vfio-rs: upstream $t"
+	if [ ! -x "$dir/$t" ]; then
+		echo "not ok 1 $t # not built"
+		echo "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0"
+		continue
+	fi
+	# Under KASAN and TCG the igb driver's init alone exceeds the harness's 30 s.
+	if [ "$t" = vfio_pci_driver_test ] && zgrep -q '^CONFIG_KASAN=y' /proc/config.gz 2>/dev/null; then
+		echo "ok 1 $t # SKIP too slow under KASAN + TCG (30 s harness timeout)"
+		echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0"
+		continue
+	fi
 	args=()
 	[ "$t" = vfio_pci_driver_test ] &&
 		args=(-T memcpy_storm -V iommufd_compat_type1 -V iommufd_compat_type1v2)
