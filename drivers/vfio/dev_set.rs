@@ -20,11 +20,14 @@ use crate::kabi::{
         },
     },
 };
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
 
 module_mutex! {
     /// Every live device set.
-    pub(crate) static sets: KVec<Pin<KBox<DevSet>>> = KVec::new();
+    pub(crate) static sets: KVec<Arc<DevSet>> = KVec::new();
 }
 
 /// `vfio_assign_device_set`: puts `dev` in the set for `set_id`, creating it on first use.
@@ -32,7 +35,7 @@ pub(crate) fn assign(dev: &RawDevice, set_id: usize) -> Result {
     if kernel::warn_on!(set_id == 0) {
         return Err(EINVAL);
     }
-    let set: *const DevSet = {
+    let set = {
         let mut list = sets::lock();
         let found = list.iter().position(|s| s.set_id() == set_id);
         let idx = match found {
@@ -42,12 +45,11 @@ pub(crate) fn assign(dev: &RawDevice, set_id: usize) -> Result {
                 list.len() - 1
             }
         };
-        let set = &list[idx];
+        let set = list[idx].clone();
         set.set_device_count(set.device_count() + 1);
-        &**set
+        set
     };
-    // SAFETY: The set cannot be freed before `dev` leaves it: we just counted `dev` in.
-    let set = unsafe { &*set };
+    // The registry keeps the set while `dev` is counted in, so its pointer in `dev` stays valid.
     set.lock().add(dev);
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::{
     dev_set,
     group,
     kabi::{
-        bindings, iommu,
+        bindings,
         vfio::device::{
             NewDevice,
             RawDevice,
@@ -79,8 +79,7 @@ pub(crate) fn register(dev: RegisteredDevice, emulated: bool) -> Result {
     }
     dev.set_name(dev.index())?;
     group::attach_device(&core, &dev)?;
-    // SAFETY: The parent is bound while its driver registers.
-    if !unsafe { iommu::cache_coherent(dev.parent_raw()) } {
+    if !dev.cache_coherent() {
         group::detach_device(&core, &dev);
         return Err(EINVAL);
     }

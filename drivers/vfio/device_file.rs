@@ -22,7 +22,7 @@ use crate::{
                 RegisteredDevice, //
             },
             device_file::DeviceFileOps,
-            info_cap::InfoCapBuf, //
+            info_cap::OwnedInfoCap, //
         },
     },
 };
@@ -202,36 +202,19 @@ impl DeviceFile {
         if (info.argsz as usize) < INFO_SIZE {
             return Err(EINVAL);
         }
-        let mut raw_caps = bindings::vfio_info_cap::default();
-        let ret = self.fill_region_info(arg, &mut info, &mut raw_caps);
-        // SAFETY: `raw_caps` is a local struct whose buffer is null or kmalloc'ed by the
-        // capability helpers.
-        if let Some(caps) = unsafe { InfoCapBuf::from_raw(&mut raw_caps) } {
-            caps.free();
-        }
-        ret
-    }
-
-    fn fill_region_info(
-        &self,
-        arg: usize,
-        info: &mut bindings::vfio_region_info,
-        raw_caps: &mut bindings::vfio_info_cap,
-    ) -> Result {
-        const INFO_SIZE: usize = size_of::<bindings::vfio_region_info>();
-        self.dev.region_info(info, raw_caps)?;
-        // SAFETY: `raw_caps` is a local struct whose buffer the driver filled with kmalloc.
-        let mut caps = unsafe { InfoCapBuf::from_raw(raw_caps) }.ok_or(EINVAL)?;
-        if caps.len() > 0 {
+        let mut caps = OwnedInfoCap::new();
+        self.dev.region_info(&mut info, caps.raw_mut())?;
+        let mut buf = caps.buf();
+        if buf.len() > 0 {
             info.flags |= uapi::VFIO_REGION_INFO_FLAG_CAPS;
-            if (info.argsz as usize) < INFO_SIZE + caps.len() {
-                info.argsz = (INFO_SIZE + caps.len()) as u32;
+            if (info.argsz as usize) < INFO_SIZE + buf.len() {
+                info.argsz = (INFO_SIZE + buf.len()) as u32;
                 info.cap_offset = 0;
             } else {
-                caps::shift(&mut caps, INFO_SIZE);
-                UserSlice::new(UserPtr::from_addr(arg + INFO_SIZE), caps.len())
+                caps::shift(&mut buf, INFO_SIZE);
+                UserSlice::new(UserPtr::from_addr(arg + INFO_SIZE), buf.len())
                     .writer()
-                    .write_slice(caps.as_mut_slice())?;
+                    .write_slice(buf.as_mut_slice())?;
                 info.cap_offset = INFO_SIZE as u32;
             }
         }

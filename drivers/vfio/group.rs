@@ -142,8 +142,7 @@ impl Group {
 
 /// Joins `dev` to the group of its parent's IOMMU group, creating `/dev/vfio/N` if needed.
 pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
-    // SAFETY: A registering device's parent is a valid, bound device.
-    let iommu_group = unsafe { IommuGroup::of_device(dev.parent_raw()) }.ok_or(EINVAL)?;
+    let iommu_group = dev.iommu_group().ok_or(EINVAL)?;
     let mut list = groups::lock();
     if let Some(group) = list.iter().find(|g| g.iommu_group.same(&iommu_group)) {
         let mut state = group.state.lock();
@@ -183,8 +182,7 @@ pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
 
 /// The group of a registered (or registering) device.
 fn group_of(list: &KVec<Arc<Group>>, dev: &RawDevice) -> Option<Arc<Group>> {
-    // SAFETY: A registering or registered device's parent is a valid device.
-    let iommu_group = unsafe { IommuGroup::of_device(dev.parent_raw()) }?;
+    let iommu_group = dev.iommu_group()?;
     list.iter()
         .find(|g| g.iommu_group.same(&iommu_group))
         .cloned()

@@ -15,6 +15,7 @@ use crate::kabi::{
 use core::mem::offset_of;
 use kernel::{
     prelude::*,
+    sync::Arc,
     types::Opaque, //
 };
 
@@ -34,11 +35,12 @@ unsafe impl Sync for DevSet {}
 
 impl DevSet {
     /// Allocates an empty set for `set_id`.
-    pub(crate) fn new(set_id: usize) -> Result<Pin<KBox<Self>>> {
-        let set = KBox::pin(DevSet(Opaque::zeroed()), GFP_KERNEL)?;
+    pub(crate) fn new(set_id: usize) -> Result<Arc<Self>> {
+        let set = Arc::new(DevSet(Opaque::zeroed()), GFP_KERNEL)?;
         let raw = set.0.get();
-        // SAFETY: `raw` is a pinned, zeroed set we own; one static lock class covers every
-        // set's mutex, as upstream's single `mutex_init` call site does.
+        // SAFETY: `raw` is a zeroed set not shared yet, at a stable address (an `Arc`'s
+        // contents never move); one static lock class covers every set's mutex, as upstream's
+        // single `mutex_init` call site does.
         unsafe {
             (*raw).set_id = set_id as *mut c_void;
             bindings::__mutex_init(

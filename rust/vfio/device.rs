@@ -592,6 +592,18 @@ impl RawDevice {
         unsafe { bindings::cdev_device_del(&raw mut (*d).cdev, &raw mut (*d).device) };
     }
 
+    /// The IOMMU group of the parent device, if it has one.
+    pub(crate) fn iommu_group(&self) -> Option<crate::kabi::iommu::IommuGroup> {
+        // SAFETY: The parent of a live vfio device is a valid device.
+        unsafe { crate::kabi::iommu::IommuGroup::of_device(self.parent_raw()) }
+    }
+
+    /// Whether the parent's IOMMU enforces DMA cache coherency.
+    pub(crate) fn cache_coherent(&self) -> bool {
+        // SAFETY: The parent of a live vfio device is a valid device.
+        unsafe { crate::kabi::iommu::cache_coherent(self.parent_raw()) }
+    }
+
     /// Takes a reference on the embedded device (keeps the allocation alive).
     pub(crate) fn get(&self) {
         // SAFETY: The embedded device is initialised (type invariant).

@@ -91,12 +91,32 @@ pub(crate) unsafe fn cap_bytes<'a>(
     unsafe { core::slice::from_raw_parts(cap.cast::<u8>(), size) }
 }
 
-impl InfoCapBuf<'_> {
-    /// Frees the buffer (`kfree`) and empties it.
-    pub(crate) fn free(self) {
-        // SAFETY: `buf` is null or kmalloc'ed and owned by this buffer (`from_raw` contract).
-        unsafe { bindings::kfree(self.raw.buf.cast()) };
-        self.raw.buf = core::ptr::null_mut();
-        self.raw.size = 0;
+/// A `struct vfio_info_cap` owned by the core for one request (drivers fill it through the
+/// capability exports); its buffer is freed on drop.
+pub(crate) struct OwnedInfoCap(bindings::vfio_info_cap);
+
+impl OwnedInfoCap {
+    /// An empty chain.
+    pub(crate) fn new() -> Self {
+        Self(bindings::vfio_info_cap::default())
+    }
+
+    /// The C struct, for a driver op to fill.
+    pub(crate) fn raw_mut(&mut self) -> &mut bindings::vfio_info_cap {
+        &mut self.0
+    }
+
+    /// The chain built so far.
+    pub(crate) fn buf(&mut self) -> InfoCapBuf<'_> {
+        // INVARIANT: `buf` is null or kmalloc'ed by the capability helpers, which are the only
+        // writers of this struct besides `raw_mut`'s users (drivers calling those helpers).
+        InfoCapBuf { raw: &mut self.0 }
+    }
+}
+
+impl Drop for OwnedInfoCap {
+    fn drop(&mut self) {
+        // SAFETY: `buf` is null or a kmalloc allocation owned by this chain.
+        unsafe { bindings::kfree(self.0.buf.cast()) };
     }
 }
