@@ -10,3 +10,9 @@ pub mod info_caps;
 
 #[path = "../drivers/vfio/irq_set.rs"]
 pub mod irq_set;
+
+#[path = "../drivers/vfio/mig_state.rs"]
+pub mod mig_state;
+
+#[path = "../drivers/vfio/iova_ranges.rs"]
+pub mod iova_ranges;

@@ -13,3 +13,4 @@
 const unsigned int RUST_CONST_HELPER_FMODE_PREAD = (__force unsigned int)FMODE_PREAD;
 const unsigned int RUST_CONST_HELPER_FMODE_PWRITE = (__force unsigned int)FMODE_PWRITE;
 #include <linux/iommufd.h>
+#include "vfio/layout_helper.h"

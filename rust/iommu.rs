@@ -110,3 +110,25 @@ pub(crate) unsafe fn cache_coherent(dev: *mut bindings::device) -> bool {
     // SAFETY: `dev` is valid per the function contract.
     unsafe { bindings::device_iommu_capable(dev, bindings::iommu_cap_IOMMU_CAP_CACHE_COHERENCY) }
 }
+
+/// Whether `dev`'s IOMMU can ignore no-snoop, keeping even such DMA cache coherent
+/// (`IOMMU_CAP_ENFORCE_CACHE_COHERENCY`).
+///
+/// # Safety
+///
+/// `dev` must be a valid device.
+pub(crate) unsafe fn enforces_cache_coherency(dev: *mut bindings::device) -> bool {
+    // SAFETY: `dev` is valid per the function contract.
+    unsafe {
+        bindings::device_iommu_capable(dev, bindings::iommu_cap_IOMMU_CAP_ENFORCE_CACHE_COHERENCY)
+    }
+}
+
+impl IommuGroup {
+    /// Gives the reference to a C caller, who must drop it with `iommu_group_put`.
+    pub(crate) fn into_raw(self) -> *mut bindings::iommu_group {
+        let ptr = self.ptr.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+}

@@ -10,3 +10,6 @@ pub(crate) mod device;
 pub(crate) mod device_file;
 pub(crate) mod info_cap;
 pub(crate) mod iommu_driver;
+pub(crate) mod kvm;
+pub(crate) mod layout;
+pub(crate) mod migration;

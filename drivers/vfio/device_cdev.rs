@@ -18,8 +18,13 @@ use crate::{
         Group, //
     },
     kabi::{
-        iommufd::IommufdCtx, uaccess_ext::copy_struct_from_user, uapi,
-        vfio::device::RegisteredDevice,
+        iommufd::IommufdCtx,
+        uaccess_ext::copy_struct_from_user,
+        uapi,
+        vfio::{
+            device::RegisteredDevice,
+            kvm::KvmSlot, //
+        },
     },
 };
 use kernel::{
@@ -44,8 +49,14 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound.
-pub(crate) fn bind(dev: RegisteredDevice, granted: bool, arg: usize) -> Result<CdevBinding> {
+/// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound, `kvm` is
+/// the file's VM slot.
+pub(crate) fn bind(
+    dev: RegisteredDevice,
+    granted: bool,
+    arg: usize,
+    kvm: &KvmSlot,
+) -> Result<CdevBinding> {
     let user_size = UserSlice::new(UserPtr::from_addr(arg), 4)
         .reader()
         .read::<u32>()?;
@@ -62,7 +73,7 @@ pub(crate) fn bind(dev: RegisteredDevice, granted: bool, arg: usize) -> Result<C
     }
     let group = group::of_device(&dev).ok_or(ENODEV)?;
     group.block_for_cdev()?;
-    let ret = bind_locked(dev, granted, arg, flags, iommufd, token_ptr, &group);
+    let ret = bind_locked(dev, granted, arg, flags, iommufd, token_ptr, kvm);
     match ret {
         Ok((ctx, opened)) => Ok(CdevBinding {
             ctx,
@@ -83,7 +94,7 @@ fn bind_locked(
     flags: u32,
     iommufd: i32,
     token_ptr: u64,
-    _group: &Group,
+    kvm: &KvmSlot,
 ) -> Result<(IommufdCtx, Opened)> {
     let set = dev.dev_set().ok_or(EINVAL)?;
     let guard = set.lock();
@@ -97,7 +108,7 @@ fn bind_locked(
         return Err(EINVAL);
     }
     dev.set_open_count(&guard, 1);
-    let opened = match device_open::first_open(&dev, &guard, Iommu::Iommufd(&ctx)) {
+    let opened = match device_open::first_open(&dev, &guard, Iommu::Iommufd(&ctx), kvm) {
         Ok(o) => o,
         Err(e) => {
             dev.set_open_count(&guard, 0);

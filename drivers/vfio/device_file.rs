@@ -22,7 +22,8 @@ use crate::{
                 RegisteredDevice, //
             },
             device_file::DeviceFileOps,
-            info_cap::OwnedInfoCap, //
+            info_cap::OwnedInfoCap,
+            kvm::KvmSlot, //
         },
     },
 };
@@ -46,6 +47,8 @@ pub(crate) struct DeviceFile {
     group: Option<Arc<Group>>,
     binding: SetOnce<CdevBinding>,
     access: AtomicBool,
+    /// The VM KVM associated with this file; a cdev file's device takes it at bind.
+    kvm: KvmSlot,
 }
 
 impl DeviceFile {
@@ -56,6 +59,7 @@ impl DeviceFile {
             group: Some(group),
             binding: SetOnce::new(),
             access: AtomicBool::new(false),
+            kvm: KvmSlot::new(),
         }
     }
 
@@ -68,6 +72,11 @@ impl DeviceFile {
     pub(crate) fn registered(&self) -> RegisteredDevice {
         self.dev
     }
+
+    /// Where `vfio_file_set_kvm` records the file's VM.
+    pub(crate) fn kvm(&self) -> &KvmSlot {
+        &self.kvm
+    }
 }
 
 impl DeviceFileOps for DeviceFile {
@@ -79,6 +88,7 @@ impl DeviceFileOps for DeviceFile {
                 group: None,
                 binding: SetOnce::new(),
                 access: AtomicBool::new(false),
+                kvm: KvmSlot::new(),
             },
             GFP_KERNEL_ACCOUNT,
         );
@@ -113,7 +123,7 @@ impl DeviceFileOps for DeviceFile {
             if self.group.is_some() {
                 return Err(EINVAL);
             }
-            let binding = device_cdev::bind(self.dev, self.access_granted(), arg)?;
+            let binding = device_cdev::bind(self.dev, self.access_granted(), arg, &self.kvm)?;
             if !self.binding.populate(binding) {
                 return Err(EINVAL);
             }

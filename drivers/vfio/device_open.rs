@@ -3,6 +3,8 @@
 //! A device's first open and last close, shared by the group and cdev paths: pin the driver,
 //! connect the device to its IOMMU (a container's backend, or an iommufd context), and call the
 //! driver's `open_device`/`close_device`. Callers hold the device set's mutex.
+//!
+//! Lock order: the set's mutex, then `kvm_ref_lock` (`rust/vfio/kvm.rs`, innermost).
 
 use crate::kabi::{
     iommufd::IommufdCtx,
@@ -10,7 +12,8 @@ use crate::kabi::{
     vfio::{
         dev_set::SetLocked,
         device::RawDevice,
-        iommu_driver::Backend, //
+        iommu_driver::Backend,
+        kvm::KvmSlot, //
     },
 };
 use kernel::prelude::*;
@@ -31,12 +34,23 @@ pub(crate) struct Opened {
     pub(crate) devid: u32,
 }
 
-/// First open: pins the driver module, connects the IOMMU, calls `open_device`.
+/// First open: takes a reference on the VM recorded in `kvm` (the group's, or the cdev
+/// file's) for the driver, pins the driver module, connects the IOMMU, calls `open_device`.
 pub(crate) fn first_open(
     dev: &RawDevice,
     held: &dyn SetLocked,
     iommu: Iommu<'_>,
+    kvm: &KvmSlot,
 ) -> Result<Opened> {
+    kvm.get_for_device(dev, held);
+    let opened = connect_and_open(dev, held, iommu);
+    if opened.is_err() {
+        dev.put_kvm(held);
+    }
+    opened
+}
+
+fn connect_and_open(dev: &RawDevice, held: &dyn SetLocked, iommu: Iommu<'_>) -> Result<Opened> {
     let module = dev.get_driver_module().ok_or(ENODEV)?;
     let devid = match iommu {
         Iommu::Container(backend) => {
@@ -55,11 +69,13 @@ pub(crate) fn first_open(
     })
 }
 
-/// Last close: `close_device`, then disconnect the IOMMU; the caller drops the [`Opened`].
+/// Last close: `close_device`, then disconnect the IOMMU, then drop the VM reference; the
+/// caller drops the [`Opened`].
 pub(crate) fn last_close(dev: &RawDevice, held: &dyn SetLocked, iommu: Iommu<'_>) {
     dev.call_close_device(held);
     disconnect(dev, held, iommu);
     dev.reset_precopy_info(held);
+    dev.put_kvm(held);
 }
 
 fn disconnect(dev: &RawDevice, held: &dyn SetLocked, iommu: Iommu<'_>) {

@@ -35,6 +35,7 @@ use crate::{
                 RegisteredDevice, //
             },
             device_file::create_file,
+            kvm::KvmSlot,
         },
     },
     Core, //
@@ -64,6 +65,8 @@ pub(crate) struct Group {
     minor: u32,
     #[pin]
     state: Mutex<GroupState>,
+    /// The VM KVM associated with the group file, for the devices' first opens.
+    pub(crate) kvm: KvmSlot,
 }
 
 struct GroupState {
@@ -124,6 +127,7 @@ impl Group {
                     iommufd: None,
                     cdev_users: 0,
                 }),
+                kvm: KvmSlot::new(),
             }),
             GFP_KERNEL,
         )
@@ -137,6 +141,19 @@ impl Group {
     /// Whether `dev` is one of the group's registered devices.
     pub(crate) fn has_device(&self, dev: &RawDevice) -> bool {
         self.state.lock().devices.iter().any(|d| d.id() == dev.id())
+    }
+
+    /// Whether the IOMMU of every registered device enforces cache coherency (true without
+    /// devices), as upstream's `vfio_group_enforced_coherent`.
+    pub(crate) fn enforced_coherent(&self) -> bool {
+        let state = self.state.lock();
+        state.devices.iter().all(|d| d.enforces_cache_coherency())
+    }
+
+    /// The IOMMU group, with a new reference, unless the group's last device left.
+    pub(crate) fn live_iommu_group(&self) -> Option<IommuGroup> {
+        let state = self.state.lock();
+        (!state.dead).then(|| self.iommu_group.clone())
     }
 }
 
@@ -461,7 +478,7 @@ impl Group {
             (None, None) => return Err(EINVAL),
         };
         dev.set_open_count(&guard, 1);
-        let opened = match device_open::first_open(&dev, &guard, iommu) {
+        let opened = match device_open::first_open(&dev, &guard, iommu, &self.kvm) {
             Ok(o) => o,
             Err(e) => {
                 dev.set_open_count(&guard, 0);

@@ -30,9 +30,19 @@ EXPORT_SYMBOL_GPL(vfio_find_device_in_devset);
 EXPORT_SYMBOL_GPL(vfio_device_try_get_registration);
 EXPORT_SYMBOL_GPL(vfio_device_put_registration);
 
+/* rust/vfio/file_exports.rs: for KVM (symbol_get) */
+EXPORT_SYMBOL_GPL(vfio_file_is_valid);
+EXPORT_SYMBOL_GPL(vfio_file_enforced_coherent);
+EXPORT_SYMBOL_GPL(vfio_file_set_kvm);
+
+/* rust/vfio/mig_exports.rs: for migration drivers */
+EXPORT_SYMBOL_GPL(vfio_mig_get_next_state);
+EXPORT_SYMBOL_GPL(vfio_combine_iova_ranges);
+
 /* drivers/vfio/group.c */
 EXPORT_SYMBOL_GPL(vfio_file_is_group);
 EXPORT_SYMBOL_GPL(vfio_file_has_dev);
+EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
 
 /* drivers/vfio/iommufd.c */
 EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);

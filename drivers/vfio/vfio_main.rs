@@ -13,6 +13,12 @@ mod kabi;
 #[path = "../../rust/vfio/core_exports.rs"]
 mod core_exports;
 
+#[path = "../../rust/vfio/file_exports.rs"]
+mod file_exports;
+
+#[path = "../../rust/vfio/mig_exports.rs"]
+mod mig_exports;
+
 mod caps;
 mod container;
 mod dev_set;
@@ -23,7 +29,9 @@ mod device_open;
 mod group;
 mod info_caps;
 mod iommu_drivers;
+mod iova_ranges;
 mod irq_set;
+mod mig_state;
 
 use kabi::{
     cdev_fops::CdevVtable,
@@ -119,6 +127,7 @@ struct Published;
 impl Published {
     fn new() -> Result<Self> {
         core_slot::init();
+        kabi::vfio::kvm::kvm_ref_lock::init();
         dev_set::sets::init();
         group::groups::init();
         let core = Arc::pin_init(

@@ -187,3 +187,23 @@ pub(crate) fn create_file<T: DeviceFileOps>(
         Err(e) => Err((e, unsafe { KBox::from_raw(raw) })),
     }
 }
+
+impl StaticFops {
+    /// The private data of a device file opened through this table, or `None` for other
+    /// files.
+    ///
+    /// # Safety
+    ///
+    /// This table must have been built by `DeviceFileVtable::<T>::build`.
+    pub(crate) unsafe fn device_file_data<'a, T: DeviceFileOps>(
+        &'static self,
+        file: &'a File,
+    ) -> Option<&'a T> {
+        if !self.owns(file) {
+            return None;
+        }
+        // SAFETY: The file was opened through `DeviceFileVtable<T>` (checked above and by the
+        // function contract), so its private data is a live `T` while the file is referenced.
+        Some(unsafe { &*(*file.as_ptr()).private_data.cast::<T>() })
+    }
+}
