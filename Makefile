@@ -55,9 +55,11 @@ fmt-check:
 modules_install: modules
 	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
 
-# Ours, and upstream's own (built in the kernel tree, unmodified).
+# Ours (with the test-only module in out/kmod), and upstream's own (built in the
+# kernel tree, unmodified).
 selftests:
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(SELFTESTS)/kmod MO=$(CURDIR)/out/kmod LLVM=$(LLVM) modules
 	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
 
 # The README's test command: host unit tests, then our kselftests in the guest

@@ -10,8 +10,8 @@ rounds=20
 
 load_core() {
 	case $impl in
-	upstream) modprobe vfio ;;
-	*) insmod "$repo/drivers/vfio/vfio.ko" ;;
+	upstream) modprobe vfio "$@" ;;
+	*) insmod "$repo/drivers/vfio/vfio.ko" "$@" ;;
 	esac
 }
 
@@ -24,7 +24,7 @@ unload_tree() {
 }
 
 echo "TAP version 13"
-echo "1..1"
+echo "1..2"
 fail=""
 for i in $(seq 1 $rounds); do
 	unload_tree vfio || { fail="round $i: rmmod failed"; break; }
@@ -33,14 +33,37 @@ for i in $(seq 1 $rounds); do
 	[ -c /dev/vfio/vfio ] || { fail="round $i: no /dev/vfio/vfio"; break; }
 	[ -d /sys/class/vfio ] && [ -d /sys/class/vfio-dev ] || { fail="round $i: classes missing"; break; }
 done
-# Put the rest of the stack back the way guest-load had it.
-if grep -q '^vfio ' /proc/modules; then rmmod vfio 2>/dev/null; fi
-"$repo/scripts/guest-load" "$impl" true 2>/dev/null || fail="${fail:-restore failed}"
-if [ -z "$fail" ]; then
-	echo "ok 1 module_reload_x$rounds"
-	echo "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0"
+[ -z "$fail" ] && echo "ok 1 module_reload_x$rounds" || { echo "# $fail"; echo "not ok 1 module_reload_x$rounds"; }
+first=$fail
+
+# Loading with enable_unsafe_noiommu_mode=1. Upstream has the parameter only with
+# CONFIG_VFIO_NOIOMMU; without it the module loader ignores the argument with a
+# warning and the module loads. With it, upstream enables no-IOMMU mode and our
+# core (which has none) must refuse to load.
+param=/sys/module/vfio/parameters/enable_unsafe_noiommu_mode
+fail=""
+if zcat /proc/config.gz 2>/dev/null | grep -qx CONFIG_VFIO_NOIOMMU=y; then has_noiommu=1; else has_noiommu=0; fi
+unload_tree vfio 2>/dev/null
+echo "vfio-rs: noiommu load test" >/dev/kmsg
+since_marker() { dmesg | sed -n '/vfio-rs: noiommu load test/,$p'; }
+if load_core enable_unsafe_noiommu_mode=1 2>/dev/null; then
+	if [ $has_noiommu = 0 ]; then
+		[ -e $param ] && fail="parameter exists without CONFIG_VFIO_NOIOMMU"
+		since_marker | grep -q "unknown parameter 'enable_unsafe_noiommu_mode' ignored" ||
+			fail="${fail:-no 'unknown parameter ... ignored' warning}"
+	else
+		[ "$(cat $param)" = Y ] || fail="loaded with =1 but the parameter reads $(cat $param)"
+	fi
 else
-	echo "# $fail"
-	echo "not ok 1 module_reload_x$rounds"
-	echo "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0"
+	[ $has_noiommu = 1 ] || fail="load with an unknown parameter failed"
+	since_marker | grep -q "enable_unsafe_noiommu_mode: no-IOMMU mode is not supported" ||
+		fail="${fail:-load refused without our warning}"
 fi
+# Put the rest of the stack back the way guest-load had it.
+if grep -q '^vfio ' /proc/modules; then unload_tree vfio 2>/dev/null; fi
+"$repo/scripts/guest-load" "$impl" true 2>/dev/null || fail="${fail:-restore failed}"
+[ -z "$fail" ] && echo "ok 2 load_with_enable_unsafe_noiommu_mode" ||
+	{ echo "# $fail"; echo "not ok 2 load_with_enable_unsafe_noiommu_mode"; }
+npass=0; nfail=0
+for f in "$first" "$fail"; do [ -z "$f" ] && npass=$((npass + 1)) || nfail=$((nfail + 1)); done
+echo "# Totals: pass:$npass fail:$nfail xfail:0 xpass:0 skip:0 error:0"
