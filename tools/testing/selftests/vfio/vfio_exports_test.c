@@ -157,6 +157,8 @@ TEST_F(exports, group_device_and_cdev_files)
 	EXPECT_EQ(1, c.valid);
 	EXPECT_EQ(0, c.group);
 	EXPECT_EQ(d.coherent, c.coherent);
+	TH_LOG("enforced coherent: group %d, device fd %d, cdev fd %d", g.coherent, d.coherent,
+	       c.coherent);
 	close(cdev);
 }
 
