@@ -71,7 +71,7 @@ impl IommuGroup {
         };
         // SAFETY: The group is valid; the name is a NUL-terminated string the callee copies.
         kernel::error::to_result(unsafe {
-            bindings::iommu_group_set_name(ptr, c"vfio-noiommu".as_ptr())
+            bindings::iommu_group_set_name(ptr, kernel::c_str!("vfio-noiommu").as_char_ptr())
         })?;
         // SAFETY: The group is valid; `dev` is valid and groupless per the function contract.
         kernel::error::to_result(unsafe { bindings::iommu_group_add_device(ptr, dev) })?;

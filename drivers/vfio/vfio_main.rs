@@ -12,6 +12,8 @@ mod kabi;
 
 #[path = "../../rust/vfio/core_exports.rs"]
 mod core_exports;
+#[path = "../../rust/vfio/dma_exports.rs"]
+mod dma_exports;
 
 mod caps;
 mod container;
@@ -20,6 +22,7 @@ mod device;
 mod device_cdev;
 mod device_file;
 mod device_open;
+mod dma_access;
 mod group;
 mod info_caps;
 mod iommu_drivers;
@@ -121,6 +124,7 @@ impl Published {
         core_slot::init();
         dev_set::sets::init();
         group::groups::init();
+        dma_access::container_users::init();
         let core = Arc::pin_init(
             try_pin_init!(Core {
                 group_class <- Class::register(),
