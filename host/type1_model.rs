@@ -37,6 +37,15 @@ use super::uapi::{MAP_FLAG_VADDR, UNMAP_FLAG_ALL, UNMAP_FLAG_VADDR};
 
 const PG: u64 = 4096;
 
+/// `cases` random cases; failures print their shrunk input instead of being saved to a
+/// regressions file (`PROPTEST_RNG_SEED=n` fixes the seed).
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(cases)
+    }
+}
+
 /// Page-aligned values are the rule; these offsets make a few requests misaligned.
 fn addr(base: u64, page: u64, skew: u64) -> u64 {
     base.wrapping_add(page * PG).wrapping_add(skew)
@@ -513,7 +522,7 @@ fn session(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(config(400))]
 
     #[test]
     fn dma_map_v2_matches_model(
@@ -618,7 +627,7 @@ fn query_point() -> impl Strategy<Value = u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn find_matches_upstream_tree_walks(
@@ -694,7 +703,7 @@ fn resv_kind() -> impl Strategy<Value = ResvType> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn resv_exclude_removes_exactly_the_regions(
@@ -745,7 +754,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn dirty_copy_sets_one_bit_per_dirty_page(
@@ -796,7 +805,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(config(3000))]
 
     #[test]
     fn checks_never_panic(
