@@ -46,6 +46,16 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
 
     /// The device's last close (`close_device`), with the set's mutex held.
     fn close_device(dev: &Device<Self>, set: &SetHeld<'_>);
+
+    /// A device ioctl the core does not handle itself (`ioctl`).
+    fn ioctl(_dev: &Device<Self>, _cmd: u32, _arg: usize) -> Result<isize> {
+        Err(ENOTTY)
+    }
+
+    /// The IOVA range `[iova, iova + length)` is being unmapped: drop pins in it
+    /// (`dma_unmap`; the core refuses [`Device::pin`] to drivers without it, so it is always
+    /// installed).
+    fn dma_unmap(_dev: &Device<Self>, _iova: u64, _length: u64) {}
 }
 
 /// A driver's VFIO device: `struct vfio_device` followed by the driver's data.
@@ -77,6 +87,37 @@ impl<T: Driver> Device<T> {
     fn vdev(&self) -> *mut bindings::vfio_device {
         self.vdev.get()
     }
+
+    /// Copies between the IOVA space the device sees and `buf` through the CPU
+    /// (`vfio_dma_rw`); the device must be open.
+    pub(crate) fn dma_rw(&self, iova: u64, buf: &mut [u8], write: bool) -> Result {
+        // SAFETY: The device is live; `buf` is valid for its length in both directions.
+        kernel::error::to_result(unsafe {
+            bindings::vfio_dma_rw(self.vdev(), iova, buf.as_mut_ptr().cast(), buf.len(), write)
+        })
+    }
+
+    /// Pins `npage` pages from the page of `iova` (`vfio_pin_pages`), keeping only the pin:
+    /// [`Device::unpin`] or the core's [`Driver::dma_unmap`] call must release it.
+    pub(crate) fn pin(&self, iova: u64, npage: usize, write: bool) -> Result<usize> {
+        let mut pages = KVec::from_elem(core::ptr::null_mut(), npage, GFP_KERNEL)?;
+        let prot = bindings::IOMMU_READ | if write { bindings::IOMMU_WRITE } else { 0 };
+        let n = c_int::try_from(npage).map_err(|_| EINVAL)?;
+        // SAFETY: The device is live; `pages` has room for `npage` pointers.
+        let ret = unsafe {
+            bindings::vfio_pin_pages(self.vdev(), iova, n, prot as c_int, pages.as_mut_ptr())
+        };
+        kernel::error::to_result(ret).map(|()| ret as usize)
+    }
+
+    /// Releases pins taken by [`Device::pin`] (`vfio_unpin_pages`).
+    pub(crate) fn unpin(&self, iova: u64, npage: usize) {
+        let Ok(n) = c_int::try_from(npage) else {
+            return;
+        };
+        // SAFETY: The device is live; the core checks the range was pinned.
+        unsafe { bindings::vfio_unpin_pages(self.vdev(), iova, n) };
+    }
 }
 
 /// The ops table of driver `T` and its trampolines.
@@ -94,8 +135,31 @@ impl<T: Driver> Ops<T> {
         ops.unbind_iommufd = Some(bindings::vfio_iommufd_emulated_unbind);
         ops.attach_ioas = Some(bindings::vfio_iommufd_emulated_attach_ioas);
         ops.detach_ioas = Some(bindings::vfio_iommufd_emulated_detach_ioas);
+        ops.ioctl = Some(Self::ioctl);
+        ops.dma_unmap = Some(Self::dma_unmap);
         ops
     };
+
+    /// # Safety
+    ///
+    /// Called by the core on an open `Device<T>`.
+    unsafe extern "C" fn ioctl(vdev: *mut bindings::vfio_device, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: Per the function contract.
+        let dev = unsafe { Device::<T>::from_vdev(vdev) };
+        match T::ioctl(dev, cmd, arg as usize) {
+            Ok(v) => v as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core (from the IOMMU backend) on an open `Device<T>`.
+    unsafe extern "C" fn dma_unmap(vdev: *mut bindings::vfio_device, iova: u64, length: u64) {
+        // SAFETY: Per the function contract.
+        let dev = unsafe { Device::<T>::from_vdev(vdev) };
+        T::dma_unmap(dev, iova, length);
+    }
 
     /// # Safety
     ///
