@@ -69,9 +69,12 @@ check: all
 check-debug:
 	$(MAKE) KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
 
-# The main job: boot the guest with the Rust stack loaded and show what it made.
+# The main job: boot the guest with the Rust stack loaded, show what it made, then
+# have QEMU (paused, TCG) take the igb through iommufd and show its `info pci`.
+RUN_SHOW = ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"; \
+	$(CURDIR)/$(SELFTESTS)/qemu_vfio_test.sh -v iommufd
 run: all
-	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c 'ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"'
+	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c '$(RUN_SHOW)'
 
 print-kdir:
 	@echo $(KDIR)
