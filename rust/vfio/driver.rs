@@ -127,7 +127,12 @@ impl<T: Driver> Ops<T> {
     const TABLE: bindings::vfio_device_ops = {
         // SAFETY: All-zero is a valid `vfio_device_ops`: null name and no callbacks.
         let mut ops: bindings::vfio_device_ops = unsafe { core::mem::zeroed() };
-        ops.name = T::NAME.as_ptr().cast_mut().cast();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "`as_char_ptr` is not `const`; the pointer is only handed to C as `char *`"
+        )]
+        let name = T::NAME.as_ptr();
+        ops.name = name.cast_mut().cast();
         ops.release = Some(Self::release);
         ops.open_device = Some(Self::open_device);
         ops.close_device = Some(Self::close_device);
@@ -143,10 +148,14 @@ impl<T: Driver> Ops<T> {
     /// # Safety
     ///
     /// Called by the core on an open `Device<T>`.
-    unsafe extern "C" fn ioctl(vdev: *mut bindings::vfio_device, cmd: c_uint, arg: c_ulong) -> c_long {
+    unsafe extern "C" fn ioctl(
+        vdev: *mut bindings::vfio_device,
+        cmd: c_uint,
+        arg: c_ulong,
+    ) -> c_long {
         // SAFETY: Per the function contract.
         let dev = unsafe { Device::<T>::from_vdev(vdev) };
-        match T::ioctl(dev, cmd, arg as usize) {
+        match T::ioctl(dev, cmd, arg) {
             Ok(v) => v as c_long,
             Err(e) => e.to_errno() as c_long,
         }

@@ -35,21 +35,21 @@ use kabi::vfio::driver::{
 };
 use kernel::{
     debugfs,
-    faux,
     device::{
         Bound,
         Device as BaseDevice, //
     },
+    faux,
     prelude::*,
     str::CString,
     sync::Arc,
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
     time::{
         delay::fsleep,
         Delta, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
     },
 };
 
