@@ -37,7 +37,8 @@ bindings:
 	@scripts/gen-bindings $(KDIR) rust/bindings_helper.h $(GEN)/bindings.rs \
 		--allowlist-type 'vfio_.*' --allowlist-type 'iommufd_.*' --allowlist-type 'virqfd' --allowlist-type 'kvm' \
 		--allowlist-function 'anon_inode_getfile_fmode' --allowlist-var 'RUST_CONST_HELPER_.*' \
-		--allowlist-function 'iommufd_.*'
+		--allowlist-function 'iommufd_.*' --allowlist-var 'IOMMUFD_ACCESS_RW_.*' \
+		--allowlist-function '_vfio_alloc_device|vfio_(register_emulated_iommu_dev|unregister_group_dev|assign_device_set|device_set_open_count|iommufd_emulated_.*|pin_pages|unpin_pages|dma_rw)'
 
 modules: bindings
 	$(KMAKE) modules
@@ -70,9 +71,12 @@ check: all
 check-debug:
 	$(MAKE) KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
 
-# The main job: boot the guest with the Rust stack loaded and show what it made.
+# The main job: boot the guest with the Rust stack loaded, show what it made, then
+# have QEMU (paused, TCG) take the igb through iommufd and show its `info pci`.
+RUN_SHOW = ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"; \
+	$(CURDIR)/$(SELFTESTS)/qemu_vfio_test.sh -v iommufd
 run: all
-	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c 'ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"'
+	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c '$(RUN_SHOW)'
 
 print-kdir:
 	@echo $(KDIR)

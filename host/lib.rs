@@ -2,7 +2,11 @@
 
 //! Host build of the kernel-independent modules of vfio-rs, so their unit tests run with
 //! `cargo test` (the kernel build compiles the same files into the modules).
+//!
+//! Outside tests the crate is `no_std` without `alloc`, like a kernel module, so anything
+//! that would not build in the kernel fails here first.
 
+#![cfg_attr(not(test), no_std)]
 #![allow(dead_code)]
 
 #[path = "../drivers/vfio/info_caps.rs"]
@@ -11,8 +15,11 @@ pub mod info_caps;
 #[path = "../drivers/vfio/irq_set.rs"]
 pub mod irq_set;
 
+/// The pure logic of the type1 IOMMU backend (`drivers/vfio/type1/`).
+pub mod type1;
+
 #[path = "../drivers/vfio/mig_state.rs"]
 pub mod mig_state;
 
-#[path = "../drivers/vfio/iova_ranges.rs"]
-pub mod iova_ranges;
+#[path = "../drivers/vfio/iova_combine.rs"]
+pub mod iova_combine;

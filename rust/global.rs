@@ -6,6 +6,8 @@
 //! once and checked: the owning module's init calls `init()`, everything else calls `lock()`.
 
 /// Declares `mod $name` holding a global `Mutex<$ty>` with `init()` and `lock()`.
+// Modules without module-global state (the sample drivers) include this layer too.
+#[allow(unused_macros)]
 macro_rules! module_mutex {
     ($(#[$meta:meta])* $vis:vis static $name:ident: $ty:ty = $value:expr;) => {
         $(#[$meta])*
@@ -50,4 +52,5 @@ macro_rules! module_mutex {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use module_mutex;

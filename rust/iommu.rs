@@ -52,6 +52,43 @@ impl IommuGroup {
     }
 }
 
+impl IommuGroup {
+    /// A new group named `vfio-noiommu` holding only `dev`, as upstream's core makes for
+    /// emulated-IOMMU devices (which have no IOMMU group of their own).
+    ///
+    /// The device leaves it with [`IommuGroup::remove_device`].
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid device that is in no IOMMU group.
+    pub(crate) unsafe fn alloc_for_device(dev: *mut bindings::device) -> Result<Self> {
+        // SAFETY: No precondition; the result is a new reference or an error pointer.
+        let ptr = kernel::error::from_err_ptr(unsafe { bindings::iommu_group_alloc() })?;
+        // INVARIANT: `iommu_group_alloc` returned a group with one reference, now ours.
+        let group = Self {
+            // SAFETY: `from_err_ptr` returned a valid, non-null pointer.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+        };
+        // SAFETY: The group is valid; the name is a NUL-terminated string the callee copies.
+        kernel::error::to_result(unsafe {
+            bindings::iommu_group_set_name(ptr, kernel::c_str!("vfio-noiommu").as_char_ptr())
+        })?;
+        // SAFETY: The group is valid; `dev` is valid and groupless per the function contract.
+        kernel::error::to_result(unsafe { bindings::iommu_group_add_device(ptr, dev) })?;
+        Ok(group)
+    }
+
+    /// Takes `dev` out of the group [`IommuGroup::alloc_for_device`] put it in.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a valid device added to this group by [`IommuGroup::alloc_for_device`].
+    pub(crate) unsafe fn remove_device(&self, dev: *mut bindings::device) {
+        // SAFETY: `dev` is valid and in this group per the function contract.
+        unsafe { bindings::iommu_group_remove_device(dev) };
+    }
+}
+
 impl Clone for IommuGroup {
     fn clone(&self) -> Self {
         // SAFETY: The group is valid (type invariant); the result is a new reference.

@@ -8,6 +8,8 @@
 pub(crate) mod dev_set;
 pub(crate) mod device;
 pub(crate) mod device_file;
+pub(crate) mod driver;
+pub(crate) mod emulated;
 pub(crate) mod info_cap;
 pub(crate) mod iommu_driver;
 pub(crate) mod kvm;

@@ -36,6 +36,8 @@ use kernel::{
 
 /// `enum vfio_group_type` value of groups backed by a real IOMMU group.
 pub(crate) const VFIO_IOMMU: u32 = 0;
+/// `enum vfio_group_type` value of an emulated-IOMMU device's own group.
+pub(crate) const VFIO_EMULATED_IOMMU: u32 = 1;
 
 /// The private data of an open `/dev/vfio/vfio`, shared with the groups that join it.
 #[pin_data]
@@ -45,8 +47,9 @@ pub(crate) struct Container {
 }
 
 struct ContainerState {
-    /// Member groups (newest first, as upstream's `list_add`).
-    groups: KVec<IommuGroup>,
+    /// Member groups and their `enum vfio_group_type` (newest first, as upstream's
+    /// `list_add`).
+    groups: KVec<(IommuGroup, u32)>,
     backend: Option<Arc<Backend>>,
 }
 
@@ -54,7 +57,8 @@ struct ContainerState {
 pub(crate) struct Membership {
     container: Arc<Container>,
     group: IommuGroup,
-    _dma: DmaOwnership,
+    /// Claimed for groups with a real IOMMU group only, as upstream.
+    _dma: Option<DmaOwnership>,
 }
 
 #[vtable]
@@ -129,21 +133,28 @@ impl Container {
         ret
     }
 
-    /// Adds a group (`VFIO_GROUP_SET_CONTAINER`): claims its DMA for userspace and attaches it
-    /// to the backend if one is set.
+    /// Adds a group (`VFIO_GROUP_SET_CONTAINER`): claims its DMA for userspace (real IOMMU
+    /// groups only) and attaches it to the backend if one is set.
     pub(crate) fn attach_group(
         this: Arc<Container>,
         group: &IommuGroup,
+        group_type: u32,
         owner: usize,
     ) -> Result<Membership> {
-        let dma = group.claim_dma_owner(owner)?;
+        let dma = match group_type {
+            VFIO_IOMMU => Some(group.claim_dma_owner(owner)?),
+            _ => None,
+        };
         {
             let mut state = this.state.lock();
             state.groups.reserve(1, GFP_KERNEL)?;
             if let Some(backend) = &state.backend {
-                backend.attach_group(group, VFIO_IOMMU)?;
+                backend.attach_group(group, group_type)?;
             }
-            state.groups.insert_within_capacity(0, group.clone()).ok();
+            state
+                .groups
+                .insert_within_capacity(0, (group.clone(), group_type))
+                .ok();
         }
         Ok(Membership {
             container: this,
@@ -159,10 +170,10 @@ impl Container {
 }
 
 /// Attaches every group to a new backend instance, undoing on the first failure.
-fn attach_all(backend: &Backend, groups: &KVec<IommuGroup>) -> Result {
-    for (i, group) in groups.iter().enumerate() {
-        if let Err(e) = backend.attach_group(group, VFIO_IOMMU) {
-            for done in groups.iter().take(i).rev() {
+fn attach_all(backend: &Backend, groups: &KVec<(IommuGroup, u32)>) -> Result {
+    for (i, (group, group_type)) in groups.iter().enumerate() {
+        if let Err(e) = backend.attach_group(group, *group_type) {
+            for (done, _) in groups.iter().take(i).rev() {
                 backend.detach_group(done);
             }
             return Err(e);
@@ -186,7 +197,7 @@ impl Drop for Membership {
         if let Some(backend) = &state.backend {
             backend.detach_group(&self.group);
         }
-        if let Some(i) = state.groups.iter().position(|g| g.same(&self.group)) {
+        if let Some(i) = state.groups.iter().position(|(g, _)| g.same(&self.group)) {
             let _ = state.groups.remove(i);
         }
         if state.groups.is_empty() {

@@ -69,17 +69,14 @@ pub(crate) fn register(dev: RegisteredDevice, emulated: bool) -> Result {
     ) {
         return Err(EINVAL);
     }
-    if emulated {
-        // Emulated-IOMMU (mdev) devices come with the mdev milestone.
-        return Err(EOPNOTSUPP);
-    }
     let core = crate::core()?;
     if dev.dev_set().is_none() {
         dev_set::assign(&dev, dev.as_raw() as usize)?;
     }
     dev.set_name(dev.index())?;
-    group::attach_device(&core, &dev)?;
-    if !dev.cache_coherent() {
+    group::attach_device(&core, &dev, emulated)?;
+    // VFIO always maps with IOMMU_CACHE, which only a real IOMMU group can promise.
+    if !emulated && !dev.cache_coherent() {
         group::detach_device(&core, &dev);
         return Err(EINVAL);
     }

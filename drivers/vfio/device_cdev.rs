@@ -35,8 +35,9 @@ use kernel::{
 
 /// A bound cdev file's connection.
 pub(crate) struct CdevBinding {
-    ctx: IommufdCtx,
-    _opened: Opened,
+    /// Held while bound, as upstream's `df->iommufd`.
+    _ctx: IommufdCtx,
+    opened: Opened,
     group: Arc<Group>,
 }
 
@@ -76,8 +77,8 @@ pub(crate) fn bind(
     let ret = bind_locked(dev, granted, arg, flags, iommufd, token_ptr, kvm);
     match ret {
         Ok((ctx, opened)) => Ok(CdevBinding {
-            ctx,
-            _opened: opened,
+            _ctx: ctx,
+            opened,
             group,
         }),
         Err(e) => {
@@ -119,7 +120,7 @@ fn bind_locked(
         .writer()
         .write(&opened.devid);
     if let Err(e) = out {
-        device_open::last_close(&dev, &guard, Iommu::Iommufd(&ctx));
+        device_open::last_close(&dev, &guard, &opened);
         dev.set_open_count(&guard, 0);
         return Err(e);
     }
@@ -151,7 +152,7 @@ pub(crate) fn unbind(dev: RegisteredDevice, binding: &CdevBinding) {
     if let Some(set) = dev.dev_set() {
         let guard = set.lock();
         if dev.open_count(&guard) == 1 {
-            device_open::last_close(&dev, &guard, Iommu::Iommufd(&binding.ctx));
+            device_open::last_close(&dev, &guard, &binding.opened);
             dev.set_open_count(&guard, 0);
         }
         dev.set_cdev_opened(&guard, false);

@@ -9,6 +9,7 @@
 
 use crate::{
     container::{
+        self,
         Container,
         Membership, //
     },
@@ -62,6 +63,9 @@ use kernel::{
 #[pin_data]
 pub(crate) struct Group {
     iommu_group: IommuGroup,
+    /// An emulated-IOMMU device's own group (`VFIO_EMULATED_IOMMU`): no DMA ownership to
+    /// claim, and its IOMMU group was made by the core for that device alone.
+    emulated: bool,
     minor: u32,
     #[pin]
     state: Mutex<GroupState>,
@@ -81,7 +85,7 @@ struct GroupState {
     opened: bool,
     /// The container the group is in (`VFIO_GROUP_SET_CONTAINER`).
     membership: Option<Membership>,
-    /// Open devices using the container (`container_users - 1` upstream).
+    /// Open device files: like upstream's, they keep the group file's state until they close.
     device_users: u32,
     /// The group file was closed while devices were open: finish when the last closes.
     closing: bool,
@@ -109,10 +113,16 @@ module_mutex! {
 }
 
 impl Group {
-    fn new(iommu_group: IommuGroup, minor: u32, node: CdevNode) -> Result<Arc<Self>> {
+    fn new(
+        iommu_group: IommuGroup,
+        emulated: bool,
+        minor: u32,
+        node: CdevNode,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Group {
                 iommu_group,
+                emulated,
                 minor,
                 state <- new_mutex!(GroupState {
                     node: Some(node),
@@ -138,6 +148,15 @@ impl Group {
         core::ptr::from_ref(self) as usize
     }
 
+    /// `enum vfio_group_type` as backends see it.
+    fn group_type(&self) -> u32 {
+        if self.emulated {
+            container::VFIO_EMULATED_IOMMU
+        } else {
+            container::VFIO_IOMMU
+        }
+    }
+
     /// Whether `dev` is one of the group's registered devices.
     pub(crate) fn has_device(&self, dev: &RawDevice) -> bool {
         self.state.lock().devices.iter().any(|d| d.id() == dev.id())
@@ -157,8 +176,17 @@ impl Group {
     }
 }
 
-/// Joins `dev` to the group of its parent's IOMMU group, creating `/dev/vfio/N` if needed.
-pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
+/// Joins `dev` to the group of its parent's IOMMU group, creating `/dev/vfio/N` if needed. An
+/// emulated-IOMMU device gets a new IOMMU group and VFIO group of its own.
+pub(crate) fn attach_device(core: &Core, dev: &RawDevice, emulated: bool) -> Result {
+    if emulated {
+        let iommu_group = dev.alloc_emulated_group()?;
+        let ret = add_group(core, &mut groups::lock(), iommu_group.clone(), true);
+        if ret.is_err() {
+            dev.leave_emulated_group(&iommu_group);
+        }
+        return ret;
+    }
     let iommu_group = dev.iommu_group().ok_or(EINVAL)?;
     let mut list = groups::lock();
     if let Some(group) = list.iter().find(|g| g.iommu_group.same(&iommu_group)) {
@@ -170,6 +198,16 @@ pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
         state.drivers += 1;
         return Ok(());
     }
+    add_group(core, &mut list, iommu_group, false)
+}
+
+/// Creates the VFIO group of `iommu_group` and its `/dev/vfio/N`.
+fn add_group(
+    core: &Core,
+    list: &mut KVec<Arc<Group>>,
+    iommu_group: IommuGroup,
+    emulated: bool,
+) -> Result {
     list.reserve(1, GFP_KERNEL)?;
     let minor = core
         .group_ida
@@ -183,7 +221,7 @@ pub(crate) fn attach_device(core: &Core, dev: &RawDevice) -> Result {
             owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
             data: core::ptr::null_mut(),
         })?;
-        Group::new(iommu_group, minor, node)
+        Group::new(iommu_group, emulated, minor, node)
     });
     match group {
         Ok(group) => {
@@ -255,6 +293,9 @@ pub(crate) fn detach_device(core: &Core, dev: &RawDevice) {
     let Some(group) = group_of(&list, dev) else {
         return;
     };
+    if group.emulated {
+        dev.leave_emulated_group(&group.iommu_group);
+    }
     let mut state = group.state.lock();
     state.drivers -= 1;
     if state.drivers > 0 {
@@ -375,6 +416,7 @@ impl Group {
             state.membership = Some(Container::attach_group(
                 container,
                 &self.iommu_group,
+                self.group_type(),
                 self.owner_token(),
             )?);
             return Ok(());
@@ -392,7 +434,9 @@ impl Group {
         if state.membership.is_none() && state.iommufd.is_none() {
             return Err(EINVAL);
         }
-        if state.membership.is_some() && state.device_users > 0 {
+        // Devices opened through the container pin it (upstream's `container_users`).
+        let container_users = state.opened_devices.iter().any(|(_, o)| o.via_container());
+        if state.membership.is_some() && container_users {
             return Err(EBUSY);
         }
         state.membership = None;
@@ -469,11 +513,12 @@ impl Group {
         let count = dev.open_count(&guard);
         if count > 0 {
             dev.set_open_count(&guard, count + 1);
+            state.device_users += 1;
             return Ok(());
         }
         state.opened_devices.reserve(1, GFP_KERNEL)?;
         let iommu = match (&backend, &state.iommufd) {
-            (Some(b), _) => Iommu::Container(b),
+            (Some(b), _) => Iommu::Container(b, &self.iommu_group),
             (None, Some(ctx)) => Iommu::Iommufd(ctx),
             (None, None) => return Err(EINVAL),
         };
@@ -491,20 +536,18 @@ impl Group {
                 .compat_ioas_id()
                 .and_then(|mut ioas| dev.call_attach_ioas(&guard, None, &mut ioas));
             if let Err(e) = attached {
-                device_open::last_close(&dev, &guard, Iommu::Iommufd(ctx));
+                device_open::last_close(&dev, &guard, &opened);
                 dev.set_open_count(&guard, 0);
                 return Err(e);
             }
         }
-        if backend.is_some() {
-            state.device_users += 1;
-        }
+        state.device_users += 1;
         let _ = state.opened_devices.push((dev.id(), opened), GFP_KERNEL);
         Ok(())
     }
 
-    /// Closes `dev` for one file; its last close calls `close_device` and disconnects the
-    /// IOMMU, which may finish a deferred group close.
+    /// Closes `dev` for one file; its last close calls `close_device` and disconnects what the
+    /// first open connected, which may finish a deferred group close.
     pub(crate) fn close_device(&self, dev: RegisteredDevice) {
         let mut state = self.state.lock();
         let Some(set) = dev.dev_set() else {
@@ -516,25 +559,18 @@ impl Group {
             return;
         }
         if count == 1 {
-            let backend = state
-                .membership
-                .as_ref()
-                .and_then(|m| m.container().backend());
-            if let Some(b) = &backend {
-                device_open::last_close(&dev, &guard, Iommu::Container(b));
-                state.device_users -= 1;
-            } else if let Some(ctx) = &state.iommufd {
-                device_open::last_close(&dev, &guard, Iommu::Iommufd(ctx));
-            }
             if let Some(i) = state
                 .opened_devices
                 .iter()
                 .position(|(id, _)| *id == dev.id())
             {
-                let _ = state.opened_devices.remove(i);
+                if let Ok((_, opened)) = state.opened_devices.remove(i) {
+                    device_open::last_close(&dev, &guard, &opened);
+                }
             }
         }
         dev.set_open_count(&guard, count - 1);
+        state.device_users -= 1;
         drop(guard);
         if state.device_users == 0 && state.closing {
             state.finish_close();

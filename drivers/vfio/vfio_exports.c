@@ -53,6 +53,15 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_detach_ioas);
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_pasid_attach_ioas);
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_pasid_detach_ioas);
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_bind);
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_unbind);
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_attach_ioas);
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_detach_ioas);
+
+/* drivers/vfio/vfio_main.c: CPU DMA for emulated-IOMMU drivers (plain, as upstream) */
+EXPORT_SYMBOL(vfio_pin_pages);
+EXPORT_SYMBOL(vfio_unpin_pages);
+EXPORT_SYMBOL(vfio_dma_rw);
 
 /* drivers/vfio/virqfd.c */
 EXPORT_SYMBOL_GPL(vfio_virqfd_enable);

@@ -12,6 +12,8 @@ mod kabi;
 
 #[path = "../../rust/vfio/core_exports.rs"]
 mod core_exports;
+#[path = "../../rust/vfio/dma_exports.rs"]
+mod dma_exports;
 
 #[path = "../../rust/vfio/file_exports.rs"]
 mod file_exports;
@@ -26,10 +28,11 @@ mod device;
 mod device_cdev;
 mod device_file;
 mod device_open;
+mod dma_access;
 mod group;
 mod info_caps;
 mod iommu_drivers;
-mod iova_ranges;
+mod iova_combine;
 mod irq_set;
 mod mig_state;
 
@@ -130,6 +133,7 @@ impl Published {
         kabi::vfio::kvm::kvm_ref_lock::init();
         dev_set::sets::init();
         group::groups::init();
+        dma_access::container_users::init();
         let core = Arc::pin_init(
             try_pin_init!(Core {
                 group_class <- Class::register(),

@@ -222,7 +222,7 @@ unsafe extern "C" fn _vfio_alloc_device(
 /// # Safety
 ///
 /// `d` must be a device allocated by `_vfio_alloc_device` and still referenced by the caller.
-unsafe fn dev<'a>(d: *mut bindings::vfio_device) -> &'a RawDevice {
+pub(crate) unsafe fn dev<'a>(d: *mut bindings::vfio_device) -> &'a RawDevice {
     // SAFETY: Per the function contract.
     unsafe { RawDevice::from_raw(d) }
 }
@@ -388,7 +388,9 @@ unsafe extern "C" fn vfio_file_has_dev(
 /// # Safety
 ///
 /// `d` must be a live device in a set.
-unsafe fn held<'a>(d: *mut bindings::vfio_device) -> Option<(&'a RawDevice, DevSetHeld<'a>)> {
+pub(crate) unsafe fn held<'a>(
+    d: *mut bindings::vfio_device,
+) -> Option<(&'a RawDevice, DevSetHeld<'a>)> {
     // SAFETY: Per the function contract.
     let dev = unsafe { dev(d) };
     let set = dev.dev_set()?;

@@ -598,6 +598,19 @@ impl RawDevice {
         unsafe { crate::kabi::iommu::IommuGroup::of_device(self.parent_raw()) }
     }
 
+    /// A fresh IOMMU group for an emulated-IOMMU device, holding its parent only.
+    pub(crate) fn alloc_emulated_group(&self) -> Result<crate::kabi::iommu::IommuGroup> {
+        // SAFETY: The parent of a live vfio device is a valid device; emulated-IOMMU parents
+        // have no IOMMU group (upstream's contract for `vfio_register_emulated_iommu_dev`).
+        unsafe { crate::kabi::iommu::IommuGroup::alloc_for_device(self.parent_raw()) }
+    }
+
+    /// Takes the parent out of the group made by [`RawDevice::alloc_emulated_group`].
+    pub(crate) fn leave_emulated_group(&self, group: &crate::kabi::iommu::IommuGroup) {
+        // SAFETY: The parent is valid and was added to `group` by `alloc_emulated_group`.
+        unsafe { group.remove_device(self.parent_raw()) };
+    }
+
     /// Whether the parent's IOMMU enforces DMA cache coherency.
     pub(crate) fn cache_coherent(&self) -> bool {
         // SAFETY: The parent of a live vfio device is a valid device.

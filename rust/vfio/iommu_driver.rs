@@ -177,3 +177,53 @@ impl Backend {
         }
     }
 }
+
+impl Backend {
+    /// `ops->pin_pages` for an emulated device of `group`; `ENOTTY` if the backend has none.
+    ///
+    /// # Safety
+    ///
+    /// `pages` must have room for `npage` pointers.
+    pub(crate) unsafe fn pin_pages(
+        &self,
+        group: &IommuGroup,
+        iova: u64,
+        npage: i32,
+        prot: i32,
+        pages: *mut *mut bindings::page,
+    ) -> Result<i32> {
+        let Some(pin) = self.driver.ops().pin_pages else {
+            return Err(ENOTTY);
+        };
+        // SAFETY: `data` is a live instance, `group` attached to it; `pages` per the contract.
+        let ret = unsafe { pin(self.data, group.as_raw(), iova, npage, prot, pages) };
+        kernel::error::to_result(ret).map(|()| ret)
+    }
+
+    /// `ops->unpin_pages`.
+    pub(crate) fn unpin_pages(&self, iova: u64, npage: i32) {
+        if let Some(unpin) = self.driver.ops().unpin_pages {
+            // SAFETY: `data` is a live instance; the backend checks the range was pinned.
+            unsafe { unpin(self.data, iova, npage) };
+        }
+    }
+
+    /// `ops->dma_rw`; `ENOTTY` if the backend has none.
+    ///
+    /// # Safety
+    ///
+    /// `data` must be valid for `len` bytes of reads (and writes when `!write`).
+    pub(crate) unsafe fn dma_rw(
+        &self,
+        iova: u64,
+        data: *mut c_void,
+        len: usize,
+        write: bool,
+    ) -> Result {
+        let Some(rw) = self.driver.ops().dma_rw else {
+            return Err(ENOTTY);
+        };
+        // SAFETY: `data` (the instance) is live; the buffer per the function contract.
+        kernel::error::to_result(unsafe { rw(self.data, iova, data, len, write) })
+    }
+}

@@ -2,11 +2,11 @@
 
 //! Exports for migration drivers: the state machine step (`vfio_mig_get_next_state`) and the
 //! IOVA range shrinking for dirty tracking (`vfio_combine_iova_ranges`). Thin wrappers around
-//! the pure logic in `drivers/vfio/mig_state.rs` and `drivers/vfio/iova_ranges.rs`; the
+//! the pure logic in `drivers/vfio/mig_state.rs` and `drivers/vfio/iova_combine.rs`; the
 //! `EXPORT_SYMBOL_GPL`s are in `drivers/vfio/vfio_exports.c`.
 
 use crate::{
-    iova_ranges::{
+    iova_combine::{
         self,
         RangeCursor, //
     },
@@ -124,7 +124,7 @@ unsafe extern "C" fn vfio_combine_iova_ranges(
     };
     // SAFETY: Per the function contract; nodes belong to the caller and outlive the call.
     let mut cursor = unsafe { IntervalTreeCursor::new(root) };
-    if iova_ranges::combine(&mut cursor, cur_nodes, req_nodes).is_err() {
+    if iova_combine::combine(&mut cursor, cur_nodes, req_nodes).is_err() {
         let site = &WARNED[usize::from(req_nodes != 1)];
         if !site.swap(true, Ordering::Relaxed) {
             kernel::warn_on!(true);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # In the guest (via scripts/vm): run every vfio-rs kselftest against the loaded
-# implementation, then the module reload test, then scan dmesg. Each part ends
+# implementation, then upstream's selftests, then QEMU's vfio-pci on the igb
+# (both paths), then the module reload test, then scan dmesg. Each part ends
 # with a kselftest "# Totals:" line, which scripts/check adds up.
 # VFIO_RS_INJECT_SPLAT=1 writes a fake WARNING to the kernel log first, to show
 # the dmesg scan can fail.
@@ -16,6 +17,8 @@ for t in "$bins"/*_test; do
 	(cd /tmp && "$t")
 done
 [ -n "${VFIO_RS_KDIR:-}" ] && "$here/upstream_selftests.sh" "$VFIO_RS_KDIR"
+echo "# vfio-rs: running qemu_vfio_test.sh [impl ${VFIO_RS_IMPL:-?}]"
+"$here/qemu_vfio_test.sh"
 "$here/module_reload_test.sh"
 
 [ "${VFIO_RS_INJECT_SPLAT:-0}" = 1 ] &&

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The error values of the type1 logic: kernel errno numbers.
+//!
+//! The pure modules cannot use `kernel::error::Error`, so they return this small copy of the
+//! values upstream's `vfio_iommu_type1.c` returns; the kernel module turns it into an `Error`
+//! with [`Errno::to_errno`] (`Error::from_errno`).
+
+use core::fmt;
+
+/// A positive errno value (`EINVAL` is 22), as in `include/uapi/asm-generic/errno-base.h`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Errno(i32);
+
+impl Errno {
+    /// Operation not permitted.
+    pub(crate) const EPERM: Errno = Errno(1);
+    /// No such entry.
+    pub(crate) const ENOENT: Errno = Errno(2);
+    /// No such process (the mapping's mm is gone).
+    pub(crate) const ESRCH: Errno = Errno(3);
+    /// Argument list too long.
+    pub(crate) const E2BIG: Errno = Errno(7);
+    /// Out of memory.
+    pub(crate) const ENOMEM: Errno = Errno(12);
+    /// Permission denied (a v2-only operation on a v1 container).
+    pub(crate) const EACCES: Errno = Errno(13);
+    /// Bad user address.
+    pub(crate) const EFAULT: Errno = Errno(14);
+    /// Busy (vaddr invalidated, emulated groups present, pins not released).
+    pub(crate) const EBUSY: Errno = Errno(16);
+    /// A mapping overlaps.
+    pub(crate) const EEXIST: Errno = Errno(17);
+    /// No such device.
+    pub(crate) const ENODEV: Errno = Errno(19);
+    /// Invalid argument.
+    pub(crate) const EINVAL: Errno = Errno(22);
+    /// No more mappings allowed (`dma_entry_limit`).
+    pub(crate) const ENOSPC: Errno = Errno(28);
+    /// Address arithmetic overflows.
+    pub(crate) const EOVERFLOW: Errno = Errno(75);
+
+    /// The negative value the kernel returns to user space.
+    pub(crate) fn to_errno(self) -> i32 {
+        -self.0
+    }
+
+    /// The symbolic name, for messages and test failures.
+    pub(crate) fn name(self) -> &'static str {
+        match self.0 {
+            1 => "EPERM",
+            2 => "ENOENT",
+            3 => "ESRCH",
+            7 => "E2BIG",
+            12 => "ENOMEM",
+            13 => "EACCES",
+            14 => "EFAULT",
+            16 => "EBUSY",
+            17 => "EEXIST",
+            19 => "ENODEV",
+            22 => "EINVAL",
+            28 => "ENOSPC",
+            75 => "EOVERFLOW",
+            _ => "E?",
+        }
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_the_kernels() {
+        assert_eq!(Errno::EINVAL.to_errno(), -22);
+        assert_eq!(Errno::EOVERFLOW.to_errno(), -75);
+        assert_eq!(Errno::ENOSPC.to_errno(), -28);
+        assert_eq!(format!("{:?}", Errno::EEXIST), "EEXIST(17)");
+    }
+}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A test driver for the VFIO core's device sets: `NDEVS` emulated-IOMMU devices (each under its
+//! own faux parent `vfio-rs-sample.N`, so each gets its own group) registered in one device set.
+//!
+//! It counts what the core does to them and shows it in debugfs, `vfio-rs-sample/devN`:
+//! `opens`/`closes` (calls of `open_device`/`close_device`), `bad` (an open of an open device or
+//! a close of a closed one: first-open/last-close broken), `set_open` (the set's open count seen
+//! by the last call); and `vfio-rs-sample/set`: `overlaps` (two callbacks of the set running at
+//! once: the set's mutex not held). Written only against the C ABI, so it runs on our core and
+//! on upstream's.
+//!
+//! A private device ioctl, [`SAMPLE_DMA`], lets a test drive the core's CPU-DMA exports:
+//! `vfio_dma_rw` in both directions and `vfio_pin_pages`, whose pin the driver keeps until the
+//! core asks for it back through `dma_unmap` (counted as `dma_unmaps`).
+
+#[path = "../../rust/kabi.rs"]
+mod kabi;
+
+use core::{
+    fmt,
+    sync::atomic::{
+        AtomicBool,
+        AtomicU32,
+        AtomicU64,
+        Ordering, //
+    }, //
+};
+use kabi::vfio::driver::{
+    Device,
+    Driver,
+    Registration,
+    SetHeld,
+    SetKey, //
+};
+use kernel::{
+    debugfs,
+    device::{
+        Bound,
+        Device as BaseDevice, //
+    },
+    faux,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+module! {
+    type: SampleModule,
+    name: "vfio_rs_sample",
+    authors: ["vfio-rs developers"],
+    description: "Emulated VFIO devices sharing a device set, counting open/close",
+    license: "GPL v2",
+    // The shared kabi layer links iommufd helpers (unused here) into every module.
+    imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
+}
+
+/// Devices the module creates.
+const NDEVS: usize = 3;
+
+/// The one device set all devices share.
+static SET_KEY: SetKey = SetKey::new();
+
+/// What the core did to one device.
+#[derive(Default)]
+struct DevStats {
+    opens: AtomicU32,
+    closes: AtomicU32,
+    bad: AtomicU32,
+    set_open: AtomicU32,
+    is_open: AtomicBool,
+    dma_unmaps: AtomicU32,
+    /// The range pinned through [`SAMPLE_DMA`] (`npage` 0: none).
+    pinned_iova: AtomicU64,
+    pinned_npage: AtomicU64,
+}
+
+impl fmt::Debug for DevStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "opens={} closes={} bad={} set_open={} dma_unmaps={}",
+            self.opens.load(Ordering::Relaxed),
+            self.closes.load(Ordering::Relaxed),
+            self.bad.load(Ordering::Relaxed),
+            self.set_open.load(Ordering::Relaxed),
+            self.dma_unmaps.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// Set-wide: callbacks running now, and how often two ran at once.
+#[derive(Default)]
+struct SetStats {
+    running: AtomicU32,
+    overlaps: AtomicU32,
+}
+
+impl fmt::Debug for SetStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "overlaps={}", self.overlaps.load(Ordering::Relaxed))
+    }
+}
+
+impl SetStats {
+    /// Runs `f` as one callback of the set, noting overlaps; the sleep widens the window a
+    /// missing lock would leave open.
+    fn callback(&self, f: impl FnOnce()) {
+        if self.running.fetch_add(1, Ordering::AcqRel) != 0 {
+            self.overlaps.fetch_add(1, Ordering::Relaxed);
+        }
+        f();
+        fsleep(Delta::from_micros(200));
+        self.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `_IO(VFIO_TYPE, VFIO_BASE + 60)`: the sample's DMA ioctl, argument
+/// `struct { u32 argsz; u32 op; u64 iova; u64 len; u64 buf; }`.
+const SAMPLE_DMA: u32 = (b';' as u32) << 8 | 160;
+/// Its argument's size.
+const SAMPLE_DMA_SIZE: usize = 32;
+/// Largest `vfio_dma_rw` the ioctl does at once.
+const SAMPLE_DMA_MAX: usize = 1 << 16;
+
+/// What [`SAMPLE_DMA`] does.
+enum DmaOp {
+    /// `vfio_dma_rw` from IOVA into the user buffer.
+    Read,
+    /// `vfio_dma_rw` from the user buffer to IOVA.
+    Write,
+    /// `vfio_pin_pages` of `len` pages, kept until unpinned or unmapped.
+    Pin,
+    /// `vfio_unpin_pages` of what `Pin` took.
+    Unpin,
+}
+
+/// A sample device's data.
+struct Sample {
+    stats: Arc<DevStats>,
+    set: Arc<SetStats>,
+}
+
+impl Sample {
+    /// [`SAMPLE_DMA`].
+    fn dma(dev: &Device<Self>, arg: usize) -> Result<isize> {
+        let mut a = [0u8; SAMPLE_DMA_SIZE];
+        UserSlice::new(UserPtr::from_addr(arg), SAMPLE_DMA_SIZE)
+            .reader()
+            .read_slice(&mut a)?;
+        let u32_at = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
+        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+        if (u32_at(0) as usize) < SAMPLE_DMA_SIZE {
+            return Err(EINVAL);
+        }
+        let op = match u32_at(4) {
+            0 => DmaOp::Read,
+            1 => DmaOp::Write,
+            2 => DmaOp::Pin,
+            3 => DmaOp::Unpin,
+            _ => return Err(EINVAL),
+        };
+        let (iova, len, buf) = (u64_at(8), u64_at(16) as usize, u64_at(24) as usize);
+        let stats = &dev.data().stats;
+        match op {
+            DmaOp::Read | DmaOp::Write => {
+                if len > SAMPLE_DMA_MAX {
+                    return Err(EINVAL);
+                }
+                let mut data = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+                let user = UserSlice::new(UserPtr::from_addr(buf), len);
+                if let DmaOp::Write = op {
+                    user.reader().read_slice(&mut data)?;
+                    dev.dma_rw(iova, &mut data, true)?;
+                } else {
+                    dev.dma_rw(iova, &mut data, false)?;
+                    user.writer().write_slice(&data)?;
+                }
+            }
+            DmaOp::Pin => {
+                if stats.pinned_npage.load(Ordering::Acquire) != 0 {
+                    return Err(EBUSY);
+                }
+                let n = dev.pin(iova, len, true)?;
+                stats.pinned_iova.store(iova, Ordering::Release);
+                stats.pinned_npage.store(n as u64, Ordering::Release);
+                return Ok(n as isize);
+            }
+            DmaOp::Unpin => Self::unpin(dev),
+        }
+        Ok(0)
+    }
+
+    /// Drops the pin [`DmaOp::Pin`] took, if any.
+    fn unpin(dev: &Device<Self>) {
+        let stats = &dev.data().stats;
+        let npage = stats.pinned_npage.swap(0, Ordering::AcqRel);
+        if npage != 0 {
+            dev.unpin(stats.pinned_iova.load(Ordering::Acquire), npage as usize);
+        }
+    }
+}
+
+impl Driver for Sample {
+    const NAME: &'static CStr = c"vfio-rs-sample";
+
+    fn open_device(dev: &Device<Self>, set: &SetHeld<'_>) -> Result {
+        let s = dev.data();
+        s.set.callback(|| {
+            s.stats.opens.fetch_add(1, Ordering::Relaxed);
+            if s.stats.is_open.swap(true, Ordering::AcqRel) {
+                s.stats.bad.fetch_add(1, Ordering::Relaxed);
+            }
+            s.stats.set_open.store(set.open_count(), Ordering::Relaxed);
+        });
+        Ok(())
+    }
+
+    fn close_device(dev: &Device<Self>, set: &SetHeld<'_>) {
+        // A pin must not outlive the open device.
+        Self::unpin(dev);
+        let s = dev.data();
+        s.set.callback(|| {
+            s.stats.closes.fetch_add(1, Ordering::Relaxed);
+            if !s.stats.is_open.swap(false, Ordering::AcqRel) {
+                s.stats.bad.fetch_add(1, Ordering::Relaxed);
+            }
+            s.stats.set_open.store(set.open_count(), Ordering::Relaxed);
+        });
+    }
+
+    fn ioctl(dev: &Device<Self>, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            SAMPLE_DMA => Self::dma(dev, arg),
+            _ => Err(ENOTTY),
+        }
+    }
+
+    fn dma_unmap(dev: &Device<Self>, iova: u64, length: u64) {
+        let stats = &dev.data().stats;
+        stats.dma_unmaps.fetch_add(1, Ordering::Relaxed);
+        let start = stats.pinned_iova.load(Ordering::Acquire);
+        let npage = stats.pinned_npage.load(Ordering::Acquire);
+        let end = start.saturating_add(npage.saturating_mul(kernel::page::PAGE_SIZE as u64));
+        if npage != 0 && iova < end && start < iova.saturating_add(length) {
+            Self::unpin(dev);
+        }
+    }
+}
+
+/// One device: its VFIO registration (dropped first), its debugfs file and its parent.
+struct SampleDev {
+    _vfio: Registration<Sample>,
+    _file: Pin<KBox<debugfs::File<Arc<DevStats>>>>,
+    _parent: faux::Registration,
+}
+
+struct SampleModule {
+    devs: KVec<SampleDev>,
+    _set_file: Pin<KBox<debugfs::File<Arc<SetStats>>>>,
+    _dir: debugfs::Dir,
+}
+
+impl kernel::Module for SampleModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let dir = debugfs::Dir::new(c"vfio-rs-sample");
+        let set = Arc::new(SetStats::default(), GFP_KERNEL)?;
+        let set_file = KBox::pin_init(dir.read_only_file(c"set", set.clone()), GFP_KERNEL)?;
+        let mut devs = KVec::with_capacity(NDEVS, GFP_KERNEL)?;
+        for i in 0..NDEVS {
+            let name = CString::try_from_fmt(fmt!("vfio-rs-sample.{i}"))?;
+            let file_name = CString::try_from_fmt(fmt!("dev{i}"))?;
+            let parent = faux::Registration::new(&name, None)?;
+            let stats = Arc::new(DevStats::default(), GFP_KERNEL)?;
+            let file = KBox::pin_init(dir.read_only_file(&file_name, stats.clone()), GFP_KERNEL)?;
+            let data = Sample {
+                stats,
+                set: set.clone(),
+            };
+            let base: &BaseDevice<Bound> = parent.as_ref().as_ref();
+            let vfio = Registration::new_emulated(base, data, &SET_KEY)?;
+            devs.push(
+                SampleDev {
+                    _vfio: vfio,
+                    _file: file,
+                    _parent: parent,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            devs,
+            _set_file: set_file,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for SampleModule {
+    fn drop(&mut self) {
+        // Newest first, as they were registered in order.
+        while self.devs.pop().is_some() {}
+    }
+}
