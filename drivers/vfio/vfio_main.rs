@@ -163,6 +163,7 @@ impl Drop for Published {
         // Statics are not dropped at unload: free the registries' (now empty) buffers.
         *dev_set::sets::lock() = KVec::new();
         *group::groups::lock() = KVec::new();
+        *dma_access::container_users::lock() = KVec::new();
     }
 }
 
