@@ -30,11 +30,11 @@ use kabi::vfio::driver::{
 };
 use kernel::{
     debugfs,
-    faux,
     device::{
         Bound,
         Device as BaseDevice, //
     },
+    faux,
     prelude::*,
     str::CString,
     sync::Arc,
