@@ -48,4 +48,14 @@ int vfio_rs_lock_acct(struct task_struct *task, struct mm_struct *mm,
 		      bool lock_cap, long npage, bool async);
 bool vfio_rs_capable_ipc_lock(void);
 
+/* One region of an unmap batch: in `iova`, `len`; out `unmapped` bytes. */
+struct vfio_rs_unmap_region {
+	u64 iova;
+	u64 len;
+	u64 unmapped;
+};
+
+void vfio_rs_unmap_batch(struct iommu_domain *domain,
+			 struct vfio_rs_unmap_region *regions, unsigned int n);
+
 #endif

@@ -21,9 +21,22 @@ use kernel::{
         c_int,
         c_long,
         c_ulong,
+        c_uint,
         c_void, //
     },
 };
+
+/// `struct vfio_rs_unmap_region` of `rust/helpers.h`: one region of an unmap batch.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct VfioRsUnmapRegion {
+    /// First IOVA to unmap.
+    pub(crate) iova: u64,
+    /// Bytes to unmap.
+    pub(crate) len: u64,
+    /// Bytes unmapped (output).
+    pub(crate) unmapped: u64,
+}
 
 /// `struct vfio_rs_resv_region` of `rust/helpers.h`: one reserved region of a group.
 #[repr(C)]
@@ -99,4 +112,10 @@ extern "C" {
     ) -> c_int;
     /// `capable(CAP_IPC_LOCK)`.
     pub(crate) fn vfio_rs_capable_ipc_lock() -> bool;
+    /// `iommu_unmap_fast()` of each region, then one `iommu_iotlb_sync()`.
+    pub(crate) fn vfio_rs_unmap_batch(
+        domain: *mut iommu_domain,
+        regions: *mut VfioRsUnmapRegion,
+        n: c_uint,
+    );
 }

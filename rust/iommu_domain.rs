@@ -15,6 +15,9 @@ use kernel::{
     prelude::*, //
 };
 
+/// One region of [`IommuDomain::unmap_batch`].
+pub(crate) use crate::kabi::helpers::VfioRsUnmapRegion as UnmapRegion;
+
 /// `IOMMU_READ`.
 pub(crate) const IOMMU_READ: u32 = bindings::IOMMU_READ;
 /// `IOMMU_WRITE`.
@@ -88,6 +91,16 @@ impl IommuDomain {
         };
         // SAFETY: The domain is live.
         unsafe { bindings::iommu_unmap(self.ptr.as_ptr(), iova as c_ulong, size) as u64 }
+    }
+
+    /// Unmaps every region of `regions` (`iova`, `len`) with deferred IOTLB invalidation and
+    /// one sync at the end, recording the bytes each unmapped in its `unmapped`.
+    pub(crate) fn unmap_batch(&self, regions: &mut [UnmapRegion]) {
+        let Ok(n) = c_uint::try_from(regions.len()) else {
+            return;
+        };
+        // SAFETY: The domain is live; `regions` has `n` entries the helper reads and writes.
+        unsafe { helpers::vfio_rs_unmap_batch(self.ptr.as_ptr(), regions.as_mut_ptr(), n) };
     }
 
     /// The physical address `iova` translates to, 0 if unmapped (`iommu_iova_to_phys`).

@@ -65,8 +65,10 @@ impl ParamEntry {
         arg: *mut c_void,
         perm: u16,
     ) -> Self {
+        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` is not a const fn")]
+        let name = name.as_ptr().cast();
         Self(bindings::kernel_param {
-            name: name.as_ptr().cast(),
+            name,
             mod_: module.as_ptr(),
             ops,
             perm,

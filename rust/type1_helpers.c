@@ -116,3 +116,17 @@ bool vfio_rs_capable_ipc_lock(void)
 {
 	return capable(CAP_IPC_LOCK);
 }
+
+void vfio_rs_unmap_batch(struct iommu_domain *domain,
+			 struct vfio_rs_unmap_region *regions, unsigned int n)
+{
+	struct iommu_iotlb_gather gather;
+	unsigned int i;
+
+	/* One IOTLB sync for the whole batch, as upstream's unmap_unpin_fast. */
+	iommu_iotlb_gather_init(&gather);
+	for (i = 0; i < n; i++)
+		regions[i].unmapped = iommu_unmap_fast(domain, regions[i].iova,
+						       regions[i].len, &gather);
+	iommu_iotlb_sync(domain, &gather);
+}

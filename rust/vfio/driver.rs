@@ -86,7 +86,9 @@ impl<T: Driver> Ops<T> {
     const TABLE: bindings::vfio_device_ops = {
         // SAFETY: All-zero is a valid `vfio_device_ops`: null name and no callbacks.
         let mut ops: bindings::vfio_device_ops = unsafe { core::mem::zeroed() };
-        ops.name = T::NAME.as_ptr().cast_mut().cast();
+        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` is not a const fn")]
+        let name = T::NAME.as_ptr().cast_mut().cast();
+        ops.name = name;
         ops.release = Some(Self::release);
         ops.open_device = Some(Self::open_device);
         ops.close_device = Some(Self::close_device);

@@ -51,6 +51,9 @@ unsafe impl Sync for StaticIommuOps {}
 pub(crate) struct IommuOpsVtable<T>(PhantomData<T>);
 
 impl<T: IommuBackend> IommuOpsVtable<T> {
+    /// # Safety
+    ///
+    /// Called by the VFIO core only (no precondition beyond that).
     unsafe extern "C" fn open(arg: c_ulong) -> *mut c_void {
         match T::open(arg as u64) {
             // SAFETY: The instance is never moved out of its box: `release` rebuilds the pin.
@@ -79,7 +82,7 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
         let Some(this) = this else {
             return EINVAL.to_errno() as c_long;
         };
-        match this.ioctl(cmd, arg as usize) {
+        match this.ioctl(cmd, arg) {
             Ok(v) => v as c_long,
             Err(e) => e.to_errno() as c_long,
         }
@@ -120,8 +123,10 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
 
     /// The ops table of `T`, named `name`, owned by `owner`.
     pub(crate) const fn build(name: &'static CStr, owner: &'static ThisModule) -> StaticIommuOps {
+        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` is not a const fn")]
+        let name = name.as_ptr().cast_mut().cast();
         StaticIommuOps(bindings::vfio_iommu_driver_ops {
-            name: name.as_ptr().cast_mut().cast(),
+            name,
             owner: owner.as_ptr(),
             open: Some(Self::open),
             release: Some(Self::release),

@@ -11,11 +11,17 @@ use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
 use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
 use super::uapi::IOMMU_WRITE;
-use crate::kabi::{iommu::IommuGroup, iommu_domain::IommuDomain};
+use crate::kabi::{
+    iommu::IommuGroup,
+    iommu_domain::{IommuDomain, UnmapRegion},
+};
 use kernel::prelude::*;
 
 /// Pages pinned per `pin_user_pages_remote` call (one page of pfns).
 const PIN_BATCH: usize = 512;
+
+/// Regions unmapped per IOTLB sync (`VFIO_IOMMU_TLB_SYNC_MAX`).
+const UNMAP_BATCH: usize = 512;
 
 /// One IOMMU domain and the groups attached to it.
 pub(crate) struct Domain {
@@ -157,26 +163,7 @@ pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
             for d in rest {
                 d.domain.unmap(range.iova, dma.mapped_size);
             }
-            let end = range.iova + dma.mapped_size;
-            let mut iova = range.iova;
-            while iova < end {
-                let phys = first.domain.iova_to_phys(iova);
-                if phys == 0 {
-                    iova += PAGE_SIZE;
-                    continue;
-                }
-                let mut len = PAGE_SIZE;
-                while iova + len < end && first.domain.iova_to_phys(iova + len) == phys + len {
-                    len += PAGE_SIZE;
-                }
-                let unmapped = first.domain.unmap(iova, len);
-                if unmapped == 0 {
-                    break;
-                }
-                dma.owner
-                    .unpin(phys >> PAGE_SHIFT, unmapped >> PAGE_SHIFT, dirty);
-                iova += unmapped;
-            }
+            unmap_unpin_first(first, dma, dirty);
         }
     }
     dma.mapped_size = 0;
@@ -184,6 +171,80 @@ pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
         // The process may be gone (`ESRCH`); its mm then has nothing left to charge.
         let _ = dma.owner.account(-(dma.locked as i64), true);
         dma.locked = 0;
+    }
+}
+
+/// Unmaps a mapping from the domain whose translations tell which pages are pinned, in
+/// batches of [`UNMAP_BATCH`] physically contiguous regions with one IOTLB sync each, then
+/// unpins what each region covered.
+fn unmap_unpin_first(first: &Domain, dma: &VfioDma, dirty: bool) {
+    // On the heap: a full batch is too large for the kernel stack.
+    let mut regions = KVec::new();
+    let mut phys = KVec::new();
+    let heap = regions
+        .resize(UNMAP_BATCH, UnmapRegion::default(), GFP_KERNEL)
+        .is_ok()
+        && phys.resize(UNMAP_BATCH, 0u64, GFP_KERNEL).is_ok();
+    if heap {
+        unmap_unpin_with(first, dma, dirty, &mut regions, &mut phys);
+    } else {
+        let mut regions = [UnmapRegion::default(); 8];
+        let mut phys = [0u64; 8];
+        unmap_unpin_with(first, dma, dirty, &mut regions, &mut phys);
+    }
+}
+
+/// [`unmap_unpin_first`] with batches of `regions.len()` (and `phys` as long).
+fn unmap_unpin_with(
+    first: &Domain,
+    dma: &VfioDma,
+    dirty: bool,
+    regions: &mut [UnmapRegion],
+    phys: &mut [u64],
+) {
+    let range = *dma.range();
+    let end = range.iova + dma.mapped_size;
+    let cap = regions.len().min(phys.len());
+    let mut n = 0;
+    let mut iova = range.iova;
+    while iova < end {
+        let start = first.domain.iova_to_phys(iova);
+        if start == 0 {
+            iova += PAGE_SIZE;
+            continue;
+        }
+        let mut len = PAGE_SIZE;
+        while iova + len < end && first.domain.iova_to_phys(iova + len) == start + len {
+            len += PAGE_SIZE;
+        }
+        if let (Some(r), Some(p)) = (regions.get_mut(n), phys.get_mut(n)) {
+            *r = UnmapRegion {
+                iova,
+                len,
+                unmapped: 0,
+            };
+            *p = start;
+            n += 1;
+        }
+        iova += len;
+        if n == cap {
+            flush(first, dma, dirty, &mut regions[..n], &phys[..n]);
+            n = 0;
+        }
+    }
+    flush(first, dma, dirty, &mut regions[..n], &phys[..n]);
+}
+
+/// Unmaps a batch with one IOTLB sync and unpins what each region covered.
+fn flush(first: &Domain, dma: &VfioDma, dirty: bool, regions: &mut [UnmapRegion], phys: &[u64]) {
+    if regions.is_empty() {
+        return;
+    }
+    first.domain.unmap_batch(regions);
+    for (r, &p) in regions.iter().zip(phys.iter()) {
+        if r.unmapped != 0 {
+            dma.owner.unpin(p >> PAGE_SHIFT, r.unmapped >> PAGE_SHIFT, dirty);
+        }
     }
 }
 
