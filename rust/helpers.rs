@@ -20,8 +20,8 @@ use kernel::{
     ffi::{
         c_int,
         c_long,
-        c_ulong,
         c_uint,
+        c_ulong,
         c_void, //
     },
 };

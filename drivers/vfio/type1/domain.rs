@@ -243,7 +243,8 @@ fn flush(first: &Domain, dma: &VfioDma, dirty: bool, regions: &mut [UnmapRegion]
     first.domain.unmap_batch(regions);
     for (r, &p) in regions.iter().zip(phys.iter()) {
         if r.unmapped != 0 {
-            dma.owner.unpin(p >> PAGE_SHIFT, r.unmapped >> PAGE_SHIFT, dirty);
+            dma.owner
+                .unpin(p >> PAGE_SHIFT, r.unmapped >> PAGE_SHIFT, dirty);
         }
     }
 }
