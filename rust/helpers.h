@@ -20,4 +20,42 @@ int vfio_rs_pm_get(struct device *dev);
 void vfio_rs_pm_put(struct device *dev);
 struct module *vfio_rs_dev_driver_owner(struct device *dev);
 
+
+/* rust/type1_helpers.c (vfio_iommu_type1.ko only) */
+struct iommu_domain;
+struct iommu_group;
+struct mm_struct;
+struct task_struct;
+
+/* One `struct iommu_resv_region`, copied out of the group's list. */
+struct vfio_rs_resv_region {
+	u64 start;
+	u64 length;
+	u32 type;
+};
+
+struct iommu_domain *vfio_rs_group_paging_domain_alloc(struct iommu_group *group);
+bool vfio_rs_domain_enforce_cache_coherency(struct iommu_domain *domain);
+const void *vfio_rs_domain_ops(struct iommu_domain *domain);
+void vfio_rs_domain_info(struct iommu_domain *domain, u64 *aperture_start,
+			 u64 *aperture_end, u64 *pgsize_bitmap);
+int vfio_rs_group_resv_regions(struct iommu_group *group,
+			       struct vfio_rs_resv_region *out, int max);
+long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
+			   long npages, bool write, unsigned long *pfns);
+void vfio_rs_unpin_pfns(unsigned long pfn, unsigned long npages, bool dirty);
+int vfio_rs_lock_acct(struct task_struct *task, struct mm_struct *mm,
+		      bool lock_cap, long npage, bool async);
+bool vfio_rs_capable_ipc_lock(void);
+
+/* One region of an unmap batch: in `iova`, `len`; out `unmapped` bytes. */
+struct vfio_rs_unmap_region {
+	u64 iova;
+	u64 len;
+	u64 unmapped;
+};
+
+void vfio_rs_unmap_batch(struct iommu_domain *domain,
+			 struct vfio_rs_unmap_region *regions, unsigned int n);
+
 #endif

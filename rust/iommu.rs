@@ -169,3 +169,59 @@ impl IommuGroup {
         ptr
     }
 }
+
+impl IommuGroup {
+    /// Takes a new reference on a group a caller lends (`iommu_group_ref_get`).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid group on which the caller holds a reference for the call.
+    pub(crate) unsafe fn from_borrowed(ptr: *mut bindings::iommu_group) -> Option<Self> {
+        let ptr = NonNull::new(ptr)?;
+        // SAFETY: The group is valid per the function contract; this takes our own reference.
+        unsafe { bindings::iommu_group_ref_get(ptr.as_ptr()) };
+        // INVARIANT: The reference was just taken.
+        Some(Self { ptr })
+    }
+
+    /// Whether the group's devices have isolated MSIs (interrupt remapping), so a device cannot
+    /// forge interrupts of others (`iommu_group_has_isolated_msi`).
+    pub(crate) fn has_isolated_msi(&self) -> bool {
+        // SAFETY: The group is valid (type invariant).
+        unsafe { bindings::iommu_group_has_isolated_msi(self.ptr.as_ptr()) }
+    }
+
+    /// The reserved IOVA regions of the group's devices (`iommu_get_group_resv_regions`), as
+    /// `(start, length, enum iommu_resv_type)`.
+    pub(crate) fn resv_regions(&self) -> Result<KVec<(u64, u64, u32)>> {
+        let mut max = 16usize;
+        loop {
+            let mut buf = KVec::with_capacity(max, GFP_KERNEL)?;
+            buf.resize(
+                max,
+                crate::kabi::helpers::VfioRsResvRegion::default(),
+                GFP_KERNEL,
+            )?;
+            // SAFETY: The group is valid; `buf` has room for `max` entries.
+            let n = unsafe {
+                crate::kabi::helpers::vfio_rs_group_resv_regions(
+                    self.ptr.as_ptr(),
+                    buf.as_mut_ptr(),
+                    max as c_int,
+                )
+            };
+            if n < 0 {
+                return Err(Error::from_errno(n));
+            }
+            let n = n as usize;
+            if n <= max {
+                let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
+                for r in &buf[..n] {
+                    out.push((r.start, r.length, r.kind), GFP_KERNEL)?;
+                }
+                return Ok(out);
+            }
+            max = n;
+        }
+    }
+}

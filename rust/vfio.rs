@@ -11,6 +11,7 @@ pub(crate) mod device_file;
 pub(crate) mod driver;
 pub(crate) mod emulated;
 pub(crate) mod info_cap;
+pub(crate) mod iommu_backend;
 pub(crate) mod iommu_driver;
 pub(crate) mod kvm;
 pub(crate) mod layout;

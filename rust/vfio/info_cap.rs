@@ -120,3 +120,40 @@ impl Drop for OwnedInfoCap {
         unsafe { bindings::kfree(self.0.buf.cast()) };
     }
 }
+
+impl OwnedInfoCap {
+    /// Appends a capability through the loaded core's `vfio_info_cap_add` export: a header
+    /// with `id` and `version`, then `payload`.
+    pub(crate) fn add(&mut self, id: u16, version: u16, payload: &[u8]) -> Result {
+        let size = size_of::<bindings::vfio_info_cap_header>() + payload.len();
+        // SAFETY: `self.0` is a valid chain; the export grows its kmalloc'ed buffer.
+        let header = unsafe { bindings::vfio_info_cap_add(&mut self.0, size, id, version) };
+        let header = kernel::error::from_err_ptr(header)?;
+        // SAFETY: The export returned an entry of `size` bytes; the payload follows its header.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                payload.as_ptr(),
+                header.cast::<u8>().add(size - payload.len()),
+                payload.len(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Rebases the chain's `next` offsets by `offset` (`vfio_info_cap_shift` export), for
+    /// copying it behind an info struct of that size.
+    pub(crate) fn shift(&mut self, offset: usize) {
+        // SAFETY: `self.0` is a valid chain.
+        unsafe { bindings::vfio_info_cap_shift(&mut self.0, offset) };
+    }
+
+    /// The chain's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let raw = &self.0;
+        if raw.buf.is_null() {
+            return &[];
+        }
+        // SAFETY: `buf` holds `size` bytes owned by this chain.
+        unsafe { core::slice::from_raw_parts(raw.buf.cast::<u8>(), raw.size) }
+    }
+}

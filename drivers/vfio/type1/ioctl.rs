@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Container ioctls of the type1 backend: `VFIO_IOMMU_GET_INFO`, `VFIO_IOMMU_MAP_DMA`,
+//! `VFIO_IOMMU_UNMAP_DMA`. User copies happen outside the container lock where upstream
+//! does them outside; the decisions are the pure modules'.
+
+use super::dirty_bitmap::BitmapArg;
+use super::dma::{kerr, VfioDma};
+use super::dma_map::{MapPlan, UnmapHooks, UnmapProgress, UnmapStep};
+use super::domain::{pin_map, unmap_unpin, Domain};
+use super::errno::Errno;
+use super::iommu::VfioIommu;
+use super::iova_ranges::iova_cap_size;
+use super::map_args::{
+    check_map, check_map_alignment, check_unmap, check_unmap_bitmap, check_unmap_header,
+    MapDmaArgs, UnmapContext, UnmapDmaArgs,
+};
+use super::uapi::{INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ};
+use crate::kabi::{uapi, user_pages::PinOwner, vfio::info_cap::OwnedInfoCap};
+use crate::module_params;
+use kernel::{
+    prelude::*,
+    uaccess::{UserPtr, UserSlice}, //
+};
+
+/// Reads `N` bytes of the user struct at `addr`.
+fn read_user<const N: usize>(addr: usize) -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    UserSlice::new(UserPtr::from_addr(addr), N)
+        .reader()
+        .read_slice(&mut buf)?;
+    Ok(buf)
+}
+
+/// Writes `data` to user memory at `addr`.
+fn write_user(addr: usize, data: &[u8]) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), data.len())
+        .writer()
+        .write_slice(data)
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[off..off + 4]);
+    u32::from_ne_bytes(w)
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[off..off + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// Runs one container ioctl.
+pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize> {
+    match cmd {
+        uapi::VFIO_IOMMU_GET_INFO => get_info(iommu, arg).map(|()| 0),
+        uapi::VFIO_IOMMU_MAP_DMA => map_dma(iommu, arg).map(|()| 0),
+        uapi::VFIO_IOMMU_UNMAP_DMA => unmap_dma(iommu, arg).map(|()| 0),
+        _ => Err(ENOTTY),
+    }
+}
+
+/// `vfio_iommu_type1_get_info` (`t1:2820`): page sizes, then the DMA_AVAIL and IOVA_RANGE
+/// capabilities (no MIGRATION capability: dirty tracking is not implemented yet).
+fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
+    let head: [u8; INFO_MINSZ as usize] = read_user(arg)?;
+    let argsz = u32_at(&head, 0);
+    if argsz < INFO_MINSZ {
+        return Err(EINVAL);
+    }
+    let minsz = argsz.min(INFO_SIZE) as usize;
+    let mut caps = OwnedInfoCap::new();
+    let pgsizes = {
+        let inner = iommu.inner.lock();
+        let avail = inner.dmas.dma_avail();
+        caps.add(
+            uapi::VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL as u16,
+            1,
+            &avail.to_ne_bytes(),
+        )?;
+        let ranges = &inner.iova_list.0;
+        if !ranges.is_empty() {
+            let size = iova_cap_size(ranges.len()).ok_or(ENOMEM)?;
+            let mut payload = KVec::with_capacity(size - 8, GFP_KERNEL)?;
+            payload.extend_from_slice(&(ranges.len() as u32).to_ne_bytes(), GFP_KERNEL)?;
+            payload.extend_from_slice(&0u32.to_ne_bytes(), GFP_KERNEL)?;
+            for r in ranges.iter() {
+                payload.extend_from_slice(&r.start.to_ne_bytes(), GFP_KERNEL)?;
+                payload.extend_from_slice(&r.end.to_ne_bytes(), GFP_KERNEL)?;
+            }
+            caps.add(
+                uapi::VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE as u16,
+                1,
+                &payload,
+            )?;
+        }
+        inner.pgsize_bitmap
+    };
+    let mut flags = uapi::VFIO_IOMMU_INFO_PGSIZES;
+    let mut out_argsz = argsz;
+    let mut cap_offset = 0u32;
+    let caps_len = caps.bytes().len();
+    if caps_len != 0 {
+        flags |= uapi::VFIO_IOMMU_INFO_CAPS;
+        let total = INFO_SIZE as usize + caps_len;
+        if (argsz as usize) < total {
+            out_argsz = u32::try_from(total).map_err(|_| EINVAL)?;
+        } else {
+            caps.shift(INFO_SIZE as usize);
+            write_user(arg + INFO_SIZE as usize, caps.bytes())?;
+            cap_offset = INFO_SIZE;
+        }
+    }
+    let mut info = [0u8; INFO_SIZE as usize];
+    info[0..4].copy_from_slice(&out_argsz.to_ne_bytes());
+    info[4..8].copy_from_slice(&flags.to_ne_bytes());
+    info[8..16].copy_from_slice(&pgsizes.to_ne_bytes());
+    info[16..20].copy_from_slice(&cap_offset.to_ne_bytes());
+    write_user(arg, &info[..minsz])
+}
+
+/// `vfio_iommu_type1_map_dma` + `vfio_dma_do_map` (`t1:2895`, `:1680`).
+fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
+    let b: [u8; MAP_MINSZ as usize] = read_user(arg)?;
+    let args = MapDmaArgs {
+        argsz: u32_at(&b, 0),
+        flags: u32_at(&b, 4),
+        vaddr: u64_at(&b, 8),
+        iova: u64_at(&b, 16),
+        size: u64_at(&b, 24),
+    };
+    let req = check_map(&args).map_err(kerr)?;
+    let mut guard = iommu.inner.lock();
+    let inner = &mut *guard;
+    check_map_alignment(&req, inner.pgsize_bitmap).map_err(kerr)?;
+    match inner
+        .dmas
+        .plan_map(&req, &inner.iova_list.0)
+        .map_err(kerr)?
+    {
+        MapPlan::UpdateVaddr => {
+            let owner = PinOwner::current()?;
+            if let Some(dma) = inner.dmas.get_mut(req.iova) {
+                // `vfio_change_dma_owner`: the charge moves to the caller's mm.
+                if !dma.owner.same_mm(&owner) && dma.locked != 0 {
+                    owner.account(dma.locked as i64, false)?;
+                    let _ = dma.owner.account(-(dma.locked as i64), true);
+                }
+                dma.owner = owner;
+            }
+            inner.dmas.update_vaddr(req.iova, req.vaddr).map_err(kerr)
+        }
+        MapPlan::Create(range) => {
+            let dma = VfioDma::new(range, PinOwner::current()?);
+            inner.dmas.insert(dma).map_err(kerr)?;
+            if inner.domains.is_empty() {
+                return Ok(());
+            }
+            let no_huge = module_params::disable_hugepages.get();
+            let Some(dma) = inner.dmas.get_mut(range.iova) else {
+                return Err(EINVAL);
+            };
+            let res = pin_map(&inner.domains, dma, no_huge);
+            if res.is_err() {
+                if let Some(mut dma) = inner.dmas.remove(range.iova) {
+                    unmap_unpin(&inner.domains, &mut dma);
+                }
+            }
+            res
+        }
+    }
+}
+
+/// Unmap hooks: each removed mapping is unmapped and unpinned.
+struct Teardown<'a> {
+    domains: &'a [Domain],
+}
+
+impl UnmapHooks<VfioDma> for Teardown<'_> {
+    fn report_dirty(&mut self, _entry: &mut VfioDma) -> Result<(), Errno> {
+        // Unreachable: `check_unmap` refuses bitmaps while dirty tracking is off (always).
+        Err(Errno::EINVAL)
+    }
+
+    fn removed(&mut self, mut entry: VfioDma) {
+        unmap_unpin(self.domains, &mut entry);
+    }
+}
+
+/// `vfio_iommu_type1_unmap_dma` + `vfio_dma_do_unmap` (`t1:2914`, `:1391`).
+fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
+    let b: [u8; UNMAP_MINSZ as usize] = read_user(arg)?;
+    let args = UnmapDmaArgs {
+        argsz: u32_at(&b, 0),
+        flags: u32_at(&b, 4),
+        iova: u64_at(&b, 8),
+        size: u64_at(&b, 16),
+    };
+    check_unmap_header(&args).map_err(kerr)?;
+    let mut bitmap = BitmapArg::default();
+    if args.wants_bitmap() {
+        let bb: [u8; 24] = read_user(arg + UNMAP_MINSZ as usize)?;
+        bitmap = BitmapArg {
+            pgsize: u64_at(&bb, 0),
+            size: u64_at(&bb, 8),
+            data: u64_at(&bb, 16),
+        };
+        check_unmap_bitmap(&args, &bitmap).map_err(kerr)?;
+    }
+    let unmapped = {
+        let mut guard = iommu.inner.lock();
+        let inner = &mut *guard;
+        let ctx = UnmapContext {
+            has_emulated: !inner.emulated.is_empty(),
+            pgsize_bitmap: inner.pgsize_bitmap,
+            dirty_tracking: false,
+        };
+        let req = check_unmap(&args, &bitmap, &ctx).map_err(kerr)?;
+        let mut hooks = Teardown {
+            domains: &inner.domains,
+        };
+        let mut progress = UnmapProgress::default();
+        match inner
+            .dmas
+            .unmap_walk(&req, inner.v2, &mut progress, &mut hooks)
+            .map_err(kerr)?
+        {
+            UnmapStep::Done(size) => size,
+            // No device pins pages through this backend yet.
+            UnmapStep::NotifyPinned { .. } => return Err(EBUSY),
+        }
+    };
+    let mut out = b;
+    out[16..24].copy_from_slice(&unmapped.to_ne_bytes());
+    write_user(arg, &out)
+}

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A container's type1 IOMMU (`struct vfio_iommu`): its mappings, usable IOVA ranges, IOMMU
+//! domains and emulated-IOMMU groups, behind one mutex (`iommu->lock`; the only lock here).
+
+use super::dma::{kerr, DmaTree, IovaVec};
+use super::dma_map::{DmaEntry, DmaMap};
+use super::domain::{copy_mappings, pin_map, unmap_unpin, Domain};
+use super::iova_ranges::{
+    aper_conflict, aper_expand, aper_resize, copy_into, resv_conflict, resv_exclude, resv_refresh,
+    sw_msi_base, ResvRegion, ResvType,
+};
+use super::pgsize::{pgsize_bitmap, INITIAL_PGSIZE_BITMAP};
+use super::uapi::{check_extension, open_is_v2, ContainerFacts};
+use crate::kabi::{
+    iommu::IommuGroup, iommu_domain::IommuDomain, vfio::iommu_backend::IommuBackend,
+};
+use crate::module_params;
+use core::pin::Pin;
+use kernel::{new_mutex, prelude::*, sync::Mutex};
+
+/// What the lock protects.
+pub(crate) struct Inner {
+    /// DMA mappings.
+    pub(crate) dmas: DmaMap<DmaTree>,
+    /// Usable IOVA ranges (empty: no domain yet, anything goes).
+    pub(crate) iova_list: IovaVec,
+    /// IOMMU domains, each with its groups.
+    pub(crate) domains: KVec<Domain>,
+    /// Groups of emulated-IOMMU devices (mdev), which have no domain.
+    pub(crate) emulated: KVec<IommuGroup>,
+    /// Page sizes all domains support.
+    pub(crate) pgsize_bitmap: u64,
+    /// Opened as `VFIO_TYPE1v2_IOMMU`.
+    pub(crate) v2: bool,
+}
+
+/// A container's type1 backend instance.
+#[pin_data]
+pub(crate) struct VfioIommu {
+    #[pin]
+    pub(crate) inner: Mutex<Inner>,
+}
+
+/// The group's reserved regions, in the pure logic's terms (unknown types are left out).
+fn group_regions(group: &IommuGroup) -> Result<KVec<ResvRegion>> {
+    let raw = group.resv_regions()?;
+    let mut out = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+    for (start, length, kind) in raw {
+        if let Some(kind) = ResvType::from_raw(kind) {
+            out.push(
+                ResvRegion {
+                    start,
+                    length,
+                    kind,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+    }
+    Ok(out)
+}
+
+impl Inner {
+    fn has_group(&self, group: &IommuGroup) -> bool {
+        self.emulated.iter().any(|g| g.same(group))
+            || self.domains.iter().any(|d| d.has_group(group))
+    }
+
+    fn update_pgsize_bitmap(&mut self) {
+        self.pgsize_bitmap = pgsize_bitmap(self.domains.iter().map(|d| d.domain.pgsize_bitmap()));
+    }
+
+    /// Checks a freshly attached `domain` for `group` against the container and computes the
+    /// IOVA list with it and the software MSI base (`:2299-2336`).
+    fn admit(&self, domain: &IommuDomain, group: &IommuGroup) -> Result<(IovaVec, Option<u64>)> {
+        let (start, end) = domain.aperture();
+        let overlaps = |s, n| self.dmas.find(s, n).is_some();
+        if aper_conflict(&self.iova_list.0, start, end, overlaps) {
+            return Err(EINVAL);
+        }
+        let regions = group_regions(group)?;
+        if resv_conflict(regions.iter().copied(), overlaps) {
+            return Err(EINVAL);
+        }
+        let mut copy = IovaVec(KVec::new());
+        copy_into(&self.iova_list.0, &mut copy).map_err(kerr)?;
+        aper_resize(&mut copy, start, end).map_err(kerr)?;
+        resv_exclude(&mut copy, regions.iter().copied()).map_err(kerr)?;
+        let msi = sw_msi_base(regions.iter().copied());
+        if !module_params::allow_unsafe_interrupts.get() && !group.has_isolated_msi() {
+            pr_warn!(
+                "vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param \"allow_unsafe_interrupts\" to enable VFIO IOMMU support on this platform\n"
+            );
+            return Err(EPERM);
+        }
+        Ok((copy, msi))
+    }
+
+    /// `vfio_iommu_replay`: puts every mapping into `new`, from the first domain's
+    /// translations, or by pinning when there is no domain yet. All or nothing.
+    fn replay(&mut self, new: &Domain) -> Result {
+        let no_huge = module_params::disable_hugepages.get();
+        let new_only = core::slice::from_ref(new);
+        let mut next = self.dmas.first().map(|e| e.range().iova);
+        let mut failed = None;
+        while let Some(iova) = next {
+            let Some(dma) = self.dmas.get_mut(iova) else {
+                break;
+            };
+            let res = match self.domains.first() {
+                Some(first) => copy_mappings(first, new, dma),
+                None => pin_map(new_only, dma, no_huge),
+            };
+            if let Err(e) = res {
+                failed = Some((iova, e));
+                break;
+            }
+            next = self.dmas.next(iova).map(|e| e.range().iova);
+        }
+        let Some((failed_at, err)) = failed else {
+            return Ok(());
+        };
+        // Unwind every mapping up to and including the failed one.
+        let mut next = self.dmas.first().map(|e| e.range().iova);
+        while let Some(iova) = next.filter(|&i| i <= failed_at) {
+            if let Some(dma) = self.dmas.get_mut(iova) {
+                if self.domains.is_empty() {
+                    unmap_unpin(new_only, dma);
+                } else {
+                    let range = *dma.range();
+                    new.domain.unmap(range.iova, dma.mapped_size);
+                }
+            }
+            next = self.dmas.next(iova).map(|e| e.range().iova);
+        }
+        Err(err)
+    }
+
+    /// `vfio_iommu_unmap_unpin_all`: removes every mapping.
+    fn remove_all(&mut self) {
+        let domains = &self.domains;
+        self.dmas
+            .remove_all(|mut dma| unmap_unpin(domains, &mut dma));
+    }
+
+    /// `vfio_iommu_unmap_unpin_reaccount`: the last domain goes while emulated groups stay;
+    /// mappings stay, unpinned.
+    fn unpin_all(&mut self) {
+        let mut next = self.dmas.first().map(|e| e.range().iova);
+        while let Some(iova) = next {
+            if let Some(dma) = self.dmas.get_mut(iova) {
+                unmap_unpin(&self.domains, dma);
+            }
+            next = self.dmas.next(iova).map(|e| e.range().iova);
+        }
+    }
+
+    /// `vfio_iommu_resv_refresh` after a detach: the remaining groups' reserved regions.
+    fn refreshed_iova_list(&self) -> Result<IovaVec> {
+        let mut regions = KVec::new();
+        for d in self.domains.iter() {
+            for g in d.groups.iter() {
+                for r in group_regions(g)? {
+                    regions.push(r, GFP_KERNEL)?;
+                }
+            }
+        }
+        let mut copy = IovaVec(KVec::new());
+        copy_into(&self.iova_list.0, &mut copy).map_err(kerr)?;
+        aper_expand(&mut copy, self.domains.iter().map(|d| d.domain.aperture()));
+        resv_refresh(&mut copy, regions.iter().copied()).map_err(kerr)?;
+        Ok(copy)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // `vfio_iommu_type1_release`: mappings first, then the domains' groups.
+        self.remove_all();
+        for d in self.domains.iter() {
+            for g in d.groups.iter() {
+                d.domain.detach_group(g);
+            }
+        }
+    }
+}
+
+impl IommuBackend for VfioIommu {
+    fn open(arg: u64) -> Result<Pin<KBox<Self>>> {
+        let v2 = open_is_v2(arg).map_err(kerr)?;
+        let limit = module_params::dma_entry_limit.get();
+        KBox::pin_init(
+            pin_init!(VfioIommu {
+                inner <- new_mutex!(Inner {
+                    dmas: DmaMap::new(DmaTree::new(), limit),
+                    iova_list: IovaVec(KVec::new()),
+                    domains: KVec::new(),
+                    emulated: KVec::new(),
+                    pgsize_bitmap: INITIAL_PGSIZE_BITMAP,
+                    v2,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn check_extension(this: Option<&Self>, ext: u64) -> isize {
+        let facts = this.map(|this| {
+            let inner = this.inner.lock();
+            ContainerFacts {
+                has_emulated: !inner.emulated.is_empty(),
+                all_domains_coherent: inner.domains.iter().all(|d| d.enforce_cache_coherency),
+            }
+        });
+        check_extension(facts, ext) as isize
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        super::ioctl::dispatch(self, cmd, arg)
+    }
+
+    fn attach_group(&self, group: &IommuGroup, emulated: bool) -> Result {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        // Attaching may need pinning, which an invalid vaddr forbids.
+        if inner.dmas.vaddr_invalid_count() != 0 {
+            return Err(EBUSY);
+        }
+        if inner.has_group(group) {
+            return Err(EINVAL);
+        }
+        if emulated {
+            inner.emulated.push(group.clone(), GFP_KERNEL)?;
+            return Ok(());
+        }
+        inner.domains.reserve(1, GFP_KERNEL)?;
+        let mut groups = KVec::with_capacity(1, GFP_KERNEL)?;
+        groups.push(group.clone(), GFP_KERNEL)?;
+        let domain = IommuDomain::alloc_for_group(group)?;
+        domain.attach_group(group)?;
+        let (iova_list, msi) = match inner.admit(&domain, group) {
+            Ok(v) => v,
+            Err(e) => {
+                domain.detach_group(group);
+                return Err(e);
+            }
+        };
+        let coherent = domain.enforce_cache_coherency();
+        // A compatible domain (same IOMMU driver, same coherency) takes the group instead.
+        for d in inner.domains.iter_mut() {
+            if !d.domain.same_ops(&domain) || d.enforce_cache_coherency != coherent {
+                continue;
+            }
+            d.groups.reserve(1, GFP_KERNEL)?;
+            domain.detach_group(group);
+            if d.domain.attach_group(group).is_ok() {
+                d.groups.push(group.clone(), GFP_KERNEL)?;
+                inner.iova_list = iova_list;
+                return Ok(());
+            }
+            domain.attach_group(group)?;
+        }
+        let new = Domain {
+            domain,
+            groups,
+            enforce_cache_coherency: coherent,
+        };
+        if let Some(base) = msi {
+            match new.domain.get_msi_cookie(base) {
+                Err(e) if e != ENODEV => {
+                    new.domain.detach_group(group);
+                    return Err(e);
+                }
+                _ => {}
+            }
+        }
+        if let Err(e) = inner.replay(&new) {
+            new.domain.detach_group(group);
+            return Err(e);
+        }
+        inner.domains.push(new, GFP_KERNEL)?;
+        inner.update_pgsize_bitmap();
+        inner.iova_list = iova_list;
+        Ok(())
+    }
+
+    fn detach_group(&self, group: &IommuGroup) {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        if let Some(i) = inner.emulated.iter().position(|g| g.same(group)) {
+            let _ = inner.emulated.remove(i);
+            if inner.emulated.is_empty() && inner.domains.is_empty() {
+                inner.remove_all();
+            }
+            return;
+        }
+        let Some(di) = inner.domains.iter().position(|d| d.has_group(group)) else {
+            return;
+        };
+        if let Some(d) = inner.domains.get_mut(di) {
+            d.domain.detach_group(group);
+            d.groups.retain(|g| !g.same(group));
+            if !d.groups.is_empty() {
+                if let Ok(list) = inner.refreshed_iova_list() {
+                    inner.iova_list = list;
+                }
+                return;
+            }
+        }
+        // The domain has no group left: it goes, and with the last one the mappings' pins.
+        if inner.domains.len() == 1 {
+            if inner.emulated.is_empty() {
+                inner.remove_all();
+            } else {
+                inner.unpin_all();
+            }
+        }
+        let _ = inner.domains.remove(di);
+        inner.update_pgsize_bitmap();
+        if let Ok(list) = inner.refreshed_iova_list() {
+            inner.iova_list = list;
+        }
+    }
+}

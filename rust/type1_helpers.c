@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers of vfio_iommu_type1.ko for what Rust cannot reach directly: static
+ * inlines, iterator callbacks, list walks and lock/call/unlock sequences that
+ * must stay together. Linked only into that module, never exported; declared
+ * on the Rust side in rust/helpers.rs.
+ */
+#include <linux/capability.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "helpers.h"
+
+static int vfio_rs_alloc_for_first_dev(struct device *dev, void *data)
+{
+	*(struct iommu_domain **)data = iommu_paging_domain_alloc(dev);
+	return 1; /* one device is enough: the group shares one IOMMU */
+}
+
+struct iommu_domain *vfio_rs_group_paging_domain_alloc(struct iommu_group *group)
+{
+	struct iommu_domain *domain = ERR_PTR(-ENODEV);
+
+	iommu_group_for_each_dev(group, &domain, vfio_rs_alloc_for_first_dev);
+	return domain;
+}
+
+bool vfio_rs_domain_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	return domain->ops->enforce_cache_coherency &&
+	       domain->ops->enforce_cache_coherency(domain);
+}
+
+const void *vfio_rs_domain_ops(struct iommu_domain *domain)
+{
+	return domain->ops;
+}
+
+void vfio_rs_domain_info(struct iommu_domain *domain, u64 *aperture_start,
+			 u64 *aperture_end, u64 *pgsize_bitmap)
+{
+	*aperture_start = domain->geometry.aperture_start;
+	*aperture_end = domain->geometry.aperture_end;
+	*pgsize_bitmap = domain->pgsize_bitmap;
+}
+
+int vfio_rs_group_resv_regions(struct iommu_group *group,
+			       struct vfio_rs_resv_region *out, int max)
+{
+	struct iommu_resv_region *region, *next;
+	LIST_HEAD(regions);
+	int n = 0;
+	int ret;
+
+	ret = iommu_get_group_resv_regions(group, &regions);
+	list_for_each_entry_safe(region, next, &regions, list) {
+		if (n < max) {
+			out[n].start = region->start;
+			out[n].length = region->length;
+			out[n].type = region->type;
+		}
+		n++;
+		kfree(region);
+	}
+	return ret ? ret : n;
+}
+
+long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
+			   long npages, bool write, unsigned long *pfns)
+{
+	/* The page pointers are written over with their pfns, one slot each. */
+	struct page **pages = (struct page **)pfns;
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	long ret, i;
+
+	BUILD_BUG_ON(sizeof(struct page *) != sizeof(unsigned long));
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, NULL);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	for (i = 0; i < ret; i++)
+		pfns[i] = page_to_pfn(pages[i]);
+	return ret;
+}
+
+void vfio_rs_unpin_pfns(unsigned long pfn, unsigned long npages, bool dirty)
+{
+	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), npages, dirty);
+}
+
+int vfio_rs_lock_acct(struct task_struct *task, struct mm_struct *mm,
+		      bool lock_cap, long npage, bool async)
+{
+	int ret;
+
+	if (!npage)
+		return 0;
+	if (async && !mmget_not_zero(mm))
+		return -ESRCH; /* process exited */
+	ret = mmap_write_lock_killable(mm);
+	if (!ret) {
+		ret = __account_locked_vm(mm, abs(npage), npage > 0, task,
+					  lock_cap);
+		mmap_write_unlock(mm);
+	}
+	if (async)
+		mmput(mm);
+	return ret;
+}
+
+bool vfio_rs_capable_ipc_lock(void)
+{
+	return capable(CAP_IPC_LOCK);
+}
+
+void vfio_rs_unmap_batch(struct iommu_domain *domain,
+			 struct vfio_rs_unmap_region *regions, unsigned int n)
+{
+	struct iommu_iotlb_gather gather;
+	unsigned int i;
+
+	/* One IOTLB sync for the whole batch, as upstream's unmap_unpin_fast. */
+	iommu_iotlb_gather_init(&gather);
+	for (i = 0; i < n; i++)
+		regions[i].unmapped = iommu_unmap_fast(domain, regions[i].iova,
+						       regions[i].len, &gather);
+	iommu_iotlb_sync(domain, &gather);
+}

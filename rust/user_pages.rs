@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Long-term pinning of a process's pages for device DMA, and its locked-memory accounting.
+//!
+//! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
+//! [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h).
+
+use crate::kabi::helpers;
+use kernel::{
+    mm::Mm,
+    prelude::*,
+    sync::aref::ARef,
+    task::Task, //
+};
+
+/// The process a DMA mapping's pages belong to: its thread-group leader (whose `RLIMIT_MEMLOCK`
+/// applies), its address space (kept with `mmgrab`) and whether it may lock memory without
+/// limit (`CAP_IPC_LOCK` when the mapping was made).
+pub(crate) struct PinOwner {
+    task: ARef<Task>,
+    mm: ARef<Mm>,
+    lock_cap: bool,
+}
+
+impl PinOwner {
+    /// The calling process; `ENODEV` for a task without an address space.
+    pub(crate) fn current() -> Result<Self> {
+        let current = kernel::current!();
+        let mm = current.mm().ok_or(ENODEV)?;
+        Ok(Self {
+            task: ARef::from(current.group_leader()),
+            mm: ARef::from(&**mm),
+            lock_cap: has_cap_ipc_lock(),
+        })
+    }
+
+    /// Whether both owners' memory is the same address space.
+    pub(crate) fn same_mm(&self, other: &PinOwner) -> bool {
+        self.mm.as_raw() == other.mm.as_raw()
+    }
+
+    /// Pins `pfns.len()` pages from user address `vaddr` long-term (writable if `write`) and
+    /// stores their pfns in `pfns`; returns how many were pinned (at least one), `ESRCH` once the
+    /// process has exited. The caller gives each pinned page back with [`Self::unpin`].
+    pub(crate) fn pin(&self, vaddr: u64, write: bool, pfns: &mut [u64]) -> Result<usize> {
+        let n = c_long::try_from(pfns.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. `pfns`
+        // has room for `n` pointer-sized slots (`u64` is `unsigned long` here).
+        let ret = unsafe {
+            helpers::vfio_rs_pin_user_pfns(
+                self.mm.as_raw(),
+                vaddr as c_ulong,
+                n,
+                write,
+                pfns.as_mut_ptr().cast(),
+            )
+        };
+        if ret < 0 {
+            return Err(Error::from_errno(ret as c_int));
+        }
+        if ret == 0 {
+            return Err(EFAULT);
+        }
+        Ok(ret as usize)
+    }
+
+    /// Unpins `npages` physically contiguous pages from `pfn`, marking them dirty if the device
+    /// could write them. They must be pages [`Self::pin`] returned and not yet unpinned.
+    pub(crate) fn unpin(&self, pfn: u64, npages: u64, dirty: bool) {
+        // SAFETY: The caller passes back pages it pinned, which are therefore valid.
+        unsafe { helpers::vfio_rs_unpin_pfns(pfn as c_ulong, npages as c_ulong, dirty) };
+    }
+
+    /// Charges (`npage > 0`) or returns (`npage < 0`) locked memory on the owner's mm; charging
+    /// past `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK` fails with `ENOMEM`. `is_async`: the
+    /// caller may run in another process, so the mm is only used while it has users (`ESRCH`).
+    pub(crate) fn account(&self, npage: i64, is_async: bool) -> Result {
+        let npage = c_long::try_from(npage).map_err(|_| EINVAL)?;
+        // SAFETY: `task` and `mm` are referenced by this object.
+        kernel::error::to_result(unsafe {
+            helpers::vfio_rs_lock_acct(
+                self.task.as_ptr(),
+                self.mm.as_raw(),
+                self.lock_cap,
+                npage,
+                is_async,
+            )
+        })
+    }
+}
+
+/// `capable(CAP_IPC_LOCK)` for the calling task.
+pub(crate) fn has_cap_ipc_lock() -> bool {
+    // SAFETY: No precondition.
+    unsafe { helpers::vfio_rs_capable_ipc_lock() }
+}
