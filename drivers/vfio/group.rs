@@ -157,9 +157,12 @@ impl Group {
         }
     }
 
-    /// Whether `dev` is one of the group's registered devices.
+    /// Whether `dev` belongs to this group (`vfio_file_has_dev`: `device->group == group`).
+    ///
+    /// Lock-free on purpose: drivers ask with their set's mutex held (hot reset), and the set's
+    /// mutex nests inside the group state, so comparing IOMMU groups is the only safe way.
     pub(crate) fn has_device(&self, dev: &RawDevice) -> bool {
-        self.state.lock().devices.iter().any(|d| d.id() == dev.id())
+        dev.iommu_group().is_some_and(|g| g.same(&self.iommu_group))
     }
 
     /// Whether the IOMMU of every registered device enforces cache coherency (true without
