@@ -11,7 +11,8 @@
  * signalled when enabled, the counter consumed on each wake-up, -EBUSY for a
  * second enable and re-enable after disable, release by closing the eventfd
  * (hang-up), flush of the thread when the trigger is replaced, teardown with
- * the virqfd active (INTx disable and device close), and MSI needing none.
+ * the virqfd active (INTx disable and device close), MSI needing none, and
+ * vfio-pci's other virqfd user: ioeventfds (VFIO_DEVICE_IOEVENTFD).
  */
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -396,6 +397,74 @@ TEST_F(edu, msi_trigger_works_and_has_no_unmask)
 	edu_ack(_metadata, self);
 	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
 			     NONE));
+	close(m);
+}
+
+/* VFIO_DEVICE_IOEVENTFD: 4-byte write of data to BAR0 + reg when efd is signalled (fd -1: remove). */
+static long ioeventfd(FIXTURE_DATA(edu) *self, __u64 reg, __u64 data, int efd)
+{
+	struct vfio_device_ioeventfd io = { .argsz = sizeof(io), .flags = VFIO_DEVICE_IOEVENTFD_32,
+					     .offset = self->bar0 + reg, .data = data, .fd = efd };
+
+	return vfio_rs_ioctl(self->dev, VFIO_DEVICE_IOEVENTFD, (unsigned long)&io);
+}
+
+/* edu's status once it is non-zero (the ioeventfd write may run from a work item), else 0. */
+static __u32 edu_status_soon(struct __test_metadata *_metadata, FIXTURE_DATA(edu) *self)
+{
+	__u32 st = 0;
+
+	for (int i = 0; i < FIRES_MS / 10 && !st; i++) {
+		st = edu_read(_metadata, self, EDU_IRQ_STATUS);
+		if (!st)
+			usleep(10000);
+	}
+	return st;
+}
+
+TEST_F(edu, ioeventfd_writes_the_bar_on_each_signal)
+{
+	int e = eventfd(0, EFD_NONBLOCK), e2 = eventfd(0, EFD_NONBLOCK);
+	int m = eventfd(0, EFD_NONBLOCK);
+	__u64 n;
+
+	ASSERT_GE(e, 0);
+	ASSERT_GE(e2, 0);
+	ASSERT_GE(m, 0);
+	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, m));
+	edu_ack(_metadata, self);
+	ASSERT_EQ(0, ioeventfd(self, EDU_IRQ_RAISE, 4, e));
+	ASSERT_EQ(-EEXIST, ioeventfd(self, EDU_IRQ_RAISE, 4, e2));
+	ASSERT_EQ(-EINVAL, ioeventfd(self, EDU_IRQ_RAISE, 8, self->group));
+
+	/* Each signal is one write to the raise register: status 4, one MSI. */
+	signal_fd(_metadata, e);
+	ASSERT_EQ(4, edu_status_soon(_metadata, self));
+	ASSERT_EQ(1, wait_fd(m, FIRES_MS));
+	ASSERT_EQ(-1, read(e, &n, sizeof(n)));
+	ASSERT_EQ(EAGAIN, errno);
+	edu_ack(_metadata, self);
+	signal_fd(_metadata, e);
+	ASSERT_EQ(4, edu_status_soon(_metadata, self));
+	ASSERT_EQ(1, wait_fd(m, FIRES_MS));
+	edu_ack(_metadata, self);
+
+	/* Removed: signals no longer reach the device. */
+	ASSERT_EQ(0, ioeventfd(self, EDU_IRQ_RAISE, 4, -1));
+	ASSERT_EQ(-ENODEV, ioeventfd(self, EDU_IRQ_RAISE, 4, -1));
+	signal_fd(_metadata, e);
+	ASSERT_EQ(0, wait_fd(m, QUIET_MS));
+	ASSERT_EQ(0, edu_read(_metadata, self, EDU_IRQ_STATUS));
+
+	/* Closing its eventfd releases the virqfd; the entry goes with fd -1 or at close. */
+	ASSERT_EQ(0, ioeventfd(self, EDU_IRQ_RAISE, 4, e2));
+	close(e2);
+	ASSERT_EQ(0, ioeventfd(self, EDU_IRQ_RAISE, 4, -1));
+	ASSERT_EQ(0, ioeventfd(self, EDU_IRQ_RAISE, 2, e));
+	close(self->dev);
+	self->dev = -1;
+	signal_fd(_metadata, e);
+	close(e);
 	close(m);
 }
 
