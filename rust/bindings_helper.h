@@ -14,3 +14,8 @@ const unsigned int RUST_CONST_HELPER_FMODE_PREAD = (__force unsigned int)FMODE_P
 const unsigned int RUST_CONST_HELPER_FMODE_PWRITE = (__force unsigned int)FMODE_PWRITE;
 #include <linux/iommufd.h>
 #include "vfio/layout_helper.h"
+#include <linux/eventpoll.h>
+
+/* __poll_t values are __force casts too. */
+const unsigned int RUST_CONST_HELPER_EPOLLIN = (__force unsigned int)EPOLLIN;
+const unsigned int RUST_CONST_HELPER_EPOLLHUP = (__force unsigned int)EPOLLHUP;

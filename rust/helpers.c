@@ -54,3 +54,24 @@ struct module *vfio_rs_dev_driver_owner(struct device *dev)
 {
 	return dev->driver ? dev->driver->owner : NULL;
 }
+
+/* A macro: alloc_workqueue("%s", WQ_UNBOUND | __WQ_ORDERED | __WQ_LEGACY | WQ_MEM_RECLAIM, 1, name). */
+struct workqueue_struct *vfio_rs_create_singlethread_workqueue(const char *name)
+{
+	return create_singlethread_workqueue(name);
+}
+
+void vfio_rs_init_waitqueue_func_entry(struct wait_queue_entry *entry, wait_queue_func_t func)
+{
+	init_waitqueue_func_entry(entry, func);
+}
+
+void vfio_rs_init_poll_funcptr(poll_table *pt, poll_queue_proc qproc)
+{
+	init_poll_funcptr(pt, qproc);
+}
+
+__poll_t vfio_rs_vfs_poll(struct file *file, poll_table *pt)
+{
+	return vfs_poll(file, pt);
+}

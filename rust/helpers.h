@@ -9,6 +9,9 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/poll.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 void vfio_rs_list_del(struct list_head *entry);
 bool vfio_rs_refcount_inc_not_zero(refcount_t *r);
@@ -57,5 +60,9 @@ struct vfio_rs_unmap_region {
 
 void vfio_rs_unmap_batch(struct iommu_domain *domain,
 			 struct vfio_rs_unmap_region *regions, unsigned int n);
+struct workqueue_struct *vfio_rs_create_singlethread_workqueue(const char *name);
+void vfio_rs_init_waitqueue_func_entry(struct wait_queue_entry *entry, wait_queue_func_t func);
+void vfio_rs_init_poll_funcptr(poll_table *pt, poll_queue_proc qproc);
+__poll_t vfio_rs_vfs_poll(struct file *file, poll_table *pt);
 
 #endif

@@ -6,6 +6,7 @@ use kernel::{
     bindings::{
         cdev,
         device,
+        file,
         ida,
         inode,
         iommu_domain,
@@ -14,10 +15,16 @@ use kernel::{
         mm_struct,
         module,
         mutex,
+        poll_queue_proc,
+        poll_table,
         refcount_t,
-        task_struct, //
+        task_struct,
+        wait_queue_entry,
+        wait_queue_func_t,
+        workqueue_struct, //
     },
     ffi::{
+        c_char,
         c_int,
         c_long,
         c_uint,
@@ -118,4 +125,17 @@ extern "C" {
         regions: *mut VfioRsUnmapRegion,
         n: c_uint,
     );
+    /// `create_singlethread_workqueue()`: null on failure.
+    pub(crate) fn vfio_rs_create_singlethread_workqueue(
+        name: *const c_char,
+    ) -> *mut workqueue_struct;
+    /// `init_waitqueue_func_entry()`: an entry whose wake-ups call `func`.
+    pub(crate) fn vfio_rs_init_waitqueue_func_entry(
+        entry: *mut wait_queue_entry,
+        func: wait_queue_func_t,
+    );
+    /// `init_poll_funcptr()`: a poll table whose `poll_wait` calls `qproc`, for all events.
+    pub(crate) fn vfio_rs_init_poll_funcptr(pt: *mut poll_table, qproc: poll_queue_proc);
+    /// `vfs_poll()`: the file's ready events, registering through `pt`.
+    pub(crate) fn vfio_rs_vfs_poll(file: *mut file, pt: *mut poll_table) -> c_uint;
 }

@@ -16,3 +16,4 @@ pub(crate) mod iommu_driver;
 pub(crate) mod kvm;
 pub(crate) mod layout;
 pub(crate) mod migration;
+pub(crate) mod virqfd;

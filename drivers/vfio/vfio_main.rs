@@ -35,6 +35,7 @@ mod iommu_drivers;
 mod iova_combine;
 mod irq_set;
 mod mig_state;
+mod virqfd;
 
 use kabi::{
     cdev_fops::CdevVtable,
@@ -172,11 +173,13 @@ impl Drop for Published {
 struct VfioModule {
     _iommu_drivers: iommu_drivers::Registry,
     _core: Published,
+    _virqfd: kabi::vfio::virqfd::Runtime,
 }
 
 impl kernel::InPlaceModule for VfioModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            _virqfd: kabi::vfio::virqfd::Runtime::new()?,
             _core: Published::new()?,
             _iommu_drivers: iommu_drivers::Registry::new(),
         })

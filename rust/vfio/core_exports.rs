@@ -29,7 +29,11 @@ use crate::{
                 cap_bytes,
                 InfoCapBuf, //
             },
-            iommu_driver::IommuDriver, //
+            iommu_driver::IommuDriver,
+            virqfd::{
+                self,
+                Slot, //
+            }, //
         },
     },
 };
@@ -348,9 +352,6 @@ unsafe extern "C" fn vfio_device_put_registration(device: *mut bindings::vfio_de
     unsafe { dev(device) }.put_registration();
 }
 
-// Exports whose paths do not exist in this core yet (virqfd):
-// present so upstream's C modules load; each fails cleanly. Not done: see docs/STATUS.md.
-
 /// `bool vfio_file_is_group(struct file *file)`: whether `file` is an open `/dev/vfio/N`.
 ///
 /// # Safety
@@ -547,23 +548,59 @@ unsafe extern "C" fn vfio_iommufd_physical_pasid_detach_ioas(
     }
 }
 
-/// `int vfio_virqfd_enable(...)`: virqfd comes with the device-fd milestone.
+/// `int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
+/// void (*thread)(void *, void *), void *data, struct virqfd **pvirqfd, int fd)`.
+///
+/// # Safety
+///
+/// `pvirqfd` must point to a slot that holds null or a virqfd of ours and stays valid until the
+/// slot is disabled; `handler` must be callable with (`opaque`, `data`) in atomic context and
+/// `thread` from process context until then. Calls for one slot must be serialised.
 #[no_mangle]
-extern "C" fn vfio_virqfd_enable(
-    _opaque: *mut c_void,
-    _handler: Option<unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int>,
-    _thread: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
-    _data: *mut c_void,
-    _pvirqfd: *mut *mut bindings::virqfd,
-    _fd: c_int,
+unsafe extern "C" fn vfio_virqfd_enable(
+    opaque: *mut c_void,
+    handler: Option<virqfd::Handler>,
+    thread: Option<virqfd::Thread>,
+    data: *mut c_void,
+    pvirqfd: *mut *mut bindings::virqfd,
+    fd: c_int,
 ) -> c_int {
-    EOPNOTSUPP.to_errno()
+    // SAFETY: Per the function contract.
+    let Some(slot) = (unsafe { Slot::from_raw(pvirqfd) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: Per the function contract.
+    let callbacks = unsafe { virqfd::Callbacks::new(opaque, handler, thread, data) };
+    match crate::virqfd::enable(callbacks, slot, fd) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
-/// `void vfio_virqfd_disable(struct virqfd **pvirqfd)`: nothing can be enabled yet.
+/// `void vfio_virqfd_disable(struct virqfd **pvirqfd)`: returns once the slot's virqfd (if any)
+/// is freed; its callbacks are no longer running.
+///
+/// # Safety
+///
+/// As [`vfio_virqfd_enable`], for the slot.
 #[no_mangle]
-extern "C" fn vfio_virqfd_disable(_pvirqfd: *mut *mut bindings::virqfd) {}
+unsafe extern "C" fn vfio_virqfd_disable(pvirqfd: *mut *mut bindings::virqfd) {
+    // SAFETY: Per the function contract.
+    if let Some(slot) = unsafe { Slot::from_raw(pvirqfd) } {
+        crate::virqfd::disable(slot);
+    }
+}
 
-/// `void vfio_virqfd_flush_thread(struct virqfd **pvirqfd)`: nothing can be enabled yet.
+/// `void vfio_virqfd_flush_thread(struct virqfd **pvirqfd)`: waits for a thread function
+/// already queued by the slot's virqfd.
+///
+/// # Safety
+///
+/// As [`vfio_virqfd_enable`], for the slot.
 #[no_mangle]
-extern "C" fn vfio_virqfd_flush_thread(_pvirqfd: *mut *mut bindings::virqfd) {}
+unsafe extern "C" fn vfio_virqfd_flush_thread(pvirqfd: *mut *mut bindings::virqfd) {
+    // SAFETY: Per the function contract.
+    if let Some(slot) = unsafe { Slot::from_raw(pvirqfd) } {
+        crate::virqfd::flush_thread(slot);
+    }
+}

@@ -130,3 +130,17 @@ same_layout_as_c!(vfio_iommu_driver_ops {
     dma_rw,
     group_iommu_domain,
 });
+
+same_layout_as_c!(virqfd {
+    opaque,
+    eventfd,
+    handler,
+    thread,
+    data,
+    inject,
+    wait,
+    pt,
+    shutdown,
+    flush_inject,
+    pvirqfd,
+});

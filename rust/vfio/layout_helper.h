@@ -115,4 +115,19 @@ VFIO_RS_OFF(vfio_iommu_driver_ops, unregister_device);
 VFIO_RS_OFF(vfio_iommu_driver_ops, dma_rw);
 VFIO_RS_OFF(vfio_iommu_driver_ops, group_iommu_domain);
 
+
+/* Drivers hold `struct virqfd *` slots; the objects are ours (rust/vfio/virqfd.rs). */
+VFIO_RS_SIZE(virqfd);
+VFIO_RS_OFF(virqfd, opaque);
+VFIO_RS_OFF(virqfd, eventfd);
+VFIO_RS_OFF(virqfd, handler);
+VFIO_RS_OFF(virqfd, thread);
+VFIO_RS_OFF(virqfd, data);
+VFIO_RS_OFF(virqfd, inject);
+VFIO_RS_OFF(virqfd, wait);
+VFIO_RS_OFF(virqfd, pt);
+VFIO_RS_OFF(virqfd, shutdown);
+VFIO_RS_OFF(virqfd, flush_inject);
+VFIO_RS_OFF(virqfd, pvirqfd);
+
 #endif
