@@ -50,11 +50,14 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound, `kvm` is
-/// the file's VM slot.
+/// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound,
+/// `from_group` whether it came from `VFIO_GROUP_GET_DEVICE_FD` (refused, but only after the
+/// argument checks, as upstream: a bad pointer is `EFAULT` there too), `kvm` is the file's VM
+/// slot.
 pub(crate) fn bind(
     dev: RegisteredDevice,
     granted: bool,
+    from_group: bool,
     arg: usize,
     kvm: &KvmSlot,
 ) -> Result<CdevBinding> {
@@ -69,7 +72,7 @@ pub(crate) fn bind(
     let flags = u32_at(&b, 4);
     let iommufd = u32_at(&b, 8) as i32;
     let token_ptr = u64::from_ne_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]);
-    if iommufd < 0 || flags & !uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0 {
+    if iommufd < 0 || flags & !uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0 || from_group {
         return Err(EINVAL);
     }
     let group = group::of_device(&dev).ok_or(ENODEV)?;

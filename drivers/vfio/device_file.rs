@@ -119,11 +119,14 @@ impl DeviceFileOps for DeviceFile {
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
         if cmd == uapi::VFIO_DEVICE_BIND_IOMMUFD {
-            // A group-derived fd is already bound (upstream: -EINVAL).
-            if self.group.is_some() {
-                return Err(EINVAL);
-            }
-            let binding = device_cdev::bind(self.dev, self.access_granted(), arg, &self.kvm)?;
+            // A group-derived fd is already bound: `bind` refuses it after checking the argument.
+            let binding = device_cdev::bind(
+                self.dev,
+                self.access_granted(),
+                self.group.is_some(),
+                arg,
+                &self.kvm,
+            )?;
             if !self.binding.populate(binding) {
                 return Err(EINVAL);
             }
@@ -177,10 +180,14 @@ impl DeviceFile {
         match flags & uapi::VFIO_DEVICE_FEATURE_MASK {
             uapi::VFIO_DEVICE_FEATURE_MIGRATION
             | uapi::VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE
-            | uapi::VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
-            | uapi::VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 => {
+            | uapi::VFIO_DEVICE_FEATURE_MIG_DATA_SIZE => {
                 // Migration is not implemented in this core: only devices without it work.
                 Err(if mig { EOPNOTSUPP } else { ENOTTY })
+            }
+            // Upstream tests `migration_flags & VFIO_MIGRATION_PRE_COPY` first: without
+            // migration that is `EINVAL`, not `ENOTTY`.
+            uapi::VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 => {
+                Err(if mig { EOPNOTSUPP } else { EINVAL })
             }
             uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_START
             | uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # In the guest (via scripts/vm): run every vfio-rs kselftest against the loaded
-# implementation, then upstream's selftests, then QEMU's vfio-pci on the igb
-# (both paths), then the module reload test, then scan dmesg. Each part ends
-# with a kselftest "# Totals:" line, which scripts/check adds up.
+# implementation, upstream's selftests, QEMU's vfio-pci on the igb (both
+# paths), the differential probe vfio_diff, then the module reload test, then
+# scan dmesg. Each test part ends with a kselftest "# Totals:" line, which
+# scripts/check adds up. vfio_diff prints no verdict: its output (between
+# "# vfio_diff: begin" and "# vfio_diff: end" in this log, as the guest cannot
+# write the host's filesystem) is compared across the two implementations by
+# scripts/check. It runs after the other tests so that a lockdep report it
+# provokes does not switch lockdep off for them.
 # VFIO_RS_INJECT_SPLAT=1 writes a fake WARNING to the kernel log first, to show
 # the dmesg scan can fail.
 set -uo pipefail
@@ -19,6 +24,10 @@ done
 [ -n "${VFIO_RS_KDIR:-}" ] && "$here/upstream_selftests.sh" "$VFIO_RS_KDIR"
 echo "# vfio-rs: running qemu_vfio_test.sh [impl ${VFIO_RS_IMPL:-?}]"
 "$here/qemu_vfio_test.sh"
+if [ -x "$bins/vfio_diff" ]; then
+	echo "# vfio-rs: running vfio_diff [impl ${VFIO_RS_IMPL:-?}]"
+	(cd /tmp && "$bins/vfio_diff")
+fi
 "$here/module_reload_test.sh"
 
 [ "${VFIO_RS_INJECT_SPLAT:-0}" = 1 ] &&

@@ -1,0 +1,1060 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential behaviour probe of the VFIO uAPI (not a kselftest).
+ *
+ * Drives the container, group, group-derived device fd and device cdev of the
+ * guest's igb (bound to vfio-pci) with good and bad arguments, in wrong orders,
+ * with double calls and odd close orders, and prints one deterministic line per
+ * call: "<label> = <result>". A result is the return value, "fd" for a new file
+ * descriptor, or "err <ERRNO>"; pointers and fd numbers are never printed.
+ * scripts/check runs it on both cores and diffs the two outputs line by line,
+ * so everything printed must be a function of the kernel's behaviour only.
+ *
+ * Output is framed by "# vfio_diff: begin" and "# vfio_diff: end N lines"; the
+ * end line is missing if the program did not run to completion.
+ *
+ * Sections (container, group, gdev, cdev, compat2, compat) run in that order,
+ * each from and back to a closed state; naming some on the command line runs
+ * only those, to narrow a difference down in one boot:
+ *   scripts/vm --impl rust -- sh -c 'out/selftests/vfio_diff cdev'
+ * Upstream's output is the reference: it must not change from boot to boot.
+ */
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <linux/iommufd.h>
+
+#include "vfio_rs_test.h"
+
+#define IGB_VENDOR 0x8086
+#define IGB_DEVICE 0x10c9
+#define PCI_CONFIG_OFF ((__u64)VFIO_PCI_CONFIG_REGION_INDEX << 40)
+#define REGION_OFF(i) ((__u64)(i) << 40)
+
+static char bdf[32], group_path[64], cdev_path[96];
+/* An unmapped user address, hidden from the compiler's null-argument checks. */
+static void *volatile bad_ptr = (void *)8;
+static unsigned int lines;
+
+/* One output line: label, " = ", formatted result. */
+static void out(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s = ", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	lines++;
+}
+
+static const char *errname(int e)
+{
+	static char buf[16];
+	const char *n = strerrorname_np(e);
+
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+/* A value result: >= 0 as a number, < 0 as -errno. */
+static long res(const char *label, long ret)
+{
+	if (ret < 0)
+		out(label, "err %s", errname(-ret));
+	else
+		out(label, "%ld", ret);
+	return ret;
+}
+
+/* A new fd result: "fd", or the error. Returns the fd or -errno. */
+static int res_fd(const char *label, int ret)
+{
+	if (ret < 0)
+		out(label, "err %s", errname(-ret));
+	else
+		out(label, "fd");
+	return ret;
+}
+
+/* Syscall convention (-1 + errno) to -errno. */
+static long sys(long ret)
+{
+	return ret < 0 ? -errno : ret;
+}
+
+static long ioc(int fd, unsigned long cmd, const void *arg)
+{
+	return vfio_rs_ioctl(fd, cmd, (unsigned long)arg);
+}
+
+static int open_rw(const char *path)
+{
+	return sys(open(path, O_RDWR | O_CLOEXEC));
+}
+
+/* Closes an fd a call should not have returned, without a line (the call's line differs). */
+static void drop(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void close_fd(const char *label, int *fd)
+{
+	if (*fd < 0)
+		return;
+	res(label, sys(close(*fd)));
+	*fd = -1;
+}
+
+/* Label built from a format. */
+static const char *L(const char *fmt, ...)
+{
+	static char buf[8][160];
+	static unsigned int n;
+	char *b = buf[n++ % 8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(buf[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* An fd number that is surely not open. */
+static int closed_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	close(fd);
+	return fd;
+}
+
+/* Every VFIO ioctl number VFIO_BASE+0..25 with a NULL argument. */
+static void sweep(const char *what, int fd, int skip_nr)
+{
+	for (int nr = 0; nr <= 25; nr++) {
+		if (nr == skip_nr)
+			continue;
+		res(L("%s.sweep.%d", what, nr), ioc(fd, _IO(VFIO_TYPE, VFIO_BASE + nr), NULL));
+	}
+	res(L("%s.sweep.foreign_type", what), ioc(fd, _IO('T', 1), NULL));
+}
+
+static void check_extensions(const char *what, int container)
+{
+	for (int ext = 0; ext <= 20; ext++)
+		res(L("%s.check_extension.%d", what, ext),
+		    ioc(container, VFIO_CHECK_EXTENSION, (void *)(long)ext));
+}
+
+/* /proc/self/fd link target and the fdinfo lines that are the driver's. */
+static void fd_identity(const char *what, int fd)
+{
+	char path[64], link[256], line[512];
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		res(L("%s.fdlink", what), -errno);
+	} else {
+		link[n] = 0;
+		out(L("%s.fdlink", what), "%s", link);
+	}
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f) {
+		res(L("%s.fdinfo", what), -errno);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		/* pos/flags/mnt_id/ino are the VFS's; flags kept, ids differ per boot. */
+		if (!strncmp(line, "pos:", 4) || !strncmp(line, "mnt_id:", 7) ||
+		    !strncmp(line, "ino:", 4))
+			continue;
+		out(L("%s.fdinfo", what), "%s", line);
+	}
+	fclose(f);
+}
+
+/* VFS-level behaviour; read/write only where no device register is behind them. */
+static void fd_generic(const char *what, int fd, int rw)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT | POLLPRI };
+	struct stat st;
+	char buf[4];
+
+	if (fstat(fd, &st))
+		res(L("%s.fstat", what), -errno);
+	else
+		out(L("%s.fstat", what), "mode %o", st.st_mode);
+	res(L("%s.lseek", what), sys(lseek(fd, 0, SEEK_CUR)));
+	res(L("%s.poll", what), sys(poll(&p, 1, 0)));
+	out(L("%s.poll.revents", what), "0x%x", p.revents);
+	if (rw) {
+		memset(buf, 0, sizeof(buf));
+		res(L("%s.read", what), sys(read(fd, buf, sizeof(buf))));
+		res(L("%s.write", what), sys(write(fd, buf, sizeof(buf))));
+	}
+	fd_identity(what, fd);
+}
+
+static void mmap_case(const char *label, int fd, size_t len, int flags, __u64 off)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, off);
+
+	if (p == MAP_FAILED) {
+		res(label, -errno);
+		return;
+	}
+	out(label, "mapped");
+	munmap(p, len);
+}
+
+/* ---- container ---- */
+
+static void container_alone(void)
+{
+	int c = res_fd("container.open", open_rw(VFIO_CONTAINER_PATH));
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+
+	res("container.get_api_version", ioc(c, VFIO_GET_API_VERSION, NULL));
+	res("container.get_api_version.arg", ioc(c, VFIO_GET_API_VERSION, (void *)7));
+	check_extensions("container.no_group", c);
+	res("container.check_extension.huge", ioc(c, VFIO_CHECK_EXTENSION, (void *)-1L));
+	res("container.set_iommu.no_group.type1v2",
+	    ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+	res("container.set_iommu.no_group.bad", ioc(c, VFIO_SET_IOMMU, (void *)99));
+	res("container.no_group.iommu_get_info", ioc(c, VFIO_IOMMU_GET_INFO, &info));
+	res("container.no_group.map_dma", ioc(c, VFIO_IOMMU_MAP_DMA, &map));
+	res("container.unknown_ioctl", ioc(c, _IO(VFIO_TYPE, VFIO_BASE + 50), NULL));
+	sweep("container.no_group", c, -1);
+	fd_generic("container", c, 1);
+	mmap_case("container.mmap", c, 4096, MAP_SHARED, 0);
+	close_fd("container.close", &c);
+}
+
+/* ---- group + container ---- */
+
+static long group_status(const char *label, int g)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	long ret = res(label, ioc(g, VFIO_GROUP_GET_STATUS, &st));
+
+	if (ret >= 0)
+		out(L("%s.flags", label), "0x%x", st.flags);
+	return ret;
+}
+
+static int set_container(int g, int fd)
+{
+	return ioc(g, VFIO_GROUP_SET_CONTAINER, &fd);
+}
+
+static int get_device_fd(const char *label, int g, const char *name)
+{
+	return res_fd(label, ioc(g, VFIO_GROUP_GET_DEVICE_FD, name));
+}
+
+static void group_basics(void)
+{
+	struct vfio_group_status st = { .argsz = 0 };
+	char longname[5000];
+	int g, g2, c, c2, dev, nul;
+
+	g = res_fd("group.open", open_rw(group_path));
+	g2 = res_fd("group.open.second", open_rw(group_path));
+	close_fd("group.close.second", &g2);
+
+	res("group.get_status.argsz0", ioc(g, VFIO_GROUP_GET_STATUS, &st));
+	st.argsz = 7;
+	res("group.get_status.argsz7", ioc(g, VFIO_GROUP_GET_STATUS, &st));
+	res("group.get_status.null", ioc(g, VFIO_GROUP_GET_STATUS, NULL));
+	st.argsz = 8;
+	st.flags = 0xffffffff;
+	res("group.get_status.flags_in", ioc(g, VFIO_GROUP_GET_STATUS, &st));
+	out("group.get_status.flags_in.flags", "0x%x", st.flags);
+	st.argsz = 4096;
+	res("group.get_status.argsz_big", ioc(g, VFIO_GROUP_GET_STATUS, &st));
+	out("group.get_status.argsz_big.argsz", "%u", st.argsz);
+	group_status("group.get_status.fresh", g);
+
+	res("group.unset_container.none", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	drop(get_device_fd("group.get_device_fd.no_container", g, bdf));
+	drop(get_device_fd("group.get_device_fd.no_container.badname", g, "0000:99:00.0"));
+	sweep("group.no_container", g, -1);
+
+	res("group.set_container.null", ioc(g, VFIO_GROUP_SET_CONTAINER, NULL));
+	res("group.set_container.closed_fd", set_container(g, closed_fd()));
+	res("group.set_container.minus1", set_container(g, -1));
+	nul = open("/dev/null", O_RDWR);
+	res("group.set_container.devnull", set_container(g, nul));
+	close(nul);
+	res("group.set_container.self", set_container(g, g));
+	group_status("group.get_status.after_bad_set", g);
+
+	c = res_fd("group.container.open", open_rw(VFIO_CONTAINER_PATH));
+	res("group.set_iommu.before_set_container",
+	    ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+	res("group.set_container", set_container(g, c));
+	res("group.set_container.twice", set_container(g, c));
+	c2 = res_fd("group.container2.open", open_rw(VFIO_CONTAINER_PATH));
+	res("group.set_container.other_while_set", set_container(g, c2));
+	close_fd("group.container2.close", &c2);
+	group_status("group.get_status.container_set", g);
+	check_extensions("group.container.no_iommu", c);
+	res("group.container.no_iommu.unknown", ioc(c, _IO(VFIO_TYPE, VFIO_BASE + 50), NULL));
+
+	drop(get_device_fd("group.get_device_fd.no_iommu", g, bdf));
+
+	res("group.set_iommu.bad99", ioc(c, VFIO_SET_IOMMU, (void *)99));
+	res("group.set_iommu.spapr", ioc(c, VFIO_SET_IOMMU, (void *)VFIO_SPAPR_TCE_IOMMU));
+	res("group.set_iommu.noiommu", ioc(c, VFIO_SET_IOMMU, (void *)VFIO_NOIOMMU_IOMMU));
+	res("group.set_iommu.type1v2", ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+	res("group.set_iommu.twice", ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+	res("group.set_iommu.type1_after", ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1_IOMMU));
+	check_extensions("group.container.iommu_set", c);
+	res("group.container.iommu_set.unknown", ioc(c, _IO(VFIO_TYPE, VFIO_BASE + 50), NULL));
+	sweep("group.container.iommu_set", c, VFIO_SET_IOMMU - VFIO_GET_API_VERSION);
+
+	drop(get_device_fd("group.get_device_fd.badname", g, "0000:99:00.0"));
+	drop(get_device_fd("group.get_device_fd.empty", g, ""));
+	drop(get_device_fd("group.get_device_fd.trailing_space", g, L("%s ", bdf)));
+	drop(get_device_fd("group.get_device_fd.trailing_junk", g, L("%s x", bdf)));
+	drop(get_device_fd("group.get_device_fd.bad_option", g, L("%s foo=bar", bdf)));
+	drop(get_device_fd("group.get_device_fd.bad_token", g, L("%s vf_token=zzz", bdf)));
+	memset(longname, 'a', sizeof(longname));
+	longname[sizeof(longname) - 1] = 0;
+	drop(get_device_fd("group.get_device_fd.too_long", g, longname));
+	res("group.get_device_fd.null", ioc(g, VFIO_GROUP_GET_DEVICE_FD, NULL));
+
+	dev = get_device_fd("group.get_device_fd", g, bdf);
+	g2 = get_device_fd("group.get_device_fd.second", g, bdf);
+	close_fd("group.device.second.close", &g2);
+	res("group.unset_container.device_open", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	group_status("group.get_status.device_open", g);
+	close_fd("group.device.close", &dev);
+	res("group.unset_container", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	res("group.unset_container.twice", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	group_status("group.get_status.unset", g);
+	check_extensions("group.container.deprivileged", c);
+	res("group.container.deprivileged.get_info",
+	    ioc(c, VFIO_IOMMU_GET_INFO, &(struct vfio_iommu_type1_info){ .argsz = 16 }));
+	/* The deprivileged container takes the group and an IOMMU again. */
+	res("group.set_container.again", set_container(g, c));
+	res("group.set_iommu.type1_again", ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1_IOMMU));
+	res("group.container.check_extension.type1v2_on_type1",
+	    ioc(c, VFIO_CHECK_EXTENSION, (void *)VFIO_TYPE1v2_IOMMU));
+	close_fd("group.close.with_container", &g);
+	res("group.container.after_group_close.set_iommu",
+	    ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+	close_fd("group.container.close", &c);
+}
+
+/* ---- device fd (from the group) ---- */
+
+struct opened {
+	int group, container, dev;
+};
+
+static struct opened open_via_container(const char *what)
+{
+	struct opened o = { -1, -1, -1 };
+
+	o.group = open_rw(group_path);
+	o.container = open_rw(VFIO_CONTAINER_PATH);
+	res(L("%s.setup.set_container", what), set_container(o.group, o.container));
+	res(L("%s.setup.set_iommu", what),
+	    ioc(o.container, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+	o.dev = get_device_fd(L("%s.setup.get_device_fd", what), o.group, bdf);
+	return o;
+}
+
+static void device_info(const char *what, int dev)
+{
+	struct {
+		struct vfio_device_info info;
+		char pad[4096];
+	} big = { .info = { .argsz = sizeof(big) } };
+	struct vfio_device_info info = { .argsz = 0 };
+
+	res(L("%s.get_info.argsz0", what), ioc(dev, VFIO_DEVICE_GET_INFO, &info));
+	info.argsz = 8;
+	res(L("%s.get_info.argsz8", what), ioc(dev, VFIO_DEVICE_GET_INFO, &info));
+	info.argsz = 16;
+	res(L("%s.get_info.argsz16", what), ioc(dev, VFIO_DEVICE_GET_INFO, &info));
+	out(L("%s.get_info.argsz16.out", what), "argsz %u flags 0x%x regions %u irqs %u",
+	    info.argsz, info.flags, info.num_regions, info.num_irqs);
+	res(L("%s.get_info.null", what), ioc(dev, VFIO_DEVICE_GET_INFO, NULL));
+	res(L("%s.get_info.huge", what), ioc(dev, VFIO_DEVICE_GET_INFO, &big));
+	out(L("%s.get_info.huge.out", what),
+	    "argsz %u flags 0x%x regions %u irqs %u cap_offset %u", big.info.argsz,
+	    big.info.flags, big.info.num_regions, big.info.num_irqs, big.info.cap_offset);
+}
+
+static void region_infos(const char *what, int dev)
+{
+	struct {
+		struct vfio_region_info info;
+		char caps[1024];
+	} r;
+	unsigned int idx[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 0xffffffff };
+
+	for (unsigned int i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		/* Exactly the struct: caps (if any) do not fit, argsz tells. */
+		memset(&r, 0, sizeof(r));
+		r.info.argsz = sizeof(r.info);
+		r.info.index = idx[i];
+		if (res(L("%s.region_info.%u", what, idx[i]),
+			ioc(dev, VFIO_DEVICE_GET_REGION_INFO, &r)) >= 0)
+			out(L("%s.region_info.%u.out", what, idx[i]),
+			    "argsz %u flags 0x%x cap_offset %u size 0x%llx offset 0x%llx",
+			    r.info.argsz, r.info.flags, r.info.cap_offset,
+			    (unsigned long long)r.info.size, (unsigned long long)r.info.offset);
+		/* With room for caps: their headers. */
+		memset(&r, 0, sizeof(r));
+		r.info.argsz = sizeof(r);
+		r.info.index = idx[i];
+		if (ioc(dev, VFIO_DEVICE_GET_REGION_INFO, &r) >= 0 && r.info.cap_offset) {
+			__u32 off = r.info.cap_offset;
+
+			out(L("%s.region_info.%u.caps", what, idx[i]), "argsz %u cap_offset %u",
+			    r.info.argsz, off);
+			while (off && off + sizeof(struct vfio_info_cap_header) <= sizeof(r)) {
+				struct vfio_info_cap_header *h = (void *)((char *)&r + off);
+
+				out(L("%s.region_info.%u.cap", what, idx[i]),
+				    "at %u id %u version %u next %u", off, h->id, h->version,
+				    h->next);
+				if (h->next <= off)
+					break;
+				off = h->next;
+			}
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	r.info.argsz = 8;
+	res(L("%s.region_info.argsz8", what), ioc(dev, VFIO_DEVICE_GET_REGION_INFO, &r));
+	r.info.argsz = 0;
+	res(L("%s.region_info.argsz0", what), ioc(dev, VFIO_DEVICE_GET_REGION_INFO, &r));
+	res(L("%s.region_info.null", what), ioc(dev, VFIO_DEVICE_GET_REGION_INFO, NULL));
+}
+
+static void irq_infos(const char *what, int dev)
+{
+	unsigned int idx[] = { 0, 1, 2, 3, 4, 5, 100 };
+	struct vfio_irq_info irq;
+
+	for (unsigned int i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		irq = (struct vfio_irq_info){ .argsz = sizeof(irq), .index = idx[i] };
+		if (res(L("%s.irq_info.%u", what, idx[i]), ioc(dev, VFIO_DEVICE_GET_IRQ_INFO, &irq)) >= 0)
+			out(L("%s.irq_info.%u.out", what, idx[i]), "argsz %u flags 0x%x count %u",
+			    irq.argsz, irq.flags, irq.count);
+	}
+	irq = (struct vfio_irq_info){ .argsz = 8, .index = 0 };
+	res(L("%s.irq_info.argsz8", what), ioc(dev, VFIO_DEVICE_GET_IRQ_INFO, &irq));
+	res(L("%s.irq_info.null", what), ioc(dev, VFIO_DEVICE_GET_IRQ_INFO, NULL));
+}
+
+struct irq_set1 {
+	struct vfio_irq_set hdr;
+	__s32 fd[4];
+};
+
+/* Passed as efd: a distinct eventfd per vector (one eventfd on two vectors makes noise). */
+#define EFDS (-1000)
+static int efds[4] = { -1, -1, -1, -1 };
+
+static long set_irqs(int dev, __u32 argsz, __u32 flags, __u32 index, __u32 start, __u32 count,
+		     int efd)
+{
+	struct irq_set1 s = { .hdr = { .argsz = argsz, .flags = flags, .index = index,
+				       .start = start, .count = count } };
+
+	for (int i = 0; i < 4; i++) {
+		if (efd == EFDS && efds[i] < 0)
+			efds[i] = eventfd(0, EFD_CLOEXEC);
+		s.fd[i] = efd == EFDS ? efds[i] : efd;
+	}
+	return ioc(dev, VFIO_DEVICE_SET_IRQS, &s);
+}
+
+static void irq_sets(const char *what, int dev)
+{
+	const __u32 hdr = sizeof(struct vfio_irq_set), full = sizeof(struct irq_set1);
+	const __u32 trig_none = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_NONE;
+	const __u32 trig_efd = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
+	const __u32 unmask_efd = VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_DATA_EVENTFD;
+	const __u32 intx = VFIO_PCI_INTX_IRQ_INDEX, msix = VFIO_PCI_MSIX_IRQ_INDEX;
+	const int efd = EFDS;
+
+#define SI(name, ...) res(L("%s.set_irqs." name, what), set_irqs(dev, __VA_ARGS__))
+	SI("argsz0", 0, trig_none, intx, 0, 0, efd);
+	SI("argsz8", 8, trig_none, intx, 0, 0, efd);
+	SI("null", 0, 0, 0, 0, 0, 0); /* argsz 0 */
+	res(L("%s.set_irqs.nullptr", what), ioc(dev, VFIO_DEVICE_SET_IRQS, NULL));
+	SI("flags_all", full, 0xffffffff, intx, 0, 1, efd);
+	SI("flags_unknown_bit", full, trig_none | (1 << 10), intx, 0, 1, efd);
+	SI("data_none_bool", full, VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_NONE |
+	   VFIO_IRQ_SET_DATA_BOOL, intx, 0, 1, efd);
+	SI("two_actions", full, VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_ACTION_MASK |
+	   VFIO_IRQ_SET_DATA_NONE, intx, 0, 1, efd);
+	SI("index100", full, trig_none, 100, 0, 0, efd);
+	SI("index_vfio_pci_num", full, trig_none, VFIO_PCI_NUM_IRQS, 0, 0, efd);
+	SI("count_wrap", full, trig_none, msix, 1, 0xffffffff, efd);
+	SI("start_beyond", full, trig_efd, intx, 1, 1, efd);
+	SI("count_beyond", full, trig_efd, intx, 0, 2, efd);
+	SI("msix_start_huge", full, trig_efd, msix, 0x10000, 1, efd);
+	SI("eventfd_argsz_short", hdr, trig_efd, intx, 0, 1, efd);
+	SI("bool_argsz_short", hdr, VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_BOOL, intx, 0,
+	   1, efd);
+	SI("intx.mask_before_enable", full, VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_DATA_NONE,
+	   intx, 0, 1, efd);
+	SI("intx.unmask_efd_before_enable", full, unmask_efd, intx, 0, 1, efd);
+	SI("intx.disable_when_off", full, trig_none, intx, 0, 0, efd);
+	SI("msix.disable_when_off", full, trig_none, msix, 0, 0, efd);
+	SI("intx.enable_bad_efd", full, trig_efd, intx, 0, 1, closed_fd());
+	SI("intx.enable", full, trig_efd, intx, 0, 1, efd);
+	SI("intx.enable_twice", full, trig_efd, intx, 0, 1, efd);
+	SI("msix.enable_while_intx", full, trig_efd, msix, 0, 1, efd);
+	SI("intx.mask", full, VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_DATA_NONE, intx, 0, 1, efd);
+	SI("intx.unmask", full, VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_DATA_NONE, intx, 0, 1,
+	   efd);
+	SI("intx.unmask_eventfd", full, unmask_efd, intx, 0, 1, efd);
+	SI("intx.unmask_eventfd_off", full, unmask_efd, intx, 0, 1, -1);
+	SI("intx.trigger_none_fire", full, trig_none, intx, 0, 1, efd);
+	SI("intx.disable", full, trig_none, intx, 0, 0, efd);
+	SI("msix.enable", full, trig_efd, msix, 0, 1, efd);
+	SI("msix.enable_more", full, trig_efd, msix, 0, 2, efd);
+	SI("msix.fire", full, trig_none, msix, 0, 1, efd);
+	SI("msix.disable", full, trig_none, msix, 0, 0, efd);
+	SI("err.enable", full, trig_efd, VFIO_PCI_ERR_IRQ_INDEX, 0, 1, efd);
+	SI("err.disable", full, trig_efd, VFIO_PCI_ERR_IRQ_INDEX, 0, 1, -1);
+	SI("req.enable", full, trig_efd, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, efd);
+	SI("req.disable", full, trig_efd, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, -1);
+#undef SI
+}
+
+static long feature(int dev, __u32 argsz, __u32 flags)
+{
+	struct {
+		struct vfio_device_feature f;
+		__u8 data[64];
+	} s = { .f = { .argsz = argsz, .flags = flags } };
+
+	return ioc(dev, VFIO_DEVICE_FEATURE, &s);
+}
+
+static void features(const char *what, int dev)
+{
+	const __u32 hdr = sizeof(struct vfio_device_feature);
+	const __u32 G = VFIO_DEVICE_FEATURE_GET, S = VFIO_DEVICE_FEATURE_SET,
+		    P = VFIO_DEVICE_FEATURE_PROBE;
+
+	res(L("%s.feature.argsz0", what), feature(dev, 0, P | G));
+	res(L("%s.feature.argsz4", what), feature(dev, 4, P | G));
+	res(L("%s.feature.null", what), ioc(dev, VFIO_DEVICE_FEATURE, NULL));
+	res(L("%s.feature.bad_flags", what), feature(dev, hdr, P | G | (1 << 20)));
+	res(L("%s.feature.get_and_set", what), feature(dev, hdr + 64, G | S | 3));
+	res(L("%s.feature.no_direction", what), feature(dev, hdr + 64, 3));
+	res(L("%s.feature.unknown.probe", what), feature(dev, hdr, P | G | 0x1234));
+	res(L("%s.feature.unknown.get", what), feature(dev, hdr + 64, G | 0xffff));
+	for (__u32 f = 0; f <= 14; f++) {
+		res(L("%s.feature.%u.probe_get", what, f), feature(dev, hdr, P | G | f));
+		res(L("%s.feature.%u.probe_set", what, f), feature(dev, hdr, P | S | f));
+		res(L("%s.feature.%u.probe_get_set", what, f), feature(dev, hdr, P | G | S | f));
+		res(L("%s.feature.%u.probe_none", what, f), feature(dev, hdr, P | f));
+	}
+	/* Core-handled features called for real (no migration ops on vfio-pci). */
+	res(L("%s.feature.migration.get", what), feature(dev, hdr + 64, G | 1));
+	res(L("%s.feature.mig_state.set", what), feature(dev, hdr + 64, S | 2));
+	res(L("%s.feature.logging_stop.set", what), feature(dev, hdr, S | 7));
+	res(L("%s.feature.mig_data_size.get", what), feature(dev, hdr + 64, G | 9));
+	res(L("%s.feature.precopy_v2.set", what), feature(dev, hdr, S | 12));
+	res(L("%s.feature.bus_master.get", what), feature(dev, hdr + 64, G | 10));
+}
+
+static void rw_cases(const char *what, int dev, int bar0_ok)
+{
+	__u32 v = 0;
+	char buf[8];
+
+	if (res(L("%s.pread.config0", what), sys(pread(dev, &v, 4, PCI_CONFIG_OFF))) == 4)
+		out(L("%s.pread.config0.value", what), "0x%08x", v);
+	res(L("%s.pread.config.len0", what), sys(pread(dev, &v, 0, PCI_CONFIG_OFF)));
+	res(L("%s.pread.config.badbuf", what), sys(pread(dev, bad_ptr, 4, PCI_CONFIG_OFF)));
+	res(L("%s.pread.config.end", what), sys(pread(dev, &v, 4, PCI_CONFIG_OFF + 4096)));
+	res(L("%s.pread.config.cross_end", what), sys(pread(dev, buf, 8, PCI_CONFIG_OFF + 4092)));
+	res(L("%s.pwrite.config.vendor", what), sys(pwrite(dev, &v, 2, PCI_CONFIG_OFF)));
+	res(L("%s.pread.rom_region", what), sys(pread(dev, &v, 4, REGION_OFF(6))));
+	res(L("%s.pread.vga_region", what), sys(pread(dev, &v, 4, REGION_OFF(8))));
+	res(L("%s.pread.region9", what), sys(pread(dev, &v, 4, REGION_OFF(9))));
+	res(L("%s.pread.region100", what), sys(pread(dev, &v, 4, REGION_OFF(100))));
+	res(L("%s.pread.offset_2pow62", what), sys(pread(dev, &v, 4, 1LL << 62)));
+	res(L("%s.pread.negative", what), sys(pread(dev, &v, 4, -4096)));
+	res(L("%s.pwrite.region100", what), sys(pwrite(dev, &v, 4, REGION_OFF(100))));
+	res(L("%s.pread.bar0_beyond", what), sys(pread(dev, &v, 4, REGION_OFF(0) + (1ULL << 39))));
+	if (bar0_ok)
+		res(L("%s.pread.bar0", what), sys(pread(dev, &v, 4, REGION_OFF(0))));
+	res(L("%s.pread.unimplemented_bar", what), sys(pread(dev, &v, 4, REGION_OFF(5))));
+	res(L("%s.lseek", what), sys(lseek(dev, PCI_CONFIG_OFF, SEEK_SET)));
+	res(L("%s.read.at_pos", what), sys(read(dev, &v, 4)));
+}
+
+static void mmap_cases(const char *what, int dev)
+{
+	mmap_case(L("%s.mmap.bar0", what), dev, 4096, MAP_SHARED, REGION_OFF(0));
+	mmap_case(L("%s.mmap.bar0.private", what), dev, 4096, MAP_PRIVATE, REGION_OFF(0));
+	mmap_case(L("%s.mmap.bar0.beyond", what), dev, 4096, MAP_SHARED,
+		  REGION_OFF(0) + (1ULL << 30));
+	mmap_case(L("%s.mmap.bar0.too_long", what), dev, 1 << 30, MAP_SHARED, REGION_OFF(0));
+	mmap_case(L("%s.mmap.bar5", what), dev, 4096, MAP_SHARED, REGION_OFF(5));
+	mmap_case(L("%s.mmap.config", what), dev, 4096, MAP_SHARED, PCI_CONFIG_OFF);
+	mmap_case(L("%s.mmap.region100", what), dev, 4096, MAP_SHARED, REGION_OFF(100));
+}
+
+static void hot_reset(const char *what, int dev, int group, int container)
+{
+	struct {
+		struct vfio_pci_hot_reset_info info;
+		struct vfio_pci_dependent_device devs[8];
+	} hi = { .info = { .argsz = sizeof(hi) } };
+	struct {
+		struct vfio_pci_hot_reset r;
+		__s32 fds[2];
+	} hr = { .r = { .argsz = sizeof(hr) } };
+	struct vfio_pci_hot_reset_info small = { .argsz = sizeof(small) };
+
+	res(L("%s.hot_reset_info.argsz4", what),
+	    ioc(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+		&(struct vfio_pci_hot_reset_info){ .argsz = 4 }));
+	res(L("%s.hot_reset_info.small", what), ioc(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &small));
+	out(L("%s.hot_reset_info.small.out", what), "flags 0x%x count %u", small.flags,
+		    small.count);
+	if (res(L("%s.hot_reset_info", what), ioc(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hi)) >= 0) {
+		out(L("%s.hot_reset_info.out", what), "flags 0x%x count %u", hi.info.flags,
+		    hi.info.count);
+		for (__u32 i = 0; i < hi.info.count && i < 8; i++)
+			out(L("%s.hot_reset_info.dev%u", what, i), "id %d %04x:%02x:%02x.%x",
+			    (int)hi.devs[i].group_id, hi.devs[i].segment, hi.devs[i].bus,
+			    hi.devs[i].devfn >> 3, hi.devs[i].devfn & 7);
+	}
+	hr.r.flags = 1;
+	res(L("%s.hot_reset.flags", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.r.flags = 0;
+	hr.r.count = 0;
+	res(L("%s.hot_reset.count0", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.r.count = 1;
+	hr.fds[0] = container;
+	res(L("%s.hot_reset.container_fd", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.fds[0] = dev;
+	res(L("%s.hot_reset.device_fd", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.fds[0] = closed_fd();
+	res(L("%s.hot_reset.closed_fd", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.fds[0] = group;
+	res(L("%s.hot_reset.group_fd", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.r.count = 2;
+	hr.fds[1] = group;
+	res(L("%s.hot_reset.group_fd_twice", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.r.count = 1000;
+	res(L("%s.hot_reset.count_huge", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+}
+
+static void ioeventfd_cases(const char *what, int dev)
+{
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct vfio_device_ioeventfd ie = {
+		.argsz = sizeof(ie), .flags = VFIO_DEVICE_IOEVENTFD_32,
+		.offset = REGION_OFF(0) + 0x10, .data = 0, .fd = efd,
+	};
+
+	res(L("%s.ioeventfd.add", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
+	res(L("%s.ioeventfd.add_again", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
+	ie.fd = -1;
+	res(L("%s.ioeventfd.remove", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
+	res(L("%s.ioeventfd.remove_again", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
+	ie.flags = 0;
+	res(L("%s.ioeventfd.no_size", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
+	close(efd);
+}
+
+/* Everything a bound/opened device fd answers. */
+static void device_ops(const char *what, int dev, int group, int container)
+{
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = -1 };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	device_info(what, dev);
+	region_infos(what, dev);
+	irq_infos(what, dev);
+	irq_sets(what, dev);
+	features(what, dev);
+	ioeventfd_cases(what, dev);
+	rw_cases(what, dev, 1);
+	mmap_cases(what, dev);
+	hot_reset(what, dev, group, container);
+	res(L("%s.reset", what), ioc(dev, VFIO_DEVICE_RESET, NULL));
+	res(L("%s.reset.twice", what), ioc(dev, VFIO_DEVICE_RESET, NULL));
+	res(L("%s.bind_iommufd", what), ioc(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	res(L("%s.attach_pt", what), ioc(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	res(L("%s.unknown_ioctl", what), ioc(dev, _IO(VFIO_TYPE, VFIO_BASE + 50), NULL));
+	res(L("%s.foreign_ioctl", what), ioc(dev, _IO('T', 1), NULL));
+	fd_generic(what, dev, 0);
+}
+
+static void group_device(void)
+{
+	struct opened o = open_via_container("gdev");
+	int g2;
+
+	device_ops("gdev", o.dev, o.group, o.container);
+	sweep("gdev", o.dev, VFIO_DEVICE_RESET - VFIO_GET_API_VERSION);
+	fd_generic("gdev.group", o.group, 1);
+	mmap_case("gdev.group.mmap", o.group, 4096, MAP_SHARED, 0);
+
+	/* Odd close orders: container, then group, device keeps working. */
+	close_fd("gdev.close.container_first", &o.container);
+	group_status("gdev.get_status.container_closed", o.group);
+	res("gdev.after_container_close.get_info",
+	    ioc(o.dev, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	close_fd("gdev.close.group_second", &o.group);
+	res("gdev.after_group_close.get_info",
+	    ioc(o.dev, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	drop(res_fd("gdev.group.reopen_while_device_open", open_rw(group_path)));
+	res("gdev.cdev.open_while_group_device",
+	    (g2 = open_rw(cdev_path)) < 0 ? g2 : 0);
+	if (g2 >= 0) {
+		int iommufd = open_rw("/dev/iommu");
+		struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
+
+		res("gdev.cdev.bind_while_group_device", ioc(g2, VFIO_DEVICE_BIND_IOMMUFD, &b));
+		close(iommufd);
+		close_fd("gdev.cdev.close", &g2);
+	}
+	close_fd("gdev.close.device_last", &o.dev);
+	g2 = res_fd("gdev.group.reopen_after_all_closed", open_rw(group_path));
+	group_status("gdev.get_status.after_all_closed", g2);
+	close_fd("gdev.group.final_close", &g2);
+}
+
+/* ---- group with an iommufd as container (compat) ---- */
+
+static void group_iommufd_compat(void)
+{
+	int g = res_fd("compat.group.open", open_rw(group_path));
+	int ifd = res_fd("compat.iommufd.open", open_rw("/dev/iommu"));
+	int c, dev, cdev;
+
+	res("compat.iommufd.get_api_version", ioc(ifd, VFIO_GET_API_VERSION, NULL));
+	check_extensions("compat.iommufd", ifd);
+	drop(get_device_fd("compat.get_device_fd.no_container", g, bdf));
+	res("compat.set_container", set_container(g, ifd));
+	res("compat.set_container.twice", set_container(g, ifd));
+	c = open_rw(VFIO_CONTAINER_PATH);
+	res("compat.set_container.vfio_container_too", set_container(g, c));
+	drop(res_fd("compat.group.second_open", open_rw(group_path)));
+	group_status("compat.get_status", g);
+	dev = get_device_fd("compat.get_device_fd", g, bdf);
+	device_info("compat.dev", dev);
+	region_infos("compat.dev", dev);
+	hot_reset("compat.dev", dev, g, ifd);
+	cdev = open_rw(cdev_path);
+	res("compat.cdev.open", cdev < 0 ? cdev : 0);
+	{
+		struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = ifd };
+
+		res("compat.cdev.bind_while_group", ioc(cdev, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	}
+	close_fd("compat.cdev.close", &cdev);
+	/* Upstream drops the iommufd even with a device open. */
+	res("compat.unset_container.device_open", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	group_status("compat.get_status.unset_device_open", g);
+	res("compat.dev.get_info_after_unset",
+	    ioc(dev, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	res("compat.unset_container.twice", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	res("compat.set_container.vfio_after_unset", set_container(g, c));
+	group_status("compat.get_status.vfio_after_unset", g);
+	close_fd("compat.dev.close", &dev);
+	res("compat.unset_container.vfio", ioc(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+	group_status("compat.get_status.after_close", g);
+	close_fd("compat.container.close", &c);
+	close_fd("compat.iommufd.close", &ifd);
+	close_fd("compat.group.close", &g);
+}
+
+/* iommufd fd closed after SET_CONTAINER: the group keeps the context alive. */
+static void compat_iommufd_closed(void)
+{
+	int g = res_fd("compat2.group.open", open_rw(group_path));
+	int ifd = res_fd("compat2.iommufd.open", open_rw("/dev/iommu"));
+	int dev;
+
+	res("compat2.set_container", set_container(g, ifd));
+	close_fd("compat2.iommufd.close_first", &ifd);
+	group_status("compat2.get_status", g);
+	dev = get_device_fd("compat2.get_device_fd", g, bdf);
+	res("compat2.dev.get_info",
+	    ioc(dev, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	close_fd("compat2.group.close_before_device", &g);
+	res("compat2.dev.get_info_group_closed",
+	    ioc(dev, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	close_fd("compat2.dev.close_last", &dev);
+	g = res_fd("compat2.group.reopen", open_rw(group_path));
+	group_status("compat2.get_status.reopened", g);
+	close_fd("compat2.group.final_close", &g);
+}
+
+/* ---- device cdev ---- */
+
+static long bind(int fd, int iommufd, __u32 *devid)
+{
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
+	long ret = ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b);
+
+	if (devid)
+		*devid = b.out_devid;
+	return ret;
+}
+
+static __u32 ioas_alloc(int iommufd)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+
+	return ioctl(iommufd, IOMMU_IOAS_ALLOC, &a) ? 0 : a.out_ioas_id;
+}
+
+static void cdev_before_bind(int fd, int ifd)
+{
+	struct {
+		struct vfio_device_bind_iommufd b;
+		__u64 extra;
+	} big = { .b = { .argsz = sizeof(big), .iommufd = ifd }, .extra = 1 };
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = ifd };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	int nul;
+
+	sweep("cdev.unbound", fd, VFIO_DEVICE_BIND_IOMMUFD - VFIO_GET_API_VERSION);
+	res("cdev.unbound.get_info", ioc(fd, VFIO_DEVICE_GET_INFO, &info));
+	res("cdev.unbound.unknown", ioc(fd, _IO(VFIO_TYPE, VFIO_BASE + 50), NULL));
+	rw_cases("cdev.unbound", fd, 0);
+	mmap_cases("cdev.unbound", fd);
+	fd_generic("cdev.unbound", fd, 1);
+
+	b.argsz = 0;
+	res("cdev.bind.argsz0", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.argsz = 15;
+	res("cdev.bind.argsz15", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.argsz = sizeof(b);
+	res("cdev.bind.null", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, NULL));
+	res("cdev.bind.big_nonzero_tail", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &big));
+	b.flags = 2;
+	res("cdev.bind.flags2", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+	b.token_uuid_ptr = 8;
+	res("cdev.bind.token_badptr", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.flags = 0;
+	b.token_uuid_ptr = 0;
+	b.iommufd = -1;
+	res("cdev.bind.iommufd_minus1", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.iommufd = closed_fd();
+	res("cdev.bind.iommufd_closed", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	nul = open("/dev/null", O_RDWR);
+	b.iommufd = nul;
+	res("cdev.bind.iommufd_devnull", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	close(nul);
+	b.iommufd = fd;
+	res("cdev.bind.iommufd_self", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	nul = open_rw(VFIO_CONTAINER_PATH);
+	b.iommufd = nul;
+	res("cdev.bind.iommufd_container", ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	close(nul);
+	res("cdev.unbound.attach_pt",
+	    ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+		&(struct vfio_device_attach_iommufd_pt){ .argsz = 12 }));
+	res("cdev.unbound.detach_pt",
+	    ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+		&(struct vfio_device_detach_iommufd_pt){ .argsz = 8 }));
+}
+
+static void cdev_attach(int fd, int ifd)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt) };
+	__u32 ioas = ioas_alloc(ifd), ioas2 = ioas_alloc(ifd);
+
+	out("cdev.ioas_ids", "%u %u", ioas, ioas2);
+	res("cdev.detach.before_attach", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	dt.argsz = 4;
+	res("cdev.detach.argsz4", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	dt.argsz = sizeof(dt);
+	dt.flags = 2;
+	res("cdev.detach.flags2", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	dt.flags = VFIO_DEVICE_DETACH_PASID;
+	dt.argsz = 8;
+	res("cdev.detach.pasid_short", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	dt.flags = 0;
+	res("cdev.detach.null", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, NULL));
+
+	at.argsz = 8;
+	at.pt_id = ioas;
+	res("cdev.attach.argsz8", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	at.argsz = sizeof(at);
+	at.flags = 2;
+	res("cdev.attach.flags2", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	at.flags = VFIO_DEVICE_ATTACH_PASID;
+	at.argsz = 12;
+	res("cdev.attach.pasid_short", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	at.flags = 0;
+	at.pt_id = 0xfffff;
+	res("cdev.attach.bad_pt_id", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	at.pt_id = 0;
+	res("cdev.attach.pt_id0", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	res("cdev.attach.null", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, NULL));
+	at.pt_id = ioas;
+	res("cdev.attach", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	out("cdev.attach.pt_id_out", "%u", at.pt_id);
+	res("cdev.attach.twice", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	at.pt_id = ioas2;
+	res("cdev.attach.replace", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	dt.argsz = sizeof(dt);
+	res("cdev.detach", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	res("cdev.detach.twice", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	at.pt_id = ioas;
+	res("cdev.attach.again", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	at.flags = VFIO_DEVICE_ATTACH_PASID;
+	at.argsz = sizeof(at);
+	at.pasid = 1;
+	res("cdev.attach.pasid1", ioc(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	dt.flags = VFIO_DEVICE_DETACH_PASID;
+	dt.pasid = 1;
+	res("cdev.detach.pasid1", ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+}
+
+static void cdev_tests(void)
+{
+	int ifd = res_fd("cdev.iommufd.open", open_rw("/dev/iommu"));
+	int fd = res_fd("cdev.open", open_rw(cdev_path));
+	int fd2, g;
+	__u32 devid = 0;
+
+	cdev_before_bind(fd, ifd);
+	fd2 = res_fd("cdev.open.second_unbound", open_rw(cdev_path));
+	close_fd("cdev.close.second_unbound", &fd2);
+
+	res("cdev.bind", bind(fd, ifd, &devid));
+	out("cdev.bind.devid", "%u", devid);
+	res("cdev.bind.twice", bind(fd, ifd, NULL));
+	fd2 = res_fd("cdev.open.second_while_bound", open_rw(cdev_path));
+	res("cdev.bind.second_fd", bind(fd2, ifd, NULL));
+	res("cdev.second_fd.get_info",
+	    ioc(fd2, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	close_fd("cdev.close.second_bound", &fd2);
+	g = res_fd("cdev.group.open_while_bound", open_rw(group_path));
+	close_fd("cdev.group.close", &g);
+
+	cdev_attach(fd, ifd);
+	device_ops("cdev", fd, -1, ifd);
+
+	/* iommufd closed before the bound cdev: the device keeps its context. */
+	close_fd("cdev.iommufd.close_first", &ifd);
+	res("cdev.after_iommufd_close.get_info",
+	    ioc(fd, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	res("cdev.after_iommufd_close.detach",
+	    ioc(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+		&(struct vfio_device_detach_iommufd_pt){ .argsz = 8 }));
+	close_fd("cdev.close", &fd);
+
+	/* Group open first: cdev opens, cannot bind until the group closes. */
+	ifd = open_rw("/dev/iommu");
+	g = res_fd("cdev.group_first.group_open", open_rw(group_path));
+	fd = res_fd("cdev.group_first.cdev_open", open_rw(cdev_path));
+	res("cdev.group_first.bind", bind(fd, ifd, NULL));
+	close_fd("cdev.group_first.group_close", &g);
+	res("cdev.group_first.bind_after_group_close", bind(fd, ifd, &devid));
+	out("cdev.group_first.devid", "%u", devid);
+	drop(res_fd("cdev.group_first.group_reopen", open_rw(group_path)));
+	close_fd("cdev.group_first.cdev_close", &fd);
+	g = res_fd("cdev.group_first.group_open_after_unbind", open_rw(group_path));
+	group_status("cdev.group_first.get_status", g);
+	close_fd("cdev.group_first.group_final_close", &g);
+
+	/* Bound cdev, close without attach; then a fresh fd binds again. */
+	fd = open_rw(cdev_path);
+	res("cdev.rebind.bind", bind(fd, ifd, &devid));
+	out("cdev.rebind.devid", "%u", devid);
+	close_fd("cdev.rebind.close", &fd);
+	fd = open_rw(cdev_path);
+	res("cdev.rebind.bind_again", bind(fd, ifd, &devid));
+	out("cdev.rebind.devid_again", "%u", devid);
+	close_fd("cdev.rebind.close_again", &fd);
+	close_fd("cdev.iommufd.close", &ifd);
+}
+
+/* ---- setup ---- */
+
+static int setup(void)
+{
+	char name[32];
+	int group;
+
+	if (res("setup.find_igb", vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, bdf, sizeof(bdf))))
+		return -1;
+	out("setup.bdf", "%s", bdf);
+	if (res("setup.vfio_pci_loaded", sys(access("/sys/bus/pci/drivers/vfio-pci", F_OK))))
+		return -1;
+	if (res("setup.bind_vfio_pci", vfio_rs_bind_vfio_pci(bdf)))
+		return -1;
+	group = vfio_rs_iommu_group(bdf);
+	if (res("setup.iommu_group", group < 0 ? group : 0))
+		return -1;
+	snprintf(group_path, sizeof(group_path), "/dev/vfio/%d", group);
+	if (res("setup.vfio_dev_name", vfio_rs_vfio_dev_name(bdf, name, sizeof(name))))
+		return -1;
+	out("setup.vfio_dev_name.value", "%s", name);
+	snprintf(cdev_path, sizeof(cdev_path), "/dev/vfio/devices/%s", name);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} sections[] = {
+	{ "container", container_alone },
+	{ "group", group_basics },
+	{ "gdev", group_device },
+	{ "cdev", cdev_tests },
+	{ "compat2", compat_iommufd_closed },
+	/* Last: UNSET_CONTAINER with a device open is where a core most easily leaks state. */
+	{ "compat", group_iommufd_compat },
+};
+
+/* Runs every section, or only those named on the command line (for narrowing a difference). */
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# vfio_diff: begin\n");
+	if (!setup()) {
+		for (unsigned int i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+			int want = argc < 2;
+
+			for (int a = 1; a < argc; a++)
+				want |= !strcmp(argv[a], sections[i].name);
+			if (want)
+				sections[i].run();
+		}
+		res("teardown.unbind", vfio_rs_unbind(bdf));
+	}
+	printf("# vfio_diff: end %u lines\n", lines);
+	return 0;
+}
