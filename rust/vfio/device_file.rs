@@ -140,6 +140,32 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
         }
     }
 
+    /// `/proc/<pid>/fdinfo/<fd>`: the parent device's sysfs path, as upstream's
+    /// `vfio_device_show_fdinfo` (bound or not).
+    ///
+    /// # Safety
+    ///
+    /// `m` must be the seq_file being shown and `file` a device file created for `T`.
+    unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
+        // SAFETY: Per the function contract.
+        let dev = unsafe { Self::data(file) }.device();
+        // SAFETY: The parent of a live vfio device is a valid device; the path is a new
+        // kmalloc'ed string or null.
+        let path = unsafe {
+            bindings::kobject_get_path(&raw mut (*dev.parent_raw()).kobj, bindings::GFP_KERNEL)
+        };
+        if path.is_null() {
+            return;
+        }
+        // SAFETY: `m` is the seq_file being shown (function contract).
+        let seq = unsafe { kernel::seq_file::SeqFile::from_raw(m) };
+        // SAFETY: `path` is a NUL-terminated string we own until the `kfree` below.
+        let cpath = unsafe { CStr::from_char_ptr(path) };
+        kernel::seq_print!(seq, "vfio-device-syspath: /sys{}\n", cpath.to_str().unwrap_or("?"));
+        // SAFETY: `path` came from `kobject_get_path` and is freed once.
+        unsafe { bindings::kfree(path.cast()) };
+    }
+
     /// The table for `T`, owned by `owner`.
     pub(crate) const fn build(owner: &'static ThisModule) -> StaticFops {
         StaticFops(bindings::file_operations {
@@ -152,6 +178,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
             #[cfg(CONFIG_COMPAT)]
             compat_ioctl: bindings::compat_ptr_ioctl,
             mmap: Some(Self::mmap),
+            show_fdinfo: Some(Self::show_fdinfo),
             ..pin_init::zeroed()
         })
     }
