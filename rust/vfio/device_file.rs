@@ -161,7 +161,11 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
         let seq = unsafe { kernel::seq_file::SeqFile::from_raw(m) };
         // SAFETY: `path` is a NUL-terminated string we own until the `kfree` below.
         let cpath = unsafe { CStr::from_char_ptr(path) };
-        kernel::seq_print!(seq, "vfio-device-syspath: /sys{}\n", cpath.to_str().unwrap_or("?"));
+        kernel::seq_print!(
+            seq,
+            "vfio-device-syspath: /sys{}\n",
+            cpath.to_str().unwrap_or("?")
+        );
         // SAFETY: `path` came from `kobject_get_path` and is freed once.
         unsafe { bindings::kfree(path.cast()) };
     }
