@@ -70,35 +70,23 @@ static int read_overlaps(void)
 /* The IOMMU group id the core made for sample device i, or -errno. */
 static int sample_group(int i)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
+	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "/sys/bus/faux/devices/vfio-rs-sample.%d/iommu_group", i);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	return atoi(strrchr(link, '/') + 1);
+	snprintf(path, sizeof(path), "/sys/bus/faux/devices/vfio-rs-sample.%d", i);
+	return vfio_rs_sysdev_iommu_group(path);
 }
 
 /* /dev/vfio/devices/vfioN of sample device i into buf; 0 or -errno. */
 static int sample_cdev(int i, char *buf, size_t len)
 {
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
+	char path[PATH_MAX], name[32];
+	int ret;
 
-	snprintf(path, sizeof(path), "/sys/bus/faux/devices/vfio-rs-sample.%d/vfio-dev", i);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "vfio", 4))
-			break;
-	if (e)
-		snprintf(buf, len, "/dev/vfio/devices/%s", e->d_name);
-	closedir(d);
-	return e ? 0 : -ENOENT;
+	snprintf(path, sizeof(path), "/sys/bus/faux/devices/vfio-rs-sample.%d", i);
+	ret = vfio_rs_sysdev_vfio_dev(path, name, sizeof(name));
+	if (!ret)
+		snprintf(buf, len, "/dev/vfio/devices/%s", name);
+	return ret;
 }
 
 static int load_sample(void)

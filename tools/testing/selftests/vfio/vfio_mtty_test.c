@@ -20,29 +20,17 @@
 
 static int mdev_group(void)
 {
-	char link[PATH_MAX];
-	ssize_t n = readlink(MDEV "/iommu_group", link, sizeof(link) - 1);
-
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	return atoi(strrchr(link, '/') + 1);
+	return vfio_rs_sysdev_iommu_group(MDEV);
 }
 
 static int mdev_cdev(char *buf, size_t len)
 {
-	struct dirent *e;
-	DIR *d = opendir(MDEV "/vfio-dev");
+	char name[32];
+	int ret = vfio_rs_sysdev_vfio_dev(MDEV, name, sizeof(name));
 
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "vfio", 4))
-			break;
-	if (e)
-		snprintf(buf, len, "/dev/vfio/devices/%s", e->d_name);
-	closedir(d);
-	return e ? 0 : -ENOENT;
+	if (!ret)
+		snprintf(buf, len, "/dev/vfio/devices/%s", name);
+	return ret;
 }
 
 /* GET_INFO and a config-space read through the region the device reports. */

@@ -118,13 +118,13 @@ static inline int vfio_rs_unbind(const char *bdf)
 	return ret;
 }
 
-/* The IOMMU group id of a PCI function, or -errno. */
-static inline int vfio_rs_iommu_group(const char *bdf)
+/* The IOMMU group id of the device at sysfs directory sysdev, or -errno. */
+static inline int vfio_rs_sysdev_iommu_group(const char *sysdev)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), "%s/iommu_group", sysdev);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
@@ -132,15 +132,15 @@ static inline int vfio_rs_iommu_group(const char *bdf)
 	return atoi(strrchr(link, '/') + 1);
 }
 
-/* Name of the single vfio-dev/vfioN entry of a PCI function into name; 0 or -ENOENT. */
-static inline int vfio_rs_vfio_dev_name(const char *bdf, char *name, size_t len)
+/* Name of the vfio-dev/vfioN entry under sysfs directory sysdev into name; 0 or -errno. */
+static inline int vfio_rs_sysdev_vfio_dev(const char *sysdev, char *name, size_t len)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
 	int ret = -ENOENT;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	snprintf(path, sizeof(path), "%s/vfio-dev", sysdev);
 	d = opendir(path);
 	if (!d)
 		return -errno;
@@ -151,6 +151,24 @@ static inline int vfio_rs_vfio_dev_name(const char *bdf, char *name, size_t len)
 		}
 	closedir(d);
 	return ret;
+}
+
+/* The IOMMU group id of a PCI function, or -errno. */
+static inline int vfio_rs_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	return vfio_rs_sysdev_iommu_group(path);
+}
+
+/* Name of the single vfio-dev/vfioN entry of a PCI function into name; 0 or -errno. */
+static inline int vfio_rs_vfio_dev_name(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	return vfio_rs_sysdev_vfio_dev(path, name, len);
 }
 
 /* Major number of a character device region by name in /proc/devices, or -ENOENT. */
