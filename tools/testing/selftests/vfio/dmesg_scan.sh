@@ -15,7 +15,7 @@ else
 	leaks=""
 	echo "# dmesg_scan: kmemleak not available"
 fi
-pattern='WARNING:|BUG:|kernel BUG|Oops|general protection|Call Trace:|possible recursive locking|circular locking|inconsistent lock state|lock held when returning|suspicious RCU usage|KASAN:|UBSAN:|unreferenced object|rust_panic|panicked at'
+pattern='WARNING:|BUG:|kernel BUG|Oops|general protection|Call Trace:|possible recursive locking|circular locking|inconsistent lock state|lock held when returning|suspicious RCU usage|KASAN:|UBSAN:|unreferenced object|rust_panic|panicked at|blocked for more than'
 marker='vfio-rs: tests start'
 log=$(dmesg)
 if grep -q "$marker" <<<"$log"; then

@@ -40,7 +40,7 @@ for t in "${tests[@]}"; do
 	args=()
 	[ "$t" = vfio_pci_driver_test ] &&
 		args=(-T memcpy_storm -T init_remove)
-	(cd /tmp && timeout 900 "$dir/$t" "${args[@]}" "$bdf")
+	(cd /tmp && "$(dirname "$0")/bounded.sh" 900 "$t" "$dir/$t" "${args[@]}" "$bdf")
 done
 bash "$dir/scripts/cleanup.sh" >/dev/null 2>&1
 exit 0
