@@ -137,6 +137,12 @@ static long set_irq(int dev, __u32 index, __u32 action, __u32 count, int fd)
 
 #define NONE (-2)
 
+/* INTx SET_IRQS with one eventfd, or (NONE) with no data and count 0. */
+static long intx(FIXTURE_DATA(edu) *self, __u32 action, int fd)
+{
+	return set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, action, fd == NONE ? 0 : 1, fd);
+}
+
 /* The eventfd's count if it gets signalled within ms, else 0. */
 static __u64 wait_fd(int efd, int ms)
 {
@@ -176,8 +182,7 @@ TEST_F(edu, intx_is_maskable_with_one_vector)
 	ASSERT_TRUE(info.flags & VFIO_IRQ_INFO_MASKABLE);
 	ASSERT_TRUE(info.flags & VFIO_IRQ_INFO_AUTOMASKED);
 	/* Unmask needs INTx enabled first. */
-	ASSERT_EQ(-EINVAL, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX,
-				   VFIO_IRQ_SET_ACTION_UNMASK, 1, 0));
+	ASSERT_EQ(-EINVAL, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, 0));
 }
 
 TEST_F(edu, unmask_eventfd_unmasks_and_resignals_pending)
@@ -187,8 +192,8 @@ TEST_F(edu, unmask_eventfd_unmasks_and_resignals_pending)
 
 	ASSERT_GE(t, 0);
 	ASSERT_GE(u, 0);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u));
 	fire_and_mask(_metadata, self, t);
 
 	/* Unmask while pending: the handler keeps it masked, the thread re-signals. */
@@ -208,8 +213,7 @@ TEST_F(edu, unmask_eventfd_unmasks_and_resignals_pending)
 	ASSERT_EQ(1, wait_fd(t, FIRES_MS));
 	edu_ack(_metadata, self);
 
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
-			     NONE));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, NONE));
 	close(u);
 	close(t);
 }
@@ -221,11 +225,11 @@ TEST_F(edu, unmask_eventfd_signalled_before_enable_acts_at_once)
 
 	ASSERT_GE(t, 0);
 	ASSERT_GE(u, 0);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t));
 	fire_and_mask(_metadata, self, t);
 
 	signal_fd(_metadata, u);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u));
 	ASSERT_EQ(1, wait_fd(t, FIRES_MS));
 	/* That event came from the poll at enable, which leaves the count alone... */
 	ASSERT_EQ(sizeof(n), read(u, &n, sizeof(n)));
@@ -238,8 +242,7 @@ TEST_F(edu, unmask_eventfd_signalled_before_enable_acts_at_once)
 	ASSERT_EQ(1, wait_fd(t, FIRES_MS));
 	edu_ack(_metadata, self);
 
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
-			     NONE));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, NONE));
 	close(u);
 	close(t);
 }
@@ -252,15 +255,12 @@ TEST_F(edu, second_enable_is_busy_until_disabled)
 	ASSERT_GE(t, 0);
 	ASSERT_GE(u1, 0);
 	ASSERT_GE(u2, 0);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u1));
-	ASSERT_EQ(-EBUSY, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX,
-				  VFIO_IRQ_SET_ACTION_UNMASK, 1, u2));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u1));
+	ASSERT_EQ(-EBUSY, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u2));
 	/* Not an eventfd, and not an fd. */
-	ASSERT_EQ(-EINVAL, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX,
-				   VFIO_IRQ_SET_ACTION_UNMASK, 1, self->group));
-	ASSERT_EQ(-EBADF, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX,
-				  VFIO_IRQ_SET_ACTION_UNMASK, 1, 1000));
+	ASSERT_EQ(-EINVAL, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, self->group));
+	ASSERT_EQ(-EBADF, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, 1000));
 	fire_and_mask(_metadata, self, t);
 
 	/* The refused eventfd does nothing (nobody consumes its count); u1 still unmasks. */
@@ -271,19 +271,18 @@ TEST_F(edu, second_enable_is_busy_until_disabled)
 	ASSERT_EQ(1, wait_fd(t, FIRES_MS));
 
 	/* Disabled (fd -1): u1 is detached, u2 can take its place. */
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, -1));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, -1));
 	signal_fd(_metadata, u1);
 	ASSERT_EQ(0, wait_fd(t, QUIET_MS));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u2));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u2));
 	signal_fd(_metadata, u2);
 	ASSERT_EQ(1, wait_fd(t, FIRES_MS));
 	/* Disabling an empty slot is fine, twice. */
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, -1));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, -1));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, -1));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, -1));
 	edu_ack(_metadata, self);
 
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
-			     NONE));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, NONE));
 	close(u2);
 	close(u1);
 	close(t);
@@ -297,18 +296,17 @@ TEST_F(edu, closing_the_unmask_eventfd_releases_it)
 	ASSERT_GE(t, 0);
 	ASSERT_GE(u, 0);
 	ASSERT_GE(u2, 0);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u));
 	/* The hang-up empties the driver's slot: a new enable is not busy. */
 	close(u);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u2));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u2));
 	fire_and_mask(_metadata, self, t);
 	signal_fd(_metadata, u2);
 	ASSERT_EQ(1, wait_fd(t, FIRES_MS));
 	edu_ack(_metadata, self);
 
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
-			     NONE));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, NONE));
 	close(u2);
 	close(t);
 }
@@ -321,18 +319,17 @@ TEST_F(edu, replacing_the_trigger_flushes_the_thread)
 	ASSERT_GE(t1, 0);
 	ASSERT_GE(t2, 0);
 	ASSERT_GE(u, 0);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t1));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t1));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u));
 	fire_and_mask(_metadata, self, t1);
 	/* vfio-pci flushes the virqfd's thread before dropping the old trigger. */
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t2));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t2));
 	signal_fd(_metadata, u);
 	ASSERT_EQ(1, wait_fd(t2, FIRES_MS));
 	ASSERT_EQ(0, wait_fd(t1, QUIET_MS));
 	edu_ack(_metadata, self);
 
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
-			     NONE));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, NONE));
 	close(u);
 	close(t2);
 	close(t1);
@@ -346,21 +343,19 @@ TEST_F(edu, intx_disable_and_close_tear_down_an_active_virqfd)
 	ASSERT_GE(t, 0);
 	ASSERT_GE(u, 0);
 	ASSERT_GE(u2, 0);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u));
 	fire_and_mask(_metadata, self, t);
 	/* Trigger count 0 with DATA_NONE: INTx off, its virqfd with it. */
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0,
-			     NONE));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, NONE));
 	signal_fd(_metadata, u);
 	ASSERT_EQ(0, wait_fd(t, QUIET_MS));
-	ASSERT_EQ(-EINVAL, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX,
-				   VFIO_IRQ_SET_ACTION_UNMASK, 1, u));
+	ASSERT_EQ(-EINVAL, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u));
 
 	/* Again, left active when the device fd closes: close_device disables it. */
 	edu_ack(_metadata, self);
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1, t));
-	ASSERT_EQ(0, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1, u2));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_TRIGGER, t));
+	ASSERT_EQ(0, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, u2));
 	fire_and_mask(_metadata, self, t);
 	close(self->dev);
 	self->dev = -1;
@@ -373,8 +368,7 @@ TEST_F(edu, intx_disable_and_close_tear_down_an_active_virqfd)
 	/* The device opens again with INTx off. */
 	self->dev = vfio_rs_ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)self->bdf);
 	ASSERT_GE(self->dev, 0);
-	ASSERT_EQ(-EINVAL, set_irq(self->dev, VFIO_PCI_INTX_IRQ_INDEX,
-				   VFIO_IRQ_SET_ACTION_UNMASK, 1, -1));
+	ASSERT_EQ(-EINVAL, intx(self, VFIO_IRQ_SET_ACTION_UNMASK, -1));
 }
 
 TEST_F(edu, msi_trigger_works_and_has_no_unmask)
