@@ -16,6 +16,7 @@ waited=0
 while kill -0 "$pid" 2>/dev/null; do
 	if ((waited >= limit)); then
 		echo "# vfio-rs: STALL: $name still running after $limit s"
+		{ echo "<3>vfio-rs: STALL: $name still running after $limit s" >/dev/kmsg; } 2>/dev/null
 		for t in $(pgrep -s "$pid"; pgrep -g "$pid") ; do
 			[ -d "/proc/$t" ] || continue
 			for task in /proc/"$t"/task/*; do

@@ -16,7 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
 bins=$repo/out/selftests
 
-dmesg -n 1 2>/dev/null   # keep the console for test output; the log is scanned below
+# Errors and worse also reach the console (scripts/vm's VFIO_RS_CONSOLE file); the
+# whole log is scanned below.
+dmesg -n 4 2>/dev/null
 for t in "$bins"/*_test; do
 	[ -x "$t" ] || continue
 	echo "# vfio-rs: running $(basename "$t") [impl ${VFIO_RS_IMPL:-?}]"
