@@ -31,6 +31,7 @@ pub(crate) mod module_ref;
 pub(crate) mod param;
 pub(crate) mod uaccess_ext;
 pub(crate) mod uapi;
+pub(crate) mod user_mm;
 pub(crate) mod user_pages;
 pub(crate) mod vfio;
 pub(crate) mod workqueue_ext;

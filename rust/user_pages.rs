@@ -34,6 +34,11 @@ impl PinOwner {
         })
     }
 
+    /// The owner's address space (for copies through it, `rust/user_mm.rs`).
+    pub(crate) fn mm(&self) -> &Mm {
+        &self.mm
+    }
+
     /// Whether both owners' memory is the same address space.
     pub(crate) fn same_mm(&self, other: &PinOwner) -> bool {
         self.mm.as_raw() == other.mm.as_raw()

@@ -16,4 +16,5 @@ pub(crate) mod iommu_driver;
 pub(crate) mod kvm;
 pub(crate) mod layout;
 pub(crate) mod migration;
+pub(crate) mod unmap_notify;
 pub(crate) mod virqfd;

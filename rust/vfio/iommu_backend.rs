@@ -8,7 +8,9 @@
 
 use crate::kabi::{
     bindings,
-    iommu::IommuGroup, //
+    iommu::IommuGroup,
+    user_mm::{PageArray, RwData},
+    vfio::unmap_notify::NotifyDevice, //
 };
 use core::{
     marker::PhantomData,
@@ -36,6 +38,37 @@ pub(crate) trait IommuBackend: Sized + Send + Sync + 'static {
 
     /// A group leaves the container.
     fn detach_group(&self, group: &IommuGroup);
+
+    /// Whether the backend serves emulated-IOMMU devices: the ops below are only put in the
+    /// table when true (the core treats a missing op as "not supported").
+    const EMULATED: bool = false;
+
+    /// `pin_pages`: pins `npage` pages from `iova` for a device of `group`, filling `pages`
+    /// (absent: the caller passed `NULL`); the number pinned.
+    fn pin_pages(
+        &self,
+        _group: &IommuGroup,
+        _iova: u64,
+        _npage: i32,
+        _prot: i32,
+        _pages: Option<PageArray<'_>>,
+    ) -> Result<i32> {
+        Err(EINVAL)
+    }
+
+    /// `unpin_pages`: drops pins [`Self::pin_pages`] took.
+    fn unpin_pages(&self, _iova: u64, _npage: i32) {}
+
+    /// `dma_rw`: the CPU does a device's DMA to or from `data`.
+    fn dma_rw(&self, _iova: u64, _data: RwData<'_>) -> Result {
+        Err(EINVAL)
+    }
+
+    /// `register_device`: a device of an attached group was opened.
+    fn register_device(&self, _dev: &NotifyDevice) {}
+
+    /// `unregister_device`: its last close.
+    fn unregister_device(&self, _dev: &NotifyDevice) {}
 }
 
 /// A `struct vfio_iommu_driver_ops` that may live in a `static`: immutable function, name and
@@ -121,6 +154,96 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// `data` must be a live instance, `group` attached to it, and `pages` null or valid for
+    /// `npage` pointers.
+    unsafe extern "C" fn pin_pages(
+        data: *mut c_void,
+        group: *mut bindings::iommu_group,
+        iova: bindings::dma_addr_t,
+        npage: c_int,
+        prot: c_int,
+        pages: *mut *mut bindings::page,
+    ) -> c_int {
+        // SAFETY: Null or a live instance per the function contract.
+        let Some(this) = (unsafe { data.cast::<T>().as_ref() }) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: The core holds a reference on `group` for the call.
+        let Some(group) = (unsafe { IommuGroup::from_borrowed(group) }) else {
+            return EINVAL.to_errno();
+        };
+        let pages = match usize::try_from(npage) {
+            // SAFETY: `pages` has room for `npage` pointers per the function contract.
+            Ok(n) if !pages.is_null() => Some(unsafe { PageArray::from_raw(pages, n) }),
+            _ => None,
+        };
+        match this.pin_pages(&group, iova, npage, prot, pages) {
+            Ok(n) => n,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `data` must be a live instance.
+    unsafe extern "C" fn unpin_pages(data: *mut c_void, iova: bindings::dma_addr_t, npage: c_int) {
+        // SAFETY: A live instance per the function contract.
+        let this = unsafe { &*data.cast::<T>() };
+        this.unpin_pages(iova, npage);
+    }
+
+    /// # Safety
+    ///
+    /// `data` must be a live instance; `buf` valid for `count` bytes of reads, and of writes
+    /// unless `write`, and not otherwise accessed during the call.
+    unsafe extern "C" fn dma_rw(
+        data: *mut c_void,
+        iova: bindings::dma_addr_t,
+        buf: *mut c_void,
+        count: usize,
+        write: bool,
+    ) -> c_int {
+        // SAFETY: A live instance per the function contract.
+        let this = unsafe { &*data.cast::<T>() };
+        if buf.is_null() {
+            return EINVAL.to_errno();
+        }
+        let rw = if write {
+            // SAFETY: Readable for `count` bytes per the function contract.
+            RwData::Write(unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) })
+        } else {
+            // SAFETY: Writable for `count` bytes and unaliased per the function contract.
+            RwData::Read(unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), count) })
+        };
+        match this.dma_rw(iova, rw) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `data` must be a live instance; `vdev` an opened device of an attached group, live until
+    /// [`Self::unregister_device`] for it returns.
+    unsafe extern "C" fn register_device(data: *mut c_void, vdev: *mut bindings::vfio_device) {
+        // SAFETY: A live instance per the function contract.
+        let this = unsafe { &*data.cast::<T>() };
+        // SAFETY: Live until unregistered per the function contract.
+        this.register_device(&unsafe { NotifyDevice::from_raw(vdev) });
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::register_device`], paired with it.
+    unsafe extern "C" fn unregister_device(data: *mut c_void, vdev: *mut bindings::vfio_device) {
+        // SAFETY: A live instance per the function contract.
+        let this = unsafe { &*data.cast::<T>() };
+        // SAFETY: Still live for this call per the function contract.
+        this.unregister_device(&unsafe { NotifyDevice::from_raw(vdev) });
+    }
+
     /// The ops table of `T`, named `name`, owned by `owner`.
     pub(crate) const fn build(name: &'static CStr, owner: &'static ThisModule) -> StaticIommuOps {
         #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` is not a const fn")]
@@ -133,6 +256,31 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
             ioctl: Some(Self::ioctl),
             attach_group: Some(Self::attach_group),
             detach_group: Some(Self::detach_group),
+            pin_pages: if T::EMULATED {
+                Some(Self::pin_pages)
+            } else {
+                None
+            },
+            unpin_pages: if T::EMULATED {
+                Some(Self::unpin_pages)
+            } else {
+                None
+            },
+            dma_rw: if T::EMULATED {
+                Some(Self::dma_rw)
+            } else {
+                None
+            },
+            register_device: if T::EMULATED {
+                Some(Self::register_device)
+            } else {
+                None
+            },
+            unregister_device: if T::EMULATED {
+                Some(Self::unregister_device)
+            } else {
+                None
+            },
             // SAFETY: The remaining members are optional function pointers: null is `None`.
             ..unsafe { core::mem::zeroed() }
         })

@@ -4,6 +4,7 @@
 //! [`DmaMap`](super::dma_map::DmaMap) and IOVA list.
 
 use super::dma_map::{DmaEntry, DmaRange, DmaStore};
+use super::emulated::PfnTree;
 use super::errno::Errno;
 use super::iova_ranges::{IovaList, IovaRange};
 use crate::kabi::user_pages::PinOwner;
@@ -20,6 +21,10 @@ pub(crate) struct VfioDma {
     pub(crate) mapped_size: u64,
     /// Pages charged to `owner`'s locked memory.
     pub(crate) locked: u64,
+    /// Pages pinned by emulated devices (`emulated.rs`).
+    pub(crate) pfns: PfnTree,
+    /// Dirty bitmap while tracking (`dirty.rs`).
+    pub(crate) bitmap: Option<KVVec<u64>>,
 }
 
 impl VfioDma {
@@ -30,6 +35,8 @@ impl VfioDma {
             owner,
             mapped_size: 0,
             locked: 0,
+            pfns: PfnTree::new(),
+            bitmap: None,
         }
     }
 }
@@ -44,8 +51,7 @@ impl DmaEntry for VfioDma {
     }
 
     fn has_pinned_pages(&self) -> bool {
-        // No emulated-device page pinning (`vfio_pin_pages`) yet.
-        false
+        !self.pfns.is_empty()
     }
 }
 

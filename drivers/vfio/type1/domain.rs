@@ -108,14 +108,17 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
                 return Err(e);
             }
         };
-        if let Err(e) = dma.owner.account(pinned as i64, false) {
+        // Pages an emulated device pinned are charged already.
+        let iova = range.iova + (done << PAGE_SHIFT);
+        let charge = pinned as u64 - dma.pfns.accountable_in(iova, pinned as u64);
+        if let Err(e) = dma.owner.account(charge as i64, false) {
             for &pfn in &pfns[..pinned] {
                 dma.owner.unpin(pfn, 1, false);
             }
             abandon(dma, run);
             return Err(e);
         }
-        dma.locked += pinned as u64;
+        dma.locked += charge;
         for (i, &pfn) in pfns[..pinned].iter().enumerate() {
             let offset = (done + i as u64) << PAGE_SHIFT;
             match run.as_mut() {
@@ -167,10 +170,12 @@ pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
         }
     }
     dma.mapped_size = 0;
-    if dma.locked != 0 {
+    // Pages emulated devices still pin stay charged (`vfio_iommu_unmap_unpin_reaccount`).
+    let keep = dma.pfns.accountable();
+    if dma.locked > keep {
         // The process may be gone (`ESRCH`); its mm then has nothing left to charge.
-        let _ = dma.owner.account(-(dma.locked as i64), true);
-        dma.locked = 0;
+        let _ = dma.owner.account(-((dma.locked - keep) as i64), true);
+        dma.locked = keep;
     }
 }
 

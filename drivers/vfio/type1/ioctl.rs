@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Container ioctls of the type1 backend: `VFIO_IOMMU_GET_INFO`, `VFIO_IOMMU_MAP_DMA`,
-//! `VFIO_IOMMU_UNMAP_DMA`. User copies happen outside the container lock where upstream
-//! does them outside; the decisions are the pure modules'.
+//! `VFIO_IOMMU_UNMAP_DMA` (`VFIO_IOMMU_DIRTY_PAGES` is `dirty.rs`). User copies happen
+//! outside the container lock where upstream does them outside; the decisions are the pure
+//! modules'.
 
 use super::dirty_bitmap::BitmapArg;
 use super::dma::{kerr, VfioDma};
@@ -16,7 +17,7 @@ use super::map_args::{
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
 };
 use super::uapi::{INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ};
-use crate::kabi::{uapi, user_pages::PinOwner, vfio::info_cap::OwnedInfoCap};
+use crate::kabi::{uapi, user_mm::access_ok, user_pages::PinOwner, vfio::info_cap::OwnedInfoCap};
 use crate::module_params;
 use kernel::{
     prelude::*,
@@ -57,12 +58,13 @@ pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize>
         uapi::VFIO_IOMMU_GET_INFO => get_info(iommu, arg).map(|()| 0),
         uapi::VFIO_IOMMU_MAP_DMA => map_dma(iommu, arg).map(|()| 0),
         uapi::VFIO_IOMMU_UNMAP_DMA => unmap_dma(iommu, arg).map(|()| 0),
+        uapi::VFIO_IOMMU_DIRTY_PAGES => super::dirty::dirty_pages(iommu, arg).map(|()| 0),
         _ => Err(ENOTTY),
     }
 }
 
-/// `vfio_iommu_type1_get_info` (`t1:2820`): page sizes, then the DMA_AVAIL and IOVA_RANGE
-/// capabilities (no MIGRATION capability: dirty tracking is not implemented yet).
+/// `vfio_iommu_type1_get_info` (`t1:2820`): page sizes, then the MIGRATION, DMA_AVAIL and
+/// IOVA_RANGE capabilities.
 fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
     let head: [u8; INFO_MINSZ as usize] = read_user(arg)?;
     let argsz = u32_at(&head, 0);
@@ -73,6 +75,7 @@ fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
     let mut caps = OwnedInfoCap::new();
     let pgsizes = {
         let inner = iommu.inner.lock();
+        super::dirty::add_migration_cap(&mut caps, inner.pgsize_bitmap)?;
         let avail = inner.dmas.dma_avail();
         caps.add(
             uapi::VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL as u16,
@@ -154,14 +157,18 @@ fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
         MapPlan::Create(range) => {
             let dma = VfioDma::new(range, PinOwner::current()?);
             inner.dmas.insert(dma).map_err(kerr)?;
-            if inner.domains.is_empty() {
-                return Ok(());
+            // Without an IOMMU domain (emulated groups only) pages are pinned on demand.
+            let mut res = Ok(());
+            if !inner.domains.is_empty() {
+                let no_huge = module_params::disable_hugepages.get();
+                let Some(dma) = inner.dmas.get_mut(range.iova) else {
+                    return Err(EINVAL);
+                };
+                res = pin_map(&inner.domains, dma, no_huge);
             }
-            let no_huge = module_params::disable_hugepages.get();
-            let Some(dma) = inner.dmas.get_mut(range.iova) else {
-                return Err(EINVAL);
-            };
-            let res = pin_map(&inner.domains, dma, no_huge);
+            if res.is_ok() {
+                res = super::dirty::on_map(inner, range.iova);
+            }
             if res.is_err() {
                 if let Some(mut dma) = inner.dmas.remove(range.iova) {
                     unmap_unpin(&inner.domains, &mut dma);
@@ -172,15 +179,26 @@ fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
     }
 }
 
-/// Unmap hooks: each removed mapping is unmapped and unpinned.
+/// Unmap hooks: each removed mapping reports its dirty bits (if asked) and is unmapped and
+/// unpinned.
 struct Teardown<'a> {
     domains: &'a [Domain],
+    /// The user bitmap, whose bit 0 is the request's first IOVA.
+    bitmap: BitmapArg,
+    base_iova: u64,
+    /// A non-pinned group is attached: mapped pages are all dirty.
+    mark_all: bool,
 }
 
 impl UnmapHooks<VfioDma> for Teardown<'_> {
-    fn report_dirty(&mut self, _entry: &mut VfioDma) -> Result<(), Errno> {
-        // Unreachable: `check_unmap` refuses bitmaps while dirty tracking is off (always).
-        Err(Errno::EINVAL)
+    fn report_dirty(&mut self, entry: &mut VfioDma) -> Result<(), Errno> {
+        super::dirty::update_user_bitmap(
+            entry,
+            self.bitmap.data,
+            self.base_iova,
+            self.bitmap.pgsize,
+            self.mark_all,
+        )
     }
 
     fn removed(&mut self, mut entry: VfioDma) {
@@ -206,29 +224,45 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
             size: u64_at(&bb, 8),
             data: u64_at(&bb, 16),
         };
+        if !access_ok(bitmap.data, bitmap.size) {
+            return Err(EINVAL);
+        }
         check_unmap_bitmap(&args, &bitmap).map_err(kerr)?;
     }
-    let unmapped = {
+    let mut progress = UnmapProgress::default();
+    let mut checked = None;
+    let unmapped = loop {
         let mut guard = iommu.inner.lock();
         let inner = &mut *guard;
-        let ctx = UnmapContext {
-            has_emulated: !inner.emulated.is_empty(),
-            pgsize_bitmap: inner.pgsize_bitmap,
-            dirty_tracking: false,
+        // Checked once; the rounds after a notification resume the walk (`again:`).
+        let req = match checked {
+            Some(req) => req,
+            None => {
+                let ctx = UnmapContext {
+                    has_emulated: !inner.emulated.is_empty(),
+                    pgsize_bitmap: inner.pgsize_bitmap,
+                    dirty_tracking: inner.emu.dirty_tracking,
+                };
+                *checked.insert(check_unmap(&args, &bitmap, &ctx).map_err(kerr)?)
+            }
         };
-        let req = check_unmap(&args, &bitmap, &ctx).map_err(kerr)?;
         let mut hooks = Teardown {
             domains: &inner.domains,
+            bitmap,
+            base_iova: req.iova,
+            mark_all: inner.emu.num_non_pinned_groups != 0,
         };
-        let mut progress = UnmapProgress::default();
         match inner
             .dmas
             .unmap_walk(&req, inner.v2, &mut progress, &mut hooks)
             .map_err(kerr)?
         {
-            UnmapStep::Done(size) => size,
-            // No device pins pages through this backend yet.
-            UnmapStep::NotifyPinned { .. } => return Err(EBUSY),
+            UnmapStep::Done(size) => break size,
+            UnmapStep::NotifyPinned { iova, size } => {
+                // Devices unpin from their callback, which takes the container lock.
+                drop(guard);
+                iommu.emu_notify_unmap(iova, size);
+            }
         }
     };
     let mut out = b;

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A container's type1 IOMMU (`struct vfio_iommu`): its mappings, usable IOVA ranges, IOMMU
-//! domains and emulated-IOMMU groups, behind one mutex (`iommu->lock`; the only lock here).
+//! domains and emulated-IOMMU groups, behind one mutex (`iommu->lock`), and the devices to
+//! tell about unmaps behind another. Lock order (see `emulated.rs`): `notify` → `inner`.
 
 use super::dma::{kerr, DmaTree, IovaVec};
 use super::dma_map::{DmaEntry, DmaMap};
 use super::domain::{copy_mappings, pin_map, unmap_unpin, Domain};
+use super::emulated::EmuState;
 use super::iova_ranges::{
     aper_conflict, aper_expand, aper_resize, copy_into, resv_conflict, resv_exclude, resv_refresh,
     sw_msi_base, ResvRegion, ResvType,
@@ -13,7 +15,13 @@ use super::iova_ranges::{
 use super::pgsize::{pgsize_bitmap, INITIAL_PGSIZE_BITMAP};
 use super::uapi::{check_extension, open_is_v2, ContainerFacts};
 use crate::kabi::{
-    iommu::IommuGroup, iommu_domain::IommuDomain, vfio::iommu_backend::IommuBackend,
+    iommu::IommuGroup,
+    iommu_domain::IommuDomain,
+    user_mm::{PageArray, RwData},
+    vfio::{
+        iommu_backend::IommuBackend,
+        unmap_notify::{DmaUnmapList, NotifyDevice},
+    },
 };
 use crate::module_params;
 use core::pin::Pin;
@@ -33,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) pgsize_bitmap: u64,
     /// Opened as `VFIO_TYPE1v2_IOMMU`.
     pub(crate) v2: bool,
+    /// Emulated devices and dirty tracking (`emulated.rs`, `dirty.rs`).
+    pub(crate) emu: EmuState,
 }
 
 /// A container's type1 backend instance.
@@ -40,6 +50,10 @@ pub(crate) struct Inner {
 pub(crate) struct VfioIommu {
     #[pin]
     pub(crate) inner: Mutex<Inner>,
+    /// Devices to call `dma_unmap` on (`device_list`, `device_list_lock`); taken before
+    /// `inner`, never while holding it.
+    #[pin]
+    pub(crate) notify: Mutex<DmaUnmapList>,
 }
 
 /// The group's reserved regions, in the pure logic's terms (unknown types are left out).
@@ -199,7 +213,9 @@ impl IommuBackend for VfioIommu {
                     emulated: KVec::new(),
                     pgsize_bitmap: INITIAL_PGSIZE_BITMAP,
                     v2,
+                    emu: EmuState::new(),
                 }),
+                notify <- new_mutex!(DmaUnmapList::new()),
             }),
             GFP_KERNEL,
         )
@@ -218,6 +234,35 @@ impl IommuBackend for VfioIommu {
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
         super::ioctl::dispatch(self, cmd, arg)
+    }
+
+    const EMULATED: bool = true;
+
+    fn pin_pages(
+        &self,
+        group: &IommuGroup,
+        iova: u64,
+        npage: i32,
+        prot: i32,
+        pages: Option<PageArray<'_>>,
+    ) -> Result<i32> {
+        self.emu_pin_pages(group, iova, npage, prot, pages)
+    }
+
+    fn unpin_pages(&self, iova: u64, npage: i32) {
+        self.emu_unpin_pages(iova, npage)
+    }
+
+    fn dma_rw(&self, iova: u64, data: RwData<'_>) -> Result {
+        self.emu_dma_rw(iova, data)
+    }
+
+    fn register_device(&self, dev: &NotifyDevice) {
+        self.emu_register_device(dev)
+    }
+
+    fn unregister_device(&self, dev: &NotifyDevice) {
+        self.emu_unregister_device(dev)
     }
 
     fn attach_group(&self, group: &IommuGroup, emulated: bool) -> Result {
@@ -257,6 +302,7 @@ impl IommuBackend for VfioIommu {
             if d.domain.attach_group(group).is_ok() {
                 d.groups.push(group.clone(), GFP_KERNEL)?;
                 inner.iova_list = iova_list;
+                inner.scope_attach();
                 return Ok(());
             }
             domain.attach_group(group)?;
@@ -282,6 +328,7 @@ impl IommuBackend for VfioIommu {
         inner.domains.push(new, GFP_KERNEL)?;
         inner.update_pgsize_bitmap();
         inner.iova_list = iova_list;
+        inner.scope_attach();
         Ok(())
     }
 
@@ -301,7 +348,9 @@ impl IommuBackend for VfioIommu {
         if let Some(d) = inner.domains.get_mut(di) {
             d.domain.detach_group(group);
             d.groups.retain(|g| !g.same(group));
-            if !d.groups.is_empty() {
+            let emptied = d.groups.is_empty();
+            inner.scope_detach(group);
+            if !emptied {
                 if let Ok(list) = inner.refreshed_iova_list() {
                     inner.iova_list = list;
                 }

@@ -11,15 +11,14 @@
 #[path = "../../../rust/kabi.rs"]
 mod kabi;
 
-#[expect(dead_code, reason = "dirty tracking is not wired up yet")]
+mod dirty;
+#[expect(dead_code, reason = "`test_bit` serves the host tests")]
 mod dirty_bitmap;
 mod dma;
-#[expect(
-    dead_code,
-    reason = "emulated pin_pages and dirty reporting are not wired up yet"
-)]
+#[expect(dead_code, reason = "`contains` and `iter` serve the host tests")]
 mod dma_map;
 mod domain;
+mod emulated;
 #[expect(dead_code, reason = "errno names serve the host tests' output")]
 mod errno;
 mod ioctl;
@@ -27,9 +26,8 @@ mod iommu;
 mod iova_ranges;
 mod map_args;
 mod pgsize;
-#[expect(dead_code, reason = "emulated pin_pages/dma_rw are not wired up yet")]
 mod pin;
-#[expect(dead_code, reason = "dirty-page constants are not wired up yet")]
+#[expect(dead_code, reason = "`IOMMU_CACHE` is not used by the kernel side yet")]
 mod uapi;
 
 use kabi::{
