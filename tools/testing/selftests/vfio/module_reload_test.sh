@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Unload and reload the VFIO core 20 times (insmod by path for the Rust core,
-# modprobe for upstream's), checking /dev/vfio/vfio comes and goes with it,
+# Unload and reload the VFIO core 20 times (the build scripts/guest-load loaded),
+# checking /dev/vfio/vfio comes and goes with it,
 # then restore the whole stack as scripts/guest-load had it.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,11 +8,9 @@ repo=$(cd "$here/../../../.." && pwd)
 impl=${VFIO_RS_IMPL:-rust}
 rounds=20
 
+# The core scripts/guest-load loaded: ours by path (VFIO_RS_KO_vfio), or upstream's.
 load_core() {
-	case $impl in
-	upstream) modprobe vfio "$@" ;;
-	*) insmod "$repo/drivers/vfio/vfio.ko" "$@" ;;
-	esac
+	if [ -n "${VFIO_RS_KO_vfio:-}" ]; then insmod "$VFIO_RS_KO_vfio" "$@"; else modprobe vfio "$@"; fi
 }
 
 # Modules that must go before vfio can: everything using it, recursively.
