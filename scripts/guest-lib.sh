@@ -1,0 +1,98 @@
+# In the guest: loading and unloading a VFIO implementation (sourced, not run).
+# scripts/guest-load is the command-line front end; scripts that change
+# implementation in the middle of a boot (the benchmark) use it too, so the
+# loading rules live in one place.
+#
+# SPEC: `rust` = every module we have in Rust (insmod by path, in dependency
+# order) and upstream's C modules for the rest; `upstream` = the test kernel's C
+# modules; or `mod=rust|upstream,...` per module (unlisted modules: upstream).
+# modprobe is only used for upstream modules, after their dependencies are
+# loaded, so it never pulls in upstream's copy of a module we replace.
+
+vfio_rs_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Dependency order of the VFIO stack, and where our Rust build of each lives.
+vfio_rs_order=(iommufd vfio vfio_iommu_type1 vfio_pci_core vfio_pci)
+declare -A vfio_rs_ko=(
+	[vfio]=$vfio_rs_repo/drivers/vfio/vfio.ko
+	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
+)
+# The Rust modules `rust` loads: those that pass upstream's tests. The others in vfio_rs_ko are
+# reached only through a per-module SPEC (`vfio_iommu_type1=rust`) while they are being built.
+vfio_rs_complete=(vfio)
+
+# vfio_rs_choice SPEC MODULE: prints `rust` or `upstream`.
+vfio_rs_choice() {
+	local spec=$1 m=$2 kv
+	case $spec in
+	rust) [[ " ${vfio_rs_complete[*]} " == *" $m "* ]] && echo rust || echo upstream ;;
+	upstream) echo upstream ;;
+	*) for kv in ${spec//,/ }; do
+		[ "${kv%%=*}" = "$m" ] && { echo "${kv#*=}"; return; }
+	   done; echo upstream ;;
+	esac
+}
+
+# vfio_rs_load SPEC: loads the stack as SPEC says (modules already loaded stay,
+# except an upstream copy of one we load in Rust). Sets vfio_rs_loaded to the
+# list of `module=impl` and exports VFIO_RS_KO_<module> for each Rust build loaded.
+# Returns 2 when a Rust module cannot be loaded.
+vfio_rs_load() {
+	local spec=$1 m c ko
+	vfio_rs_loaded=()
+	for m in "${vfio_rs_order[@]}"; do
+		c=$(vfio_rs_choice "$spec" "$m")
+		case $c in
+		rust)
+			ko=${vfio_rs_ko[$m]:-}
+			[ -n "$ko" ] && [ -f "$ko" ] || { echo "guest-load: no Rust build of $m" >&2; return 2; }
+			# Upstream's vfio.ko pulls in its type1 by softdep; ours replaces it.
+			if [ -d "/sys/module/$m" ]; then
+				rmmod "$m" || { echo "guest-load: cannot unload upstream $m" >&2; return 2; }
+			fi
+			insmod "$ko" || { echo "guest-load: insmod $ko failed" >&2; return 2; }
+			# Tests that unload and reload a module load this same build again.
+			export "VFIO_RS_KO_$m=$ko"
+			vfio_rs_loaded+=("$m=rust") ;;
+		upstream)
+			if modprobe "$m" 2>/tmp/guest-load.err; then
+				vfio_rs_loaded+=("$m=upstream")
+			else
+				# Expected while our core lacks exports an upstream module needs.
+				echo "guest-load: note: upstream $m not loaded: $(tr '\n' ' ' </tmp/guest-load.err)" >&2
+			fi ;;
+		*) echo "guest-load: bad choice '$c' for $m" >&2; return 2 ;;
+		esac
+	done
+}
+
+# The modules using module $1 (from /proc/modules).
+vfio_rs_users_of() {
+	awk -v m="$1" '$1 == m { gsub(",", " ", $4); if ($4 != "-") print $4 }' /proc/modules
+}
+
+# vfio_rs_unload_tree MODULE: unloads MODULE after everything using it, recursively.
+vfio_rs_unload_tree() {
+	local u
+	for u in $(vfio_rs_users_of "$1"); do vfio_rs_unload_tree "$u" || return; done
+	rmmod "$1"
+}
+
+# vfio_rs_unload: unloads the whole VFIO stack (and whatever uses it, e.g. mdev
+# drivers), last module first. Devices bound to vfio-pci are unbound by it; their
+# driver_override stays, so vfio-pci takes them again when it loads. Fails if a
+# module stays busy (an open VFIO file).
+vfio_rs_unload() {
+	local i m
+	for ((i = ${#vfio_rs_order[@]} - 1; i >= 0; i--)); do
+		m=${vfio_rs_order[i]}
+		if grep -q "^$m " /proc/modules; then
+			vfio_rs_unload_tree "$m" || { echo "guest-load: cannot unload $m" >&2; return 2; }
+		fi
+	done
+}
+
+# vfio_rs_switch SPEC: replaces whatever VFIO stack is loaded by SPEC's.
+vfio_rs_switch() {
+	vfio_rs_unload && vfio_rs_load "$1"
+}
