@@ -26,7 +26,7 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check \
-	check-debug run print-kdir clean host-test
+	check-debug run bench print-kdir clean host-test
 
 all: modules selftests
 
@@ -77,6 +77,20 @@ RUN_SHOW = ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"; \
 	$(CURDIR)/$(SELFTESTS)/qemu_vfio_test.sh -v iommufd
 run: all
 	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c '$(RUN_SHOW)'
+
+# Upstream's C vfio + type1 against ours in one guest boot, timed (MAP/UNMAP_DMA of 1 GiB in
+# 4 KiB and 2 MiB pages, device open on both paths): a table and one `vfio_bench: metric=...`
+# line per metric, also in out/bench/bench.log. BENCH_ARGS go to vfio_bench (e.g. `-k 3 -n 20`);
+# BENCH_RUST_SPEC is the guest-load SPEC of the `rust` side.
+BENCH_TIMEOUT ?= 1200
+BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust
+bench: all
+	@mkdir -p out/bench
+	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream -- \
+		env VFIO_BENCH_RUST_SPEC=$(BENCH_RUST_SPEC) $(CURDIR)/$(SELFTESTS)/bench_guest.sh \
+		$(BENCH_ARGS) 2>&1; echo $$? >out/bench/rc; } | \
+		tee out/bench/bench.log
+	@exit $$(cat out/bench/rc)
 
 print-kdir:
 	@echo $(KDIR)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# In the guest (`make bench`, booted with --impl upstream): upstream's C VFIO
+# core and type1 against ours, in one boot. Reserves the huge pages, then runs
+# vfio_bench, which loads each implementation in turn through this script's
+# `switch` mode (scripts/guest-lib.sh's vfio_rs_switch: the whole VFIO stack is
+# unloaded, then the phase's one loaded). Ends with the dmesg scan; the exit
+# code is non-zero if the benchmark failed or the log is not clean.
+#
+#   bench_guest.sh [vfio_bench options]      run the benchmark (default: 4 phases,
+#                                            upstream,rust,rust,upstream, 1 GiB buffers)
+#   bench_guest.sh switch LABEL              load LABEL's stack (upstream or rust)
+#
+# `rust` is VFIO_BENCH_RUST_SPEC (default vfio=rust,vfio_iommu_type1=rust: our
+# core and our type1, upstream's C vfio-pci and iommufd).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../../.." && pwd)
+. "$repo/scripts/guest-lib.sh"
+
+declare -A specs=(
+	[upstream]=upstream
+	[rust]=${VFIO_BENCH_RUST_SPEC:-vfio=rust,vfio_iommu_type1=rust}
+)
+
+if [ "${1:-}" = switch ]; then
+	spec=${specs[${2:-}]:-}
+	[ -n "$spec" ] || { echo "bench_guest.sh: unknown label '${2:-}'" >&2; exit 2; }
+	vfio_rs_switch "$spec" || exit
+	echo "# bench: $2 = ${vfio_rs_loaded[*]}"
+	exit 0
+fi
+
+# Enough 2 MiB pages for the hugetlb buffer (-m MiB, default 1024), plus slack.
+mib=1024 args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+	[ "${args[i]}" = -m ] && mib=${args[i + 1]:-1024}
+done
+want=$((mib / 2 + 8))
+echo "$want" >/proc/sys/vm/nr_hugepages
+have=$(cat /proc/sys/vm/nr_hugepages)
+if [ "$have" -lt $((mib / 2)) ]; then
+	echo "bench_guest.sh: only $have of $want huge pages reserved (guest memory: scripts/vm --mem)" >&2
+	exit 1
+fi
+
+dmesg -n 1 2>/dev/null   # keep the console for the figures; the log is scanned below
+echo "# bench: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB, $have huge pages"
+(cd /tmp && "$repo/out/selftests/vfio_bench" -s "$0 switch" "$@")
+rc=$?
+scan=$("$here/dmesg_scan.sh")
+echo "$scan"
+grep -q "^ok 1 dmesg_clean" <<<"$scan" || { [ "$rc" = 0 ] && rc=1; }
+exit $rc

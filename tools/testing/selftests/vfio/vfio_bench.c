@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio_bench: the same VFIO workload timed on two implementations in one boot
+ * (`make bench`, through bench_guest.sh). Not a kselftest: it judges nothing,
+ * it prints figures.
+ *
+ * The process keeps its two DMA buffers for the whole run, so every phase, on
+ * either implementation, pins and maps the very same physical pages (the same
+ * number of IOMMU mappings). Before each phase it runs the switch command with
+ * the phase's label, which loads that implementation (every VFIO file is closed
+ * by then), and makes sure the igb is bound to vfio-pci again.
+ *
+ * Per phase:
+ *  - a type1v2 container with the igb's group: MAP_DMA then UNMAP_DMA of the
+ *    whole 4 KiB-page buffer (anonymous, MADV_NOHUGEPAGE) and of the 2 MiB
+ *    hugetlb buffer, each timed alone, -k times, the two page sizes alternating;
+ *  - -n device open cycles on each path, alternating: group path (open
+ *    /dev/vfio/vfio and the group, SET_CONTAINER, SET_IOMMU type1v2,
+ *    GET_DEVICE_FD, close all) and cdev path (open /dev/vfio/devices/vfioN,
+ *    BIND_IOMMUFD to an iommufd opened once per phase, close).
+ * At the end: per metric the median of each implementation's samples, and
+ * candidate/baseline. Phases alternate (default upstream,rust,rust,upstream)
+ * so slow drift of the host hits both alike.
+ *
+ * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-n N] [-m MIB] [BDF]
+ *   -s  command run as `SWITCH_CMD LABEL` before each phase (none: measure
+ *       what is loaded, labels are names only)
+ *   -p  comma-separated phase labels; exactly two distinct labels, the first
+ *       seen is the baseline (default upstream,rust,rust,upstream)
+ *   -k  map/unmap rounds per page size per phase (default 2)
+ *   -n  open cycles per path per phase (default 10)
+ *   -m  size of each buffer in MiB (default 1024)
+ *   BDF the device (default: the first igb, 8086:10c9)
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "vfio_rs_test.h"
+
+#define IGB_VENDOR 0x8086
+#define IGB_DEVICE 0x10c9
+/* Above the x86 MSI window, inside any VT-d aperture (39-bit or more). */
+#define BENCH_IOVA (1ULL << 32)
+#define HUGE_2M (2UL << 20)
+#define MAX_PHASES 16
+#define MAX_SAMPLES 4096
+
+/* What is timed. Details break a total into its steps. */
+enum metric {
+	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, OPEN_GROUP, OPEN_CDEV,
+	GROUP_SETUP, GROUP_GET_FD, GROUP_CLOSE, CDEV_OPEN, CDEV_BIND, CDEV_CLOSE,
+	NR_METRICS
+};
+
+static const struct {
+	const char *name;
+	const char *what;
+	int detail;
+} metrics[NR_METRICS] = {
+	[MAP_4K] = { "map_4k", "MAP_DMA, 4 KiB pages" },
+	[UNMAP_4K] = { "unmap_4k", "UNMAP_DMA, 4 KiB pages" },
+	[MAP_2M] = { "map_2m", "MAP_DMA, 2 MiB hugetlb" },
+	[UNMAP_2M] = { "unmap_2m", "UNMAP_DMA, 2 MiB hugetlb" },
+	[OPEN_GROUP] = { "open_group", "group open..GET_DEVICE_FD..close" },
+	[OPEN_CDEV] = { "open_cdev", "cdev open..BIND_IOMMUFD..close" },
+	[GROUP_SETUP] = { "group_setup", "open, SET_CONTAINER, SET_IOMMU", 1 },
+	[GROUP_GET_FD] = { "group_get_fd", "GET_DEVICE_FD", 1 },
+	[GROUP_CLOSE] = { "group_close", "close device, group, container", 1 },
+	[CDEV_OPEN] = { "cdev_open", "open /dev/vfio/devices/vfioN", 1 },
+	[CDEV_BIND] = { "cdev_bind", "BIND_IOMMUFD", 1 },
+	[CDEV_CLOSE] = { "cdev_close", "close", 1 },
+};
+
+/* Samples (ns) of one metric on one implementation. */
+struct series {
+	uint64_t v[MAX_SAMPLES];
+	int n;
+};
+
+static struct series results[2][NR_METRICS];
+static const char *labels[2];
+
+static struct {
+	const char *switch_cmd;
+	int rounds, opens;
+	size_t size;
+	char bdf[32];
+	char group[64];
+	char cdev[64];
+} cfg = { .rounds = 2, .opens = 10, .size = 1024UL << 20 };
+
+static void die(const char *what)
+{
+	fprintf(stderr, "vfio_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void record(int impl, enum metric m, uint64_t ns)
+{
+	struct series *s = &results[impl][m];
+
+	if (s->n < MAX_SAMPLES)
+		s->v[s->n++] = ns;
+	printf("# sample %s %s %llu ns\n", labels[impl], metrics[m].name, (unsigned long long)ns);
+}
+
+/* ioctl that must succeed, or the run is void. */
+static long must_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
+{
+	long ret = ioctl(fd, cmd, arg);
+
+	if (ret < 0)
+		die(what);
+	return ret;
+}
+
+/*
+ * A buffer of cfg.size bytes, faulted in: 4 KiB pages (THP off for it) or
+ * 2 MiB hugetlb pages.
+ */
+static void *alloc_buffer(int huge)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	void *p;
+
+	if (huge)
+		flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
+	p = mmap(NULL, cfg.size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED) {
+		if (huge)
+			fprintf(stderr, "vfio_bench: no %zu MiB of 2 MiB huge pages "
+				"(/proc/sys/vm/nr_hugepages must reserve %zu)\n",
+				cfg.size >> 20, cfg.size / HUGE_2M);
+		die("mmap");
+	}
+	if (!huge && madvise(p, cfg.size, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	memset(p, 0x5a, cfg.size);
+	return p;
+}
+
+/*
+ * Physically contiguous runs of a buffer (from /proc/self/pagemap, root only):
+ * both type1 implementations make one iommu_map() call per run on MAP_DMA, and
+ * one iommu_unmap_fast() per run on UNMAP_DMA. 0 if the pfns are hidden.
+ */
+static long contiguous_runs(void *buf)
+{
+	size_t npages = cfg.size / 4096, i;
+	uint64_t *pm = malloc(npages * sizeof(*pm));
+	long runs = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0 || !pm)
+		goto out;
+	if (pread(fd, pm, npages * sizeof(*pm), (uintptr_t)buf / 4096 * sizeof(*pm)) !=
+	    (ssize_t)(npages * sizeof(*pm)))
+		goto out;
+	for (i = 0; i < npages; i++) {
+		uint64_t pfn = pm[i] & ((1ULL << 55) - 1);
+
+		if (!pfn) {
+			runs = 0;
+			goto out;
+		}
+		if (!i || pfn != (pm[i - 1] & ((1ULL << 55) - 1)) + 1)
+			runs++;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(pm);
+	return runs;
+}
+
+/* Waits (up to 10 s) for a path to appear; 0 or -ENOENT. */
+static int wait_for(const char *path)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (!access(path, F_OK))
+			return 0;
+		usleep(10000);
+	}
+	return -ENOENT;
+}
+
+/* Loads the phase's implementation and gets the device onto vfio-pci. */
+static void start_phase(const char *label)
+{
+	char cmd[1024], path[PATH_MAX], link[PATH_MAX], name[32];
+	ssize_t n;
+
+	if (cfg.switch_cmd) {
+		snprintf(cmd, sizeof(cmd), "%s %s", cfg.switch_cmd, label);
+		if (vfio_rs_sh(cmd)) {
+			fprintf(stderr, "vfio_bench: '%s' failed\n", cmd);
+			exit(1);
+		}
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", cfg.bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = 0;
+	if (n <= 0 || strcmp(strrchr(link, '/') + 1, "vfio-pci")) {
+		if (wait_for("/sys/bus/pci/drivers/vfio-pci") || vfio_rs_bind_vfio_pci(cfg.bdf)) {
+			fprintf(stderr, "vfio_bench: cannot bind %s to vfio-pci\n", cfg.bdf);
+			exit(1);
+		}
+	}
+	snprintf(cfg.group, sizeof(cfg.group), "/dev/vfio/%d", vfio_rs_iommu_group(cfg.bdf));
+	if (vfio_rs_vfio_dev_name(cfg.bdf, name, sizeof(name)))
+		die("vfio-dev entry of the device");
+	snprintf(cfg.cdev, sizeof(cfg.cdev), "/dev/vfio/devices/%s", name);
+	if (wait_for(cfg.group) || wait_for(cfg.cdev))
+		die("device nodes");
+}
+
+/* A type1v2 container holding the device's group; returns the container fd. */
+static int open_container(int *group)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	int container = open(VFIO_CONTAINER_PATH, O_RDWR);
+
+	if (container < 0)
+		die("open " VFIO_CONTAINER_PATH);
+	*group = open(cfg.group, O_RDWR);
+	if (*group < 0)
+		die("open group");
+	must_ioctl(*group, VFIO_GROUP_GET_STATUS, &st, "GROUP_GET_STATUS");
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		fprintf(stderr, "vfio_bench: group %s not viable\n", cfg.group);
+		exit(1);
+	}
+	must_ioctl(*group, VFIO_GROUP_SET_CONTAINER, &container, "SET_CONTAINER");
+	must_ioctl(container, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU, "SET_IOMMU");
+	return container;
+}
+
+/* MAP_DMA then UNMAP_DMA of a whole buffer, each timed. */
+static void map_unmap(int impl, int container, void *buf, enum metric map, enum metric unmap)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf,
+		.iova = BENCH_IOVA,
+		.size = cfg.size,
+	};
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.iova = BENCH_IOVA,
+		.size = cfg.size,
+	};
+	uint64_t t0, t1, t2;
+
+	t0 = now_ns();
+	must_ioctl(container, VFIO_IOMMU_MAP_DMA, &m, "MAP_DMA");
+	t1 = now_ns();
+	must_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u, "UNMAP_DMA");
+	t2 = now_ns();
+	if (u.size != cfg.size) {
+		fprintf(stderr, "vfio_bench: UNMAP_DMA unmapped %llu bytes, not %zu\n",
+			(unsigned long long)u.size, cfg.size);
+		exit(1);
+	}
+	record(impl, map, t1 - t0);
+	record(impl, unmap, t2 - t1);
+}
+
+/* One group-path cycle: container and group set up, GET_DEVICE_FD, everything closed. */
+static void group_cycle(int impl)
+{
+	uint64_t t0, t1, t2, t3;
+	int container, group, device;
+
+	t0 = now_ns();
+	container = open_container(&group);
+	t1 = now_ns();
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, cfg.bdf);
+	if (device < 0)
+		die("GET_DEVICE_FD");
+	t2 = now_ns();
+	close(device);
+	close(group);
+	close(container);
+	t3 = now_ns();
+	record(impl, GROUP_SETUP, t1 - t0);
+	record(impl, GROUP_GET_FD, t2 - t1);
+	record(impl, GROUP_CLOSE, t3 - t2);
+	record(impl, OPEN_GROUP, t3 - t0);
+}
+
+/* One cdev-path cycle: open, BIND_IOMMUFD, close. */
+static void cdev_cycle(int impl, int iommufd)
+{
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
+	uint64_t t0, t1, t2, t3;
+	int fd;
+
+	t0 = now_ns();
+	fd = open(cfg.cdev, O_RDWR);
+	if (fd < 0)
+		die("open cdev");
+	t1 = now_ns();
+	must_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b, "BIND_IOMMUFD");
+	t2 = now_ns();
+	close(fd);
+	t3 = now_ns();
+	record(impl, CDEV_OPEN, t1 - t0);
+	record(impl, CDEV_BIND, t2 - t1);
+	record(impl, CDEV_CLOSE, t3 - t2);
+	record(impl, OPEN_CDEV, t3 - t0);
+}
+
+static void run_phase(int impl, void *buf4k, void *buf2m)
+{
+	int container, group, iommufd;
+
+	container = open_container(&group);
+	for (int r = 0; r < cfg.rounds; r++) {
+		/* Alternate which page size goes first. */
+		if (r & 1)
+			map_unmap(impl, container, buf2m, MAP_2M, UNMAP_2M);
+		map_unmap(impl, container, buf4k, MAP_4K, UNMAP_4K);
+		if (!(r & 1))
+			map_unmap(impl, container, buf2m, MAP_2M, UNMAP_2M);
+	}
+	close(group);
+	close(container);
+
+	iommufd = open("/dev/iommu", O_RDWR);
+	if (iommufd < 0)
+		die("open /dev/iommu");
+	for (int i = 0; i < cfg.opens; i++) {
+		if (i & 1) {
+			cdev_cycle(impl, iommufd);
+			group_cycle(impl);
+		} else {
+			group_cycle(impl);
+			cdev_cycle(impl, iommufd);
+		}
+	}
+	close(iommufd);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_ns(struct series *s)
+{
+	if (!s->n)
+		return 0;
+	qsort(s->v, s->n, sizeof(s->v[0]), cmp_u64);
+	if (s->n & 1)
+		return s->v[s->n / 2];
+	return (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2.0;
+}
+
+static void report(void)
+{
+	double med[2][NR_METRICS];
+
+	for (int m = 0; m < NR_METRICS; m++)
+		for (int i = 0; i < 2; i++)
+			med[i][m] = median_ns(&results[i][m]);
+
+	printf("\n# vfio_bench: median of each implementation's samples, ms; ratio = %s/%s\n",
+	       labels[1], labels[0]);
+	printf("# %-14s %-34s %12s %12s %7s %7s\n", "metric", "what", labels[0], labels[1],
+	       "ratio", "samples");
+	for (int m = 0; m < NR_METRICS; m++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s%s", metrics[m].detail ? "  " : "", metrics[m].name);
+		printf("# %-14s %-34s %12.3f %12.3f %7.3f %3d/%-3d\n", name, metrics[m].what,
+		       med[0][m] / 1e6, med[1][m] / 1e6, med[0][m] ? med[1][m] / med[0][m] : 0,
+		       results[0][m].n, results[1][m].n);
+	}
+	printf("\n");
+	for (int m = 0; m < NR_METRICS; m++)
+		printf("vfio_bench: metric=%s %s_ns=%.0f %s_ns=%.0f ratio=%.3f samples=%d,%d\n",
+		       metrics[m].name, labels[0], med[0][m], labels[1], med[1][m],
+		       med[0][m] ? med[1][m] / med[0][m] : 0, results[0][m].n, results[1][m].n);
+}
+
+int main(int argc, char **argv)
+{
+	char phases_arg[256] = "upstream,rust,rust,upstream", phases_copy[256];
+	const char *phases[MAX_PHASES];
+	int nphases = 0, opt;
+	void *buf4k, *buf2m;
+	long runs4k, runs2m;
+	char *tok, *save;
+
+	while ((opt = getopt(argc, argv, "s:p:k:n:m:")) != -1) {
+		switch (opt) {
+		case 's': cfg.switch_cmd = optarg; break;
+		case 'p': snprintf(phases_arg, sizeof(phases_arg), "%s", optarg); break;
+		case 'k': cfg.rounds = atoi(optarg); break;
+		case 'n': cfg.opens = atoi(optarg); break;
+		case 'm': cfg.size = strtoul(optarg, NULL, 0) << 20; break;
+		default:
+			fprintf(stderr, "usage: %s [-s SWITCH_CMD] [-p LABELS] [-k N] [-n N] "
+				"[-m MIB] [BDF]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (!cfg.size || cfg.size % HUGE_2M || cfg.rounds < 1 || cfg.opens < 1) {
+		fprintf(stderr, "vfio_bench: -m must be a non-zero multiple of 2, -k and -n positive\n");
+		return 2;
+	}
+	snprintf(phases_copy, sizeof(phases_copy), "%s", phases_arg);
+	for (tok = strtok_r(phases_copy, ",", &save); tok && nphases < MAX_PHASES;
+	     tok = strtok_r(NULL, ",", &save)) {
+		phases[nphases++] = tok;
+		if (!labels[0])
+			labels[0] = tok;
+		else if (strcmp(tok, labels[0]) && !labels[1])
+			labels[1] = tok;
+		else if (strcmp(tok, labels[0]) && strcmp(tok, labels[1])) {
+			fprintf(stderr, "vfio_bench: more than two labels in -p\n");
+			return 2;
+		}
+	}
+	if (!labels[1]) {
+		fprintf(stderr, "vfio_bench: -p needs two distinct labels\n");
+		return 2;
+	}
+	if (optind < argc)
+		snprintf(cfg.bdf, sizeof(cfg.bdf), "%s", argv[optind]);
+	else if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, cfg.bdf, sizeof(cfg.bdf))) {
+		fprintf(stderr, "vfio_bench: no igb (8086:10c9) in this machine\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	buf4k = alloc_buffer(0);
+	buf2m = alloc_buffer(1);
+	runs4k = contiguous_runs(buf4k);
+	runs2m = contiguous_runs(buf2m);
+	printf("# vfio_bench: device %s, 2 x %zu MiB at IOVA 0x%llx, %d map/unmap rounds and "
+	       "%d open cycles per phase, phases %s\n", cfg.bdf, cfg.size >> 20,
+	       (unsigned long long)BENCH_IOVA, cfg.rounds, cfg.opens, phases_arg);
+	printf("# vfio_bench: physically contiguous runs (one iommu_map each): 4k buffer %ld, "
+	       "2m buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m);
+
+	for (int p = 0; p < nphases; p++) {
+		int impl = strcmp(phases[p], labels[0]) ? 1 : 0;
+		uint64_t t0 = now_ns();
+
+		printf("# vfio_bench: phase %d/%d: %s\n", p + 1, nphases, phases[p]);
+		start_phase(phases[p]);
+		run_phase(impl, buf4k, buf2m);
+		printf("# vfio_bench: phase %d done in %.1f s\n", p + 1, (now_ns() - t0) / 1e9);
+	}
+	report();
+	return 0;
+}
