@@ -8,10 +8,12 @@
 #
 #   bench_guest.sh [vfio_bench options]      run the benchmark (default: 4 phases,
 #                                            upstream,rust,rust,upstream, 1 GiB buffers)
-#   bench_guest.sh switch LABEL              load LABEL's stack (upstream or rust)
+#   bench_guest.sh switch LABEL              load LABEL's stack
 #
-# `rust` is VFIO_BENCH_RUST_SPEC (default vfio=rust,vfio_iommu_type1=rust: our
-# core and our type1, upstream's C vfio-pci and iommufd).
+# Labels: `upstream` (all C); `rust` = VFIO_BENCH_RUST_SPEC (default
+# vfio=rust,vfio_iommu_type1=rust: our core and our type1, upstream's C vfio-pci
+# and iommufd); to tell the two apart, `rust-core` (our vfio.ko, C type1) and
+# `rust-type1` (C vfio.ko, our type1), e.g. `-p upstream,rust-type1,rust-type1,upstream`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
@@ -20,6 +22,8 @@ repo=$(cd "$here/../../../.." && pwd)
 declare -A specs=(
 	[upstream]=upstream
 	[rust]=${VFIO_BENCH_RUST_SPEC:-vfio=rust,vfio_iommu_type1=rust}
+	[rust-core]=vfio=rust
+	[rust-type1]=vfio_iommu_type1=rust
 )
 
 if [ "${1:-}" = switch ]; then

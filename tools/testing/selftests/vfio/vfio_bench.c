@@ -19,16 +19,16 @@
  *    GET_DEVICE_FD, close all) and cdev path (open /dev/vfio/devices/vfioN,
  *    BIND_IOMMUFD to an iommufd opened once per phase, close).
  * At the end: per metric the median of each implementation's samples, and
- * candidate/baseline. Phases alternate (default upstream,rust,rust,upstream)
- * so slow drift of the host hits both alike.
+ * candidate/baseline. Phases alternate (default upstream,rust,rust,upstream
+ * twice) so slow drift of the host hits both alike.
  *
  * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-n N] [-m MIB] [BDF]
  *   -s  command run as `SWITCH_CMD LABEL` before each phase (none: measure
  *       what is loaded, labels are names only)
  *   -p  comma-separated phase labels; exactly two distinct labels, the first
- *       seen is the baseline (default upstream,rust,rust,upstream)
+ *       seen is the baseline (default upstream,rust,rust,upstream twice)
  *   -k  map/unmap rounds per page size per phase (default 2)
- *   -n  open cycles per path per phase (default 10)
+ *   -n  open cycles per path per phase (default 5)
  *   -m  size of each buffer in MiB (default 1024)
  *   BDF the device (default: the first igb, 8086:10c9)
  */
@@ -89,7 +89,7 @@ static struct {
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .opens = 10, .size = 1024UL << 20 };
+} cfg = { .rounds = 2, .opens = 5, .size = 1024UL << 20 };
 
 static void die(const char *what)
 {
@@ -245,7 +245,36 @@ static int open_container(int *group)
 	return container;
 }
 
-/* MAP_DMA then UNMAP_DMA of a whole buffer, each timed. */
+/*
+ * Pages pinned and unpinned so far in this machine (pin_user_pages accounting),
+ * with the per-CPU counter deltas folded in first (stat_refresh) so they are exact.
+ */
+static void foll_pins(uint64_t *acquired, uint64_t *released)
+{
+	char name[64];
+	unsigned long long v;
+	FILE *f;
+
+	if (vfio_rs_sysfs_write("/proc/sys/vm/stat_refresh", "1"))
+		die("/proc/sys/vm/stat_refresh");
+	f = fopen("/proc/vmstat", "r");
+	*acquired = *released = 0;
+	if (!f)
+		die("/proc/vmstat");
+	while (fscanf(f, "%63s %llu", name, &v) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			*acquired = v;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			*released = v;
+	}
+	fclose(f);
+}
+
+/*
+ * MAP_DMA then UNMAP_DMA of a whole buffer, each timed. Both must pin, then
+ * unpin, every page exactly once: a figure from an implementation that leaks
+ * or skips pins would be meaningless.
+ */
 static void map_unmap(int impl, int container, void *buf, enum metric map, enum metric unmap)
 {
 	struct vfio_iommu_type1_dma_map m = {
@@ -260,20 +289,33 @@ static void map_unmap(int impl, int container, void *buf, enum metric map, enum 
 		.iova = BENCH_IOVA,
 		.size = cfg.size,
 	};
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t3, acq0, rel0, acq1, rel1, acq2, rel2;
 
+	foll_pins(&acq0, &rel0);
 	t0 = now_ns();
 	must_ioctl(container, VFIO_IOMMU_MAP_DMA, &m, "MAP_DMA");
 	t1 = now_ns();
-	must_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u, "UNMAP_DMA");
+	foll_pins(&acq1, &rel1);
 	t2 = now_ns();
+	must_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u, "UNMAP_DMA");
+	t3 = now_ns();
+	foll_pins(&acq2, &rel2);
 	if (u.size != cfg.size) {
 		fprintf(stderr, "vfio_bench: UNMAP_DMA unmapped %llu bytes, not %zu\n",
 			(unsigned long long)u.size, cfg.size);
 		exit(1);
 	}
+	if (acq1 - acq0 != cfg.size / 4096 || rel2 - rel1 != cfg.size / 4096 ||
+	    acq2 != acq1 || rel1 != rel0) {
+		fprintf(stderr, "vfio_bench: %s: MAP_DMA pinned %llu pages (released %llu), "
+			"UNMAP_DMA released %llu (pinned %llu); the buffer has %zu\n",
+			metrics[map].name, (unsigned long long)(acq1 - acq0),
+			(unsigned long long)(rel1 - rel0), (unsigned long long)(rel2 - rel1),
+			(unsigned long long)(acq2 - acq1), cfg.size / 4096);
+		exit(1);
+	}
 	record(impl, map, t1 - t0);
-	record(impl, unmap, t2 - t1);
+	record(impl, unmap, t3 - t2);
 }
 
 /* One group-path cycle: container and group set up, GET_DEVICE_FD, everything closed. */
@@ -398,7 +440,8 @@ static void report(void)
 
 int main(int argc, char **argv)
 {
-	char phases_arg[256] = "upstream,rust,rust,upstream", phases_copy[256];
+	char phases_arg[256] = "upstream,rust,rust,upstream,upstream,rust,rust,upstream";
+	char phases_copy[256];
 	const char *phases[MAX_PHASES];
 	int nphases = 0, opt;
 	void *buf4k, *buf2m;
