@@ -12,8 +12,9 @@
  *
  * Per phase:
  *  - a type1v2 container with the igb's group: MAP_DMA then UNMAP_DMA of the
- *    whole 4 KiB-page buffer (anonymous, MADV_NOHUGEPAGE) and of the 2 MiB
- *    hugetlb buffer, each timed alone, -k times, the two page sizes alternating;
+ *    whole 4 KiB-page buffer (anonymous, MADV_NOHUGEPAGE), then -j times of the
+ *    2 MiB hugetlb buffer (a hundred times faster, so more samples against
+ *    noise), each call timed alone; -k such rounds, the page sizes alternating;
  *  - -n device open cycles on each path, alternating: group path (open
  *    /dev/vfio/vfio and the group, SET_CONTAINER, SET_IOMMU type1v2,
  *    GET_DEVICE_FD, close all) and cdev path (open /dev/vfio/devices/vfioN,
@@ -22,12 +23,13 @@
  * candidate/baseline. Phases alternate (default upstream,rust,rust,upstream
  * twice) so slow drift of the host hits both alike.
  *
- * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-n N] [-m MIB] [BDF]
+ * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-j N] [-n N] [-m MIB] [BDF]
  *   -s  command run as `SWITCH_CMD LABEL` before each phase (none: measure
  *       what is loaded, labels are names only)
  *   -p  comma-separated phase labels; exactly two distinct labels, the first
  *       seen is the baseline (default upstream,rust,rust,upstream twice)
- *   -k  map/unmap rounds per page size per phase (default 2)
+ *   -k  map/unmap rounds per phase (default 2)
+ *   -j  2 MiB map/unmap pairs per round (default 4)
  *   -n  open cycles per path per phase (default 5)
  *   -m  size of each buffer in MiB (default 1024)
  *   BDF the device (default: the first igb, 8086:10c9)
@@ -84,12 +86,12 @@ static const char *labels[2];
 
 static struct {
 	const char *switch_cmd;
-	int rounds, opens;
+	int rounds, huge_reps, opens;
 	size_t size;
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .opens = 5, .size = 1024UL << 20 };
+} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .size = 1024UL << 20 };
 
 static void die(const char *what)
 {
@@ -370,10 +372,10 @@ static void run_phase(int impl, void *buf4k, void *buf2m)
 	container = open_container(&group);
 	for (int r = 0; r < cfg.rounds; r++) {
 		/* Alternate which page size goes first. */
-		if (r & 1)
+		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
 			map_unmap(impl, container, buf2m, MAP_2M, UNMAP_2M);
 		map_unmap(impl, container, buf4k, MAP_4K, UNMAP_4K);
-		if (!(r & 1))
+		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
 			map_unmap(impl, container, buf2m, MAP_2M, UNMAP_2M);
 	}
 	close(group);
@@ -448,21 +450,23 @@ int main(int argc, char **argv)
 	long runs4k, runs2m;
 	char *tok, *save;
 
-	while ((opt = getopt(argc, argv, "s:p:k:n:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:k:j:n:m:")) != -1) {
 		switch (opt) {
 		case 's': cfg.switch_cmd = optarg; break;
 		case 'p': snprintf(phases_arg, sizeof(phases_arg), "%s", optarg); break;
 		case 'k': cfg.rounds = atoi(optarg); break;
+		case 'j': cfg.huge_reps = atoi(optarg); break;
 		case 'n': cfg.opens = atoi(optarg); break;
 		case 'm': cfg.size = strtoul(optarg, NULL, 0) << 20; break;
 		default:
-			fprintf(stderr, "usage: %s [-s SWITCH_CMD] [-p LABELS] [-k N] [-n N] "
+			fprintf(stderr, "usage: %s [-s SWITCH_CMD] [-p LABELS] [-k N] [-j N] [-n N] "
 				"[-m MIB] [BDF]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (!cfg.size || cfg.size % HUGE_2M || cfg.rounds < 1 || cfg.opens < 1) {
-		fprintf(stderr, "vfio_bench: -m must be a non-zero multiple of 2, -k and -n positive\n");
+	if (!cfg.size || cfg.size % HUGE_2M || cfg.rounds < 1 || cfg.huge_reps < 1 ||
+	    cfg.opens < 1) {
+		fprintf(stderr, "vfio_bench: -m must be a non-zero multiple of 2, -k, -j, -n positive\n");
 		return 2;
 	}
 	snprintf(phases_copy, sizeof(phases_copy), "%s", phases_arg);
@@ -494,9 +498,10 @@ int main(int argc, char **argv)
 	buf2m = alloc_buffer(1);
 	runs4k = contiguous_runs(buf4k);
 	runs2m = contiguous_runs(buf2m);
-	printf("# vfio_bench: device %s, 2 x %zu MiB at IOVA 0x%llx, %d map/unmap rounds and "
-	       "%d open cycles per phase, phases %s\n", cfg.bdf, cfg.size >> 20,
-	       (unsigned long long)BENCH_IOVA, cfg.rounds, cfg.opens, phases_arg);
+	printf("# vfio_bench: device %s, 2 x %zu MiB at IOVA 0x%llx, %d map/unmap rounds "
+	       "(4k x1, 2m x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
+	       cfg.size >> 20, (unsigned long long)BENCH_IOVA, cfg.rounds, cfg.huge_reps,
+	       cfg.opens, phases_arg);
 	printf("# vfio_bench: physically contiguous runs (one iommu_map each): 4k buffer %ld, "
 	       "2m buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m);
 
