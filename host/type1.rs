@@ -13,6 +13,8 @@ pub mod errno;
 pub mod iova_ranges;
 #[path = "../drivers/vfio/type1/map_args.rs"]
 pub mod map_args;
+#[path = "../drivers/vfio/type1/pfn_runs.rs"]
+pub mod pfn_runs;
 #[path = "../drivers/vfio/type1/pgsize.rs"]
 pub mod pgsize;
 #[path = "../drivers/vfio/type1/pin.rs"]

@@ -9,6 +9,7 @@
 
 use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
+use super::pfn_runs::contiguous_prefix;
 use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
 use super::uapi::IOMMU_WRITE;
 use crate::kabi::{
@@ -119,19 +120,26 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
             return Err(e);
         }
         dma.locked += charge;
-        for (i, &pfn) in pfns[..pinned].iter().enumerate() {
+        // Stretch by stretch of contiguous pfns: per-page work stays in `contiguous_prefix`.
+        let mut i = 0;
+        while let Some(&pfn) = pfns[..pinned].get(i) {
+            let n = if no_huge {
+                1
+            } else {
+                contiguous_prefix(&pfns[i..pinned])
+            };
             let offset = (done + i as u64) << PAGE_SHIFT;
             match run.as_mut() {
-                Some(r) if !no_huge && r.pfn + r.npages == pfn => r.npages += 1,
+                Some(r) if !no_huge && r.pfn + r.npages == pfn => r.npages += n as u64,
                 _ => {
                     if let Some(r) = run.replace(Run {
                         offset,
                         pfn,
-                        npages: 1,
+                        npages: n as u64,
                     }) {
                         if let Err(e) = map_run(domains, dma, r) {
                             abandon(dma, run);
-                            for &later in pfns.get(i + 1..pinned).unwrap_or(&[]) {
+                            for &later in pfns.get(i + n..pinned).unwrap_or(&[]) {
                                 dma.owner.unpin(later, 1, false);
                             }
                             return Err(e);
@@ -139,6 +147,7 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
                     }
                 }
             }
+            i += n;
         }
         done += pinned as u64;
     }

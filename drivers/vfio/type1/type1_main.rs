@@ -25,6 +25,7 @@ mod ioctl;
 mod iommu;
 mod iova_ranges;
 mod map_args;
+mod pfn_runs;
 mod pgsize;
 mod pin;
 #[expect(dead_code, reason = "`IOMMU_CACHE` is not used by the kernel side yet")]
