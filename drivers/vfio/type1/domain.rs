@@ -11,7 +11,7 @@ use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
 use super::pfn_runs::contiguous_prefix;
 use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
-use super::uapi::IOMMU_WRITE;
+use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
 use crate::kabi::{
     iommu::IommuGroup,
     iommu_domain::{IommuDomain, UnmapRegion},
@@ -63,8 +63,9 @@ fn map_all(domains: &[Domain], iova: u64, paddr: u64, len: u64, prot: u32) -> Re
     Ok(())
 }
 
-/// Maps a run into every domain; on failure the run's pages are unpinned (they stay counted
-/// in `dma.locked`, which the teardown gives back).
+/// Maps a run into every domain, with `IOMMU_CACHE` as upstream's `vfio_iommu_map` (cacheable
+/// DMA where the IOMMU encodes it, e.g. Arm SMMU); on failure the run's pages are unpinned
+/// (they stay counted in `dma.locked`, which the teardown gives back).
 fn map_run(domains: &[Domain], dma: &mut VfioDma, run: Run) -> Result {
     let range = *dma.range();
     let len = run.npages << PAGE_SHIFT;
@@ -73,7 +74,7 @@ fn map_run(domains: &[Domain], dma: &mut VfioDma, run: Run) -> Result {
         range.iova + run.offset,
         run.pfn << PAGE_SHIFT,
         len,
-        range.prot,
+        range.prot | IOMMU_CACHE,
     );
     match res {
         Ok(()) => {
@@ -280,7 +281,7 @@ pub(crate) fn copy_mappings(from: &Domain, to: &Domain, dma: &VfioDma) -> Result
         while iova + len < end && from.domain.iova_to_phys(iova + len) == phys + len {
             len += PAGE_SIZE;
         }
-        to.domain.map(iova, phys, len, range.prot)?;
+        to.domain.map(iova, phys, len, range.prot | IOMMU_CACHE)?;
         iova += len;
     }
     Ok(())

@@ -28,7 +28,6 @@ mod map_args;
 mod pfn_runs;
 mod pgsize;
 mod pin;
-#[expect(dead_code, reason = "`IOMMU_CACHE` is not used by the kernel side yet")]
 mod uapi;
 
 use kabi::{
