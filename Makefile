@@ -81,13 +81,18 @@ run: all
 # Upstream's C vfio + type1 against ours in one guest boot, timed (MAP/UNMAP_DMA of 1 GiB in
 # 4 KiB and 2 MiB pages, device open on both paths): a table and one `vfio_bench: metric=...`
 # line per metric, also in out/bench/bench.log. BENCH_ARGS go to vfio_bench (e.g. `-k 3 -n 20`);
-# BENCH_RUST_SPEC is the guest-load SPEC of the `rust` side.
+# BENCH_RUST_SPEC is the guest-load SPEC of the `rust` side. BENCH_CLOCK=icount (default)
+# times in guest instructions (scripts/vm --icount: reproducible on a loaded host),
+# BENCH_CLOCK=wall in host time (TCG or KVM).
 BENCH_TIMEOUT ?= 1200
 BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust
+BENCH_CLOCK ?= icount
 bench: all
 	@mkdir -p out/bench
-	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream -- \
-		env VFIO_BENCH_RUST_SPEC=$(BENCH_RUST_SPEC) $(CURDIR)/$(SELFTESTS)/bench_guest.sh \
+	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream \
+		$(if $(filter icount,$(BENCH_CLOCK)),--icount) -- \
+		env VFIO_BENCH_RUST_SPEC=$(BENCH_RUST_SPEC) VFIO_BENCH_CLOCK=$(BENCH_CLOCK) \
+		$(CURDIR)/$(SELFTESTS)/bench_guest.sh \
 		$(BENCH_ARGS) 2>&1; echo $$? >out/bench/rc; } | \
 		tee out/bench/bench.log
 	@exit $$(cat out/bench/rc)

@@ -49,6 +49,10 @@ fi
 
 dmesg -n 1 2>/dev/null   # keep the console for the figures; the log is scanned below
 echo "# bench: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB, $have huge pages"
+case ${VFIO_BENCH_CLOCK:-} in
+icount) echo "# bench: clock: QEMU -icount shift=0, 1 ns = 1 guest instruction (host load does not count)" ;;
+wall) echo "# bench: clock: host time (noisy on a loaded host)" ;;
+esac
 (cd /tmp && "$repo/out/selftests/vfio_bench" -s "$0 switch" "$@")
 rc=$?
 scan=$("$here/dmesg_scan.sh")

@@ -21,7 +21,9 @@
  *    BIND_IOMMUFD to an iommufd opened once per phase, close).
  * At the end: per metric the median of each implementation's samples, and
  * candidate/baseline. Phases alternate (default upstream,rust,rust,upstream
- * twice) so slow drift of the host hits both alike.
+ * twice) so slow drift of the host hits both alike. Times are the guest's
+ * CLOCK_MONOTONIC: under `scripts/vm --icount` (make bench's default) that
+ * counts guest instructions, 1 ns each, whatever the host's load.
  *
  * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-j N] [-n N] [-m MIB] [BDF]
  *   -s  command run as `SWITCH_CMD LABEL` before each phase (none: measure
