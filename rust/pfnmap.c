@@ -6,6 +6,8 @@
  */
 #include <linux/mm.h>
 
+#include "pfnmap.h"
+
 /* untagged_addr_remote(): the caller holds mm's mmap lock. */
 unsigned long vfio_rs_untagged_addr_remote(struct mm_struct *mm,
 					   unsigned long addr)

@@ -205,12 +205,18 @@ TEST_F(t1, extensions_before_and_after_set_iommu)
 		if (step == 2)
 			ASSERT_EQ(0, vfio_rs_ioctl(self->container, VFIO_SET_IOMMU,
 						   variant->type));
-		for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
-			EXPECT_EQ(1, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION,
-						   always[i])) TH_LOG("step %d ext %lu", step, always[i]);
-		for (i = 0; i < sizeof(never) / sizeof(never[0]); i++)
-			EXPECT_EQ(0, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION,
-						   never[i])) TH_LOG("step %d ext %lu", step, never[i]);
+		for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+			unsigned long ext = always[i];
+
+			EXPECT_EQ(1, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION, ext))
+				TH_LOG("step %d ext %lu", step, ext);
+		}
+		for (i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+			unsigned long ext = never[i];
+
+			EXPECT_EQ(0, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION, ext))
+				TH_LOG("step %d ext %lu", step, ext);
+		}
 		/* Per-container answers: 0 until a type1 container exists. */
 		EXPECT_EQ(step == 2, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION,
 						   VFIO_UPDATE_VADDR)) TH_LOG("step %d", step);
