@@ -29,6 +29,7 @@ pub(crate) mod kvm;
 pub(crate) mod misc;
 pub(crate) mod module_ref;
 pub(crate) mod param;
+pub(crate) mod pfnmap;
 pub(crate) mod uaccess_ext;
 pub(crate) mod uapi;
 pub(crate) mod user_mm;

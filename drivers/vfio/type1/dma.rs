@@ -25,6 +25,8 @@ pub(crate) struct VfioDma {
     pub(crate) pfns: PfnTree,
     /// Dirty bitmap while tracking (`dirty.rs`).
     pub(crate) bitmap: Option<KVVec<u64>>,
+    /// Some mapped frame is reserved (a `VM_PFNMAP` frame, say): unpin frame by frame.
+    pub(crate) has_rsvd: bool,
 }
 
 impl VfioDma {
@@ -37,6 +39,7 @@ impl VfioDma {
             locked: 0,
             pfns: PfnTree::new(),
             bitmap: None,
+            has_rsvd: false,
         }
     }
 }

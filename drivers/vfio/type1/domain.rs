@@ -9,7 +9,8 @@
 
 use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
-use super::pfn_runs::contiguous_prefix;
+use super::pfn_runs::{contiguous_prefix, Run};
+use super::pfnmap::{get_frames, is_rsvd, put_pfns, unpin_range, Frames};
 use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
 use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
 use crate::kabi::{
@@ -39,15 +40,6 @@ impl Domain {
     pub(crate) fn has_group(&self, group: &IommuGroup) -> bool {
         self.groups.iter().any(|g| g.same(group))
     }
-}
-
-/// Physically contiguous pinned pages not yet mapped: `npages` pages from `pfn`, at byte
-/// `offset` into the mapping.
-#[derive(Clone, Copy)]
-struct Run {
-    offset: u64,
-    pfn: u64,
-    npages: u64,
 }
 
 /// Maps `len` bytes at `iova` → `paddr` into every domain, or into none.
@@ -82,75 +74,122 @@ fn map_run(domains: &[Domain], dma: &mut VfioDma, run: Run) -> Result {
             Ok(())
         }
         Err(e) => {
-            dma.owner.unpin(run.pfn, run.npages, false);
+            abandon(dma, Some(run));
             Err(e)
         }
     }
 }
 
+/// Adds the frames `next` (a run of one kind) to the current run, or maps the current run and
+/// makes `next` the current one. On failure the current run is given back.
+fn add_frames(
+    domains: &[Domain],
+    dma: &mut VfioDma,
+    run: &mut Option<Run>,
+    next: Run,
+    no_huge: bool,
+) -> Result {
+    if let Some(r) = run.as_mut() {
+        if r.continued_by(next.pfn, next.rsvd, no_huge) {
+            r.npages += next.npages;
+            return Ok(());
+        }
+    }
+    dma.has_rsvd |= next.rsvd;
+    match run.replace(next) {
+        Some(r) => map_run(domains, dma, r).inspect_err(|_| abandon(dma, run.take())),
+        None => Ok(()),
+    }
+}
+
+/// The leading stretch of `pfns` handled as one: physically contiguous pages (one page with
+/// `no_huge`), reserved or not as its first page is (upstream checks only that one).
+fn stretch(pfns: &[u64], no_huge: bool) -> usize {
+    if no_huge {
+        pfns.len().min(1)
+    } else {
+        contiguous_prefix(pfns)
+    }
+}
+
+/// Pages of a pinned batch at `iova` to charge: ordinary pages not already charged for an
+/// emulated device's pin (reserved stretches are never charged).
+fn charge_of(dma: &VfioDma, pfns: &[u64], iova: u64, no_huge: bool) -> u64 {
+    let mut charge = 0;
+    let mut i = 0;
+    while let Some(&pfn) = pfns.get(i) {
+        let n = stretch(pfns.get(i..).unwrap_or(&[]), no_huge);
+        if !is_rsvd(pfn) {
+            let at = iova + ((i as u64) << PAGE_SHIFT);
+            charge += n as u64 - dma.pfns.accountable_in(at, n as u64);
+        }
+        i += n;
+    }
+    charge
+}
+
 /// `vfio_pin_map_dma`: pins the whole mapping and maps it into `domains`, charging the pages
-/// to its owner (`ENOMEM` past `RLIMIT_MEMLOCK`). With `no_huge` every page is mapped alone
-/// (`disable_hugepages`). On failure what was done stays recorded in `dma` for
-/// [`unmap_unpin`].
+/// to its owner (`ENOMEM` past `RLIMIT_MEMLOCK`). Frames of `VM_PFNMAP` mappings (device
+/// BARs) and reserved pages are mapped but neither pinned nor charged. With `no_huge` every
+/// page is mapped alone (`disable_hugepages`). On failure what was done stays recorded in
+/// `dma` for [`unmap_unpin`].
 pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> Result {
     let range = *dma.range();
     let npages = range.size >> PAGE_SHIFT;
     let write = range.prot & IOMMU_WRITE != 0;
-    let mut pfns = KVec::with_capacity(PIN_BATCH, GFP_KERNEL)?;
-    pfns.resize(PIN_BATCH, 0u64, GFP_KERNEL)?;
+    let batch = if no_huge { 1 } else { PIN_BATCH };
+    let mut pfns = KVec::with_capacity(batch, GFP_KERNEL)?;
+    pfns.resize(batch, 0u64, GFP_KERNEL)?;
     let mut run: Option<Run> = None;
     let mut done = 0u64;
     while done < npages {
-        let want = (npages - done).min(PIN_BATCH as u64) as usize;
+        let left = npages - done;
+        let want = left.min(batch as u64) as usize;
         let vaddr = range.vaddr + (done << PAGE_SHIFT);
-        let pinned = match dma.owner.pin(vaddr, write, &mut pfns[..want]) {
-            Ok(n) => n,
-            Err(e) => {
-                abandon(dma, run);
-                return Err(e);
+        // `disable_hugepages`: one page per lookup, PFNMAP frames included.
+        let max_pfnmap = if no_huge { 1 } else { left };
+        let frames = get_frames(&dma.owner, vaddr, write, &mut pfns[..want], max_pfnmap)
+            .inspect_err(|_| abandon(dma, run.take()))?;
+        match frames {
+            Frames::Pfnmap { pfn, npages: n } => {
+                let next = Run {
+                    offset: done << PAGE_SHIFT,
+                    pfn,
+                    npages: n,
+                    rsvd: true,
+                };
+                add_frames(domains, dma, &mut run, next, no_huge)?;
+                done += n;
             }
-        };
-        // Pages an emulated device pinned are charged already.
-        let iova = range.iova + (done << PAGE_SHIFT);
-        let charge = pinned as u64 - dma.pfns.accountable_in(iova, pinned as u64);
-        if let Err(e) = dma.owner.account(charge as i64, false) {
-            for &pfn in &pfns[..pinned] {
-                dma.owner.unpin(pfn, 1, false);
-            }
-            abandon(dma, run);
-            return Err(e);
-        }
-        dma.locked += charge;
-        // Stretch by stretch of contiguous pfns: per-page work stays in `contiguous_prefix`.
-        let mut i = 0;
-        while let Some(&pfn) = pfns[..pinned].get(i) {
-            let n = if no_huge {
-                1
-            } else {
-                contiguous_prefix(&pfns[i..pinned])
-            };
-            let offset = (done + i as u64) << PAGE_SHIFT;
-            match run.as_mut() {
-                Some(r) if !no_huge && r.pfn + r.npages == pfn => r.npages += n as u64,
-                _ => {
-                    if let Some(r) = run.replace(Run {
-                        offset,
+            Frames::Pinned(pinned) => {
+                let got = &pfns[..pinned];
+                // Pages an emulated device pinned are charged already.
+                let charge = charge_of(dma, got, range.iova + (done << PAGE_SHIFT), no_huge);
+                if let Err(e) = dma.owner.account(charge as i64, false) {
+                    put_pfns(&dma.owner, got, write);
+                    abandon(dma, run.take());
+                    return Err(e);
+                }
+                dma.locked += charge;
+                // Stretch by stretch of contiguous pfns: per-page work stays in `stretch`.
+                let mut i = 0;
+                while let Some(&pfn) = got.get(i) {
+                    let n = stretch(got.get(i..).unwrap_or(&[]), no_huge);
+                    let next = Run {
+                        offset: (done + i as u64) << PAGE_SHIFT,
                         pfn,
                         npages: n as u64,
-                    }) {
-                        if let Err(e) = map_run(domains, dma, r) {
-                            abandon(dma, run);
-                            for &later in pfns.get(i + n..pinned).unwrap_or(&[]) {
-                                dma.owner.unpin(later, 1, false);
-                            }
-                            return Err(e);
-                        }
+                        rsvd: is_rsvd(pfn),
+                    };
+                    if let Err(e) = add_frames(domains, dma, &mut run, next, no_huge) {
+                        put_pfns(&dma.owner, got.get(i + n..).unwrap_or(&[]), write);
+                        return Err(e);
                     }
+                    i += n;
                 }
+                done += pinned as u64;
             }
-            i += n;
         }
-        done += pinned as u64;
     }
     match run {
         Some(r) => map_run(domains, dma, r),
@@ -158,10 +197,11 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
     }
 }
 
-/// Unpins a run that was pinned but not mapped.
+/// Gives back a run that was pinned but not mapped: reserved frames were never pinned.
 fn abandon(dma: &VfioDma, run: Option<Run>) {
-    if let Some(r) = run {
-        dma.owner.unpin(r.pfn, r.npages, false);
+    if let Some(r) = run.filter(|r| !r.rsvd) {
+        let dirty = dma.range().prot & IOMMU_WRITE != 0;
+        unpin_range(&dma.owner, r.pfn, r.npages, dirty, false);
     }
 }
 
@@ -258,8 +298,8 @@ fn flush(first: &Domain, dma: &VfioDma, dirty: bool, regions: &mut [UnmapRegion]
     first.domain.unmap_batch(regions);
     for (r, &p) in regions.iter().zip(phys.iter()) {
         if r.unmapped != 0 {
-            dma.owner
-                .unpin(p >> PAGE_SHIFT, r.unmapped >> PAGE_SHIFT, dirty);
+            let (pfn, npages) = (p >> PAGE_SHIFT, r.unmapped >> PAGE_SHIFT);
+            unpin_range(&dma.owner, pfn, npages, dirty, dma.has_rsvd);
         }
     }
 }

@@ -26,6 +26,7 @@ mod iommu;
 mod iova_ranges;
 mod map_args;
 mod pfn_runs;
+mod pfnmap;
 mod pgsize;
 mod pin;
 mod uapi;

@@ -13,7 +13,7 @@
  * Output is framed by "# vfio_diff: begin" and "# vfio_diff: end N lines"; the
  * end line is missing if the program did not run to completion.
  *
- * Sections (container, group, gdev, cdev, compat2, compat) run in that order,
+ * Sections (container, group, type1, gdev, cdev, compat2, compat) run in that order,
  * each from and back to a closed state; naming some on the command line runs
  * only those, to narrow a difference down in one boot:
  *   scripts/vm --impl rust -- sh -c 'out/selftests/vfio_diff cdev'
@@ -360,6 +360,306 @@ static void group_basics(void)
 	res("group.container.after_group_close.set_iommu",
 	    ioc(c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
 	close_fd("group.container.close", &c);
+}
+
+/* ---- type1 backend: GET_INFO, MAP/UNMAP and DIRTY_PAGES arguments ---- */
+
+#define T1_PG 4096ULL
+#define T1_IOVA 0x40000000ULL
+#define T1_RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* GET_INFO with a given argsz into a 0xa5-filled buffer; prints what came back and the caps. */
+static void t1_info(const char *prefix, int c, __u32 argsz)
+{
+	union {
+		struct vfio_iommu_type1_info info;
+		unsigned char raw[4096];
+	} b;
+	__u32 off, n = 0;
+	char what[128];
+
+	/* The prefix may be one of L()'s buffers, which the labels below recycle. */
+	snprintf(what, sizeof(what), "%s", prefix);
+
+	memset(&b, 0xa5, sizeof(b));
+	b.info.argsz = argsz;
+	res(L("%s.get_info.argsz%u", what, argsz), ioc(c, VFIO_IOMMU_GET_INFO, &b));
+	out(L("%s.get_info.argsz%u.out", what, argsz),
+	    "argsz %u flags 0x%x pgsizes 0x%llx cap_offset 0x%x pad 0x%x", b.info.argsz,
+	    b.info.flags, (unsigned long long)b.info.iova_pgsizes, b.info.cap_offset, b.info.pad);
+	if (argsz > sizeof(b) || b.info.argsz > argsz || !(b.info.flags & VFIO_IOMMU_INFO_CAPS))
+		return;
+	for (off = b.info.cap_offset; off && off + 8 <= argsz && n < 8; n++) {
+		struct vfio_info_cap_header *h = (void *)(b.raw + off);
+
+		out(L("%s.get_info.argsz%u.cap%u", what, argsz, n), "id %u version %u next 0x%x",
+		    h->id, h->version, h->next);
+		if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+			struct vfio_iommu_type1_info_dma_avail *a = (void *)h;
+
+			out(L("%s.get_info.argsz%u.cap%u.avail", what, argsz, n), "%u", a->avail);
+		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
+			struct vfio_iommu_type1_info_cap_migration *m = (void *)h;
+
+			out(L("%s.get_info.argsz%u.cap%u.migration", what, argsz, n),
+			    "flags 0x%x pgsizes 0x%llx max_bitmap %llu", m->flags,
+			    (unsigned long long)m->pgsize_bitmap,
+			    (unsigned long long)m->max_dirty_bitmap_size);
+		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+			struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
+
+			out(L("%s.get_info.argsz%u.cap%u.nr_iovas", what, argsz, n), "%u",
+			    r->nr_iovas);
+			for (__u32 i = 0; i < r->nr_iovas && i < 8 &&
+			     (unsigned char *)&r->iova_ranges[i + 1] <= b.raw + argsz; i++)
+				out(L("%s.get_info.argsz%u.cap%u.iova%u", what, argsz, n, i),
+				    "0x%llx-0x%llx", (unsigned long long)r->iova_ranges[i].start,
+				    (unsigned long long)r->iova_ranges[i].end);
+		}
+		off = h->next;
+	}
+}
+
+static long t1_map(int c, __u32 argsz, __u32 flags, void *vaddr, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = argsz, .flags = flags, .vaddr = (uintptr_t)vaddr,
+		.iova = iova, .size = size,
+	};
+
+	return ioc(c, VFIO_IOMMU_MAP_DMA, &m);
+}
+
+/* UNMAP_DMA (with a vfio_bitmap after it if bitmap); prints the result and the size field. */
+static void t1_unmap(const char *label, int c, __u32 argsz, __u32 flags, __u64 iova, __u64 size,
+		     const struct vfio_bitmap *bitmap)
+{
+	struct {
+		struct vfio_iommu_type1_dma_unmap u;
+		struct vfio_bitmap b;
+	} a = { .u = { .argsz = argsz, .flags = flags, .iova = iova, .size = size } };
+
+	if (bitmap)
+		a.b = *bitmap;
+	res(label, ioc(c, VFIO_IOMMU_UNMAP_DMA, &a));
+	out(L("%s.size", label), "0x%llx", (unsigned long long)a.u.size);
+}
+
+/* DIRTY_PAGES with a GET_BITMAP range after the header. */
+static long t1_dirty(int c, __u32 argsz, __u32 flags, __u64 iova, __u64 size, __u64 pgsize,
+		     __u64 bsize, void *data)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap d;
+		struct vfio_iommu_type1_dirty_bitmap_get g;
+	} a = {
+		.d = { .argsz = argsz, .flags = flags },
+		.g = { .iova = iova, .size = size,
+		       .bitmap = { .pgsize = pgsize, .size = bsize, .data = data } },
+	};
+
+	return ioc(c, VFIO_IOMMU_DIRTY_PAGES, &a);
+}
+
+static void type1_container(const char *what, unsigned long type)
+{
+	const __u32 map_sz = sizeof(struct vfio_iommu_type1_dma_map);
+	const __u32 unmap_sz = sizeof(struct vfio_iommu_type1_dma_unmap);
+	const __u32 dirty_sz = sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+			       sizeof(struct vfio_iommu_type1_dirty_bitmap_get);
+	const __u32 argszs[] = { 0, 8, 15, 16, 19, 20, 23, 24, 4096 };
+	const __u32 map_flags[] = { 0, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, T1_RW,
+				    VFIO_DMA_MAP_FLAG_VADDR, VFIO_DMA_MAP_FLAG_READ |
+				    VFIO_DMA_MAP_FLAG_VADDR, 1 << 3, 0x80000000 };
+	const __u32 unmap_flags[] = { 1 << 3, 0x80000000, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+				      VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_ALL,
+				      VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+				      VFIO_DMA_UNMAP_FLAG_VADDR, VFIO_DMA_UNMAP_FLAG_ALL,
+				      VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR };
+	const __u32 dirty_flags[] = { 0, 1 << 3, VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+				      VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP,
+				      VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
+				      VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP };
+	const __u64 top = ~0ULL & ~(T1_PG - 1);
+	__u64 bits[4] = { 0 };
+	struct vfio_bitmap bm = { .pgsize = T1_PG, .size = sizeof(bits), .data = bits };
+	int g, c;
+	char *buf;
+	size_t i;
+
+	g = open_rw(group_path);
+	c = open_rw(VFIO_CONTAINER_PATH);
+	res(L("%s.setup.set_container", what), set_container(g, c));
+	res(L("%s.setup.set_iommu", what), ioc(c, VFIO_SET_IOMMU, (void *)type));
+	buf = mmap(NULL, 16 * T1_PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		buf = NULL;
+	res(L("%s.setup.mmap", what), buf ? 0 : -ENOMEM);
+	if (!buf)
+		goto out;
+	res(L("%s.setup.munmap_hole", what), sys(munmap(buf + 15 * T1_PG, T1_PG)));
+
+	/* GET_INFO */
+	for (i = 0; i < sizeof(argszs) / sizeof(argszs[0]); i++)
+		t1_info(what, c, argszs[i]);
+	res(L("%s.get_info.null", what), ioc(c, VFIO_IOMMU_GET_INFO, NULL));
+	res(L("%s.get_info.bad_ptr", what), ioc(c, VFIO_IOMMU_GET_INFO, bad_ptr));
+
+	/* MAP_DMA: argsz, flags, alignment, overflow, backing */
+	for (i = 0; i < sizeof(argszs) / sizeof(argszs[0]); i++) {
+		__u32 a = argszs[i] == 24 ? map_sz - 1 : argszs[i];
+
+		res(L("%s.map.argsz%u", what, a), t1_map(c, a, T1_RW, buf, T1_IOVA, T1_PG));
+		if (!t1_map(c, map_sz, T1_RW, buf, T1_IOVA, T1_PG))
+			out(L("%s.map.argsz%u.was_mapped", what, a), "no");
+		t1_unmap(L("%s.map.argsz%u.undo", what, a), c, unmap_sz, 0, T1_IOVA, T1_PG, NULL);
+	}
+	for (i = 0; i < sizeof(map_flags) / sizeof(map_flags[0]); i++) {
+		res(L("%s.map.flags0x%x", what, map_flags[i]),
+		    t1_map(c, map_sz, map_flags[i], buf, T1_IOVA, T1_PG));
+		t1_unmap(L("%s.map.flags0x%x.undo", what, map_flags[i]), c, unmap_sz, 0, T1_IOVA,
+			 T1_PG, NULL);
+	}
+	res(L("%s.map.null", what), ioc(c, VFIO_IOMMU_MAP_DMA, NULL));
+	res(L("%s.map.size0", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA, 0));
+	res(L("%s.map.size_half", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA, T1_PG / 2));
+	res(L("%s.map.size_plus1", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA, T1_PG + 1));
+	res(L("%s.map.iova_plus1", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA + 1, T1_PG));
+	res(L("%s.map.iova_half", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA + 2048, T1_PG));
+	res(L("%s.map.vaddr_plus1", what), t1_map(c, map_sz, T1_RW, buf + 1, T1_IOVA, T1_PG));
+	res(L("%s.map.iova_overflow", what), t1_map(c, map_sz, T1_RW, buf, top, 2 * T1_PG));
+	res(L("%s.map.iova_overflow_unaligned", what), t1_map(c, map_sz, T1_RW, buf, ~0ULL, 2));
+	res(L("%s.map.vaddr_overflow", what),
+	    t1_map(c, map_sz, T1_RW, (void *)(uintptr_t)top, T1_IOVA, 2 * T1_PG));
+	res(L("%s.map.iova_top_page", what), t1_map(c, map_sz, T1_RW, buf, top, T1_PG));
+	res(L("%s.map.iova_msi_window", what), t1_map(c, map_sz, T1_RW, buf, 0xfee00000, T1_PG));
+	res(L("%s.map.vaddr_unmapped", what), t1_map(c, map_sz, T1_RW, bad_ptr, T1_IOVA, T1_PG));
+	res(L("%s.map.vaddr_hole", what),
+	    t1_map(c, map_sz, T1_RW, buf + 14 * T1_PG, T1_IOVA, 2 * T1_PG));
+	res(L("%s.map.vaddr_kernel", what),
+	    t1_map(c, map_sz, T1_RW, (void *)0xffff888000000000ULL, T1_IOVA, T1_PG));
+	res(L("%s.map.A", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA, 4 * T1_PG));
+	res(L("%s.map.B", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA + 4 * T1_PG, 4 * T1_PG));
+	res(L("%s.map.A_again", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA, 4 * T1_PG));
+	res(L("%s.map.overlap_A_end", what),
+	    t1_map(c, map_sz, T1_RW, buf, T1_IOVA + 3 * T1_PG, T1_PG));
+	res(L("%s.map.vaddr_update_valid", what),
+	    t1_map(c, map_sz, VFIO_DMA_MAP_FLAG_VADDR, buf, T1_IOVA, 4 * T1_PG));
+	res(L("%s.map.vaddr_update_none", what),
+	    t1_map(c, map_sz, VFIO_DMA_MAP_FLAG_VADDR, buf, T1_IOVA + 64 * T1_PG, T1_PG));
+	t1_info(L("%s.mapped", what), c, 4096);
+
+	/* UNMAP_DMA: argsz, flags, alignment, partial ranges */
+	for (i = 0; i < sizeof(argszs) / sizeof(argszs[0]); i++)
+		t1_unmap(L("%s.unmap.argsz%u", what, argszs[i]), c, argszs[i], 0,
+			 T1_IOVA + 64 * T1_PG, T1_PG, NULL);
+	for (i = 0; i < sizeof(unmap_flags) / sizeof(unmap_flags[0]); i++)
+		t1_unmap(L("%s.unmap.flags0x%x.iova", what, unmap_flags[i]), c, unmap_sz,
+			 unmap_flags[i], T1_IOVA + 64 * T1_PG, T1_PG, NULL);
+	t1_unmap(L("%s.unmap.dirty_with_bitmap", what), c, unmap_sz + sizeof(bm),
+		 VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, T1_IOVA + 64 * T1_PG, T1_PG, &bm);
+	res(L("%s.unmap.null", what), ioc(c, VFIO_IOMMU_UNMAP_DMA, NULL));
+	t1_unmap(L("%s.unmap.size0", what), c, unmap_sz, 0, T1_IOVA, 0, NULL);
+	t1_unmap(L("%s.unmap.iova_plus1", what), c, unmap_sz, 0, T1_IOVA + 1, T1_PG, NULL);
+	t1_unmap(L("%s.unmap.size_plus1", what), c, unmap_sz, 0, T1_IOVA, T1_PG + 1, NULL);
+	t1_unmap(L("%s.unmap.overflow", what), c, unmap_sz, 0, top, 2 * T1_PG, NULL);
+	t1_unmap(L("%s.unmap.all_iova", what), c, unmap_sz, VFIO_DMA_UNMAP_FLAG_ALL, T1_PG, 0,
+		 NULL);
+	t1_unmap(L("%s.unmap.all_size", what), c, unmap_sz, VFIO_DMA_UNMAP_FLAG_ALL, 0, T1_PG,
+		 NULL);
+	t1_unmap(L("%s.unmap.inside_A", what), c, unmap_sz, 0, T1_IOVA + T1_PG, T1_PG, NULL);
+	t1_unmap(L("%s.unmap.A_head", what), c, unmap_sz, 0, T1_IOVA, T1_PG, NULL);
+	t1_unmap(L("%s.unmap.before_A", what), c, unmap_sz, 0, T1_IOVA - T1_PG, 2 * T1_PG, NULL);
+	t1_unmap(L("%s.unmap.vaddr_B", what), c, unmap_sz, VFIO_DMA_UNMAP_FLAG_VADDR,
+		 T1_IOVA + 4 * T1_PG, 4 * T1_PG, NULL);
+	t1_unmap(L("%s.unmap.vaddr_B_again", what), c, unmap_sz, VFIO_DMA_UNMAP_FLAG_VADDR,
+		 T1_IOVA, 8 * T1_PG, NULL);
+	res(L("%s.map.vaddr_update_B_short", what),
+	    t1_map(c, map_sz, VFIO_DMA_MAP_FLAG_VADDR, buf, T1_IOVA + 4 * T1_PG, T1_PG));
+	res(L("%s.map.vaddr_update_B", what),
+	    t1_map(c, map_sz, VFIO_DMA_MAP_FLAG_VADDR, buf, T1_IOVA + 4 * T1_PG, 4 * T1_PG));
+	t1_unmap(L("%s.unmap.A_B", what), c, unmap_sz, 0, T1_IOVA, 8 * T1_PG, NULL);
+	t1_unmap(L("%s.unmap.all_empty", what), c, unmap_sz, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, NULL);
+
+	/* DIRTY_PAGES */
+	res(L("%s.dirty.null", what), ioc(c, VFIO_IOMMU_DIRTY_PAGES, NULL));
+	for (i = 0; i < 4; i++)
+		res(L("%s.dirty.argsz%u", what, argszs[i]),
+		    t1_dirty(c, argszs[i], VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0, 0, 0, NULL));
+	for (i = 0; i < sizeof(dirty_flags) / sizeof(dirty_flags[0]); i++)
+		res(L("%s.dirty.flags0x%x", what, dirty_flags[i]),
+		    t1_dirty(c, dirty_sz, dirty_flags[i], 0, 0, 0, 0, NULL));
+	res(L("%s.dirty.map", what), t1_map(c, map_sz, T1_RW, buf, T1_IOVA, 4 * T1_PG));
+	res(L("%s.dirty.get_not_started", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG,
+		     T1_PG, sizeof(bits), bits));
+	res(L("%s.dirty.start", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0, 0, 0, NULL));
+	res(L("%s.dirty.start_again", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0, 0, 0, NULL));
+	res(L("%s.dirty.get.argsz_header", what),
+	    t1_dirty(c, sizeof(struct vfio_iommu_type1_dirty_bitmap),
+		     VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG, T1_PG,
+		     sizeof(bits), bits));
+	res(L("%s.dirty.get.argsz_short", what),
+	    t1_dirty(c, dirty_sz - 1, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA,
+		     4 * T1_PG, T1_PG, sizeof(bits), bits));
+	res(L("%s.dirty.get.size0", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 0, T1_PG,
+		     sizeof(bits), bits));
+	res(L("%s.dirty.get.overflow", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, top, 2 * T1_PG, T1_PG,
+		     sizeof(bits), bits));
+	res(L("%s.dirty.get.pgsize_2m", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG,
+		     2 << 20, sizeof(bits), bits));
+	res(L("%s.dirty.get.iova_unaligned", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA + 8, 4 * T1_PG,
+		     T1_PG, sizeof(bits), bits));
+	res(L("%s.dirty.get.size_unaligned", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG - 8,
+		     T1_PG, sizeof(bits), bits));
+	res(L("%s.dirty.get.bitmap_small", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 1024 * T1_PG,
+		     T1_PG, 8, bits));
+	res(L("%s.dirty.get.bitmap_huge", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG,
+		     T1_PG, 1ULL << 40, bits));
+	res(L("%s.dirty.get.bitmap_kernel", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG,
+		     T1_PG, sizeof(bits), (void *)0xffff888000000000ULL));
+	res(L("%s.dirty.get.partial", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 2 * T1_PG,
+		     T1_PG, sizeof(bits), bits));
+	res(L("%s.dirty.get.unmapped", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA + 64 * T1_PG,
+		     4 * T1_PG, T1_PG, sizeof(bits), bits));
+	memset(bits, 0, sizeof(bits));
+	res(L("%s.dirty.get", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, T1_IOVA, 4 * T1_PG,
+		     T1_PG, sizeof(bits), bits));
+	out(L("%s.dirty.get.bits", what), "0x%llx", (unsigned long long)bits[0]);
+	t1_unmap(L("%s.dirty.unmap.bitmap_pgsize", what), c, unmap_sz + sizeof(bm),
+		 VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, T1_IOVA, 4 * T1_PG,
+		 &(struct vfio_bitmap){ .pgsize = 2 << 20, .size = sizeof(bits), .data = bits });
+	memset(bits, 0, sizeof(bits));
+	t1_unmap(L("%s.dirty.unmap.bitmap", what), c, unmap_sz + sizeof(bm),
+		 VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, T1_IOVA, 4 * T1_PG, &bm);
+	out(L("%s.dirty.unmap.bitmap.bits", what), "0x%llx", (unsigned long long)bits[0]);
+	res(L("%s.dirty.stop", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0, 0, 0, NULL));
+	res(L("%s.dirty.stop_again", what),
+	    t1_dirty(c, dirty_sz, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0, 0, 0, NULL));
+	munmap(buf, 15 * T1_PG);
+out:
+	close(g);
+	close_fd(L("%s.container.close", what), &c);
+}
+
+static void type1_tests(void)
+{
+	type1_container("type1v1", VFIO_TYPE1_IOMMU);
+	type1_container("type1v2", VFIO_TYPE1v2_IOMMU);
 }
 
 /* ---- device fd (from the group) ---- */
@@ -1032,6 +1332,7 @@ static const struct {
 } sections[] = {
 	{ "container", container_alone },
 	{ "group", group_basics },
+	{ "type1", type1_tests },
 	{ "gdev", group_device },
 	{ "cdev", cdev_tests },
 	{ "compat2", compat_iommufd_closed },

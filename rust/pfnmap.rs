@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Page frames of `VM_PFNMAP` mappings (an mmap of a device BAR, say): there is no
+//! `struct page` to pin, so the frame is read from the page tables, faulting it in first if
+//! needed, and never pinned or accounted. Also the test for such frames.
+//!
+//! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h).
+//!
+//! Lock order: the mm's mmap read lock, then (inside `follow_pfnmap_start`/`_end`) the page
+//! table lock.
+
+use kernel::{
+    bindings,
+    mm::{virt::flags, Mm},
+    prelude::*, //
+};
+
+/// One frame found in a `VM_PFNMAP` mapping.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PfnmapFrame {
+    /// The frame at the looked-up address.
+    pub(crate) pfn: u64,
+    /// Mask of the address bits the page table entry maps as one unit (`PAGE_MASK` for a PTE,
+    /// `PMD_MASK` for a huge PMD...): the frames up to the end of that unit are contiguous.
+    pub(crate) addr_mask: u64,
+}
+
+/// Looks up user address `vaddr` of `mm` in a `VM_PFNMAP` mapping, faulting the entry in if it
+/// is not present (upstream type1's `follow_fault_pfn` in the `vma_lookup` retry loop of
+/// `vaddr_get_pfns`). `Ok(None)`: no `VM_PFNMAP` mapping at `vaddr`. `EFAULT` if `write` and
+/// the entry is read-only; `ESRCH` once the process has exited; the fault's error otherwise.
+pub(crate) fn follow_fault_pfnmap(mm: &Mm, vaddr: u64, write: bool) -> Result<Option<PfnmapFrame>> {
+    let mm = mm.mmget_not_zero().ok_or(ESRCH)?;
+    let guard = mm.mmap_read_lock();
+    // SAFETY: The mmap lock of `mm` is held by `guard`.
+    let vaddr = unsafe { ffi::vfio_rs_untagged_addr_remote(mm.as_raw(), vaddr as c_ulong) };
+    let fault_flags = bindings::fault_flag_FAULT_FLAG_REMOTE
+        | if write {
+            bindings::fault_flag_FAULT_FLAG_WRITE
+        } else {
+            0
+        };
+    'retry: loop {
+        let Some(vma) = guard.vma_lookup(vaddr as usize) else {
+            return Ok(None);
+        };
+        if vma.flags() & flags::PFNMAP == 0 {
+            return Ok(None);
+        }
+        let mut args = bindings::follow_pfnmap_args {
+            vma: vma.as_ptr(),
+            address: vaddr,
+            ..Default::default()
+        };
+        // SAFETY: `args.vma` is a vma of `mm`, whose mmap lock `guard` holds.
+        if unsafe { bindings::follow_pfnmap_start(&mut args) } != 0 {
+            let mut unlocked = false;
+            // SAFETY: The mmap read lock is held, as `fixup_user_fault` requires; with
+            // `unlocked` it may drop and retake it, in which case `vma` is not used again (the
+            // loop looks it up anew).
+            let ret = unsafe {
+                bindings::fixup_user_fault(mm.as_raw(), vaddr, fault_flags, &mut unlocked)
+            };
+            if unlocked {
+                continue 'retry;
+            }
+            kernel::error::to_result(ret)?;
+            // SAFETY: As above; the lock was not dropped, so `args.vma` is still valid.
+            kernel::error::to_result(unsafe { bindings::follow_pfnmap_start(&mut args) })?;
+        }
+        let frame = PfnmapFrame {
+            pfn: args.pfn as u64,
+            addr_mask: args.addr_mask as u64,
+        };
+        let denied = write && !args.writable;
+        // SAFETY: `follow_pfnmap_start` succeeded on `args`, which is ended exactly once here.
+        unsafe { bindings::follow_pfnmap_end(&mut args) };
+        return if denied { Err(EFAULT) } else { Ok(Some(frame)) };
+    }
+}
+
+/// Whether `pfn` has no `struct page` or a `PageReserved` one (upstream type1's
+/// `is_invalid_reserved_pfn`): such frames are never pinned, unpinned or accounted.
+pub(crate) fn pfn_invalid_or_reserved(pfn: u64) -> bool {
+    // SAFETY: Any value may be tested; the helper checks `pfn_valid` before looking at the page.
+    unsafe { ffi::vfio_rs_pfn_invalid_or_reserved(pfn as c_ulong) }
+}
+
+/// Declarations of `rust/pfnmap.c` (linked into `vfio_iommu_type1.ko` only).
+mod ffi {
+    use kernel::{bindings::mm_struct, ffi::c_ulong};
+
+    // `mm_struct` holds zero-sized members; only a pointer crosses the boundary.
+    #[expect(improper_ctypes)]
+    extern "C" {
+        /// `untagged_addr_remote()`; the caller holds the mmap lock of `mm`.
+        pub(super) fn vfio_rs_untagged_addr_remote(mm: *mut mm_struct, addr: c_ulong) -> c_ulong;
+        /// `!pfn_valid(pfn) || PageReserved(pfn_to_page(pfn))`.
+        pub(super) fn vfio_rs_pfn_invalid_or_reserved(pfn: c_ulong) -> bool;
+    }
+}

@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The type1 IOMMU backend's uAPI on a container holding the guest's igb, in
+ * both flavours (VFIO_TYPE1_IOMMU and VFIO_TYPE1v2_IOMMU): locked-memory
+ * accounting (VmLck rises by exactly what is mapped and comes back after
+ * unmap, after the container goes, after a mapping process exits; a
+ * RLIMIT_MEMLOCK without CAP_IPC_LOCK gives ENOMEM), dma_entry_limit
+ * (ENOSPC), argument errors, overlaps, v1 versus v2 partial unmaps,
+ * UNMAP_FLAG_ALL, vaddr invalidation and update, CHECK_EXTENSION before and
+ * after SET_IOMMU, and a BAR mmap (VM_PFNMAP) mapped for DMA without being
+ * pinned or counted. Upstream's C type1 is the reference: every case passes on
+ * it and on ours.
+ */
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+
+#include "vfio_rs_test.h"
+#include "kselftest_harness.h"
+
+#define IGB_VENDOR 0x8086
+#define IGB_DEVICE 0x10c9
+
+#define PG 4096ULL
+#define KB(bytes) ((long)((bytes) >> 10))
+#define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+/* Far from the MSI window and inside every x86 IOMMU aperture. */
+#define IOVA 0x40000000ULL
+#define LIMIT_PARAM "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
+
+FIXTURE(t1) {
+	char bdf[32];
+	char path[64];
+	int group;
+	int container;
+	char saved_limit[32];
+};
+
+FIXTURE_VARIANT(t1) {
+	unsigned long type;
+	int v2;
+};
+
+FIXTURE_VARIANT_ADD(t1, type1) {
+	.type = VFIO_TYPE1_IOMMU,
+	.v2 = 0,
+};
+
+FIXTURE_VARIANT_ADD(t1, type1v2) {
+	.type = VFIO_TYPE1v2_IOMMU,
+	.v2 = 1,
+};
+
+/* Opens a container, puts the group in it and selects the variant's backend. */
+static int new_container(int group, unsigned long type)
+{
+	int c = open(VFIO_CONTAINER_PATH, O_RDWR);
+
+	if (c < 0)
+		return -errno;
+	if (vfio_rs_ioctl(group, VFIO_GROUP_SET_CONTAINER, (unsigned long)&c) ||
+	    vfio_rs_ioctl(c, VFIO_SET_IOMMU, type)) {
+		close(c);
+		return -EIO;
+	}
+	return c;
+}
+
+FIXTURE_SETUP(t1)
+{
+	int g;
+
+	self->group = self->container = -1;
+	self->saved_limit[0] = 0;
+	if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, self->bdf, sizeof(self->bdf)))
+		SKIP(return, "no igb in this guest");
+	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))
+		SKIP(return, "vfio-pci is not loaded on this core");
+	g = vfio_rs_iommu_group(self->bdf);
+	ASSERT_GE(g, 0);
+	ASSERT_EQ(0, vfio_rs_bind_vfio_pci(self->bdf));
+	snprintf(self->path, sizeof(self->path), "/dev/vfio/%d", g);
+	self->group = open(self->path, O_RDWR);
+	ASSERT_GE(self->group, 0);
+	self->container = new_container(self->group, variant->type);
+	ASSERT_GE(self->container, 0);
+}
+
+FIXTURE_TEARDOWN(t1)
+{
+	if (self->saved_limit[0])
+		vfio_rs_sysfs_write(LIMIT_PARAM, self->saved_limit);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0)
+		close(self->container);
+	vfio_rs_unbind(self->bdf);
+}
+
+/* VmLck of a process (0: self) in kB, or -1. */
+static long vmlck_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static long dma_map(int c, void *vaddr, __u64 iova, __u64 size, __u32 flags)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = flags,
+		.vaddr = (uintptr_t)vaddr, .iova = iova, .size = size,
+	};
+
+	return vfio_rs_ioctl(c, VFIO_IOMMU_MAP_DMA, (unsigned long)&m);
+}
+
+/* UNMAP_DMA; *done (if given) gets the size the kernel wrote back. */
+static long dma_unmap(int c, __u64 iova, __u64 size, __u32 flags, __u64 *done)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = flags, .iova = iova, .size = size,
+	};
+	long ret = vfio_rs_ioctl(c, VFIO_IOMMU_UNMAP_DMA, (unsigned long)&u);
+
+	if (done)
+		*done = u.size;
+	return ret;
+}
+
+/* Anonymous private memory, not yet touched. */
+static void *anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Whether a page-sized range at iova is mapped (a map over it is EEXIST). */
+static int is_mapped(int c, void *buf, __u64 iova)
+{
+	long ret = dma_map(c, buf, iova, PG, RW);
+
+	if (!ret)
+		dma_unmap(c, iova, PG, 0, NULL);
+	return ret == -EEXIST;
+}
+
+/* Drops CAP_IPC_LOCK from the calling process's effective and permitted sets. */
+static int drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	data[CAP_TO_INDEX(CAP_IPC_LOCK)].permitted &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+/* Waits for a child; returns its exit status, or -1 if it did not exit. */
+static int child_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(t1, extensions_before_and_after_set_iommu)
+{
+	const unsigned long always[] = { VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU, VFIO_UNMAP_ALL };
+	const unsigned long never[] = { VFIO_SPAPR_TCE_IOMMU, VFIO_SPAPR_TCE_v2_IOMMU,
+					6 /* the removed TYPE1_NESTING */, 11, 0 };
+	int step, cc;
+	size_t i;
+
+	/* Leave the group's container: its backend goes with the last group. */
+	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER, 0));
+	/* Step 0: no group, 1: group but no backend, 2: backend selected. */
+	for (step = 0; step < 3; step++) {
+		if (step == 1)
+			ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+						   (unsigned long)&self->container));
+		if (step == 2)
+			ASSERT_EQ(0, vfio_rs_ioctl(self->container, VFIO_SET_IOMMU,
+						   variant->type));
+		for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+			unsigned long ext = always[i];
+
+			EXPECT_EQ(1, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION, ext))
+				TH_LOG("step %d ext %lu", step, ext);
+		}
+		for (i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+			unsigned long ext = never[i];
+
+			EXPECT_EQ(0, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION, ext))
+				TH_LOG("step %d ext %lu", step, ext);
+		}
+		/* Per-container answers: 0 until a type1 container exists. */
+		EXPECT_EQ(step == 2, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION,
+						   VFIO_UPDATE_VADDR)) TH_LOG("step %d", step);
+		cc = vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
+		if (step < 2) {
+			EXPECT_EQ(0, cc) TH_LOG("step %d", step);
+		} else {
+			EXPECT_TRUE(cc == 0 || cc == 1) TH_LOG("DMA_CC_IOMMU %d", cc);
+		}
+	}
+	/* One backend per container. */
+	ASSERT_EQ(-EINVAL, vfio_rs_ioctl(self->container, VFIO_SET_IOMMU, variant->type));
+}
+
+TEST_F(t1, locked_vm_follows_map_and_unmap)
+{
+	const size_t a = 1 << 20, b = 16 * PG;
+	char *buf = anon(a + b);
+	long base = vmlck_kb(0);
+	__u64 done;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_GE(base, 0);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, a, RW));
+	ASSERT_EQ(base + KB(a), vmlck_kb(0));
+	ASSERT_EQ(0, dma_map(self->container, buf + a, IOVA + a, b, VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(base + KB(a + b), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, a, 0, &done));
+	ASSERT_EQ(a, done);
+	ASSERT_EQ(base + KB(b), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA + a, b, 0, &done));
+	ASSERT_EQ(b, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+	/* The same memory mapped twice is pinned, and counted, twice. */
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, b, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + a, b, RW));
+	ASSERT_EQ(base + 2 * KB(b), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
+	ASSERT_EQ(2 * b, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+	munmap(buf, a + b);
+}
+
+TEST_F(t1, locked_vm_returns_when_the_container_goes)
+{
+	const size_t size = 64 * PG;
+	char *buf = anon(size);
+	long base = vmlck_kb(0);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, size, RW));
+	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	/* The group still holds the container: the mapping stays. */
+	ASSERT_EQ(0, close(self->container));
+	self->container = -1;
+	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	/* The last group leaves: everything is unmapped and given back. */
+	ASSERT_EQ(0, close(self->group));
+	self->group = -1;
+	ASSERT_EQ(base, vmlck_kb(0));
+
+	/* Same with UNSET_CONTAINER as the last group's exit. */
+	self->group = open(self->path, O_RDWR);
+	ASSERT_GE(self->group, 0);
+	self->container = new_container(self->group, variant->type);
+	ASSERT_GE(self->container, 0);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, size, RW));
+	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER, 0));
+	ASSERT_EQ(base, vmlck_kb(0));
+	munmap(buf, size);
+}
+
+TEST_F(t1, mapping_process_exit_releases_everything)
+{
+	const size_t size = 256 * PG;
+	int go[2], ready[2];
+	char c = 0;
+	long base, mapped;
+	char *buf;
+	pid_t pid;
+
+	/* The child opens the group itself: one opener at a time. */
+	ASSERT_EQ(0, close(self->container));
+	ASSERT_EQ(0, close(self->group));
+	self->container = self->group = -1;
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int g = open(self->path, O_RDWR), ct;
+		char *mem = anon(size);
+
+		if (g < 0 || !mem)
+			_exit(1);
+		ct = new_container(g, variant->type);
+		if (ct < 0 || dma_map(ct, mem, IOVA, size, RW))
+			_exit(2);
+		if (write(ready[1], "m", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(0); /* no unmap, no close: exit does it */
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	/* Counted on the child's mm, exactly once. */
+	mapped = vmlck_kb(pid);
+	base = vmlck_kb(0);
+	ASSERT_EQ(KB(size), mapped);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(0, child_status(pid));
+	close(ready[0]);
+	close(go[1]);
+	/* Its container and group are released: the group opens again and maps anew. */
+	self->group = open(self->path, O_RDWR);
+	ASSERT_GE(self->group, 0);
+	self->container = new_container(self->group, variant->type);
+	ASSERT_GE(self->container, 0);
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, size, RW));
+	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, size, 0, NULL));
+	ASSERT_EQ(base, vmlck_kb(0));
+	munmap(buf, size);
+}
+
+TEST_F(t1, mapping_outlives_the_process_that_made_it)
+{
+	const size_t size = 32 * PG;
+	long base = vmlck_kb(0);
+	__u64 done;
+	char *buf;
+	pid_t pid;
+
+	/* A child maps its own memory through the shared container fd, then exits. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		char *b = anon(size);
+
+		if (!b || dma_map(self->container, b, IOVA, size, RW))
+			_exit(1);
+		_exit(vmlck_kb(0) == KB(size) ? 0 : 2);
+	}
+	ASSERT_EQ(0, child_status(pid));
+	/* Never charged to us; the entry is still there; unmapping it is fine. */
+	ASSERT_EQ(base, vmlck_kb(0));
+	buf = anon(PG);
+	ASSERT_NE(NULL, buf);
+	ASSERT_TRUE(is_mapped(self->container, buf, IOVA));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, size, 0, &done));
+	ASSERT_EQ(size, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+	munmap(buf, PG);
+}
+
+/* In a child: RLIMIT_MEMLOCK 64 pages above what is locked; returns a code. */
+static int rlimit_child(int container, int drop_cap)
+{
+	const size_t limit_extra = 64 * PG;
+	char *buf = anon(256 * PG);
+	long base = vmlck_kb(0);
+	struct rlimit rl;
+
+	if (!buf || base < 0)
+		return 10;
+	if (drop_cap && drop_cap_ipc_lock())
+		return 11;
+	rl.rlim_cur = rl.rlim_max = (base << 10) + limit_extra;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return 12;
+	if (!drop_cap) {
+		/* CAP_IPC_LOCK: the limit does not apply, the charge still does. */
+		if (dma_map(container, buf, IOVA, 256 * PG, RW))
+			return 20;
+		if (vmlck_kb(0) != base + KB(256 * PG))
+			return 21;
+		return dma_unmap(container, IOVA, 256 * PG, 0, NULL) ? 22 : 0;
+	}
+	if (dma_map(container, buf, IOVA, 128 * PG, RW) != -ENOMEM)
+		return 30;
+	if (vmlck_kb(0) != base)
+		return 31;
+	/* Up to the limit exactly is fine... */
+	if (dma_map(container, buf, IOVA, 48 * PG, RW))
+		return 32;
+	if (dma_map(container, buf + 48 * PG, IOVA + 48 * PG, 16 * PG, RW))
+		return 33;
+	if (vmlck_kb(0) != base + KB(64 * PG))
+		return 34;
+	/* ...one page more is not, and leaves nothing behind. */
+	if (dma_map(container, buf + 64 * PG, IOVA + 64 * PG, PG, RW) != -ENOMEM)
+		return 35;
+	if (vmlck_kb(0) != base + KB(64 * PG))
+		return 36;
+	if (!is_mapped(container, buf, IOVA + 48 * PG) || is_mapped(container, buf, IOVA + 64 * PG))
+		return 37;
+	if (dma_unmap(container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL))
+		return 38;
+	return vmlck_kb(0) == base ? 0 : 39;
+}
+
+TEST_F(t1, rlimit_memlock_without_cap_ipc_lock)
+{
+	int drop;
+
+	for (drop = 0; drop < 2; drop++) {
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (!pid)
+			_exit(rlimit_child(self->container, drop));
+		ASSERT_EQ(0, child_status(pid)) TH_LOG("drop CAP_IPC_LOCK %d", drop);
+	}
+}
+
+TEST_F(t1, dma_entry_limit_enospc)
+{
+	char *buf = anon(4 * PG);
+	__u64 done;
+	int fd, n;
+
+	ASSERT_NE(NULL, buf);
+	fd = open(LIMIT_PARAM, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	n = read(fd, self->saved_limit, sizeof(self->saved_limit) - 1);
+	close(fd);
+	ASSERT_GT(n, 0);
+	self->saved_limit[n] = 0;
+	ASSERT_EQ(0, vfio_rs_sysfs_write(LIMIT_PARAM, "2"));
+	/* The limit is read when a container selects the backend. */
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + PG, PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 2 * PG, PG, RW));
+	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER, 0));
+	close(self->container);
+	self->container = new_container(self->group, variant->type);
+	ASSERT_GE(self->container, 0);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + PG, PG, RW));
+	ASSERT_EQ(-ENOSPC, dma_map(self->container, buf, IOVA + 2 * PG, PG, RW));
+	/* Errors found before the limit still win over it. */
+	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA, PG, RW));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA + 1, PG, RW));
+	/* An entry given back is available again. */
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, PG, 0, &done));
+	ASSERT_EQ(PG, done);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 2 * PG, 2 * PG, RW));
+	ASSERT_EQ(-ENOSPC, dma_map(self->container, buf, IOVA, PG, RW));
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
+	ASSERT_EQ(3 * PG, done);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, PG, RW));
+	munmap(buf, 4 * PG);
+}
+
+TEST_F(t1, overlapping_maps_are_eexist)
+{
+	char *buf = anon(8 * PG);
+	long base = vmlck_kb(0);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 2 * PG, 2 * PG, RW));
+	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA + 2 * PG, 2 * PG, RW));
+	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA + PG, 2 * PG, RW));
+	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA + 3 * PG, 2 * PG, RW));
+	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA + 3 * PG, PG, RW));
+	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA, 8 * PG, RW));
+	/* Nothing was pinned for the refused ones. */
+	ASSERT_EQ(base + KB(2 * PG), vmlck_kb(0));
+	/* Adjacent on both sides is fine. */
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + PG, PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 4 * PG, PG, RW));
+	ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
+	ASSERT_EQ(base, vmlck_kb(0));
+	munmap(buf, 8 * PG);
+}
+
+TEST_F(t1, map_argument_errors)
+{
+	struct vfio_iommu_type1_dma_map m;
+	char *buf = anon(4 * PG);
+	long base = vmlck_kb(0);
+
+	ASSERT_NE(NULL, buf);
+	m = (struct vfio_iommu_type1_dma_map){ .argsz = sizeof(m) - 1, .flags = RW,
+		.vaddr = (uintptr_t)buf, .iova = IOVA, .size = PG };
+	ASSERT_EQ(-EINVAL, vfio_rs_ioctl(self->container, VFIO_IOMMU_MAP_DMA, (unsigned long)&m));
+	ASSERT_EQ(-EFAULT, vfio_rs_ioctl(self->container, VFIO_IOMMU_MAP_DMA, 8));
+	/* Unknown flag; no direction; a direction with VADDR. */
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA, PG, RW | (1 << 3)));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA, PG, 0));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA, PG,
+				   VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_VADDR));
+	/* Size 0, misaligned size, iova or vaddr. */
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA, 0, RW));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA, PG + 1, RW));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA, PG / 2, RW));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, IOVA + 512, PG, RW));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf + 8, IOVA, PG, RW));
+	/* iova + size or vaddr + size past the end of the address space. */
+	ASSERT_EQ(-EOVERFLOW, dma_map(self->container, buf, ~0ULL & ~(PG - 1), 2 * PG, RW));
+	ASSERT_EQ(-EOVERFLOW, dma_map(self->container, (void *)(uintptr_t)(~0ULL & ~(PG - 1)),
+				      IOVA, 2 * PG, RW));
+	/* Overflow is found before misalignment, size 0 before overflow. */
+	ASSERT_EQ(-EOVERFLOW, dma_map(self->container, buf, ~0ULL, 2, RW));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, ~0ULL, 0, RW));
+	/* Ends exactly at the top: not an overflow, but outside the IOMMU's range. */
+	ASSERT_EQ(-EINVAL, dma_map(self->container, buf, ~0ULL & ~(PG - 1), PG, RW));
+	/* Unbacked memory: the pin fails, nothing stays. */
+	ASSERT_EQ(0, munmap(buf + 2 * PG, PG));
+	ASSERT_EQ(-EFAULT, dma_map(self->container, buf, IOVA, 4 * PG, RW));
+	ASSERT_FALSE(is_mapped(self->container, buf, IOVA));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 2 * PG, RW));
+	ASSERT_EQ(base + KB(2 * PG), vmlck_kb(0));
+}
+
+TEST_F(t1, unmap_argument_errors)
+{
+	struct vfio_iommu_type1_dma_unmap u;
+	char *buf = anon(4 * PG);
+	__u64 done;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 4 * PG, RW));
+	u = (struct vfio_iommu_type1_dma_unmap){ .argsz = sizeof(u) - 1, .iova = IOVA,
+		.size = 4 * PG };
+	ASSERT_EQ(-EINVAL, vfio_rs_ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, (unsigned long)&u));
+	ASSERT_EQ(-EFAULT, vfio_rs_ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, 8));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 4 * PG, 1 << 3, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 0, 0, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA + 8, 4 * PG, 0, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 4 * PG - 8, 0, NULL));
+	ASSERT_EQ(-EOVERFLOW, dma_unmap(self->container, ~0ULL & ~(PG - 1), 2 * PG, 0, NULL));
+	/* The dirty bitmap needs dirty tracking, never goes with ALL or VADDR. */
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, 0, 0,
+				     VFIO_DMA_UNMAP_FLAG_ALL |
+				     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 4 * PG,
+				     VFIO_DMA_UNMAP_FLAG_VADDR |
+				     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 4 * PG,
+				     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, NULL));
+	/* Nothing there: success, nothing unmapped. */
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA + 16 * PG, 4 * PG, 0, &done));
+	ASSERT_EQ(0, done);
+	/* None of it touched the mapping. */
+	ASSERT_TRUE(is_mapped(self->container, buf, IOVA + 3 * PG));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, 4 * PG, 0, &done));
+	ASSERT_EQ(4 * PG, done);
+}
+
+TEST_F(t1, partial_unmap_v1_whole_entries_v2_einval)
+{
+	char *buf = anon(8 * PG);
+	long base = vmlck_kb(0);
+	__u64 done;
+
+	ASSERT_NE(NULL, buf);
+	/* A = [IOVA, +4 pages), B = [IOVA + 4 pages, +4 pages). */
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 4 * PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf + 4 * PG, IOVA + 4 * PG, 4 * PG, RW));
+	ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+	if (variant->v2) {
+		/* Any range bisecting a mapping is refused; nothing moves. */
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA + PG, PG, 0, NULL));
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, PG, 0, NULL));
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA + PG, 7 * PG, 0, NULL));
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 5 * PG, 0, NULL));
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA - PG, 2 * PG, 0, NULL));
+		ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+		/* Whole mappings, with room around them, are fine. */
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA - PG, 5 * PG, 0, &done));
+		ASSERT_EQ(4 * PG, done);
+		ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA, 16 * PG, 0, &done));
+		ASSERT_EQ(4 * PG, done);
+	} else {
+		/* Starting inside a mapping: success, nothing unmapped, even past it. */
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA + PG, PG, 0, &done));
+		ASSERT_EQ(0, done);
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA + PG, 7 * PG, 0, &done));
+		ASSERT_EQ(0, done);
+		ASSERT_TRUE(is_mapped(self->container, buf, IOVA + 4 * PG));
+		ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+		/* Covering a mapping's first page removes all of it. */
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA, PG, 0, &done));
+		ASSERT_EQ(4 * PG, done);
+		ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+		ASSERT_FALSE(is_mapped(self->container, buf, IOVA + 3 * PG));
+		/* Two mappings, the second only partly covered: both go. */
+		ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 4 * PG, RW));
+		ASSERT_EQ(0, dma_unmap(self->container, IOVA - PG, 6 * PG, 0, &done));
+		ASSERT_EQ(8 * PG, done);
+	}
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_FALSE(is_mapped(self->container, buf, IOVA + 7 * PG));
+}
+
+TEST_F(t1, unmap_all)
+{
+	char *buf = anon(8 * PG);
+	long base = vmlck_kb(0);
+	__u64 done = 1;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
+	ASSERT_EQ(0, done);
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 2 * PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 16 * PG, 4 * PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf, 1ULL << 36, PG, VFIO_DMA_MAP_FLAG_READ));
+	/* ALL takes neither an iova nor a size. */
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, 0, PG, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, PG, PG, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
+	ASSERT_EQ(base + KB(7 * PG), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
+	ASSERT_EQ(7 * PG, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_FALSE(is_mapped(self->container, buf, 1ULL << 36));
+}
+
+TEST_F(t1, vaddr_invalidate_then_update)
+{
+	char *buf = anon(8 * PG), *other = anon(4 * PG);
+	long base = vmlck_kb(0);
+	__u64 done;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, other);
+	ASSERT_EQ(1, vfio_rs_ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 4 * PG, RW));
+	ASSERT_EQ(0, dma_map(self->container, buf + 4 * PG, IOVA + 4 * PG, 4 * PG, RW));
+	/* Updating a valid vaddr, or where nothing is mapped, is refused. */
+	ASSERT_EQ(-EINVAL, dma_map(self->container, other, IOVA, 4 * PG, VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_EQ(-ENOENT, dma_map(self->container, other, IOVA + 32 * PG, 4 * PG,
+				   VFIO_DMA_MAP_FLAG_VADDR));
+	/* Invalidate B: the entry and its pins stay. */
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA + 4 * PG, 4 * PG,
+			       VFIO_DMA_UNMAP_FLAG_VADDR, &done));
+	ASSERT_EQ(4 * PG, done);
+	ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+	ASSERT_EQ(-EEXIST, dma_map(self->container, other, IOVA + 4 * PG, 4 * PG, RW));
+	/* Invalidating A and B again is all or nothing: A stays valid. */
+	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 8 * PG,
+				     VFIO_DMA_UNMAP_FLAG_VADDR, NULL));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, other, IOVA, 4 * PG, VFIO_DMA_MAP_FLAG_VADDR));
+	/* The update must name the whole entry, and no direction. */
+	ASSERT_EQ(-EINVAL, dma_map(self->container, other, IOVA + 4 * PG, 2 * PG,
+				   VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, other, IOVA + 4 * PG, 4 * PG,
+				   VFIO_DMA_MAP_FLAG_VADDR | VFIO_DMA_MAP_FLAG_WRITE));
+	ASSERT_EQ(0, dma_map(self->container, other, IOVA + 4 * PG, 4 * PG,
+			     VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_EQ(-EINVAL, dma_map(self->container, other, IOVA + 4 * PG, 4 * PG,
+				   VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+	/* ALL | VADDR invalidates everything; an invalid entry can still be unmapped. */
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0,
+			       VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR, &done));
+	ASSERT_EQ(8 * PG, done);
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, 4 * PG, 0, &done));
+	ASSERT_EQ(4 * PG, done);
+	ASSERT_EQ(0, dma_map(self->container, buf + 4 * PG, IOVA + 4 * PG, 4 * PG,
+			     VFIO_DMA_MAP_FLAG_VADDR));
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
+	ASSERT_EQ(4 * PG, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+}
+
+TEST_F(t1, bar_mmap_maps_unpinned_and_uncounted)
+{
+	struct vfio_region_info bar0 = { .argsz = sizeof(bar0),
+					 .index = VFIO_PCI_BAR0_REGION_INDEX };
+	char *area, *ro;
+	long base;
+	__u64 done, total;
+	int fd;
+
+	fd = vfio_rs_ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)self->bdf);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vfio_rs_ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, (unsigned long)&bar0));
+	ASSERT_TRUE(bar0.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	ASSERT_EQ(0, bar0.size % PG);
+	/* Anonymous page pairs around the BAR: [2 anon][BAR][2 anon]. */
+	total = bar0.size + 4 * PG;
+	area = anon(total);
+	ASSERT_NE(NULL, area);
+	ASSERT_EQ(area + 2 * PG, mmap(area + 2 * PG, bar0.size, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_FIXED, fd, bar0.offset));
+	base = vmlck_kb(0);
+
+	/* The BAR alone: mapped, not counted. */
+	ASSERT_EQ(0, dma_map(self->container, area + 2 * PG, IOVA, bar0.size, RW));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_TRUE(is_mapped(self->container, area, IOVA + bar0.size - PG));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, bar0.size, 0, &done));
+	ASSERT_EQ(bar0.size, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+
+	/* Mixed: only the four anonymous pages count, in and out. */
+	ASSERT_EQ(0, dma_map(self->container, area, IOVA, total, RW));
+	ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, IOVA, total, 0, &done));
+	ASSERT_EQ(total, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+
+	/* BAR then anonymous, with a failure after the BAR part: nothing stays. */
+	ASSERT_EQ(0, munmap(area + total - PG, PG));
+	ASSERT_EQ(-EFAULT, dma_map(self->container, area + 2 * PG, IOVA, bar0.size + 2 * PG, RW));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_FALSE(is_mapped(self->container, area, IOVA));
+
+	/* A read-only BAR mapping: device reads are fine, device writes are EFAULT. */
+	ro = mmap(NULL, bar0.size, PROT_READ, MAP_SHARED, fd, bar0.offset);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(-EFAULT, dma_map(self->container, ro, IOVA, bar0.size, RW));
+	ASSERT_FALSE(is_mapped(self->container, area, IOVA));
+	ASSERT_EQ(0, dma_map(self->container, ro, IOVA, bar0.size, VFIO_DMA_MAP_FLAG_READ));
+	ASSERT_EQ(base, vmlck_kb(0));
+	/* BAR frames and pages unmapped together: only the pages are given back. */
+	ASSERT_EQ(0, dma_map(self->container, area, IOVA + bar0.size, 2 * PG, RW));
+	ASSERT_EQ(base + KB(2 * PG), vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
+	ASSERT_EQ(bar0.size + 2 * PG, done);
+	ASSERT_EQ(base, vmlck_kb(0));
+	munmap(ro, bar0.size);
+	munmap(area, total - PG);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
