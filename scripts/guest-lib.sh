@@ -17,9 +17,9 @@ declare -A vfio_rs_ko=(
 	[vfio]=$vfio_rs_repo/drivers/vfio/vfio.ko
 	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
 )
-# The Rust modules `rust` loads: those that pass upstream's tests. The others in vfio_rs_ko are
-# reached only through a per-module SPEC (`vfio_iommu_type1=rust`) while they are being built.
-vfio_rs_complete=(vfio)
+# The Rust modules `rust` loads: those that pass upstream's tests (all of ours now). A module
+# added to vfio_rs_ko later is reached only through a per-module SPEC until it does.
+vfio_rs_complete=(vfio vfio_iommu_type1)
 
 # vfio_rs_choice SPEC MODULE: prints `rust` or `upstream`.
 vfio_rs_choice() {
