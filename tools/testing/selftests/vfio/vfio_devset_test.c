@@ -89,24 +89,6 @@ static int sample_cdev(int i, char *buf, size_t len)
 	return ret;
 }
 
-static int load_sample(void)
-{
-	char exe[PATH_MAX], cmd[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n < 0)
-		return -errno;
-	exe[n] = 0;
-	/* <repo>/out/selftests/<test> -> <repo>/samples/vfio-rs-sample/ */
-	*strrchr(exe, '/') = 0;
-	*strrchr(exe, '/') = 0;
-	*strrchr(exe, '/') = 0;
-	if (access("/sys/kernel/debug/vfio-rs-sample", F_OK))
-		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
-	snprintf(cmd, sizeof(cmd), "insmod %s/samples/vfio-rs-sample/vfio_rs_sample.ko", exe);
-	return vfio_rs_sh(cmd);
-}
-
 FIXTURE(devset) {
 	int container;
 	int group[NDEVS];
@@ -121,7 +103,7 @@ FIXTURE_SETUP(devset)
 	self->container = -1;
 	for (i = 0; i < NDEVS; i++)
 		self->group[i] = -1;
-	ASSERT_EQ(0, load_sample());
+	ASSERT_EQ(0, vfio_rs_load_sample());
 	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);
 	ASSERT_GE(self->container, 0);
 	for (i = 0; i < NDEVS; i++) {

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 
@@ -28,6 +31,48 @@ static inline int vfio_rs_sh(const char *cmd)
 	int status = system(cmd);
 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* VmLck of a process (0: self) in kB, the type1 locked-memory charge, or -1. */
+static inline long vfio_rs_vmlck_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Loads samples/vfio-rs-sample (found from this binary's path,
+ * <repo>/out/selftests/<test>), with debugfs mounted for its counters.
+ */
+static inline int vfio_rs_load_sample(void)
+{
+	char exe[PATH_MAX], cmd[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	*strrchr(exe, '/') = 0;
+	*strrchr(exe, '/') = 0;
+	if (access("/sys/kernel/debug/vfio-rs-sample", F_OK))
+		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
+	snprintf(cmd, sizeof(cmd), "insmod %s/samples/vfio-rs-sample/vfio_rs_sample.ko", exe);
+	return vfio_rs_sh(cmd);
 }
 
 #endif

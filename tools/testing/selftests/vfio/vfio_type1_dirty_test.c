@@ -42,24 +42,6 @@ static long sample_dma(int fd, __u32 op, __u64 iova, __u64 len, void *buf)
 	return vfio_rs_ioctl(fd, SAMPLE_DMA, (unsigned long)&a);
 }
 
-static int load_sample(void)
-{
-	char exe[PATH_MAX], cmd[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n < 0)
-		return -errno;
-	exe[n] = 0;
-	/* <repo>/out/selftests/<test> -> <repo>/samples/vfio-rs-sample/ */
-	*strrchr(exe, '/') = 0;
-	*strrchr(exe, '/') = 0;
-	*strrchr(exe, '/') = 0;
-	if (access(DBG, F_OK))
-		mount("none", "/sys/kernel/debug", "debugfs", 0, NULL);
-	snprintf(cmd, sizeof(cmd), "insmod %s/samples/vfio-rs-sample/vfio_rs_sample.ko", exe);
-	return vfio_rs_sh(cmd);
-}
-
 /* dma_unmap calls the sample saw on device 0, or -1. */
 static int sample_dma_unmaps(void)
 {
@@ -72,22 +54,6 @@ static int sample_dma_unmaps(void)
 	n = fscanf(f, "opens=%u closes=%u bad=%u set_open=%u dma_unmaps=%u", &o, &c, &b, &s, &u);
 	fclose(f);
 	return n == 5 ? (int)u : -1;
-}
-
-/* VmLck of this process in kB (the type1 locked-memory charge), or -1. */
-static long vmlck_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 static int dirty_ctl(int container, __u32 flags)
@@ -413,7 +379,7 @@ FIXTURE_SETUP(emu)
 
 	self->container = self->group = self->dev = -1;
 	self->mem = NULL;
-	ASSERT_EQ(0, load_sample());
+	ASSERT_EQ(0, vfio_rs_load_sample());
 	id = vfio_rs_sysdev_iommu_group("/sys/bus/faux/devices/vfio-rs-sample.0");
 	ASSERT_GE(id, 0);
 	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
@@ -541,20 +507,20 @@ TEST_F(emu, unmap_reports_dirty_bitmap)
 /* Without an IOMMU domain, mapping pins nothing; a device's pin is charged per page. */
 TEST_F(emu, pins_charged_without_domain)
 {
-	long base = vmlck_kb();
+	long base = vfio_rs_vmlck_kb(0);
 
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, map(self->container, self->mem, IOVA, 8 * PG));
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(3, sample_dma(self->dev, DMA_PIN, IOVA + 2 * PG, 3, NULL));
-	EXPECT_EQ(base + 12, vmlck_kb());
+	EXPECT_EQ(base + 12, vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	/* Pinning outside any mapping fails. */
 	EXPECT_EQ(-EINVAL, sample_dma(self->dev, DMA_PIN, IOVA + 8 * PG, 1, NULL));
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	EXPECT_EQ(0, unmap(self->container, IOVA, 8 * PG, NULL, NULL));
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 }
 
 /*
@@ -566,13 +532,13 @@ TEST_F(emu, pins_not_double_charged_with_domain)
 {
 	const char *why = NULL;
 	char bdf[32] = "";
-	long base = vmlck_kb();
+	long base = vfio_rs_vmlck_kb(0);
 	int igb;
 
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, map(self->container, self->mem, IOVA, 8 * PG));
 	ASSERT_EQ(1, sample_dma(self->dev, DMA_PIN, IOVA + 3 * PG, 1, NULL));
-	EXPECT_EQ(base + 4, vmlck_kb());
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
 
 	igb = open_igb_group(bdf, sizeof(bdf), &why);
 	if (why) {
@@ -582,20 +548,20 @@ TEST_F(emu, pins_not_double_charged_with_domain)
 	ASSERT_GE(igb, 0);
 	/* The domain pins all eight pages; the device's page was charged already. */
 	ASSERT_EQ(0, vfio_rs_ioctl(igb, VFIO_GROUP_SET_CONTAINER, (unsigned long)&self->container));
-	EXPECT_EQ(base + 32, vmlck_kb());
+	EXPECT_EQ(base + 32, vfio_rs_vmlck_kb(0));
 	/* With a domain, a device's pin costs nothing more, nor does its unpin give back. */
 	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
 	ASSERT_EQ(2, sample_dma(self->dev, DMA_PIN, IOVA + 6 * PG, 2, NULL));
-	EXPECT_EQ(base + 32, vmlck_kb());
+	EXPECT_EQ(base + 32, vfio_rs_vmlck_kb(0));
 	/* The domain goes: only the device's two pages stay charged. */
 	ASSERT_EQ(0, vfio_rs_ioctl(igb, VFIO_GROUP_UNSET_CONTAINER, 0));
-	EXPECT_EQ(base + 8, vmlck_kb());
+	EXPECT_EQ(base + 8, vfio_rs_vmlck_kb(0));
 	close(igb);
 	vfio_rs_unbind(bdf);
 	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	EXPECT_EQ(0, unmap(self->container, IOVA, 8 * PG, NULL, NULL));
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 }
 
 /*
@@ -606,7 +572,7 @@ TEST_F(emu, pins_not_double_charged_with_domain)
 TEST_F(emu, unmap_notifies_pinned_device)
 {
 	__u64 unmapped;
-	long base = vmlck_kb();
+	long base = vfio_rs_vmlck_kb(0);
 	int before;
 
 	if (!access("/sys/module/vfio_iommu_type1/version", F_OK))
@@ -618,7 +584,7 @@ TEST_F(emu, unmap_notifies_pinned_device)
 	ASSERT_EQ(0, unmap(self->container, IOVA, 8 * PG, NULL, &unmapped));
 	EXPECT_EQ(8 * PG, unmapped);
 	EXPECT_EQ(before + 1, sample_dma_unmaps());
-	EXPECT_EQ(base, vmlck_kb());
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	/* The sample dropped its pin: a new one is allowed (and fails: nothing is mapped). */
 	EXPECT_EQ(-EINVAL, sample_dma(self->dev, DMA_PIN, IOVA, 1, NULL));
 }

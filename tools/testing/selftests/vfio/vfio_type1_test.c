@@ -100,27 +100,6 @@ FIXTURE_TEARDOWN(t1)
 	vfio_rs_unbind(self->bdf);
 }
 
-/* VmLck of a process (0: self) in kB, or -1. */
-static long vmlck_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/status");
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static long dma_map(int c, void *vaddr, __u64 iova, __u64 size, __u32 flags)
 {
 	struct vfio_iommu_type1_dma_map m = {
@@ -235,28 +214,28 @@ TEST_F(t1, locked_vm_follows_map_and_unmap)
 {
 	const size_t a = 1 << 20, b = 16 * PG;
 	char *buf = anon(a + b);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 	__u64 done;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_GE(base, 0);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, a, RW));
-	ASSERT_EQ(base + KB(a), vmlck_kb(0));
+	ASSERT_EQ(base + KB(a), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_map(self->container, buf + a, IOVA + a, b, VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(base + KB(a + b), vmlck_kb(0));
+	ASSERT_EQ(base + KB(a + b), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA, a, 0, &done));
 	ASSERT_EQ(a, done);
-	ASSERT_EQ(base + KB(b), vmlck_kb(0));
+	ASSERT_EQ(base + KB(b), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA + a, b, 0, &done));
 	ASSERT_EQ(b, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	/* The same memory mapped twice is pinned, and counted, twice. */
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, b, RW));
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + a, b, RW));
-	ASSERT_EQ(base + 2 * KB(b), vmlck_kb(0));
+	ASSERT_EQ(base + 2 * KB(b), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
 	ASSERT_EQ(2 * b, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	munmap(buf, a + b);
 }
 
@@ -264,19 +243,19 @@ TEST_F(t1, locked_vm_returns_when_the_container_goes)
 {
 	const size_t size = 64 * PG;
 	char *buf = anon(size);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, size, RW));
-	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	ASSERT_EQ(base + KB(size), vfio_rs_vmlck_kb(0));
 	/* The group still holds the container: the mapping stays. */
 	ASSERT_EQ(0, close(self->container));
 	self->container = -1;
-	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	ASSERT_EQ(base + KB(size), vfio_rs_vmlck_kb(0));
 	/* The last group leaves: everything is unmapped and given back. */
 	ASSERT_EQ(0, close(self->group));
 	self->group = -1;
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 
 	/* Same with UNSET_CONTAINER as the last group's exit. */
 	self->group = open(self->path, O_RDWR);
@@ -284,9 +263,9 @@ TEST_F(t1, locked_vm_returns_when_the_container_goes)
 	self->container = new_container(self->group, variant->type);
 	ASSERT_GE(self->container, 0);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, size, RW));
-	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	ASSERT_EQ(base + KB(size), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER, 0));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	munmap(buf, size);
 }
 
@@ -324,8 +303,8 @@ TEST_F(t1, mapping_process_exit_releases_everything)
 	close(go[0]);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	/* Counted on the child's mm, exactly once. */
-	mapped = vmlck_kb(pid);
-	base = vmlck_kb(0);
+	mapped = vfio_rs_vmlck_kb(pid);
+	base = vfio_rs_vmlck_kb(0);
 	ASSERT_EQ(KB(size), mapped);
 	ASSERT_EQ(1, write(go[1], "x", 1));
 	ASSERT_EQ(0, child_status(pid));
@@ -339,16 +318,16 @@ TEST_F(t1, mapping_process_exit_releases_everything)
 	buf = anon(size);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, size, RW));
-	ASSERT_EQ(base + KB(size), vmlck_kb(0));
+	ASSERT_EQ(base + KB(size), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA, size, 0, NULL));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	munmap(buf, size);
 }
 
 TEST_F(t1, mapping_outlives_the_process_that_made_it)
 {
 	const size_t size = 32 * PG;
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 	__u64 done;
 	char *buf;
 	pid_t pid;
@@ -361,17 +340,17 @@ TEST_F(t1, mapping_outlives_the_process_that_made_it)
 
 		if (!b || dma_map(self->container, b, IOVA, size, RW))
 			_exit(1);
-		_exit(vmlck_kb(0) == KB(size) ? 0 : 2);
+		_exit(vfio_rs_vmlck_kb(0) == KB(size) ? 0 : 2);
 	}
 	ASSERT_EQ(0, child_status(pid));
 	/* Never charged to us; the entry is still there; unmapping it is fine. */
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	buf = anon(PG);
 	ASSERT_NE(NULL, buf);
 	ASSERT_TRUE(is_mapped(self->container, buf, IOVA));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA, size, 0, &done));
 	ASSERT_EQ(size, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	munmap(buf, PG);
 }
 
@@ -380,7 +359,7 @@ static int rlimit_child(int container, int drop_cap)
 {
 	const size_t limit_extra = 64 * PG;
 	char *buf = anon(256 * PG);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 	struct rlimit rl;
 
 	if (!buf || base < 0)
@@ -394,31 +373,31 @@ static int rlimit_child(int container, int drop_cap)
 		/* CAP_IPC_LOCK: the limit does not apply, the charge still does. */
 		if (dma_map(container, buf, IOVA, 256 * PG, RW))
 			return 20;
-		if (vmlck_kb(0) != base + KB(256 * PG))
+		if (vfio_rs_vmlck_kb(0) != base + KB(256 * PG))
 			return 21;
 		return dma_unmap(container, IOVA, 256 * PG, 0, NULL) ? 22 : 0;
 	}
 	if (dma_map(container, buf, IOVA, 128 * PG, RW) != -ENOMEM)
 		return 30;
-	if (vmlck_kb(0) != base)
+	if (vfio_rs_vmlck_kb(0) != base)
 		return 31;
 	/* Up to the limit exactly is fine... */
 	if (dma_map(container, buf, IOVA, 48 * PG, RW))
 		return 32;
 	if (dma_map(container, buf + 48 * PG, IOVA + 48 * PG, 16 * PG, RW))
 		return 33;
-	if (vmlck_kb(0) != base + KB(64 * PG))
+	if (vfio_rs_vmlck_kb(0) != base + KB(64 * PG))
 		return 34;
 	/* ...one page more is not, and leaves nothing behind. */
 	if (dma_map(container, buf + 64 * PG, IOVA + 64 * PG, PG, RW) != -ENOMEM)
 		return 35;
-	if (vmlck_kb(0) != base + KB(64 * PG))
+	if (vfio_rs_vmlck_kb(0) != base + KB(64 * PG))
 		return 36;
 	if (!is_mapped(container, buf, IOVA + 48 * PG) || is_mapped(container, buf, IOVA + 64 * PG))
 		return 37;
 	if (dma_unmap(container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL))
 		return 38;
-	return vmlck_kb(0) == base ? 0 : 39;
+	return vfio_rs_vmlck_kb(0) == base ? 0 : 39;
 }
 
 TEST_F(t1, rlimit_memlock_without_cap_ipc_lock)
@@ -477,7 +456,7 @@ TEST_F(t1, dma_entry_limit_enospc)
 TEST_F(t1, overlapping_maps_are_eexist)
 {
 	char *buf = anon(8 * PG);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 2 * PG, 2 * PG, RW));
@@ -487,13 +466,13 @@ TEST_F(t1, overlapping_maps_are_eexist)
 	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA + 3 * PG, PG, RW));
 	ASSERT_EQ(-EEXIST, dma_map(self->container, buf, IOVA, 8 * PG, RW));
 	/* Nothing was pinned for the refused ones. */
-	ASSERT_EQ(base + KB(2 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(2 * PG), vfio_rs_vmlck_kb(0));
 	/* Adjacent on both sides is fine. */
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + PG, PG, RW));
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA + 4 * PG, PG, RW));
-	ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	munmap(buf, 8 * PG);
 }
 
@@ -501,7 +480,7 @@ TEST_F(t1, map_argument_errors)
 {
 	struct vfio_iommu_type1_dma_map m;
 	char *buf = anon(4 * PG);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 
 	ASSERT_NE(NULL, buf);
 	m = (struct vfio_iommu_type1_dma_map){ .argsz = sizeof(m) - 1, .flags = RW,
@@ -532,9 +511,9 @@ TEST_F(t1, map_argument_errors)
 	ASSERT_EQ(0, munmap(buf + 2 * PG, PG));
 	ASSERT_EQ(-EFAULT, dma_map(self->container, buf, IOVA, 4 * PG, RW));
 	ASSERT_FALSE(is_mapped(self->container, buf, IOVA));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 2 * PG, RW));
-	ASSERT_EQ(base + KB(2 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(2 * PG), vfio_rs_vmlck_kb(0));
 }
 
 TEST_F(t1, unmap_argument_errors)
@@ -575,14 +554,14 @@ TEST_F(t1, unmap_argument_errors)
 TEST_F(t1, partial_unmap_v1_whole_entries_v2_einval)
 {
 	char *buf = anon(8 * PG);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 	__u64 done;
 
 	ASSERT_NE(NULL, buf);
 	/* A = [IOVA, +4 pages), B = [IOVA + 4 pages, +4 pages). */
 	ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 4 * PG, RW));
 	ASSERT_EQ(0, dma_map(self->container, buf + 4 * PG, IOVA + 4 * PG, 4 * PG, RW));
-	ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(8 * PG), vfio_rs_vmlck_kb(0));
 	if (variant->v2) {
 		/* Any range bisecting a mapping is refused; nothing moves. */
 		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA + PG, PG, 0, NULL));
@@ -590,11 +569,11 @@ TEST_F(t1, partial_unmap_v1_whole_entries_v2_einval)
 		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA + PG, 7 * PG, 0, NULL));
 		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 5 * PG, 0, NULL));
 		ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA - PG, 2 * PG, 0, NULL));
-		ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+		ASSERT_EQ(base + KB(8 * PG), vfio_rs_vmlck_kb(0));
 		/* Whole mappings, with room around them, are fine. */
 		ASSERT_EQ(0, dma_unmap(self->container, IOVA - PG, 5 * PG, 0, &done));
 		ASSERT_EQ(4 * PG, done);
-		ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+		ASSERT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
 		ASSERT_EQ(0, dma_unmap(self->container, IOVA, 16 * PG, 0, &done));
 		ASSERT_EQ(4 * PG, done);
 	} else {
@@ -604,25 +583,25 @@ TEST_F(t1, partial_unmap_v1_whole_entries_v2_einval)
 		ASSERT_EQ(0, dma_unmap(self->container, IOVA + PG, 7 * PG, 0, &done));
 		ASSERT_EQ(0, done);
 		ASSERT_TRUE(is_mapped(self->container, buf, IOVA + 4 * PG));
-		ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+		ASSERT_EQ(base + KB(8 * PG), vfio_rs_vmlck_kb(0));
 		/* Covering a mapping's first page removes all of it. */
 		ASSERT_EQ(0, dma_unmap(self->container, IOVA, PG, 0, &done));
 		ASSERT_EQ(4 * PG, done);
-		ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+		ASSERT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
 		ASSERT_FALSE(is_mapped(self->container, buf, IOVA + 3 * PG));
 		/* Two mappings, the second only partly covered: both go. */
 		ASSERT_EQ(0, dma_map(self->container, buf, IOVA, 4 * PG, RW));
 		ASSERT_EQ(0, dma_unmap(self->container, IOVA - PG, 6 * PG, 0, &done));
 		ASSERT_EQ(8 * PG, done);
 	}
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	ASSERT_FALSE(is_mapped(self->container, buf, IOVA + 7 * PG));
 }
 
 TEST_F(t1, unmap_all)
 {
 	char *buf = anon(8 * PG);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 	__u64 done = 1;
 
 	ASSERT_NE(NULL, buf);
@@ -635,17 +614,17 @@ TEST_F(t1, unmap_all)
 	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
 	ASSERT_EQ(-EINVAL, dma_unmap(self->container, 0, PG, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
 	ASSERT_EQ(-EINVAL, dma_unmap(self->container, PG, PG, VFIO_DMA_UNMAP_FLAG_ALL, NULL));
-	ASSERT_EQ(base + KB(7 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(7 * PG), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
 	ASSERT_EQ(7 * PG, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	ASSERT_FALSE(is_mapped(self->container, buf, 1ULL << 36));
 }
 
 TEST_F(t1, vaddr_invalidate_then_update)
 {
 	char *buf = anon(8 * PG), *other = anon(4 * PG);
-	long base = vmlck_kb(0);
+	long base = vfio_rs_vmlck_kb(0);
 	__u64 done;
 
 	ASSERT_NE(NULL, buf);
@@ -661,7 +640,7 @@ TEST_F(t1, vaddr_invalidate_then_update)
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA + 4 * PG, 4 * PG,
 			       VFIO_DMA_UNMAP_FLAG_VADDR, &done));
 	ASSERT_EQ(4 * PG, done);
-	ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(8 * PG), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(-EEXIST, dma_map(self->container, other, IOVA + 4 * PG, 4 * PG, RW));
 	/* Invalidating A and B again is all or nothing: A stays valid. */
 	ASSERT_EQ(-EINVAL, dma_unmap(self->container, IOVA, 8 * PG,
@@ -676,7 +655,7 @@ TEST_F(t1, vaddr_invalidate_then_update)
 			     VFIO_DMA_MAP_FLAG_VADDR));
 	ASSERT_EQ(-EINVAL, dma_map(self->container, other, IOVA + 4 * PG, 4 * PG,
 				   VFIO_DMA_MAP_FLAG_VADDR));
-	ASSERT_EQ(base + KB(8 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(8 * PG), vfio_rs_vmlck_kb(0));
 	/* ALL | VADDR invalidates everything; an invalid entry can still be unmapped. */
 	ASSERT_EQ(0, dma_unmap(self->container, 0, 0,
 			       VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR, &done));
@@ -687,7 +666,7 @@ TEST_F(t1, vaddr_invalidate_then_update)
 			     VFIO_DMA_MAP_FLAG_VADDR));
 	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
 	ASSERT_EQ(4 * PG, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 }
 
 TEST_F(t1, bar_mmap_maps_unpinned_and_uncounted)
@@ -710,27 +689,27 @@ TEST_F(t1, bar_mmap_maps_unpinned_and_uncounted)
 	ASSERT_NE(NULL, area);
 	ASSERT_EQ(area + 2 * PG, mmap(area + 2 * PG, bar0.size, PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_FIXED, fd, bar0.offset));
-	base = vmlck_kb(0);
+	base = vfio_rs_vmlck_kb(0);
 
 	/* The BAR alone: mapped, not counted. */
 	ASSERT_EQ(0, dma_map(self->container, area + 2 * PG, IOVA, bar0.size, RW));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	ASSERT_TRUE(is_mapped(self->container, area, IOVA + bar0.size - PG));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA, bar0.size, 0, &done));
 	ASSERT_EQ(bar0.size, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 
 	/* Mixed: only the four anonymous pages count, in and out. */
 	ASSERT_EQ(0, dma_map(self->container, area, IOVA, total, RW));
-	ASSERT_EQ(base + KB(4 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, IOVA, total, 0, &done));
 	ASSERT_EQ(total, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 
 	/* BAR then anonymous, with a failure after the BAR part: nothing stays. */
 	ASSERT_EQ(0, munmap(area + total - PG, PG));
 	ASSERT_EQ(-EFAULT, dma_map(self->container, area + 2 * PG, IOVA, bar0.size + 2 * PG, RW));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	ASSERT_FALSE(is_mapped(self->container, area, IOVA));
 
 	/* A read-only BAR mapping: device reads are fine, device writes are EFAULT. */
@@ -739,13 +718,13 @@ TEST_F(t1, bar_mmap_maps_unpinned_and_uncounted)
 	ASSERT_EQ(-EFAULT, dma_map(self->container, ro, IOVA, bar0.size, RW));
 	ASSERT_FALSE(is_mapped(self->container, area, IOVA));
 	ASSERT_EQ(0, dma_map(self->container, ro, IOVA, bar0.size, VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	/* BAR frames and pages unmapped together: only the pages are given back. */
 	ASSERT_EQ(0, dma_map(self->container, area, IOVA + bar0.size, 2 * PG, RW));
-	ASSERT_EQ(base + KB(2 * PG), vmlck_kb(0));
+	ASSERT_EQ(base + KB(2 * PG), vfio_rs_vmlck_kb(0));
 	ASSERT_EQ(0, dma_unmap(self->container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done));
 	ASSERT_EQ(bar0.size + 2 * PG, done);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
 	munmap(ro, bar0.size);
 	munmap(area, total - PG);
 	close(fd);
