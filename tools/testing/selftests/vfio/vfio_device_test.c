@@ -27,17 +27,8 @@ FIXTURE(dev) {
 
 FIXTURE_SETUP(dev)
 {
-	int g;
-
 	self->group = self->container = -1;
-	if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, self->bdf, sizeof(self->bdf)))
-		SKIP(return, "no igb in this guest");
-	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))
-		SKIP(return, "vfio-pci is not loaded on this core");
-	g = vfio_rs_iommu_group(self->bdf);
-	ASSERT_GE(g, 0);
-	ASSERT_EQ(0, vfio_rs_bind_vfio_pci(self->bdf));
-	snprintf(self->path, sizeof(self->path), "/dev/vfio/%d", g);
+	VFIO_RS_SETUP_PCI(IGB_VENDOR, IGB_DEVICE, "igb", self->bdf, self->path);
 	self->group = open(self->path, O_RDWR);
 	ASSERT_GE(self->group, 0);
 	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);

@@ -32,17 +32,8 @@ FIXTURE(group) {
 
 FIXTURE_SETUP(group)
 {
-	int group;
-
 	self->fd = self->container = -1;
-	if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, self->bdf, sizeof(self->bdf)))
-		SKIP(return, "no igb in this guest");
-	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))
-		SKIP(return, "vfio-pci is not loaded on this core");
-	group = vfio_rs_iommu_group(self->bdf);
-	ASSERT_GE(group, 0);
-	ASSERT_EQ(0, vfio_rs_bind_vfio_pci(self->bdf));
-	snprintf(self->path, sizeof(self->path), "/dev/vfio/%d", group);
+	VFIO_RS_SETUP_PCI(IGB_VENDOR, IGB_DEVICE, "igb", self->bdf, self->path);
 	self->fd = open(self->path, O_RDWR);
 	ASSERT_GE(self->fd, 0) TH_LOG("open %s: %s", self->path, strerror(errno));
 	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);

@@ -75,6 +75,25 @@ static inline int vfio_rs_load_sample(void)
 	return vfio_rs_sh(cmd);
 }
 
+/*
+ * The set-up the PCI tests share, expanded inside a FIXTURE_SETUP: finds the
+ * first vendor:device function (into the char array bdf), skips the test when
+ * there is none or vfio-pci is not loaded, binds it to vfio-pci and writes its
+ * group node into the char array path.
+ */
+#define VFIO_RS_SETUP_PCI(vendor, device, what, bdf, path)				\
+	do {										\
+		int __group;								\
+		if (vfio_rs_find_pci(vendor, device, bdf, sizeof(bdf)))			\
+			SKIP(return, "no " what " in this guest");			\
+		if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))			\
+			SKIP(return, "vfio-pci is not loaded on this core");		\
+		__group = vfio_rs_iommu_group(bdf);					\
+		ASSERT_GE(__group, 0);							\
+		ASSERT_EQ(0, vfio_rs_bind_vfio_pci(bdf));				\
+		snprintf(path, sizeof(path), "/dev/vfio/%d", __group);			\
+	} while (0)
+
 #endif
 
 #include <dirent.h>

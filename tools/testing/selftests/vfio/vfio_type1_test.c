@@ -71,18 +71,9 @@ static int new_container(int group, unsigned long type)
 
 FIXTURE_SETUP(t1)
 {
-	int g;
-
 	self->group = self->container = -1;
 	self->saved_limit[0] = 0;
-	if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, self->bdf, sizeof(self->bdf)))
-		SKIP(return, "no igb in this guest");
-	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))
-		SKIP(return, "vfio-pci is not loaded on this core");
-	g = vfio_rs_iommu_group(self->bdf);
-	ASSERT_GE(g, 0);
-	ASSERT_EQ(0, vfio_rs_bind_vfio_pci(self->bdf));
-	snprintf(self->path, sizeof(self->path), "/dev/vfio/%d", g);
+	VFIO_RS_SETUP_PCI(IGB_VENDOR, IGB_DEVICE, "igb", self->bdf, self->path);
 	self->group = open(self->path, O_RDWR);
 	ASSERT_GE(self->group, 0);
 	self->container = new_container(self->group, variant->type);

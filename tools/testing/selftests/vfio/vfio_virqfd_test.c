@@ -46,17 +46,9 @@ FIXTURE_SETUP(edu)
 					.index = VFIO_PCI_CONFIG_REGION_INDEX };
 	char path[64];
 	__u16 cmd;
-	int g;
 
 	self->group = self->container = self->dev = -1;
-	if (vfio_rs_find_pci(EDU_VENDOR, EDU_DEVICE, self->bdf, sizeof(self->bdf)))
-		SKIP(return, "no edu device in this guest");
-	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK))
-		SKIP(return, "vfio-pci is not loaded on this core");
-	g = vfio_rs_iommu_group(self->bdf);
-	ASSERT_GE(g, 0);
-	ASSERT_EQ(0, vfio_rs_bind_vfio_pci(self->bdf));
-	snprintf(path, sizeof(path), "/dev/vfio/%d", g);
+	VFIO_RS_SETUP_PCI(EDU_VENDOR, EDU_DEVICE, "edu device", self->bdf, path);
 	self->group = open(path, O_RDWR);
 	ASSERT_GE(self->group, 0);
 	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);
