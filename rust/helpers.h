@@ -28,6 +28,7 @@ struct module *vfio_rs_dev_driver_owner(struct device *dev);
 struct iommu_domain;
 struct iommu_group;
 struct mm_struct;
+struct page;
 struct task_struct;
 
 /* One `struct iommu_resv_region`, copied out of the group's list. */
@@ -46,6 +47,22 @@ int vfio_rs_group_resv_regions(struct iommu_group *group,
 			       struct vfio_rs_resv_region *out, int max);
 long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, bool write, unsigned long *pfns);
+long vfio_rs_pin_user_pages(struct mm_struct *mm, unsigned long vaddr,
+			    long npages, bool write, struct page **pages);
+
+/*
+ * A run of physically contiguous pinned pages packed in one word (rust/user_pages.rs
+ * decodes it): pfn in bits 0-51, page count in bits 52-62, PageReserved in bit 63.
+ */
+#define VFIO_RS_RUN_PFN_BITS 52
+#define VFIO_RS_RUN_NPAGES_MAX ((1UL << 11) - 1)
+#define VFIO_RS_RUN_RSVD_BIT 63
+
+long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
+			   long npages, bool write, unsigned long *buf,
+			   long *pinned);
+bool vfio_rs_memlock_exceeded(struct mm_struct *mm, bool lock_cap,
+			      unsigned long npage);
 void vfio_rs_unpin_pfns(unsigned long pfn, unsigned long npages, bool dirty);
 int vfio_rs_lock_acct(struct task_struct *task, struct mm_struct *mm,
 		      bool lock_cap, long npage, bool async);

@@ -107,6 +107,25 @@ extern "C" {
         write: bool,
         pfns: *mut c_ulong,
     ) -> c_long;
+    /// `pin_user_pages_remote(FOLL_LONGTERM [| FOLL_WRITE])` of up to `npages` pages (at most
+    /// 2047) into `buf`, then the stretches of contiguous pages among them packed over it, one
+    /// word each (`VFIO_RS_RUN_*` of `rust/helpers.h`); returns how many runs (the pages
+    /// pinned in `*pinned`) or `-errno`.
+    pub(crate) fn vfio_rs_pin_user_runs(
+        mm: *mut mm_struct,
+        vaddr: c_ulong,
+        npages: c_long,
+        write: bool,
+        buf: *mut c_ulong,
+        pinned: *mut c_long,
+    ) -> c_long;
+    /// Whether charging `npage` more pages to `mm` would pass the caller's `RLIMIT_MEMLOCK`
+    /// (never with `lock_cap`); warns as upstream if so. Read without the mmap lock.
+    pub(crate) fn vfio_rs_memlock_exceeded(
+        mm: *mut mm_struct,
+        lock_cap: bool,
+        npage: c_ulong,
+    ) -> bool;
     /// `unpin_user_page_range_dirty_lock()` on `npages` pages from `pfn`.
     pub(crate) fn vfio_rs_unpin_pfns(pfn: c_ulong, npages: c_ulong, dirty: bool);
     /// `__account_locked_vm()` under the mmap write lock (type1's `mm_lock_acct`).

@@ -8,7 +8,9 @@
 #include <linux/capability.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/mm_inline.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "helpers.h"
@@ -72,19 +74,75 @@ long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 {
 	/* The page pointers are written over with their pfns, one slot each. */
 	struct page **pages = (struct page **)pfns;
-	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	long ret, i;
 
 	BUILD_BUG_ON(sizeof(struct page *) != sizeof(unsigned long));
+	ret = vfio_rs_pin_user_pages(mm, vaddr, npages, write, pages);
+	for (i = 0; i < ret; i++)
+		pfns[i] = page_to_pfn(pages[i]);
+	return ret;
+}
+
+long vfio_rs_pin_user_pages(struct mm_struct *mm, unsigned long vaddr,
+			    long npages, bool write, struct page **pages)
+{
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	long ret;
+
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	mmap_read_lock(mm);
 	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, NULL);
 	mmap_read_unlock(mm);
 	mmput(mm);
-	for (i = 0; i < ret; i++)
-		pfns[i] = page_to_pfn(pages[i]);
 	return ret;
+}
+
+long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
+			   long npages, bool write, unsigned long *buf,
+			   long *pinned)
+{
+	/* GUP fills the buffer with page pointers; runs are packed over them. */
+	struct page **pages = (struct page **)buf;
+	long ret, i, n = 0;
+	size_t len;
+
+	BUILD_BUG_ON(sizeof(struct page *) != sizeof(unsigned long));
+	BUILD_BUG_ON(MAX_PHYSMEM_BITS - PAGE_SHIFT > VFIO_RS_RUN_PFN_BITS);
+	npages = min(npages, (long)VFIO_RS_RUN_NPAGES_MAX);
+	ret = vfio_rs_pin_user_pages(mm, vaddr, npages, write, pages);
+	if (ret <= 0)
+		return ret;
+	/*
+	 * Stretches of contiguous page pointers, as upstream's
+	 * vfio_pin_pages_remote() walks them: GUP returns no invalid pfns, so
+	 * "reserved" is PageReserved() of a stretch's first page (the zero page
+	 * of a read-only mapping, say). Run n starts at page i >= n, so writing
+	 * it never overwrites a page pointer still to be read.
+	 */
+	for (i = 0; i < ret; i += len, n++) {
+		struct page *first = pages[i];
+
+		len = num_pages_contiguous(&pages[i], ret - i);
+		buf[n] = page_to_pfn(first) |
+			 (unsigned long)len << VFIO_RS_RUN_PFN_BITS |
+			 (unsigned long)PageReserved(first) << VFIO_RS_RUN_RSVD_BIT;
+	}
+	*pinned = ret;
+	return n;
+}
+
+bool vfio_rs_memlock_exceeded(struct mm_struct *mm, bool lock_cap,
+			      unsigned long npage)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+
+	/* Upstream's unlocked early check, before the charge that decides. */
+	if (lock_cap || READ_ONCE(mm->locked_vm) + npage <= limit)
+		return false;
+	pr_warn("%s: RLIMIT_MEMLOCK (%ld) exceeded\n", "vfio_pin_pages_remote",
+		limit << PAGE_SHIFT);
+	return true;
 }
 
 void vfio_rs_unpin_pfns(unsigned long pfn, unsigned long npages, bool dirty)

@@ -13,6 +13,66 @@ use kernel::{
     task::Task, //
 };
 
+/// Physically contiguous pages one [`PinOwner::pin_runs`] call pinned: `npages` frames from
+/// `pfn`, reserved (`PageReserved`, never unpinned nor charged) if `rsvd`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PinRun {
+    /// First frame.
+    pub(crate) pfn: u64,
+    /// Frames in the run.
+    pub(crate) npages: u64,
+    /// The first page is reserved.
+    pub(crate) rsvd: bool,
+}
+
+/// Bits of a packed run's pfn (`VFIO_RS_RUN_PFN_BITS` of `rust/helpers.h`).
+const RUN_PFN_BITS: u32 = 52;
+/// Bit of a packed run's reserved flag (`VFIO_RS_RUN_RSVD_BIT`).
+const RUN_RSVD_BIT: u32 = 63;
+/// Most pages one call pins (`VFIO_RS_RUN_NPAGES_MAX`: what the packed count holds).
+const RUN_NPAGES_MAX: usize = (1 << (RUN_RSVD_BIT - RUN_PFN_BITS)) - 1;
+
+impl PinRun {
+    /// A run as the pin helper packs it in one word.
+    fn unpack(word: u64) -> Self {
+        Self {
+            pfn: word & ((1 << RUN_PFN_BITS) - 1),
+            npages: (word >> RUN_PFN_BITS) & RUN_NPAGES_MAX as u64,
+            rsvd: word >> RUN_RSVD_BIT != 0,
+        }
+    }
+}
+
+/// Scratch space of [`PinOwner::pin_runs`]: one buffer GUP fills with page pointers and the
+/// helper then packs the runs over (upstream's one-page `vfio_batch`), allocated once per
+/// mapping rather than per call.
+///
+/// # Invariants
+///
+/// `buf.capacity()` is at least 1 and at most `RUN_NPAGES_MAX`.
+pub(crate) struct PinBatch {
+    buf: KVec<u64>,
+}
+
+impl PinBatch {
+    /// Room for `capacity` pages per call (clamped to 1..=2047).
+    pub(crate) fn new(capacity: usize) -> Result<Self> {
+        Ok(Self {
+            buf: KVec::with_capacity(capacity.clamp(1, RUN_NPAGES_MAX), GFP_KERNEL)?,
+        })
+    }
+
+    /// Pages one call may pin.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity().min(RUN_NPAGES_MAX)
+    }
+
+    /// The runs of the last successful [`PinOwner::pin_runs`], in address order.
+    pub(crate) fn runs(&self) -> impl Iterator<Item = PinRun> + '_ {
+        self.buf.iter().map(|&w| PinRun::unpack(w))
+    }
+}
+
 /// The process a DMA mapping's pages belong to: its thread-group leader (whose `RLIMIT_MEMLOCK`
 /// applies), its address space (kept with `mmgrab`) and whether it may lock memory without
 /// limit (`CAP_IPC_LOCK` when the mapping was made).
@@ -67,6 +127,53 @@ impl PinOwner {
             return Err(EFAULT);
         }
         Ok(ret as usize)
+    }
+
+    /// Pins up to `npages` (at most the batch's capacity) pages from user address `vaddr`
+    /// long-term (writable if `write`) and records them in `batch` as runs of contiguous
+    /// pages; returns how many pages were pinned (at least one), `ESRCH` once the process has
+    /// exited. The caller gives each non-reserved run back with [`Self::unpin`].
+    pub(crate) fn pin_runs(
+        &self,
+        vaddr: u64,
+        npages: usize,
+        write: bool,
+        batch: &mut PinBatch,
+    ) -> Result<usize> {
+        let n = c_long::try_from(npages.min(batch.capacity())).map_err(|_| EINVAL)?;
+        let mut pinned: c_long = 0;
+        batch.buf.clear();
+        // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. `buf`
+        // has room for `n` words (`n` is at most its capacity).
+        let ret = unsafe {
+            helpers::vfio_rs_pin_user_runs(
+                self.mm.as_raw(),
+                vaddr as c_ulong,
+                n,
+                write,
+                batch.buf.as_mut_ptr().cast(),
+                &mut pinned,
+            )
+        };
+        if ret < 0 {
+            return Err(Error::from_errno(ret as c_int));
+        }
+        if ret == 0 {
+            return Err(EFAULT);
+        }
+        // SAFETY: The helper wrote `ret` (at most `n`, within the capacity) packed runs at the
+        // start of the empty buffer.
+        unsafe { batch.buf.inc_len(ret as usize) };
+        Ok(pinned as usize)
+    }
+
+    /// Whether charging `npage` more pages would pass `RLIMIT_MEMLOCK` (upstream's early check
+    /// while pinning, with its warning); the charge itself ([`Self::account`]) decides.
+    pub(crate) fn memlock_exceeded(&self, npage: u64) -> bool {
+        // SAFETY: `mm` is kept alive by `mmgrab`; only its counter is read.
+        unsafe {
+            helpers::vfio_rs_memlock_exceeded(self.mm.as_raw(), self.lock_cap, npage as c_ulong)
+        }
     }
 
     /// Unpins `npages` physically contiguous pages from `pfn`, marking them dirty if the device

@@ -9,21 +9,25 @@
 
 use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
-use super::pfn_runs::{contiguous_prefix, Run};
-use super::pfnmap::{get_frames, is_rsvd, put_pfns, unpin_range, Frames};
+use super::pfn_runs::Run;
+use super::pfnmap::{get_runs, put_runs, unpin_range, Frames};
 use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
 use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
 use crate::kabi::{
     iommu::IommuGroup,
     iommu_domain::{IommuDomain, UnmapRegion},
+    user_pages::PinBatch,
 };
 use kernel::prelude::*;
 
-/// Pages pinned per `pin_user_pages_remote` call (one page of pfns).
+/// Pages pinned per `pin_user_pages_remote` call (one page of page pointers, as upstream).
 const PIN_BATCH: usize = 512;
 
 /// Regions unmapped per IOTLB sync (`VFIO_IOMMU_TLB_SYNC_MAX`).
 const UNMAP_BATCH: usize = 512;
+
+/// Regions of the first unmap batch, kept on the stack.
+const SMALL_UNMAP_BATCH: usize = 8;
 
 /// One IOMMU domain and the groups attached to it.
 pub(crate) struct Domain {
@@ -81,75 +85,70 @@ fn map_run(domains: &[Domain], dma: &mut VfioDma, run: Run) -> Result {
 }
 
 /// Adds the frames `next` (a run of one kind) to the current run, or maps the current run and
-/// makes `next` the current one. On failure the current run is given back.
+/// makes `next` the current one; returns whether a run was mapped. On failure the current run
+/// is given back.
 fn add_frames(
     domains: &[Domain],
     dma: &mut VfioDma,
     run: &mut Option<Run>,
     next: Run,
     no_huge: bool,
-) -> Result {
+) -> Result<bool> {
     if let Some(r) = run.as_mut() {
         if r.continued_by(next.pfn, next.rsvd, no_huge) {
             r.npages += next.npages;
-            return Ok(());
+            return Ok(false);
         }
     }
     dma.has_rsvd |= next.rsvd;
     match run.replace(next) {
-        Some(r) => map_run(domains, dma, r).inspect_err(|_| abandon(dma, run.take())),
-        None => Ok(()),
+        Some(r) => map_run(domains, dma, r)
+            .map(|()| true)
+            .inspect_err(|_| abandon(dma, run.take())),
+        None => Ok(false),
     }
 }
 
-/// The leading stretch of `pfns` handled as one: physically contiguous pages (one page with
-/// `no_huge`), reserved or not as its first page is (upstream checks only that one).
-fn stretch(pfns: &[u64], no_huge: bool) -> usize {
-    if no_huge {
-        pfns.len().min(1)
-    } else {
-        contiguous_prefix(pfns)
+/// Charges the pages pinned since the last charge (`pending`) to the mapping's owner. Called
+/// once per batch in which a run was mapped, and at the end: as rarely as upstream's charge per
+/// contiguous run when runs are long, at most once per batch when they are short. On failure
+/// the current (unmapped) run is given back; mapped pages stay for [`unmap_unpin`].
+fn charge(dma: &mut VfioDma, run: &mut Option<Run>, pending: &mut u64) -> Result {
+    if *pending == 0 {
+        return Ok(());
     }
-}
-
-/// Pages of a pinned batch at `iova` to charge: ordinary pages not already charged for an
-/// emulated device's pin (reserved stretches are never charged).
-fn charge_of(dma: &VfioDma, pfns: &[u64], iova: u64, no_huge: bool) -> u64 {
-    let mut charge = 0;
-    let mut i = 0;
-    while let Some(&pfn) = pfns.get(i) {
-        let n = stretch(pfns.get(i..).unwrap_or(&[]), no_huge);
-        if !is_rsvd(pfn) {
-            let at = iova + ((i as u64) << PAGE_SHIFT);
-            charge += n as u64 - dma.pfns.accountable_in(at, n as u64);
-        }
-        i += n;
+    if let Err(e) = dma.owner.account(*pending as i64, false) {
+        abandon(dma, run.take());
+        return Err(e);
     }
-    charge
+    dma.locked += *pending;
+    *pending = 0;
+    Ok(())
 }
 
 /// `vfio_pin_map_dma`: pins the whole mapping and maps it into `domains`, charging the pages
 /// to its owner (`ENOMEM` past `RLIMIT_MEMLOCK`). Frames of `VM_PFNMAP` mappings (device
-/// BARs) and reserved pages are mapped but neither pinned nor charged. With `no_huge` every
-/// page is mapped alone (`disable_hugepages`). On failure what was done stays recorded in
-/// `dma` for [`unmap_unpin`].
+/// BARs) and reserved pages are mapped but neither pinned nor charged; pages an emulated
+/// device pinned are charged already. With `no_huge` every page is mapped alone
+/// (`disable_hugepages`). On failure what was done stays recorded in `dma` for
+/// [`unmap_unpin`].
 pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> Result {
     let range = *dma.range();
     let npages = range.size >> PAGE_SHIFT;
     let write = range.prot & IOMMU_WRITE != 0;
-    let batch = if no_huge { 1 } else { PIN_BATCH };
-    let mut pfns = KVec::with_capacity(batch, GFP_KERNEL)?;
-    pfns.resize(batch, 0u64, GFP_KERNEL)?;
+    let mut batch = PinBatch::new(if no_huge { 1 } else { PIN_BATCH })?;
     let mut run: Option<Run> = None;
+    let mut pending = 0u64;
     let mut done = 0u64;
     while done < npages {
         let left = npages - done;
-        let want = left.min(batch as u64) as usize;
+        let want = left.min(batch.capacity() as u64) as usize;
         let vaddr = range.vaddr + (done << PAGE_SHIFT);
         // `disable_hugepages`: one page per lookup, PFNMAP frames included.
         let max_pfnmap = if no_huge { 1 } else { left };
-        let frames = get_frames(&dma.owner, vaddr, write, &mut pfns[..want], max_pfnmap)
+        let frames = get_runs(&dma.owner, vaddr, write, want, &mut batch, max_pfnmap)
             .inspect_err(|_| abandon(dma, run.take()))?;
+        let mut mapped = false;
         match frames {
             Frames::Pfnmap { pfn, npages: n } => {
                 let next = Run {
@@ -158,43 +157,46 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
                     npages: n,
                     rsvd: true,
                 };
-                add_frames(domains, dma, &mut run, next, no_huge)?;
+                mapped = add_frames(domains, dma, &mut run, next, no_huge)?;
                 done += n;
             }
             Frames::Pinned(pinned) => {
-                let got = &pfns[..pinned];
-                // Pages an emulated device pinned are charged already.
-                let charge = charge_of(dma, got, range.iova + (done << PAGE_SHIFT), no_huge);
-                if let Err(e) = dma.owner.account(charge as i64, false) {
-                    put_pfns(&dma.owner, got, write);
-                    abandon(dma, run.take());
-                    return Err(e);
-                }
-                dma.locked += charge;
-                // Stretch by stretch of contiguous pfns: per-page work stays in `stretch`.
-                let mut i = 0;
-                while let Some(&pfn) = got.get(i) {
-                    let n = stretch(got.get(i..).unwrap_or(&[]), no_huge);
-                    let next = Run {
-                        offset: (done + i as u64) << PAGE_SHIFT,
-                        pfn,
-                        npages: n as u64,
-                        rsvd: is_rsvd(pfn),
-                    };
-                    if let Err(e) = add_frames(domains, dma, &mut run, next, no_huge) {
-                        put_pfns(&dma.owner, got.get(i + n..).unwrap_or(&[]), write);
-                        return Err(e);
+                let mut at = done;
+                for (i, r) in batch.runs().enumerate() {
+                    if !r.rsvd {
+                        let iova = range.iova + (at << PAGE_SHIFT);
+                        pending += r.npages - dma.pfns.accountable_in(iova, r.npages);
                     }
-                    i += n;
+                    let next = Run {
+                        offset: at << PAGE_SHIFT,
+                        pfn: r.pfn,
+                        npages: r.npages,
+                        rsvd: r.rsvd,
+                    };
+                    match add_frames(domains, dma, &mut run, next, no_huge) {
+                        Ok(m) => mapped |= m,
+                        Err(e) => {
+                            put_runs(&dma.owner, batch.runs().skip(i + 1), write);
+                            return Err(e);
+                        }
+                    }
+                    at += r.npages;
                 }
                 done += pinned as u64;
+                if dma.owner.memlock_exceeded(pending) {
+                    abandon(dma, run.take());
+                    return Err(ENOMEM);
+                }
             }
         }
+        if mapped {
+            charge(dma, &mut run, &mut pending)?;
+        }
     }
-    match run {
-        Some(r) => map_run(domains, dma, r),
-        None => Ok(()),
+    if let Some(r) = run.take() {
+        map_run(domains, dma, r)?;
     }
+    charge(dma, &mut run, &mut pending)
 }
 
 /// Gives back a run that was pinned but not mapped: reserved frames were never pinned.
@@ -230,9 +232,26 @@ pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
 }
 
 /// Unmaps a mapping from the domain whose translations tell which pages are pinned, in
-/// batches of [`UNMAP_BATCH`] physically contiguous regions with one IOTLB sync each, then
-/// unpins what each region covered.
+/// batches of physically contiguous regions with one IOTLB sync each, then unpins what each
+/// region covered. Most mappings are a few regions (huge pages): those need no allocation.
 fn unmap_unpin_first(first: &Domain, dma: &VfioDma, dirty: bool) {
+    let range = *dma.range();
+    let end = range.iova + dma.mapped_size;
+    let mut small = [UnmapRegion::default(); SMALL_UNMAP_BATCH];
+    let mut small_phys = [0u64; SMALL_UNMAP_BATCH];
+    let at = unmap_unpin_with(
+        first,
+        dma,
+        dirty,
+        &mut small,
+        &mut small_phys,
+        range.iova,
+        end,
+        true,
+    );
+    if at >= end {
+        return;
+    }
     // On the heap: a full batch is too large for the kernel stack.
     let mut regions = KVec::new();
     let mut phys = KVec::new();
@@ -241,37 +260,45 @@ fn unmap_unpin_first(first: &Domain, dma: &VfioDma, dirty: bool) {
         .is_ok()
         && phys.resize(UNMAP_BATCH, 0u64, GFP_KERNEL).is_ok();
     if heap {
-        unmap_unpin_with(first, dma, dirty, &mut regions, &mut phys);
+        unmap_unpin_with(first, dma, dirty, &mut regions, &mut phys, at, end, false);
     } else {
-        let mut regions = [UnmapRegion::default(); 8];
-        let mut phys = [0u64; 8];
-        unmap_unpin_with(first, dma, dirty, &mut regions, &mut phys);
+        unmap_unpin_with(
+            first,
+            dma,
+            dirty,
+            &mut small,
+            &mut small_phys,
+            at,
+            end,
+            false,
+        );
     }
 }
 
-/// [`unmap_unpin_first`] with batches of `regions.len()` (and `phys` as long).
+/// [`unmap_unpin_first`] from `iova` to `end` with batches of `regions.len()` (and `phys` as
+/// long). With `stop_when_full` it returns after the first full batch: the IOVA where the rest
+/// starts (`end` when done).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one walk, two buffers, its bounds and mode"
+)]
 fn unmap_unpin_with(
     first: &Domain,
     dma: &VfioDma,
     dirty: bool,
     regions: &mut [UnmapRegion],
     phys: &mut [u64],
-) {
-    let range = *dma.range();
-    let end = range.iova + dma.mapped_size;
+    mut iova: u64,
+    end: u64,
+    stop_when_full: bool,
+) -> u64 {
     let cap = regions.len().min(phys.len());
     let mut n = 0;
-    let mut iova = range.iova;
     while iova < end {
-        let start = first.domain.iova_to_phys(iova);
-        if start == 0 {
+        let Some((start, len)) = translated_extent(&first.domain, iova, end) else {
             iova += PAGE_SIZE;
             continue;
-        }
-        let mut len = PAGE_SIZE;
-        while iova + len < end && first.domain.iova_to_phys(iova + len) == start + len {
-            len += PAGE_SIZE;
-        }
+        };
         if let (Some(r), Some(p)) = (regions.get_mut(n), phys.get_mut(n)) {
             *r = UnmapRegion {
                 iova,
@@ -285,9 +312,13 @@ fn unmap_unpin_with(
         if n == cap {
             flush(first, dma, dirty, &mut regions[..n], &phys[..n]);
             n = 0;
+            if stop_when_full {
+                return iova;
+            }
         }
     }
     flush(first, dma, dirty, &mut regions[..n], &phys[..n]);
+    end
 }
 
 /// Unmaps a batch with one IOTLB sync and unpins what each region covered.
@@ -304,6 +335,26 @@ fn flush(first: &Domain, dma: &VfioDma, dirty: bool, regions: &mut [UnmapRegion]
     }
 }
 
+/// The physically contiguous translation at `iova` in `domain`, up to `end`: its physical
+/// start and length, `None` if `iova` is unmapped. Walks page by page as upstream's
+/// `vfio_unmap_unpin` (`iommu_iova_to_phys` per page); `iova < end` and the mapping lies
+/// within the IOVA space (checked at `MAP_DMA`), so the sums cannot wrap.
+fn translated_extent(domain: &IommuDomain, iova: u64, end: u64) -> Option<(u64, u64)> {
+    let phys = domain.iova_to_phys(iova);
+    if phys == 0 {
+        return None;
+    }
+    // The next page and where it must translate to, both advanced per page: fewer
+    // instructions per page than recomputing `iova + len` and `phys + len`.
+    let mut next = iova.wrapping_add(PAGE_SIZE);
+    let mut want = phys.wrapping_add(PAGE_SIZE);
+    while next < end && domain.iova_to_phys(next) == want {
+        next = next.wrapping_add(PAGE_SIZE);
+        want = want.wrapping_add(PAGE_SIZE);
+    }
+    Some((phys, next.wrapping_sub(iova)))
+}
+
 /// Copies a mapping's translations from `from` into `to` (`vfio_iommu_replay` with an existing
 /// domain). On failure `to` may hold a prefix, which [`IommuDomain::unmap`] of the whole range
 /// removes.
@@ -312,15 +363,10 @@ pub(crate) fn copy_mappings(from: &Domain, to: &Domain, dma: &VfioDma) -> Result
     let end = range.iova + dma.mapped_size;
     let mut iova = range.iova;
     while iova < end {
-        let phys = from.domain.iova_to_phys(iova);
-        if phys == 0 {
+        let Some((phys, len)) = translated_extent(&from.domain, iova, end) else {
             iova += PAGE_SIZE;
             continue;
-        }
-        let mut len = PAGE_SIZE;
-        while iova + len < end && from.domain.iova_to_phys(iova + len) == phys + len {
-            len += PAGE_SIZE;
-        }
+        };
         to.domain.map(iova, phys, len, range.prot | IOMMU_CACHE)?;
         iova += len;
     }

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Physically contiguous stretches of a batch of pinned pages, found in one tight pass so the
-//! mapping loop works per stretch rather than per page (`num_pages_contiguous` upstream), and
-//! how stretches and `VM_PFNMAP` frames group into the runs mapped with one `iommu_map` each
+//! How the physically contiguous stretches of pinned pages (found by the pin helper in C, as
+//! upstream's `num_pages_contiguous`) and `VM_PFNMAP` frames group into the runs mapped with one `iommu_map` each
 //! (`vfio_pin_pages_remote`, `t1:675`): a run is physically contiguous and either entirely
 //! reserved (no `struct page`, or `PageReserved`: never pinned nor accounted) or entirely
 //! ordinary pages; with `disable_hugepages` every page is its own run.
@@ -37,20 +36,6 @@ impl Run {
 pub(crate) fn pfnmap_npages(pfn: u64, addr_mask: u64, max: u64) -> u64 {
     let end = (pfn | (!addr_mask >> PAGE_SHIFT)).wrapping_add(1);
     max.min(end.wrapping_sub(pfn))
-}
-
-/// How many leading entries of `pfns` follow each other (`pfns[i] == pfns[0] + i`): at least
-/// 1 for a non-empty slice, 0 for an empty one.
-pub(crate) fn contiguous_prefix(pfns: &[u64]) -> usize {
-    if pfns.is_empty() {
-        return 0;
-    }
-    // Compares neighbours without indexing, so the loop carries no bounds checks.
-    1 + pfns
-        .iter()
-        .zip(&pfns[1..])
-        .take_while(|(a, b)| a.checked_add(1) == Some(**b))
-        .count()
 }
 
 #[cfg(test)]
@@ -90,20 +75,5 @@ mod tests {
         assert!(!pfnmap.continued_by(12, false, false));
         // disable_hugepages: one page per run.
         assert!(!r.continued_by(12, false, true));
-    }
-
-    #[test]
-    fn prefixes() {
-        assert_eq!(contiguous_prefix(&[]), 0);
-        assert_eq!(contiguous_prefix(&[7]), 1);
-        assert_eq!(contiguous_prefix(&[7, 8, 9]), 3);
-        assert_eq!(contiguous_prefix(&[7, 8, 10, 11]), 2);
-        // Same page twice, or descending: not contiguous.
-        assert_eq!(contiguous_prefix(&[7, 7, 8]), 1);
-        assert_eq!(contiguous_prefix(&[8, 7]), 1);
-        // The top of the pfn space does not wrap into a false run.
-        assert_eq!(contiguous_prefix(&[u64::MAX - 1, u64::MAX, 0]), 2);
-        let long: [u64; 512] = core::array::from_fn(|i| 0x1000 + i as u64);
-        assert_eq!(contiguous_prefix(&long), 512);
     }
 }

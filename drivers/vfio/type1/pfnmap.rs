@@ -11,13 +11,13 @@
 use super::pfn_runs::pfnmap_npages;
 use crate::kabi::{
     pfnmap::{follow_fault_pfnmap, pfn_invalid_or_reserved},
-    user_pages::PinOwner,
+    user_pages::{PinBatch, PinOwner, PinRun},
 };
 use kernel::prelude::*;
 
 /// What one lookup at a user address found.
 pub(crate) enum Frames {
-    /// This many pages were pinned; their pfns are at the start of the caller's slice.
+    /// This many pages were pinned, recorded in the batch's runs.
     Pinned(usize),
     /// `npages` contiguous frames from `pfn` of a `VM_PFNMAP` mapping, not pinned.
     Pfnmap {
@@ -28,20 +28,32 @@ pub(crate) enum Frames {
     },
 }
 
-/// `vaddr_get_pfns`: pins up to `pfns.len()` pages of `owner` from `vaddr`, or, if `vaddr` is
-/// in a `VM_PFNMAP` mapping, finds up to `max_pfnmap` contiguous frames there. `EFAULT` for a
-/// `VM_PFNMAP` frame that is an ordinary page (upstream refuses to map it unpinned).
-pub(crate) fn get_frames(
+/// `vaddr_get_pfns`: pins up to `npages` pages of `owner` from `vaddr`, recorded in `batch` as
+/// physically contiguous runs, or, if `vaddr` is in a `VM_PFNMAP` mapping, finds up to
+/// `max_pfnmap` contiguous frames there. `EFAULT` for a `VM_PFNMAP` frame that is an ordinary
+/// page (upstream refuses to map it unpinned).
+pub(crate) fn get_runs(
     owner: &PinOwner,
     vaddr: u64,
     write: bool,
-    pfns: &mut [u64],
+    npages: usize,
+    batch: &mut PinBatch,
     max_pfnmap: u64,
 ) -> Result<Frames> {
-    let pin_err = match owner.pin(vaddr, write, pfns) {
-        Ok(n) => return Ok(Frames::Pinned(n)),
-        Err(e) => e,
-    };
+    match owner.pin_runs(vaddr, npages, write, batch) {
+        Ok(n) => Ok(Frames::Pinned(n)),
+        Err(e) => pfnmap_frames(owner, vaddr, write, max_pfnmap, e),
+    }
+}
+
+/// After pinning at `vaddr` failed with `pin_err`: the `VM_PFNMAP` frames there, if any.
+fn pfnmap_frames(
+    owner: &PinOwner,
+    vaddr: u64,
+    write: bool,
+    max_pfnmap: u64,
+    pin_err: Error,
+) -> Result<Frames> {
     match follow_fault_pfnmap(owner.mm(), vaddr, write)? {
         None => Err(pin_err),
         Some(frame) if pfn_invalid_or_reserved(frame.pfn) => Ok(Frames::Pfnmap {
@@ -57,13 +69,10 @@ pub(crate) fn is_rsvd(pfn: u64) -> bool {
     pfn_invalid_or_reserved(pfn)
 }
 
-/// `put_pfn` over pages [`get_frames`] pinned: unpins each unless reserved (marking it dirty
-/// if the mapping is writable, as upstream does).
-pub(crate) fn put_pfns(owner: &PinOwner, pfns: &[u64], dirty: bool) {
-    for &pfn in pfns {
-        if !is_rsvd(pfn) {
-            owner.unpin(pfn, 1, dirty);
-        }
+/// `put_pfn` over runs [`get_runs`] pinned and nobody mapped.
+pub(crate) fn put_runs(owner: &PinOwner, runs: impl Iterator<Item = PinRun>, dirty: bool) {
+    for r in runs {
+        unpin_range(owner, r.pfn, r.npages, dirty, r.rsvd);
     }
 }
 
