@@ -52,6 +52,11 @@ impl IommuDomain {
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(ENODEV)
     }
 
+    /// The raw domain, for a backend's `group_iommu_domain` (the core gets a bare pointer).
+    pub(crate) fn as_raw(&self) -> *mut bindings::iommu_domain {
+        self.ptr.as_ptr()
+    }
+
     /// Routes `group`'s DMA through this domain (`iommu_attach_group`).
     pub(crate) fn attach_group(&self, group: &IommuGroup) -> Result {
         // SAFETY: Both objects are live (type invariants).

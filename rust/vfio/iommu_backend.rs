@@ -9,6 +9,7 @@
 use crate::kabi::{
     bindings,
     iommu::IommuGroup,
+    iommu_domain::IommuDomain,
     user_mm::{PageArray, RwData},
     vfio::unmap_notify::NotifyDevice, //
 };
@@ -38,6 +39,12 @@ pub(crate) trait IommuBackend: Sized + Send + Sync + 'static {
 
     /// A group leaves the container.
     fn detach_group(&self, group: &IommuGroup);
+
+    /// `group_iommu_domain`: the IOMMU domain `group` is attached to in this container;
+    /// `ENODEV` if the group has none here (an emulated-IOMMU group, or one not attached).
+    fn group_iommu_domain(&self, _group: &IommuGroup) -> Result<DomainHandle> {
+        Err(ENODEV)
+    }
 
     /// Whether the backend serves emulated-IOMMU devices: the ops below are only put in the
     /// table when true (the core treats a missing op as "not supported").
@@ -69,6 +76,18 @@ pub(crate) trait IommuBackend: Sized + Send + Sync + 'static {
 
     /// `unregister_device`: its last close.
     fn unregister_device(&self, _dev: &NotifyDevice) {}
+}
+
+/// An IOMMU domain as `group_iommu_domain` hands it to the core: a bare pointer, which stays
+/// valid only while the group stays attached to it (no reference is taken, as upstream).
+#[derive(Clone, Copy)]
+pub(crate) struct DomainHandle(*mut bindings::iommu_domain);
+
+impl DomainHandle {
+    /// The handle of `domain`.
+    pub(crate) fn of(domain: &IommuDomain) -> Self {
+        Self(domain.as_raw())
+    }
 }
 
 /// A `struct vfio_iommu_driver_ops` that may live in a `static`: immutable function, name and
@@ -151,6 +170,28 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
         // SAFETY: The core holds a reference on `group` for the call.
         if let Some(group) = unsafe { IommuGroup::from_borrowed(group) } {
             this.detach_group(&group);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `data` must be null or a live instance; `group` null or a group the caller holds a
+    /// reference on.
+    unsafe extern "C" fn group_iommu_domain(
+        data: *mut c_void,
+        group: *mut bindings::iommu_group,
+    ) -> *mut bindings::iommu_domain {
+        // SAFETY: Null or a live instance per the function contract.
+        let Some(this) = (unsafe { data.cast::<T>().as_ref() }) else {
+            return EINVAL.to_ptr();
+        };
+        // SAFETY: Null or referenced by the caller for the call, per the function contract.
+        let Some(group) = (unsafe { IommuGroup::from_borrowed(group) }) else {
+            return EINVAL.to_ptr();
+        };
+        match this.group_iommu_domain(&group) {
+            Ok(domain) => domain.0,
+            Err(e) => e.to_ptr(),
         }
     }
 
@@ -281,8 +322,7 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
             } else {
                 None
             },
-            // SAFETY: The remaining members are optional function pointers: null is `None`.
-            ..unsafe { core::mem::zeroed() }
+            group_iommu_domain: Some(Self::group_iommu_domain),
         })
     }
 }

@@ -33,6 +33,7 @@ use super::dirty_bitmap::{pinned_page_bit, rw_dirty_bits, set_bits};
 use super::dma::{kerr, VfioDma};
 use super::dma_map::DmaEntry;
 use super::iommu::{Inner, VfioIommu};
+use super::pfnmap::{get_frames, Frames};
 use super::pgsize::{min_pgsize, PAGE_SIZE};
 use super::pin::{
     check_pin_pages, check_pin_state, check_rw_state, page_iova, pin_target, rw_chunk,
@@ -233,18 +234,27 @@ fn pin_one(inner: &mut Inner, iova: u64, prot: u32, do_accounting: bool) -> Resu
     }
     let range = *dma.range();
     let vaddr = vaddr_of(&*dma, iova);
-    let mut pfn = [0u64; 1];
-    // `vfio_pin_page_external`: `ENODEV` once the process is gone.
-    dma.owner
-        .pin(vaddr, range.prot & IOMMU_WRITE != 0, &mut pfn)
-        .map_err(|e| if e == ESRCH { ENODEV } else { e })?;
-    let pfn = pfn[0];
-    let dirty = range.prot & IOMMU_WRITE != 0;
+    let write = range.prot & IOMMU_WRITE != 0;
+    let mut pinned = [0u64; 1];
+    // `vfio_pin_page_external` → `vaddr_get_pfns` of one page: pinned, or else the frame of a
+    // `VM_PFNMAP` mapping, taken only if reserved (never unpinned nor charged; one without a
+    // `struct page`, a BAR's, then fails `pfn_valid` below). `ENODEV` once the process is gone.
+    let frames = get_frames(&dma.owner, vaddr, write, &mut pinned, 1).map_err(|e| {
+        if e == ESRCH {
+            ENODEV
+        } else {
+            e
+        }
+    })?;
+    let pfn = match frames {
+        Frames::Pinned(_) => pinned[0],
+        Frames::Pfnmap { pfn, .. } => pfn,
+    };
     let reserved = pfn_reserved(pfn);
     let charge = do_accounting && !reserved;
     if charge {
         if let Err(e) = dma.owner.account(1, false) {
-            dma.owner.unpin(pfn, 1, dirty);
+            dma.owner.unpin(pfn, 1, write);
             if e == ENOMEM {
                 pr_warn!("vfio_pin_page_external: RLIMIT_MEMLOCK exceeded\n");
             }
@@ -254,7 +264,7 @@ fn pin_one(inner: &mut Inner, iova: u64, prot: u32, do_accounting: bool) -> Resu
     }
     let undo = |dma: &mut VfioDma| {
         if !reserved {
-            dma.owner.unpin(pfn, 1, dirty);
+            dma.owner.unpin(pfn, 1, write);
         }
         if charge {
             let _ = dma.owner.account(-1, true);

@@ -19,7 +19,7 @@ use crate::kabi::{
     iommu_domain::IommuDomain,
     user_mm::{PageArray, RwData},
     vfio::{
-        iommu_backend::IommuBackend,
+        iommu_backend::{DomainHandle, IommuBackend},
         unmap_notify::{DmaUnmapList, NotifyDevice},
     },
 };
@@ -234,6 +234,18 @@ impl IommuBackend for VfioIommu {
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
         super::ioctl::dispatch(self, cmd, arg)
+    }
+
+    /// `vfio_iommu_type1_group_iommu_domain` (`t1:3230`): the domain holding the group,
+    /// looked up under the container lock; emulated groups have none (`ENODEV`).
+    fn group_iommu_domain(&self, group: &IommuGroup) -> Result<DomainHandle> {
+        let inner = self.inner.lock();
+        inner
+            .domains
+            .iter()
+            .find(|d| d.has_group(group))
+            .map(|d| DomainHandle::of(&d.domain))
+            .ok_or(ENODEV)
     }
 
     const EMULATED: bool = true;

@@ -5,8 +5,10 @@
  * VFIO_IOMMU_DIRTY_PAGES argument errors, bitmaps with an IOMMU-backed group
  * (the igb on vfio-pci: every mapped page dirty) and with only an emulated
  * device (samples/vfio-rs-sample: only what it pinned or wrote through
- * vfio_dma_rw), UNMAP_DMA with GET_DIRTY_BITMAP, and the locked-memory charge
- * of pages the device pins (VmLck), with and without an IOMMU domain.
+ * vfio_dma_rw), UNMAP_DMA with GET_DIRTY_BITMAP, the locked-memory charge
+ * of pages the device pins (VmLck), with and without an IOMMU domain, device
+ * pins of VM_PFNMAP frames (/dev/mem, a BAR), and the replay of mappings made
+ * with only the emulated group when the igb's group joins (and its unwind).
  *
  * Pins are dropped before unmapping except in unmap_notifies_pinned_device:
  * upstream 7.3's type1 calls dma_unmap holding device_list_lock, and the
@@ -587,6 +589,273 @@ TEST_F(emu, unmap_notifies_pinned_device)
 	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	/* The sample dropped its pin: a new one is allowed (and fails: nothing is mapped). */
 	EXPECT_EQ(-EINVAL, sample_dma(self->dev, DMA_PIN, IOVA, 1, NULL));
+}
+
+/*
+ * Maps size bytes of /dev/mem from phys, shared and writable, at addr
+ * (MAP_FIXED); NULL if /dev/mem cannot be mapped there.
+ */
+static void *devmem_at(void *addr, off_t phys, size_t size)
+{
+	int fd = open("/dev/mem", O_RDWR);
+	void *p;
+
+	if (fd < 0)
+		return NULL;
+	p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, phys);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * The x86 BIOS area below 1 MiB: not System RAM, so STRICT_DEVMEM lets
+ * /dev/mem map it, yet its frames have a struct page, marked reserved. Mapped
+ * through /dev/mem it is VM_PFNMAP, and pinning fails there (as for a BAR).
+ */
+#define BIOS_AREA 0xf0000
+
+/*
+ * Pins of VM_PFNMAP frames that have a reserved struct page (upstream's
+ * vfio_pin_page_external goes through vaddr_get_pfns, which falls back to the
+ * page tables where pinning fails): they succeed, are not charged, and are not
+ * unpinned; the data reads through vfio_dma_rw as through the mapping.
+ */
+TEST_F(emu, pins_reserved_pfnmap_frames_uncharged)
+{
+	unsigned char out[16];
+	long base = vfio_rs_vmlck_kb(0);
+	__u64 unmapped;
+	char *area;
+
+	ASSERT_LE(0, base);
+	/* [anon][BIOS frame][BIOS frame] */
+	area = anon(3 * PG);
+	ASSERT_NE(NULL, area);
+	if (!devmem_at(area + PG, BIOS_AREA, 2 * PG)) {
+		munmap(area, 3 * PG);
+		SKIP(return, "cannot map /dev/mem at %#x: %s", BIOS_AREA, strerror(errno));
+	}
+	ASSERT_EQ(0, map(self->container, area, IOVA, 3 * PG));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+
+	ASSERT_EQ(2, sample_dma(self->dev, DMA_PIN, IOVA + PG, 2, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, sample_dma(self->dev, DMA_READ, IOVA + PG + 8, sizeof(out), out));
+	EXPECT_EQ(0, memcmp(area + PG + 8, out, sizeof(out)));
+	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+
+	/* Across the boundary: only the anonymous page is charged, and given back. */
+	ASSERT_EQ(3, sample_dma(self->dev, DMA_PIN, IOVA, 3, NULL));
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+
+	ASSERT_EQ(0, unmap(self->container, IOVA, 3 * PG, NULL, &unmapped));
+	EXPECT_EQ(3 * PG, unmapped);
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	munmap(area, 3 * PG);
+}
+
+/* A container of its own for the igb, and its device fd; -1 (and a reason) if there is none. */
+static int igb_device(char *bdf, size_t len, int *group, int *container, const char **why)
+{
+	int dev;
+
+	*container = -1;
+	*group = open_igb_group(bdf, len, why);
+	if (*group < 0)
+		return -1;
+	*container = open(VFIO_CONTAINER_PATH, O_RDWR);
+	if (*container < 0 ||
+	    vfio_rs_ioctl(*group, VFIO_GROUP_SET_CONTAINER, (unsigned long)container) ||
+	    vfio_rs_ioctl(*container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		*why = "cannot set up a container for the igb";
+		return -1;
+	}
+	dev = vfio_rs_ioctl(*group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)bdf);
+	if (dev < 0)
+		*why = "no igb device fd";
+	return dev;
+}
+
+/*
+ * A BAR mmap (VM_PFNMAP, frames without a struct page) mapped into the
+ * emulated container: a device's pin finds the frame but upstream refuses it
+ * (EINVAL: no page to hand out); a pin that reaches it after an ordinary page
+ * gives that page back. Nothing is charged.
+ */
+TEST_F(emu, pin_of_bar_frames_is_einval)
+{
+	struct vfio_region_info bar0 = { .argsz = sizeof(bar0),
+					 .index = VFIO_PCI_BAR0_REGION_INDEX };
+	int group = -1, container = -1, dev;
+	const char *why = NULL;
+	long base = vfio_rs_vmlck_kb(0);
+	char bdf[32] = "", *area;
+	__u64 size, unmapped;
+
+	ASSERT_LE(0, base);
+	dev = igb_device(bdf, sizeof(bdf), &group, &container, &why);
+	if (dev < 0) {
+		if (group >= 0)
+			close(group);
+		if (container >= 0)
+			close(container);
+		if (bdf[0])
+			vfio_rs_unbind(bdf);
+		SKIP(return, "%s", why);
+	}
+	ASSERT_EQ(0, vfio_rs_ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, (unsigned long)&bar0));
+	ASSERT_TRUE(bar0.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	/* [anon][BAR0] */
+	size = PG + bar0.size;
+	area = anon(size);
+	ASSERT_NE(NULL, area);
+	ASSERT_EQ(area + PG, mmap(area + PG, bar0.size, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_FIXED, dev, bar0.offset));
+	base = vfio_rs_vmlck_kb(0);
+
+	/* No IOMMU domain here: mapping looks at no page. */
+	ASSERT_EQ(0, map(self->container, area, IOVA, size));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EXPECT_EQ(-EINVAL, sample_dma(self->dev, DMA_PIN, IOVA + PG, 1, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EXPECT_EQ(-EINVAL, sample_dma(self->dev, DMA_PIN, IOVA, 2, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	/* The ordinary page alone pins, and was given back above (charged once). */
+	ASSERT_EQ(1, sample_dma(self->dev, DMA_PIN, IOVA, 1, NULL));
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, unmap(self->container, IOVA, size, NULL, &unmapped));
+	EXPECT_EQ(size, unmapped);
+
+	munmap(area, size);
+	close(dev);
+	close(group);
+	close(container);
+	vfio_rs_unbind(bdf);
+}
+
+/* VFIO_GROUP_GET_STATUS flags, or -errno. */
+static long group_flags(int group)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	long ret = vfio_rs_ioctl(group, VFIO_GROUP_GET_STATUS, (unsigned long)&st);
+
+	return ret ? ret : st.flags;
+}
+
+/*
+ * vfio_iommu_replay: mappings made while the container had only the emulated
+ * group are pinned and mapped when the igb's group joins, every time it
+ * joins. The charge rises by exactly the ordinary pages mapped (the page the
+ * device pinned is not charged twice, the reserved /dev/mem frames never) and
+ * falls back to the device's pin when the group leaves, by UNSET_CONTAINER or
+ * by closing its group file. The device keeps working throughout.
+ */
+TEST_F(emu, replay_pins_every_mapping_each_time_a_group_joins)
+{
+	unsigned char buf[8] = { 9, 8, 7, 6, 5, 4, 3, 2 };
+	const char *why = NULL;
+	long base = vfio_rs_vmlck_kb(0);
+	char bdf[32] = "", *bios;
+	int igb, round;
+
+	ASSERT_LE(0, base);
+	/* A: the fixture's 8 pages; B: 2 BIOS frames. */
+	ASSERT_EQ(0, map(self->container, self->mem, IOVA, 8 * PG));
+	bios = mmap(NULL, 2 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bios);
+	if (!devmem_at(bios, BIOS_AREA, 2 * PG)) {
+		munmap(bios, 2 * PG);
+		SKIP(return, "cannot map /dev/mem at %#x", BIOS_AREA);
+	}
+	ASSERT_EQ(0, map(self->container, bios, IOVA + 16 * PG, 2 * PG));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(1, sample_dma(self->dev, DMA_PIN, IOVA + 5 * PG, 1, NULL));
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
+
+	igb = open_igb_group(bdf, sizeof(bdf), &why);
+	if (why) {
+		sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL);
+		munmap(bios, 2 * PG);
+		SKIP(return, "%s", why);
+	}
+	ASSERT_GE(igb, 0);
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, vfio_rs_ioctl(igb, VFIO_GROUP_SET_CONTAINER,
+					   (unsigned long)&self->container));
+		EXPECT_EQ(base + 32, vfio_rs_vmlck_kb(0)) TH_LOG("round %d", round);
+		buf[0] = round;
+		ASSERT_EQ(0, sample_dma(self->dev, DMA_WRITE, IOVA + 7 * PG, sizeof(buf), buf));
+		EXPECT_EQ(0, memcmp((char *)self->mem + 7 * PG, buf, sizeof(buf)));
+		if (round == 0) {
+			ASSERT_EQ(0, vfio_rs_ioctl(igb, VFIO_GROUP_UNSET_CONTAINER, 0));
+		} else {
+			/* The group file's release leaves the container too. */
+			close(igb);
+			igb = -1;
+		}
+		EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0)) TH_LOG("round %d", round);
+	}
+	vfio_rs_unbind(bdf);
+	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EXPECT_EQ(0, unmap(self->container, IOVA, 32 * PG, NULL, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	munmap(bios, 2 * PG);
+}
+
+/*
+ * A replay that fails part-way (a mapping whose memory cannot be pinned:
+ * PROT_NONE) fails the group's SET_CONTAINER and gives back exactly what it had
+ * pinned for the mappings before; the group is not in the container. Once the
+ * bad mapping is gone the group joins.
+ */
+TEST_F(emu, failed_replay_unwinds_its_charge)
+{
+	const char *why = NULL;
+	long base = vfio_rs_vmlck_kb(0);
+	char bdf[32] = "";
+	void *none;
+	int igb;
+
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, map(self->container, self->mem, IOVA, 8 * PG));
+	none = mmap(NULL, 2 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, none);
+	/* After the good mapping in IOVA order, so the replay pins that one first. */
+	ASSERT_EQ(0, map(self->container, none, IOVA + 16 * PG, 2 * PG));
+	ASSERT_EQ(1, sample_dma(self->dev, DMA_PIN, IOVA + 2 * PG, 1, NULL));
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
+
+	igb = open_igb_group(bdf, sizeof(bdf), &why);
+	if (why) {
+		sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL);
+		munmap(none, 2 * PG);
+		SKIP(return, "%s", why);
+	}
+	ASSERT_GE(igb, 0);
+	EXPECT_EQ(-EFAULT, vfio_rs_ioctl(igb, VFIO_GROUP_SET_CONTAINER,
+					 (unsigned long)&self->container));
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE, group_flags(igb));
+
+	ASSERT_EQ(0, unmap(self->container, IOVA + 16 * PG, 2 * PG, NULL, NULL));
+	ASSERT_EQ(0, vfio_rs_ioctl(igb, VFIO_GROUP_SET_CONTAINER,
+				   (unsigned long)&self->container));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET, group_flags(igb));
+	EXPECT_EQ(base + 32, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, vfio_rs_ioctl(igb, VFIO_GROUP_UNSET_CONTAINER, 0));
+	EXPECT_EQ(base + 4, vfio_rs_vmlck_kb(0));
+	close(igb);
+	vfio_rs_unbind(bdf);
+	ASSERT_EQ(0, sample_dma(self->dev, DMA_UNPIN, 0, 0, NULL));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EXPECT_EQ(0, unmap(self->container, IOVA, 8 * PG, NULL, NULL));
+	munmap(none, 2 * PG);
 }
 
 TEST_HARNESS_MAIN

@@ -7,9 +7,10 @@
  * RLIMIT_MEMLOCK without CAP_IPC_LOCK gives ENOMEM), dma_entry_limit
  * (ENOSPC), argument errors, overlaps, v1 versus v2 partial unmaps,
  * UNMAP_FLAG_ALL, vaddr invalidation and update, CHECK_EXTENSION before and
- * after SET_IOMMU, and a BAR mmap (VM_PFNMAP) mapped for DMA without being
- * pinned or counted. Upstream's C type1 is the reference: every case passes on
- * it and on ours.
+ * after SET_IOMMU, a BAR mmap (VM_PFNMAP) mapped for DMA without being pinned
+ * or counted, and a second IOMMU group (QEMU's edu) sharing the container: its
+ * DMA engine copies through a mapping after the igb's group has left. Upstream's
+ * C type1 is the reference: every case passes on it and on ours.
  */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -719,6 +720,138 @@ TEST_F(t1, bar_mmap_maps_unpinned_and_uncounted)
 	munmap(ro, bar0.size);
 	munmap(area, total - PG);
 	close(fd);
+}
+
+#define EDU_VENDOR 0x1234
+#define EDU_DEVICE 0x11e8
+/* edu's DMA engine: BAR0 registers, its 4 KiB buffer's device address, 28-bit DMA. */
+#define EDU_DMA_SRC 0x80
+#define EDU_DMA_DST 0x88
+#define EDU_DMA_CNT 0x90
+#define EDU_DMA_CMD 0x98
+#define EDU_DMA_RUN 0x1
+#define EDU_DMA_TO_RAM 0x2
+#define EDU_BUF 0x40000
+#define EDU_IOVA 0x100000ULL
+
+/* An edu device fd from its group, with its BAR0 offset. */
+struct edu {
+	int fd;
+	__u64 bar0;
+};
+
+static int edu_reg(struct edu *e, __u64 reg, __u32 *val, int write)
+{
+	ssize_t n = write ? pwrite(e->fd, val, 4, e->bar0 + reg) : pread(e->fd, val, 4, e->bar0 + reg);
+
+	return n == 4 ? 0 : -EIO;
+}
+
+/*
+ * One transfer of edu's DMA engine between IOVA iova and its buffer (to_ram:
+ * buffer to memory), waited for; 0, or -errno.
+ */
+static int edu_dma(struct edu *e, __u64 iova, __u32 count, int to_ram)
+{
+	__u32 src = to_ram ? EDU_BUF : iova, dst = to_ram ? iova : EDU_BUF;
+	__u32 cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0);
+	int i;
+
+	if (edu_reg(e, EDU_DMA_SRC, &src, 1) || edu_reg(e, EDU_DMA_DST, &dst, 1) ||
+	    edu_reg(e, EDU_DMA_CNT, &count, 1) || edu_reg(e, EDU_DMA_CMD, &cmd, 1))
+		return -EIO;
+	/* QEMU runs it from a 100 ms timer. */
+	for (i = 0; i < 300; i++) {
+		usleep(10000);
+		if (edu_reg(e, EDU_DMA_CMD, &cmd, 0))
+			return -EIO;
+		if (!(cmd & EDU_DMA_RUN))
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+/* Memory to edu's buffer and back to dst: what the device read through the IOMMU. */
+static int edu_copy(struct edu *e, __u64 src, __u64 dst, __u32 count)
+{
+	int ret = edu_dma(e, src, count, 0);
+
+	return ret ? ret : edu_dma(e, dst, count, 1);
+}
+
+/* Opens edu's device fd and enables its bus mastering; 0 or -errno. */
+static int edu_open(int group, const char *bdf, struct edu *e)
+{
+	struct vfio_region_info bar0 = { .argsz = sizeof(bar0),
+					 .index = VFIO_PCI_BAR0_REGION_INDEX };
+	struct vfio_region_info cfg = { .argsz = sizeof(cfg),
+					.index = VFIO_PCI_CONFIG_REGION_INDEX };
+	__u16 cmd;
+
+	e->fd = vfio_rs_ioctl(group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)bdf);
+	if (e->fd < 0)
+		return e->fd;
+	if (vfio_rs_ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, (unsigned long)&bar0) ||
+	    vfio_rs_ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, (unsigned long)&cfg))
+		return -EIO;
+	e->bar0 = bar0.offset;
+	if (pread(e->fd, &cmd, 2, cfg.offset + 4) != 2)
+		return -EIO;
+	cmd |= 0x6; /* PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER */
+	if (pwrite(e->fd, &cmd, 2, cfg.offset + 4) != 2)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Two IOMMU groups in one container (the igb's and edu's: same IOMMU, so one
+ * domain): a mapping is pinned and charged once; when the igb's group leaves,
+ * the mapping stays usable by edu (its DMA engine copies through it) and the
+ * charge is unchanged; unmapping gives it all back.
+ */
+TEST_F(t1, two_groups_share_mappings)
+{
+	char edu_bdf[32], edu_path[64];
+	struct edu e = { .fd = -1 };
+	int edu_group, i;
+	long base;
+	__u64 done;
+	char *mem;
+
+	if (vfio_rs_find_pci(EDU_VENDOR, EDU_DEVICE, edu_bdf, sizeof(edu_bdf)))
+		SKIP(return, "no edu in this guest");
+	ASSERT_EQ(0, vfio_rs_bind_vfio_pci(edu_bdf));
+	snprintf(edu_path, sizeof(edu_path), "/dev/vfio/%d", vfio_rs_iommu_group(edu_bdf));
+	edu_group = open(edu_path, O_RDWR);
+	ASSERT_GE(edu_group, 0);
+	ASSERT_EQ(0, vfio_rs_ioctl(edu_group, VFIO_GROUP_SET_CONTAINER,
+				   (unsigned long)&self->container));
+	ASSERT_EQ(0, edu_open(edu_group, edu_bdf, &e));
+
+	base = vfio_rs_vmlck_kb(0);
+	mem = anon(4 * PG);
+	ASSERT_NE(NULL, mem);
+	for (i = 0; i < 64; i++)
+		mem[i] = i + 1;
+	ASSERT_EQ(0, dma_map(self->container, mem, EDU_IOVA, 4 * PG, RW));
+	EXPECT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, edu_copy(&e, EDU_IOVA, EDU_IOVA + PG, 64));
+	EXPECT_EQ(0, memcmp(mem, mem + PG, 64));
+
+	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER, 0));
+	EXPECT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
+	for (i = 0; i < 64; i++)
+		mem[i] = 0xa0 ^ i;
+	ASSERT_EQ(0, edu_copy(&e, EDU_IOVA, EDU_IOVA + 2 * PG, 64));
+	EXPECT_EQ(0, memcmp(mem, mem + 2 * PG, 64));
+
+	ASSERT_EQ(0, dma_unmap(self->container, EDU_IOVA, 4 * PG, 0, &done));
+	EXPECT_EQ(4 * PG, done);
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	close(e.fd);
+	close(edu_group);
+	vfio_rs_unbind(edu_bdf);
+	munmap(mem, 4 * PG);
 }
 
 TEST_HARNESS_MAIN
