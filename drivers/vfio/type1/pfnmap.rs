@@ -17,7 +17,8 @@ use kernel::prelude::*;
 
 /// What one lookup at a user address found.
 pub(crate) enum Frames {
-    /// This many pages were pinned, recorded in the batch's runs.
+    /// This many pages were pinned: their pfns at the start of the caller's slice
+    /// ([`get_frames`]) or recorded in the batch's runs ([`get_runs`]).
     Pinned(usize),
     /// `npages` contiguous frames from `pfn` of a `VM_PFNMAP` mapping, not pinned.
     Pfnmap {
@@ -28,10 +29,25 @@ pub(crate) enum Frames {
     },
 }
 
-/// `vaddr_get_pfns`: pins up to `npages` pages of `owner` from `vaddr`, recorded in `batch` as
-/// physically contiguous runs, or, if `vaddr` is in a `VM_PFNMAP` mapping, finds up to
-/// `max_pfnmap` contiguous frames there. `EFAULT` for a `VM_PFNMAP` frame that is an ordinary
-/// page (upstream refuses to map it unpinned).
+/// `vaddr_get_pfns`: pins up to `pfns.len()` pages of `owner` from `vaddr` and stores their
+/// pfns in `pfns`, or, if `vaddr` is in a `VM_PFNMAP` mapping, finds up to `max_pfnmap`
+/// contiguous frames there. `EFAULT` for a `VM_PFNMAP` frame that is an ordinary page
+/// (upstream refuses to map it unpinned). For a few pages (emulated devices' pins).
+pub(crate) fn get_frames(
+    owner: &PinOwner,
+    vaddr: u64,
+    write: bool,
+    pfns: &mut [u64],
+    max_pfnmap: u64,
+) -> Result<Frames> {
+    match owner.pin(vaddr, write, pfns) {
+        Ok(n) => Ok(Frames::Pinned(n)),
+        Err(e) => pfnmap_frames(owner, vaddr, write, max_pfnmap, e),
+    }
+}
+
+/// [`get_frames`] for a whole batch (`MAP_DMA`, replay): the pages pinned from `vaddr` (up to
+/// `npages`) are recorded in `batch` as physically contiguous runs.
 pub(crate) fn get_runs(
     owner: &PinOwner,
     vaddr: u64,
