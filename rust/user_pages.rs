@@ -6,7 +6,9 @@
 //! [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h).
 
 use crate::kabi::helpers;
+use core::ptr::NonNull;
 use kernel::{
+    bindings,
     mm::Mm,
     prelude::*,
     sync::aref::ARef,
@@ -43,33 +45,82 @@ impl PinRun {
     }
 }
 
+/// Pages one call pins when the batch lives on the stack.
+const SMALL_BATCH: usize = 16;
+
+/// Pages one call pins into a page of page pointers (upstream's `VFIO_BATCH_MAX_CAPACITY`).
+const PAGE_BATCH: usize = kernel::page::PAGE_SIZE / size_of::<u64>();
+
 /// Scratch space of [`PinOwner::pin_runs`]: one buffer GUP fills with page pointers and the
-/// helper then packs the runs over (upstream's one-page `vfio_batch`), allocated once per
-/// mapping rather than per call.
+/// helper then packs the runs over. Like upstream's `vfio_batch`, large batches are a page from
+/// the page allocator (no slab object: on debug kernels kmemleak's backtrace of a slab
+/// allocation costs more than pinning a small mapping), and small ones, or any batch when that
+/// page cannot be had, are on the stack.
 ///
 /// # Invariants
 ///
-/// `buf.capacity()` is at least 1 and at most `RUN_NPAGES_MAX`.
+/// `page`, if set, is an order-0 page from `get_free_pages` owned by this object, and
+/// `capacity` words fit in the buffer in use (at most `PAGE_BATCH`, else `SMALL_BATCH`); the
+/// first `nruns` words of it hold packed runs.
 pub(crate) struct PinBatch {
-    buf: KVec<u64>,
+    page: Option<NonNull<u64>>,
+    small: [u64; SMALL_BATCH],
+    capacity: usize,
+    nruns: usize,
 }
 
 impl PinBatch {
-    /// Room for `capacity` pages per call (clamped to 1..=2047).
-    pub(crate) fn new(capacity: usize) -> Result<Self> {
-        Ok(Self {
-            buf: KVec::with_capacity(capacity.clamp(1, RUN_NPAGES_MAX), GFP_KERNEL)?,
-        })
+    /// Room for `capacity` pages per call, as far as one page of pointers holds (at least 1).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let mut batch = Self {
+            page: None,
+            small: [0; SMALL_BATCH],
+            capacity: capacity.clamp(1, SMALL_BATCH),
+            nruns: 0,
+        };
+        if capacity > SMALL_BATCH {
+            // SAFETY: No precondition; 0 means no page. The address is the page's direct
+            // mapping (order 0, `GFP_KERNEL`: lowmem).
+            let addr = unsafe { bindings::get_free_pages_noprof(bindings::GFP_KERNEL, 0) };
+            batch.page = NonNull::new(addr as *mut u64);
+            if batch.page.is_some() {
+                batch.capacity = capacity.min(PAGE_BATCH).min(RUN_NPAGES_MAX);
+            }
+        }
+        batch
     }
 
     /// Pages one call may pin.
     pub(crate) fn capacity(&self) -> usize {
-        self.buf.capacity().min(RUN_NPAGES_MAX)
+        self.capacity
+    }
+
+    /// The buffer the helper writes, with room for [`Self::capacity`] words.
+    fn buf(&mut self) -> *mut u64 {
+        match self.page {
+            Some(p) => p.as_ptr(),
+            None => self.small.as_mut_ptr(),
+        }
     }
 
     /// The runs of the last successful [`PinOwner::pin_runs`], in address order.
     pub(crate) fn runs(&self) -> impl Iterator<Item = PinRun> + '_ {
-        self.buf.iter().map(|&w| PinRun::unpack(w))
+        let words = match self.page {
+            // SAFETY: Per the invariants the page holds `nruns` packed runs written by the
+            // helper; it lives as long as `self`.
+            Some(p) => unsafe { core::slice::from_raw_parts(p.as_ptr(), self.nruns) },
+            None => self.small.get(..self.nruns).unwrap_or(&[]),
+        };
+        words.iter().map(|&w| PinRun::unpack(w))
+    }
+}
+
+impl Drop for PinBatch {
+    fn drop(&mut self) {
+        if let Some(p) = self.page {
+            // SAFETY: Per the invariants the page is ours and freed once.
+            unsafe { bindings::free_pages(p.as_ptr() as c_ulong, 0) };
+        }
     }
 }
 
@@ -142,16 +193,16 @@ impl PinOwner {
     ) -> Result<usize> {
         let n = c_long::try_from(npages.min(batch.capacity())).map_err(|_| EINVAL)?;
         let mut pinned: c_long = 0;
-        batch.buf.clear();
-        // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. `buf`
-        // has room for `n` words (`n` is at most its capacity).
+        batch.nruns = 0;
+        // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. The
+        // buffer has room for `n` words (`n` is at most the batch's capacity).
         let ret = unsafe {
             helpers::vfio_rs_pin_user_runs(
                 self.mm.as_raw(),
                 vaddr as c_ulong,
                 n,
                 write,
-                batch.buf.as_mut_ptr().cast(),
+                batch.buf().cast(),
                 &mut pinned,
             )
         };
@@ -161,9 +212,8 @@ impl PinOwner {
         if ret == 0 {
             return Err(EFAULT);
         }
-        // SAFETY: The helper wrote `ret` (at most `n`, within the capacity) packed runs at the
-        // start of the empty buffer.
-        unsafe { batch.buf.inc_len(ret as usize) };
+        // INVARIANT: The helper packed `ret` (at most `n`) runs at the start of the buffer.
+        batch.nruns = ret as usize;
         Ok(pinned as usize)
     }
 

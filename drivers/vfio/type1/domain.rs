@@ -136,7 +136,11 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
     let range = *dma.range();
     let npages = range.size >> PAGE_SHIFT;
     let write = range.prot & IOMMU_WRITE != 0;
-    let mut batch = PinBatch::new(if no_huge { 1 } else { PIN_BATCH })?;
+    let mut batch = PinBatch::new(if no_huge {
+        1
+    } else {
+        PIN_BATCH.min(npages as usize)
+    });
     let mut run: Option<Run> = None;
     let mut pending = 0u64;
     let mut done = 0u64;

@@ -15,6 +15,7 @@
  *    whole 4 KiB-page buffer (anonymous, MADV_NOHUGEPAGE), then -j times of the
  *    2 MiB hugetlb buffer (a hundred times faster, so more samples against
  *    noise), each call timed alone; -k such rounds, the page sizes alternating;
+ *    then 16 MAP_DMA + UNMAP_DMA of single 4 KiB pages (a vIOMMU guest's pattern);
  *  - -n device open cycles on each path, alternating: group path (open
  *    /dev/vfio/vfio and the group, SET_CONTAINER, SET_IOMMU type1v2,
  *    GET_DEVICE_FD, close all) and cdev path (open /dev/vfio/devices/vfioN,
@@ -53,7 +54,7 @@
 
 /* What is timed. Details break a total into its steps. */
 enum metric {
-	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, OPEN_GROUP, OPEN_CDEV,
+	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
 	GROUP_SETUP, GROUP_GET_FD, GROUP_CLOSE, CDEV_OPEN, CDEV_BIND, CDEV_CLOSE,
 	NR_METRICS
 };
@@ -67,6 +68,8 @@ static const struct {
 	[UNMAP_4K] = { "unmap_4k", "UNMAP_DMA, 4 KiB pages" },
 	[MAP_2M] = { "map_2m", "MAP_DMA, 2 MiB hugetlb" },
 	[UNMAP_2M] = { "unmap_2m", "UNMAP_DMA, 2 MiB hugetlb" },
+	[MAP_PAGE] = { "map_page", "MAP_DMA of one 4 KiB page" },
+	[UNMAP_PAGE] = { "unmap_page", "UNMAP_DMA of one 4 KiB page" },
 	[OPEN_GROUP] = { "open_group", "group open..GET_DEVICE_FD..close" },
 	[OPEN_CDEV] = { "open_cdev", "cdev open..BIND_IOMMUFD..close" },
 	[GROUP_SETUP] = { "group_setup", "open, SET_CONTAINER, SET_IOMMU", 1 },
@@ -88,12 +91,12 @@ static const char *labels[2];
 
 static struct {
 	const char *switch_cmd;
-	int rounds, huge_reps, opens;
+	int rounds, huge_reps, opens, page_reps;
 	size_t size;
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .size = 1024UL << 20 };
+} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .page_reps = 16, .size = 1024UL << 20 };
 
 static void die(const char *what)
 {
@@ -279,19 +282,20 @@ static void foll_pins(uint64_t *acquired, uint64_t *released)
  * unpin, every page exactly once: a figure from an implementation that leaks
  * or skips pins would be meaningless.
  */
-static void map_unmap(int impl, int container, void *buf, enum metric map, enum metric unmap)
+static void map_unmap(int impl, int container, void *buf, size_t size, enum metric map,
+		      enum metric unmap)
 {
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 		.vaddr = (uintptr_t)buf,
 		.iova = BENCH_IOVA,
-		.size = cfg.size,
+		.size = size,
 	};
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u),
 		.iova = BENCH_IOVA,
-		.size = cfg.size,
+		.size = size,
 	};
 	uint64_t t0, t1, t2, t3, acq0, rel0, acq1, rel1, acq2, rel2;
 
@@ -304,18 +308,18 @@ static void map_unmap(int impl, int container, void *buf, enum metric map, enum 
 	must_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u, "UNMAP_DMA");
 	t3 = now_ns();
 	foll_pins(&acq2, &rel2);
-	if (u.size != cfg.size) {
+	if (u.size != size) {
 		fprintf(stderr, "vfio_bench: UNMAP_DMA unmapped %llu bytes, not %zu\n",
-			(unsigned long long)u.size, cfg.size);
+			(unsigned long long)u.size, size);
 		exit(1);
 	}
-	if (acq1 - acq0 != cfg.size / 4096 || rel2 - rel1 != cfg.size / 4096 ||
+	if (acq1 - acq0 != size / 4096 || rel2 - rel1 != size / 4096 ||
 	    acq2 != acq1 || rel1 != rel0) {
 		fprintf(stderr, "vfio_bench: %s: MAP_DMA pinned %llu pages (released %llu), "
 			"UNMAP_DMA released %llu (pinned %llu); the buffer has %zu\n",
 			metrics[map].name, (unsigned long long)(acq1 - acq0),
 			(unsigned long long)(rel1 - rel0), (unsigned long long)(rel2 - rel1),
-			(unsigned long long)(acq2 - acq1), cfg.size / 4096);
+			(unsigned long long)(acq2 - acq1), size / 4096);
 		exit(1);
 	}
 	record(impl, map, t1 - t0);
@@ -375,11 +379,14 @@ static void run_phase(int impl, void *buf4k, void *buf2m)
 	for (int r = 0; r < cfg.rounds; r++) {
 		/* Alternate which page size goes first. */
 		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
-			map_unmap(impl, container, buf2m, MAP_2M, UNMAP_2M);
-		map_unmap(impl, container, buf4k, MAP_4K, UNMAP_4K);
+			map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
+		map_unmap(impl, container, buf4k, cfg.size, MAP_4K, UNMAP_4K);
 		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
-			map_unmap(impl, container, buf2m, MAP_2M, UNMAP_2M);
+			map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
 	}
+	/* A vIOMMU guest's pattern: one page mapped and unmapped at a time. */
+	for (int i = 0; i < cfg.page_reps; i++)
+		map_unmap(impl, container, (char *)buf4k + 4096 * i, 4096, MAP_PAGE, UNMAP_PAGE);
 	close(group);
 	close(container);
 
