@@ -191,37 +191,44 @@ impl IommuGroup {
         unsafe { bindings::iommu_group_has_isolated_msi(self.ptr.as_ptr()) }
     }
 
-    /// The reserved IOVA regions of the group's devices (`iommu_get_group_resv_regions`), as
-    /// `(start, length, enum iommu_resv_type)`.
-    pub(crate) fn resv_regions(&self) -> Result<KVec<(u64, u64, u32)>> {
-        let mut max = 16usize;
+    /// Calls `f` with each reserved IOVA region of the group's devices
+    /// (`iommu_get_group_resv_regions`) as `(start, length, enum iommu_resv_type)`. Up to 16
+    /// regions are copied out on the stack; a group with more takes one heap buffer.
+    pub(crate) fn for_each_resv_region(
+        &self,
+        mut f: impl FnMut(u64, u64, u32) -> Result,
+    ) -> Result {
+        const ON_STACK: usize = 16;
+        let mut small = [crate::kabi::helpers::VfioRsResvRegion::default(); ON_STACK];
+        let mut heap = KVec::new();
+        let mut buf: &mut [crate::kabi::helpers::VfioRsResvRegion] = &mut small;
         loop {
-            let mut buf = KVec::with_capacity(max, GFP_KERNEL)?;
-            buf.resize(
-                max,
-                crate::kabi::helpers::VfioRsResvRegion::default(),
-                GFP_KERNEL,
-            )?;
+            let max = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
             // SAFETY: The group is valid; `buf` has room for `max` entries.
             let n = unsafe {
                 crate::kabi::helpers::vfio_rs_group_resv_regions(
                     self.ptr.as_ptr(),
                     buf.as_mut_ptr(),
-                    max as c_int,
+                    max,
                 )
             };
             if n < 0 {
                 return Err(Error::from_errno(n));
             }
-            let n = n as usize;
             if n <= max {
-                let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
-                for r in &buf[..n] {
-                    out.push((r.start, r.length, r.kind), GFP_KERNEL)?;
+                for r in buf.iter().take(n as usize) {
+                    f(r.start, r.length, r.kind)?;
                 }
-                return Ok(out);
+                return Ok(());
             }
-            max = n;
+            // More regions than room: retry with room for all (the list may grow meanwhile).
+            heap.clear();
+            heap.resize(
+                n as usize,
+                crate::kabi::helpers::VfioRsResvRegion::default(),
+                GFP_KERNEL,
+            )?;
+            buf = &mut heap;
         }
     }
 }

@@ -56,11 +56,10 @@ pub(crate) struct VfioIommu {
     pub(crate) notify: Mutex<DmaUnmapList>,
 }
 
-/// The group's reserved regions, in the pure logic's terms (unknown types are left out).
-fn group_regions(group: &IommuGroup) -> Result<KVec<ResvRegion>> {
-    let raw = group.resv_regions()?;
-    let mut out = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
-    for (start, length, kind) in raw {
+/// Appends the group's reserved regions to `out`, in the pure logic's terms (unknown types are
+/// left out).
+fn push_group_regions(group: &IommuGroup, out: &mut KVec<ResvRegion>) -> Result {
+    group.for_each_resv_region(|start, length, kind| {
         if let Some(kind) = ResvType::from_raw(kind) {
             out.push(
                 ResvRegion {
@@ -71,8 +70,15 @@ fn group_regions(group: &IommuGroup) -> Result<KVec<ResvRegion>> {
                 GFP_KERNEL,
             )?;
         }
-    }
-    Ok(out)
+        Ok(())
+    })
+}
+
+/// A copy of `list` with room for `extra` more ranges, in one allocation.
+fn copy_with_room(list: &IovaVec, extra: usize) -> Result<IovaVec> {
+    let mut copy = IovaVec(KVec::with_capacity(list.0.len() + extra, GFP_KERNEL)?);
+    copy_into(&list.0, &mut copy).map_err(kerr)?;
+    Ok(copy)
 }
 
 impl Inner {
@@ -93,12 +99,13 @@ impl Inner {
         if aper_conflict(&self.iova_list.0, start, end, overlaps) {
             return Err(EINVAL);
         }
-        let regions = group_regions(group)?;
+        let mut regions = KVec::new();
+        push_group_regions(group, &mut regions)?;
         if resv_conflict(regions.iter().copied(), overlaps) {
             return Err(EINVAL);
         }
-        let mut copy = IovaVec(KVec::new());
-        copy_into(&self.iova_list.0, &mut copy).map_err(kerr)?;
+        // Each excluded region can split a range in two.
+        let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
         aper_resize(&mut copy, start, end).map_err(kerr)?;
         resv_exclude(&mut copy, regions.iter().copied()).map_err(kerr)?;
         let msi = sw_msi_base(regions.iter().copied());
@@ -175,13 +182,10 @@ impl Inner {
         let mut regions = KVec::new();
         for d in self.domains.iter() {
             for g in d.groups.iter() {
-                for r in group_regions(g)? {
-                    regions.push(r, GFP_KERNEL)?;
-                }
+                push_group_regions(g, &mut regions)?;
             }
         }
-        let mut copy = IovaVec(KVec::new());
-        copy_into(&self.iova_list.0, &mut copy).map_err(kerr)?;
+        let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
         aper_expand(&mut copy, self.domains.iter().map(|d| d.domain.aperture()));
         resv_refresh(&mut copy, regions.iter().copied()).map_err(kerr)?;
         Ok(copy)
