@@ -113,10 +113,6 @@ pub(crate) struct IntervalTree {
     nodes: kernel::alloc::KVec<bindings::interval_tree_node>,
 }
 
-// SAFETY: The tree and its nodes are plain memory owned by this value; the raw pointers inside
-// only point into it.
-unsafe impl Send for IntervalTree {}
-
 impl IntervalTree {
     /// An empty tree with room for `capacity` nodes (`GFP_KERNEL`).
     pub(crate) fn with_capacity(capacity: usize) -> kernel::error::Result<Self> {

@@ -3,6 +3,8 @@
 //! `struct iova_bitmap`: a user bitmap of dirty IOVA pages that a walk hands to a driver window
 //! by window (pinning the user pages of each window on demand). The functions are exported by
 //! the iommufd driver code in the `IOMMUFD` namespace, which the importing module declares.
+//! Without `CONFIG_IOMMUFD_DRIVER` the header's stubs fail with `EOPNOTSUPP`; so does
+//! [`IovaBitmap::alloc`] then.
 //!
 //! C header: [`include/linux/iova_bitmap.h`](srctree/include/linux/iova_bitmap.h).
 
@@ -47,20 +49,29 @@ impl IovaBitmap {
         page_size: usize,
         bitmap: UserPtr,
     ) -> Result<Self> {
-        // SAFETY: Any arguments are accepted; the user address is only accessed through
-        // `pin_user_pages_fast`, and the result is a new bitmap or an error pointer.
-        let ptr = unsafe {
-            bindings::iova_bitmap_alloc(iova, length, page_size, bitmap.as_mut_ptr().cast())
-        };
-        let ptr = kernel::error::from_err_ptr(ptr)?;
-        // INVARIANT: A new bitmap from `iova_bitmap_alloc`.
-        Ok(Self {
-            ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
-        })
+        #[cfg(not(CONFIG_IOMMUFD_DRIVER))]
+        {
+            let _ = (iova, length, page_size, bitmap);
+            Err(EOPNOTSUPP)
+        }
+        #[cfg(CONFIG_IOMMUFD_DRIVER)]
+        {
+            // SAFETY: Any arguments are accepted; the user address is only accessed through
+            // `pin_user_pages_fast`, and the result is a new bitmap or an error pointer.
+            let ptr = unsafe {
+                bindings::iova_bitmap_alloc(iova, length, page_size, bitmap.as_mut_ptr().cast())
+            };
+            let ptr = kernel::error::from_err_ptr(ptr)?;
+            // INVARIANT: A new bitmap from `iova_bitmap_alloc`.
+            Ok(Self {
+                ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
+            })
+        }
     }
 
     /// `iova_bitmap_for_each`: calls `f` with the bitmap, and the IOVA and length it covers;
     /// returns what `f` returns (a negative errno is an error).
+    #[cfg(CONFIG_IOMMUFD_DRIVER)]
     pub(crate) fn for_each<F>(&mut self, mut f: F) -> Result<c_int>
     where
         F: FnMut(&IovaBitmapWindow<'_>, usize, usize) -> c_int,
@@ -98,7 +109,22 @@ impl IovaBitmap {
     }
 }
 
+#[cfg(not(CONFIG_IOMMUFD_DRIVER))]
+impl IovaBitmap {
+    /// Never called: no bitmap exists without `CONFIG_IOMMUFD_DRIVER`.
+    pub(crate) fn for_each<F>(&mut self, _f: F) -> Result<c_int>
+    where
+        F: FnMut(&IovaBitmapWindow<'_>, usize, usize) -> c_int,
+    {
+        Err(EOPNOTSUPP)
+    }
+}
+
 impl Drop for IovaBitmap {
+    #[cfg(not(CONFIG_IOMMUFD_DRIVER))]
+    fn drop(&mut self) {}
+
+    #[cfg(CONFIG_IOMMUFD_DRIVER)]
     fn drop(&mut self) {
         // SAFETY: The bitmap came from `iova_bitmap_alloc` and is freed once (type invariant).
         unsafe { bindings::iova_bitmap_free(self.ptr.as_ptr()) };

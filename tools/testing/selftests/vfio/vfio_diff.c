@@ -3,7 +3,8 @@
  * Differential behaviour probe of the VFIO uAPI (not a kselftest).
  *
  * Drives the container, group, group-derived device fd and device cdev of the
- * guest's igb (bound to vfio-pci) with good and bad arguments, in wrong orders,
+ * guest's igb (bound to vfio-pci), and the migration and DMA logging features
+ * of two mtty devices (upstream's C sample), with good and bad arguments, in wrong orders,
  * with double calls and odd close orders, and prints one deterministic line per
  * call: "<label> = <result>". A result is the return value, "fd" for a new file
  * descriptor, or "err <ERRNO>"; pointers and fd numbers are never printed.
