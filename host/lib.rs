@@ -23,3 +23,6 @@ pub mod mig_state;
 
 #[path = "../drivers/vfio/iova_combine.rs"]
 pub mod iova_combine;
+
+#[path = "../drivers/vfio/feature_args.rs"]
+pub mod feature_args;

@@ -98,3 +98,67 @@ impl IntervalTreeCursor<'_> {
         more
     }
 }
+
+/// An interval tree of `struct interval_tree_node`s the tree owns, with room for a fixed number
+/// of nodes allocated up front (upstream's `kmalloc_objs` array beside an `RB_ROOT_CACHED`).
+/// Handed to C code (a driver's `log_start`) as a `struct rb_root_cached *`; nodes it removes stay
+/// allocated until the tree is dropped.
+///
+/// # Invariants
+///
+/// `nodes` never reallocates (nodes are only pushed within its capacity), so the nodes linked
+/// into `root` stay at their addresses; every node linked into `root` is one of `nodes`.
+pub(crate) struct IntervalTree {
+    root: bindings::rb_root_cached,
+    nodes: kernel::alloc::KVec<bindings::interval_tree_node>,
+}
+
+impl IntervalTree {
+    /// An empty tree with room for `capacity` nodes (`GFP_KERNEL`).
+    pub(crate) fn with_capacity(capacity: usize) -> kernel::error::Result<Self> {
+        Ok(Self {
+            // `RB_ROOT_CACHED`: no root node, no leftmost node.
+            root: bindings::rb_root_cached::default(),
+            nodes: kernel::alloc::KVec::with_capacity(capacity, kernel::alloc::flags::GFP_KERNEL)?,
+        })
+    }
+
+    /// The number of nodes inserted (removed ones included).
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether a node of the tree overlaps `start ..= last`, by the tree's own query
+    /// (`interval_tree_iter_first`).
+    pub(crate) fn overlaps(&mut self, start: usize, last: usize) -> bool {
+        // SAFETY: `root` is a valid tree whose nodes are alive (type invariant); the query does
+        // not change it.
+        !unsafe { bindings::interval_tree_iter_first(&mut self.root, start, last) }.is_null()
+    }
+
+    /// Inserts a node `start ..= last`; `ENOSPC` when the capacity is used up.
+    pub(crate) fn insert(&mut self, start: usize, last: usize) -> kernel::error::Result {
+        let node = bindings::interval_tree_node {
+            start,
+            last,
+            ..Default::default()
+        };
+        // INVARIANT: Pushing within capacity does not move the existing nodes.
+        self.nodes
+            .push_within_capacity(node)
+            .map_err(|_| kernel::error::code::ENOSPC)?;
+        // SAFETY: The node just pushed is in bounds; no reference to the array is made, so
+        // pointers C holds to the other nodes stay valid.
+        let node = unsafe { self.nodes.as_mut_ptr().add(self.nodes.len() - 1) };
+        // SAFETY: `node` is a new node at a stable address (type invariant), not yet in the
+        // tree; `root` is a valid tree.
+        unsafe { bindings::interval_tree_insert(node, &mut self.root) };
+        Ok(())
+    }
+
+    /// The tree for a C callee, which may query it and remove nodes (not free them) until it
+    /// returns.
+    pub(crate) fn as_raw(&mut self) -> *mut bindings::rb_root_cached {
+        &mut self.root
+    }
+}

@@ -25,6 +25,7 @@ pub(crate) mod interval_tree;
 pub(crate) mod iommu;
 pub(crate) mod iommu_domain;
 pub(crate) mod iommufd;
+pub(crate) mod iova_bitmap;
 pub(crate) mod kvm;
 pub(crate) mod misc;
 pub(crate) mod module_ref;

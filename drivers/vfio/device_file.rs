@@ -13,6 +13,7 @@ use crate::{
         self,
         CdevBinding, //
     },
+    device_feature,
     group::Group,
     kabi::{
         bindings, uapi,
@@ -144,7 +145,7 @@ impl DeviceFileOps for DeviceFile {
             uapi::VFIO_DEVICE_DETACH_IOMMUFD_PT if self.group.is_none() => {
                 device_cdev::detach_pt(self.dev, arg).map(|()| 0)
             }
-            uapi::VFIO_DEVICE_FEATURE => self.feature(arg),
+            uapi::VFIO_DEVICE_FEATURE => device_feature::ioctl(&self.dev, arg),
             uapi::VFIO_DEVICE_GET_REGION_INFO => self.region_info(arg).map(|()| 0),
             _ => self.dev.driver_ioctl(cmd, arg),
         };
@@ -153,53 +154,7 @@ impl DeviceFileOps for DeviceFile {
     }
 }
 
-/// `offsetofend(struct vfio_device_feature, flags)`.
-const FEATURE_MINSZ: usize = 8;
-
 impl DeviceFile {
-    /// `VFIO_DEVICE_FEATURE`: header checks, core features, then the driver's.
-    fn feature(&self, arg: usize) -> Result<isize> {
-        let mut reader = UserSlice::new(UserPtr::from_addr(arg), FEATURE_MINSZ).reader();
-        let argsz = reader.read::<u32>()? as usize;
-        let flags = reader.read::<u32>()?;
-        if argsz < FEATURE_MINSZ {
-            return Err(EINVAL);
-        }
-        let known = uapi::VFIO_DEVICE_FEATURE_MASK
-            | uapi::VFIO_DEVICE_FEATURE_SET
-            | uapi::VFIO_DEVICE_FEATURE_GET
-            | uapi::VFIO_DEVICE_FEATURE_PROBE;
-        if flags & !known != 0 {
-            return Err(EINVAL);
-        }
-        let get_and_set = uapi::VFIO_DEVICE_FEATURE_SET | uapi::VFIO_DEVICE_FEATURE_GET;
-        if flags & uapi::VFIO_DEVICE_FEATURE_PROBE == 0 && flags & get_and_set == get_and_set {
-            return Err(EINVAL);
-        }
-        let (mig, log) = self.dev.has_mig_ops();
-        match flags & uapi::VFIO_DEVICE_FEATURE_MASK {
-            uapi::VFIO_DEVICE_FEATURE_MIGRATION
-            | uapi::VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE
-            | uapi::VFIO_DEVICE_FEATURE_MIG_DATA_SIZE => {
-                // Migration is not implemented in this core: only devices without it work.
-                Err(if mig { EOPNOTSUPP } else { ENOTTY })
-            }
-            // Upstream tests `migration_flags & VFIO_MIGRATION_PRE_COPY` first: without
-            // migration that is `EINVAL`, not `ENOTTY`.
-            uapi::VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 => {
-                Err(if mig { EOPNOTSUPP } else { EINVAL })
-            }
-            uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_START
-            | uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP
-            | uapi::VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT => {
-                Err(if log { EOPNOTSUPP } else { ENOTTY })
-            }
-            _ => self
-                .dev
-                .driver_feature(flags, arg + FEATURE_MINSZ, argsz - FEATURE_MINSZ),
-        }
-    }
-
     /// `VFIO_DEVICE_GET_REGION_INFO`: the driver fills the info and capabilities; the core
     /// lays the chain out after the struct, or asks for a bigger `argsz`.
     fn region_info(&self, arg: usize) -> Result {

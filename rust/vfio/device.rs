@@ -291,17 +291,6 @@ impl RawDevice {
         kernel::error::to_result(unsafe { f(self.as_raw(), info, caps) })
     }
 
-    /// Whether the driver supports migration (`mig_ops`) or dirty logging (`log_ops`).
-    pub(crate) fn has_mig_ops(&self) -> (bool, bool) {
-        // SAFETY: Both are set before registration and never change.
-        unsafe {
-            (
-                !(*self.0.get()).mig_ops.is_null(),
-                !(*self.0.get()).log_ops.is_null(),
-            )
-        }
-    }
-
     /// Points a new device file's mapping at the device inode, so zapping the inode's mapping
     /// (`unmap_mapping_range`) reaches every user mmap of the device.
     pub(crate) fn share_mapping(&self, file: &kernel::fs::File) {

@@ -3,7 +3,8 @@
  * Differential behaviour probe of the VFIO uAPI (not a kselftest).
  *
  * Drives the container, group, group-derived device fd and device cdev of the
- * guest's igb (bound to vfio-pci) with good and bad arguments, in wrong orders,
+ * guest's igb (bound to vfio-pci), and the migration and DMA logging features
+ * of two mtty devices (upstream's C sample), with good and bad arguments, in wrong orders,
  * with double calls and odd close orders, and prints one deterministic line per
  * call: "<label> = <result>". A result is the return value, "fd" for a new file
  * descriptor, or "err <ERRNO>"; pointers and fd numbers are never printed.
@@ -13,7 +14,7 @@
  * Output is framed by "# vfio_diff: begin" and "# vfio_diff: end N lines"; the
  * end line is missing if the program did not run to completion.
  *
- * Sections (container, group, type1, gdev, cdev, compat2, compat) run in that order,
+ * Sections (container, group, type1, gdev, cdev, compat2, mig, compat) run in that order,
  * each from and back to a closed state; naming some on the command line runs
  * only those, to narrow a difference down in one boot:
  *   scripts/vm --impl rust -- sh -c 'out/selftests/vfio_diff cdev'
@@ -1301,6 +1302,265 @@ static void cdev_tests(void)
 	close_fd("cdev.iommufd.close", &ifd);
 }
 
+/* ---- migration and DMA logging on upstream's mtty sample (mig_ops + log_ops) ---- */
+
+#define MTTY_TYPE "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create"
+static const char *const mtty_uuid[2] = { "83b8f4f2-509f-382f-3c1e-e6bfe0fa3001",
+					  "83b8f4f2-509f-382f-3c1e-e6bfe0fa3002" };
+
+/* VFIO_DEVICE_FEATURE with len bytes of data copied in and back out, and a given argsz. */
+static long feature_data(int dev, __u32 argsz, __u32 flags, void *data, size_t len)
+{
+	struct {
+		struct vfio_device_feature f;
+		__u64 data[8];
+	} s = { .f = { .argsz = argsz, .flags = flags } };
+	long ret;
+
+	memcpy(s.data, data, len);
+	ret = ioc(dev, VFIO_DEVICE_FEATURE, &s);
+	memcpy(data, s.data, len);
+	return ret;
+}
+
+/* MIG_DEVICE_STATE SET: the result, then what came back as data_fd ("fd", or the number). */
+static int mig_set(const char *label, int dev, __u32 state)
+{
+	struct vfio_device_feature_mig_state m = { .device_state = state, .data_fd = 1234 };
+	long ret = feature_data(dev, sizeof(struct vfio_device_feature) + sizeof(m),
+				VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m,
+				sizeof(m));
+
+	res(label, ret);
+	if (m.data_fd >= 0 && m.data_fd != 1234)
+		out(L("%s.data_fd", label), "fd, state %u", m.device_state);
+	else
+		out(L("%s.data_fd", label), "%d, state %u", m.data_fd, m.device_state);
+	return ret == 0 && m.data_fd >= 0 && m.data_fd != 1234 ? m.data_fd : -1;
+}
+
+static void mig_get(const char *label, int dev)
+{
+	struct vfio_device_feature_mig_state m = { .device_state = 99, .data_fd = 1234 };
+	long ret = feature_data(dev, sizeof(struct vfio_device_feature) + sizeof(m),
+				VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m,
+				sizeof(m));
+
+	if (ret)
+		res(label, ret);
+	else
+		out(label, "state %u, data_fd %d", m.device_state, m.data_fd);
+}
+
+static void mig_data_size(const char *label, int dev)
+{
+	__u64 len = ~0ull;
+	long ret = feature_data(dev, sizeof(struct vfio_device_feature) + 8,
+				VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &len, 8);
+
+	if (ret)
+		res(label, ret);
+	else
+		out(label, "%llu", (unsigned long long)len);
+}
+
+static void precopy(const char *label, int fd, __u32 flags)
+{
+	struct vfio_precopy_info i = { .argsz = sizeof(i), .flags = flags };
+	long ret = ioc(fd, VFIO_MIG_GET_PRECOPY_INFO, &i);
+
+	if (ret)
+		res(label, ret);
+	else
+		out(label, "flags %#x, initial %llu, dirty %llu", i.flags,
+		    (unsigned long long)i.initial_bytes, (unsigned long long)i.dirty_bytes);
+}
+
+/*
+ * DMA_LOGGING_START over n ranges (iova, length pairs; NULL: a NULL ranges pointer);
+ * prints the result and page_size, and stops logging again.
+ */
+static void log_start(const char *label, int dev, __u64 ps, __u32 n, const __u64 *pairs)
+{
+	struct vfio_device_feature_dma_logging_range r[8];
+	struct vfio_device_feature_dma_logging_control c = {
+		.page_size = ps, .num_ranges = n, .ranges = pairs ? (unsigned long)r : 0,
+	};
+	long ret;
+
+	for (__u32 i = 0; pairs && i < n && i < 8; i++)
+		r[i] = (struct vfio_device_feature_dma_logging_range){ pairs[2 * i],
+								  pairs[2 * i + 1] };
+	ret = feature_data(dev, sizeof(struct vfio_device_feature) + sizeof(c),
+			   VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &c,
+			   sizeof(c));
+	if (ret)
+		res(label, ret);
+	else
+		out(label, "0, page_size %#llx", (unsigned long long)c.page_size);
+	if (!ret)
+		res(L("%s.stop", label),
+		    feature(dev, sizeof(struct vfio_device_feature),
+			    VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP));
+}
+
+static void log_report(const char *label, int dev, __u64 iova, __u64 len, __u64 ps, void *bitmap)
+{
+	struct vfio_device_feature_dma_logging_report r = {
+		.iova = iova, .length = len, .page_size = ps, .bitmap = (unsigned long)bitmap,
+	};
+
+	res(label, feature_data(dev, sizeof(struct vfio_device_feature) + sizeof(r),
+				VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &r,
+				sizeof(r)));
+}
+
+static void mig_logging(int dev)
+{
+	const __u64 top = ~0ull - 0xfff;
+	__u64 bitmap[4] = { 0 };
+	long max = getpagesize() / sizeof(struct vfio_device_feature_dma_logging_range);
+
+#define LS(name, ps, n, ...) log_start("mig.log." name, dev, ps, n, (const __u64[]){ __VA_ARGS__ })
+	LS("one", 4096, 1, 0x1000, 0x1000);
+	LS("ps0.zero", 0, 1, 0, 0);
+	LS("ps0.nonzero", 0, 1, 0x1000, 0);
+	LS("ps3", 3, 1, 0x10, 0x8);
+	LS("ps3.odd", 3, 1, 0x12, 0x8);
+	LS("ps_huge", 1ull << 63, 1, 0, 0);
+	LS("empty", 4096, 1, 0x1000, 0);
+	LS("empty.at0", 4096, 1, 0, 0);
+	LS("empty.then_before", 4096, 2, 0x1000, 0, 0, 0x1000);
+	LS("empty.then_at", 4096, 2, 0x1000, 0, 0x1000, 0x1000);
+	LS("empty.then_after", 4096, 2, 0x2000, 0, 0x1000, 0x1000);
+	LS("empty.twice", 4096, 2, 0x1000, 0, 0x1000, 0);
+	LS("empty.at0.then_range", 4096, 2, 0, 0, 0x1000, 0x1000);
+	LS("range.then_empty_inside", 4096, 2, 0x1000, 0x2000, 0x2000, 0);
+	LS("touching", 4096, 3, 0x2000, 0x1000, 0x1000, 0x1000, 0x3000, 0x1000);
+	LS("overlap.same", 4096, 2, 0x1000, 0x1000, 0x1000, 0x1000);
+	LS("overlap.inside", 4096, 2, 0x1000, 0x4000, 0x2000, 0x1000);
+	LS("overlap.around", 4096, 2, 0x2000, 0x1000, 0x1000, 0x4000);
+	LS("top.second_last_page", 4096, 1, top - 0x1000, 0x1000);
+	LS("top.last_page", 4096, 1, top, 0x1000);
+	LS("top.empty", 4096, 1, top, 0);
+	LS("top.all_but_last_page", 4096, 1, 0, top);
+	LS("misaligned.iova", 4096, 1, 0x1800, 0x1000);
+	LS("misaligned.length", 4096, 1, 0x1000, 0x1800);
+	LS("misaligned_then_overflow", 4096, 2, 0x1800, 0x1000, top, 0x2000);
+	LS("overflow_then_misaligned", 4096, 2, top, 0x2000, 0x1800, 0x1000);
+	LS("zero_ranges", 4096, 0, 0);
+	log_start("mig.log.max_plus_one", dev, 4096, max + 1, NULL);
+	log_start("mig.log.null_ranges", dev, 4096, 1, NULL);
+#undef LS
+	res("mig.log.stop.not_started",
+	    feature(dev, sizeof(struct vfio_device_feature),
+		    VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP));
+	log_report("mig.report.4k", dev, 0, 0x10000, 4096, bitmap);
+	log_report("mig.report.len0", dev, 0x1000, 0, 4096, bitmap);
+	log_report("mig.report.iova_misaligned", dev, 0x1234, 0x10000, 4096, bitmap);
+	log_report("mig.report.null_bitmap", dev, 0, 0x10000, 4096, NULL);
+	log_report("mig.report.bad_bitmap", dev, 0, 0x10000, 4096, bad_ptr);
+	log_report("mig.report.ps_2m", dev, 0, 0x10000, 1 << 21, bitmap);
+	log_report("mig.report.ps_top_bit", dev, 0, 0x10000, 1ull << 63, bitmap);
+	log_report("mig.report.ps_2k", dev, 0, 0x10000, 2048, bitmap);
+	log_report("mig.report.ps_6k", dev, 0, 0x10000, 6144, bitmap);
+	log_report("mig.report.ps0", dev, 0, 0x10000, 0, bitmap);
+	log_report("mig.report.to_top", dev, top, 0x1000, 4096, bitmap);
+	log_report("mig.report.overflow", dev, top, 0x2000, 4096, bitmap);
+	log_report("mig.report.whole", dev, 0, ~0ull, 4096, bitmap);
+	out("mig.report.bitmap", "%llx %llx", (unsigned long long)bitmap[0],
+	    (unsigned long long)bitmap[1]);
+}
+
+/* Opens mtty i through its cdev bound to iommufd (ifd); -errno on failure. */
+static int mtty_open(int i, int ifd)
+{
+	char sys[128], name[32], path[64];
+	int fd;
+
+	snprintf(sys, sizeof(sys), "/sys/bus/mdev/devices/%s", mtty_uuid[i]);
+	if (vfio_rs_sysdev_vfio_dev(sys, name, sizeof(name)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	fd = open_rw(path);
+	if (fd >= 0 && bind(fd, ifd, NULL)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static void mig_tests(void)
+{
+	int ifd, a, b, data, in;
+	__u64 buf[32], flags = ~0ull;
+	long n = 0;
+
+	if (res("mig.modprobe_mtty", vfio_rs_sh("modprobe mtty")))
+		return;
+	res("mig.create.a", vfio_rs_sysfs_write(MTTY_TYPE, mtty_uuid[0]));
+	res("mig.create.b", vfio_rs_sysfs_write(MTTY_TYPE, mtty_uuid[1]));
+	ifd = res_fd("mig.iommufd.open", open_rw("/dev/iommu"));
+	a = res_fd("mig.a.open", mtty_open(0, ifd));
+	b = res_fd("mig.b.open", mtty_open(1, ifd));
+	if (a >= 0 && b >= 0) {
+		features("mig", a);
+		res("mig.migration.get", feature_data(a, sizeof(struct vfio_device_feature) + 8,
+						      VFIO_DEVICE_FEATURE_GET |
+						      VFIO_DEVICE_FEATURE_MIGRATION, &flags, 8));
+		out("mig.migration.flags", "%#llx", (unsigned long long)flags);
+		mig_get("mig.a.state", a);
+		mig_data_size("mig.a.data_size", a);
+		for (__u32 st = 0; st <= 9; st++)
+			drop(mig_set(L("mig.b.set_seq.%u", st), b, st));
+		mig_get("mig.b.state.after_sets", b);
+		res("mig.b.reset", ioc(b, VFIO_DEVICE_RESET, NULL));
+		mig_get("mig.b.state.after_reset", b);
+
+		/* Pre-copy, stop-copy, stop on "a"; resume on "b". */
+		data = mig_set("mig.a.pre_copy", a, VFIO_DEVICE_STATE_PRE_COPY);
+		precopy("mig.a.pre_copy.info", data, 0xf0);
+		res("mig.a.pre_copy.read", n = sys(read(data, buf, sizeof(buf))));
+		precopy("mig.a.pre_copy.info_after_read", data, 0);
+		drop(mig_set("mig.a.pre_copy_p2p", a, VFIO_DEVICE_STATE_PRE_COPY_P2P));
+		drop(mig_set("mig.a.stop_copy", a, VFIO_DEVICE_STATE_STOP_COPY));
+		precopy("mig.a.stop_copy.info", data, 0);
+		res("mig.a.stop_copy.read",
+		    n += sys(read(data, (char *)buf + n, sizeof(buf) - n)));
+		res("mig.a.stop_copy.read_eof", sys(read(data, buf + 16, 8)));
+		mig_data_size("mig.a.data_size.stop_copy", a);
+		drop(mig_set("mig.a.stop", a, VFIO_DEVICE_STATE_STOP));
+		res("mig.a.read_after_stop", sys(read(data, buf + 16, 8)));
+		close_fd("mig.a.data.close", &data);
+		in = mig_set("mig.b.resuming", b, VFIO_DEVICE_STATE_RESUMING);
+		res("mig.b.resuming.write", sys(write(in, buf, n)));
+		drop(mig_set("mig.b.stop", b, VFIO_DEVICE_STATE_STOP));
+		drop(mig_set("mig.b.running", b, VFIO_DEVICE_STATE_RUNNING));
+		mig_get("mig.b.state.resumed", b);
+		close_fd("mig.b.in.close", &in);
+		drop(mig_set("mig.a.running", a, VFIO_DEVICE_STATE_RUNNING));
+		/* precopy_info_v2 was set on "a" by features(): flags are output now. */
+		data = mig_set("mig.a.pre_copy.v2", a, VFIO_DEVICE_STATE_PRE_COPY);
+		precopy("mig.a.pre_copy.v2.info", data, 0xf0);
+		close_fd("mig.a.pre_copy.v2.close", &data);
+		data = mig_set("mig.b.pre_copy.v1", b, VFIO_DEVICE_STATE_PRE_COPY);
+		precopy("mig.b.pre_copy.v1.info", data, 0xf0);
+		close_fd("mig.b.pre_copy.v1.close", &data);
+		drop(mig_set("mig.b.running.again", b, VFIO_DEVICE_STATE_RUNNING));
+		mig_logging(a);
+	}
+	close_fd("mig.a.close", &a);
+	close_fd("mig.b.close", &b);
+	close_fd("mig.iommufd.close", &ifd);
+	for (int i = 0; i < 2; i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", mtty_uuid[i]);
+		res(L("mig.remove.%d", i), vfio_rs_sysfs_write(path, "1"));
+	}
+	res("mig.rmmod", vfio_rs_sh("rmmod mtty mdev"));
+}
+
 /* ---- setup ---- */
 
 static int setup(void)
@@ -1336,6 +1596,7 @@ static const struct {
 	{ "gdev", group_device },
 	{ "cdev", cdev_tests },
 	{ "compat2", compat_iommufd_closed },
+	{ "mig", mig_tests },
 	/* Last: UNSET_CONTAINER with a device open is where a core most easily leaks state. */
 	{ "compat", group_iommufd_compat },
 };
