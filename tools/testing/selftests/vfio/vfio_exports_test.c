@@ -27,17 +27,12 @@ struct file_report {
 static int check_fd(int fd, struct file_report *r)
 {
 	char num[16], buf[128] = "";
-	int ret, rfd;
+	int ret;
 
 	snprintf(num, sizeof(num), "%d", fd);
 	ret = vfio_rs_sysfs_write(PARAMS "check_fd", num);
-	if (ret)
-		return ret;
-	rfd = open(PARAMS "file_report", O_RDONLY);
-	if (rfd < 0)
-		return -errno;
-	ret = read(rfd, buf, sizeof(buf) - 1) < 0 ? -errno : 0;
-	close(rfd);
+	if (!ret)
+		ret = vfio_rs_read_file(PARAMS "file_report", buf, sizeof(buf));
 	if (!ret && sscanf(buf, "valid=%d group=%d coherent=%d iommu_group=%d", &r->valid,
 			   &r->group, &r->coherent, &r->iommu_group) != 4)
 		ret = -EINVAL;

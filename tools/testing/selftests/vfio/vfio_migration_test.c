@@ -212,15 +212,8 @@ FIXTURE_SETUP(mig)
 	self->created_b = 1;
 
 	id = vfio_rs_sysdev_iommu_group(MDEV_A);
-	ASSERT_GE(id, 0);
-	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
-	self->group = open(path, O_RDWR);
-	ASSERT_GE(self->group, 0);
-	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);
-	ASSERT_GE(self->container, 0);
-	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
-				   (unsigned long)&self->container));
-	ASSERT_EQ(0, vfio_rs_ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, vfio_rs_group_in_container(id, VFIO_TYPE1v2_IOMMU, &self->group,
+						&self->container));
 	self->a = open_a(self);
 	ASSERT_GE(self->a, 0);
 
@@ -717,21 +710,13 @@ FIXTURE(nomig) {
 
 FIXTURE_SETUP(nomig)
 {
-	char path[64];
 	int id;
 
 	self->container = self->group = self->dev = -1;
 	ASSERT_EQ(0, vfio_rs_load_sample());
 	id = vfio_rs_sysdev_iommu_group("/sys/bus/faux/devices/" SAMPLE);
-	ASSERT_GE(id, 0);
-	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
-	self->group = open(path, O_RDWR);
-	ASSERT_GE(self->group, 0);
-	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);
-	ASSERT_GE(self->container, 0);
-	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
-				   (unsigned long)&self->container));
-	ASSERT_EQ(0, vfio_rs_ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, vfio_rs_group_in_container(id, VFIO_TYPE1v2_IOMMU, &self->group,
+						&self->container));
 	self->dev = vfio_rs_ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)SAMPLE);
 	ASSERT_GE(self->dev, 0);
 }

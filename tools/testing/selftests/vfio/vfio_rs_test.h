@@ -114,6 +114,48 @@ static inline int vfio_rs_sysfs_write(const char *path, const char *val)
 }
 
 /*
+ * Opens /dev/vfio/<group_id> and a new container, sets the container on the group
+ * and the IOMMU type (e.g. VFIO_TYPE1v2_IOMMU) on the container. *group and
+ * *container are the fds opened (-1 if not), for the caller to close; 0 or -errno.
+ */
+static inline int vfio_rs_group_in_container(int group_id, unsigned long iommu, int *group,
+					     int *container)
+{
+	char path[32];
+
+	*group = *container = -1;
+	if (group_id < 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
+	*group = open(path, O_RDWR);
+	if (*group < 0)
+		return -errno;
+	*container = open(VFIO_CONTAINER_PATH, O_RDWR);
+	if (*container < 0)
+		return -errno;
+	if (ioctl(*group, VFIO_GROUP_SET_CONTAINER, container) ||
+	    ioctl(*container, VFIO_SET_IOMMU, iommu))
+		return -errno;
+	return 0;
+}
+
+/* Reads a (sysfs) file into buf, NUL-terminated; 0 or -errno. */
+static inline int vfio_rs_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/*
  * Finds the first PCI function with vendor:device in sysfs; fills bdf.
  * Returns 0, or -ENOENT.
  */

@@ -376,22 +376,14 @@ FIXTURE(emu) {
 
 FIXTURE_SETUP(emu)
 {
-	char path[PATH_MAX];
 	int id;
 
 	self->container = self->group = self->dev = -1;
 	self->mem = NULL;
 	ASSERT_EQ(0, vfio_rs_load_sample());
 	id = vfio_rs_sysdev_iommu_group("/sys/bus/faux/devices/vfio-rs-sample.0");
-	ASSERT_GE(id, 0);
-	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
-	self->group = open(path, O_RDWR);
-	ASSERT_GE(self->group, 0);
-	self->container = open(VFIO_CONTAINER_PATH, O_RDWR);
-	ASSERT_GE(self->container, 0);
-	ASSERT_EQ(0, vfio_rs_ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
-				   (unsigned long)&self->container));
-	ASSERT_EQ(0, vfio_rs_ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, vfio_rs_group_in_container(id, VFIO_TYPE1v2_IOMMU, &self->group,
+						&self->container));
 	self->dev = vfio_rs_ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD,
 				  (unsigned long)"vfio-rs-sample.0");
 	ASSERT_GE(self->dev, 0);

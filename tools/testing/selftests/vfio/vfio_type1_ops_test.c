@@ -53,20 +53,9 @@ FIXTURE_TEARDOWN(ops)
 /* Runs the module's checks on the given functions; the report's lines into buf. */
 static int run(const char *bdfs, char *buf, size_t len)
 {
-	int fd, ret;
+	int ret = vfio_rs_sysfs_write(PARAMS "run", bdfs);
 
-	ret = vfio_rs_sysfs_write(PARAMS "run", bdfs);
-	if (ret)
-		return ret;
-	fd = open(PARAMS "report", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	ret = read(fd, buf, len - 1);
-	close(fd);
-	if (ret < 0)
-		return -errno;
-	buf[ret] = 0;
-	return 0;
+	return ret ? ret : vfio_rs_read_file(PARAMS "report", buf, len);
 }
 
 /* Every line ok; each name in want[] reported. */

@@ -20,24 +20,9 @@
 #include <linux/slab.h>
 #include <linux/vfio.h>
 
-static char report[4096];
-static size_t report_len;
+#include "vfio_rs_kmod_report.h"
+
 static char file_report[128];
-
-static void note(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	report_len += scnprintf(report + report_len, sizeof(report) - report_len,
-				"%s %s", name, ok ? "ok" : "FAIL ");
-	if (!ok) {
-		va_start(ap, fmt);
-		report_len += vscnprintf(report + report_len,
-					 sizeof(report) - report_len, fmt, ap);
-		va_end(ap);
-	}
-	report_len += scnprintf(report + report_len, sizeof(report) - report_len, "\n");
-}
 
 /* Whether a driver with @flags has @state (from the uapi documentation). */
 static bool has_state(u32 flags, u32 state)

@@ -30,23 +30,7 @@
 
 #include "vfio.h" /* drivers/vfio/vfio.h: struct vfio_iommu_driver_ops */
 
-static char report[2048];
-static size_t report_len;
-
-static void note(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	report_len += scnprintf(report + report_len, sizeof(report) - report_len,
-				"%s %s", name, ok ? "ok" : "FAIL ");
-	if (!ok) {
-		va_start(ap, fmt);
-		report_len += vscnprintf(report + report_len,
-					 sizeof(report) - report_len, fmt, ap);
-		va_end(ap);
-	}
-	report_len += scnprintf(report + report_len, sizeof(report) - report_len, "\n");
-}
+#include "vfio_rs_kmod_report.h"
 
 /* The loaded vfio_iommu_type1, with a reference taken; NULL if it is not loaded. */
 static struct module *get_type1(void)
