@@ -20,10 +20,11 @@
 #      copies, done in ~5 s)
 #     *_hugetlb_1gb        12-19 .. 12-23 s wall, 3.5-6.7 s guest (zeroing the
 #      1 GiB page at the first touch is most of it)
-#   All 15 cases add ~6.4 min per boot at load ~2 (136 + 175 + 69 s, upstream)
-#   and ~7.4 min at load 3-4 (164 + 201 + 77 s in a whole run, rust), within
-#   the ~8 min per boot allowed for them; vfio_pci_driver_test (35 cases) is
-#   then 16-20 min of each boot's ~22-25.
+#   In a whole run of this script, the 15 cases add 6.4 min per boot at load
+#   ~2 (storms + init_removes + 1 GiB = 138 + 174 + 69 s, upstream) and 7.4 min
+#   at load 3-4 (164 + 201 + 77 s, rust), within the ~8 min per boot allowed
+#   for them; this script then takes 18.5 / 22.5 min, vfio_pci_driver_test's
+#   35 cases 16.5 / 20.4 of them, of a boot of ~22-25 min.
 # On a wall-clock guest (VFIO_RS_ICOUNT=0, from VM_ICOUNT=0 make check) the two
 # cases are left out again, as before. Usage: upstream_selftests.sh KDIR
 set -uo pipefail
