@@ -55,7 +55,8 @@
 /* What is timed. Details break a total into its steps. */
 enum metric {
 	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
-	GROUP_SETUP, GROUP_GET_FD, GROUP_CLOSE, CDEV_OPEN, CDEV_BIND, CDEV_CLOSE,
+	GROUP_SETUP, SETUP_OPEN, SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
+	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE,
 	NR_METRICS
 };
 
@@ -73,6 +74,9 @@ static const struct {
 	[OPEN_GROUP] = { "open_group", "group open..GET_DEVICE_FD..close" },
 	[OPEN_CDEV] = { "open_cdev", "cdev open..BIND_IOMMUFD..close" },
 	[GROUP_SETUP] = { "group_setup", "open, SET_CONTAINER, SET_IOMMU", 1 },
+	[SETUP_OPEN] = { "setup_open", "open container, group; GET_STATUS", 1 },
+	[SETUP_SET_CONTAINER] = { "setup_setc", "SET_CONTAINER", 1 },
+	[SETUP_SET_IOMMU] = { "setup_iommu", "SET_IOMMU (type1v2 attach)", 1 },
 	[GROUP_GET_FD] = { "group_get_fd", "GET_DEVICE_FD", 1 },
 	[GROUP_CLOSE] = { "group_close", "close device, group, container", 1 },
 	[CDEV_OPEN] = { "cdev_open", "open /dev/vfio/devices/vfioN", 1 },
@@ -231,6 +235,9 @@ static void start_phase(const char *label)
 		die("device nodes");
 }
 
+/* Guest time at the end of open_container()'s steps: opens, SET_CONTAINER, SET_IOMMU. */
+static uint64_t setup_steps[3];
+
 /* A type1v2 container holding the device's group; returns the container fd. */
 static int open_container(int *group)
 {
@@ -247,8 +254,11 @@ static int open_container(int *group)
 		fprintf(stderr, "vfio_bench: group %s not viable\n", cfg.group);
 		exit(1);
 	}
+	setup_steps[0] = now_ns();
 	must_ioctl(*group, VFIO_GROUP_SET_CONTAINER, &container, "SET_CONTAINER");
+	setup_steps[1] = now_ns();
 	must_ioctl(container, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU, "SET_IOMMU");
+	setup_steps[2] = now_ns();
 	return container;
 }
 
@@ -344,6 +354,9 @@ static void group_cycle(int impl)
 	close(container);
 	t3 = now_ns();
 	record(impl, GROUP_SETUP, t1 - t0);
+	record(impl, SETUP_OPEN, setup_steps[0] - t0);
+	record(impl, SETUP_SET_CONTAINER, setup_steps[1] - setup_steps[0]);
+	record(impl, SETUP_SET_IOMMU, setup_steps[2] - setup_steps[1]);
 	record(impl, GROUP_GET_FD, t2 - t1);
 	record(impl, GROUP_CLOSE, t3 - t2);
 	record(impl, OPEN_GROUP, t3 - t0);
