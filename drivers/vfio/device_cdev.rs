@@ -19,7 +19,7 @@ use crate::{
     },
     kabi::{
         iommufd::IommufdCtx,
-        uaccess_ext::copy_struct_from_user,
+        uaccess_ext::{copy_struct_from_user, u32_at},
         uapi,
         vfio::{
             device::RegisteredDevice,
@@ -45,10 +45,6 @@ pub(crate) struct CdevBinding {
 const BIND_MINSZ: u32 = 16;
 /// `sizeof(struct vfio_device_bind_iommufd)`.
 const BIND_SIZE: usize = 24;
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
 
 /// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound,
 /// `from_group` whether it came from `VFIO_GROUP_GET_DEVICE_FD` (refused, but only after the

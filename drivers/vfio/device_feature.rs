@@ -17,6 +17,7 @@ use crate::{
     },
     kabi::{
         interval_tree::IntervalTree,
+        uaccess_ext::{read_user, u32_at, u64_at, write_user},
         uapi,
         vfio::device::RawDevice, //
     },
@@ -31,8 +32,7 @@ use kernel::{
     },
     page::PAGE_SIZE,
     prelude::*,
-    sync::aref::ARef,
-    uaccess::UserSlice, //
+    sync::aref::ARef, //
 };
 
 // The pure logic spells the uapi values out; they must be the target's.
@@ -86,39 +86,9 @@ fn run(flags: u32, argsz: usize, supported: u32, minsz: usize) -> Result<bool> {
     Ok(feature_args::check_feature(flags, argsz, supported, minsz).map_err(errno)? == Action::Run)
 }
 
-/// `copy_from_user` of `N` bytes at `addr`.
-fn read<const N: usize>(addr: usize) -> Result<[u8; N]> {
-    let mut buf = [0u8; N];
-    UserSlice::new(UserPtr::from_addr(addr), N)
-        .reader()
-        .read_slice(&mut buf)?;
-    Ok(buf)
-}
-
-/// `copy_to_user` of `bytes` to `addr`.
-fn write(addr: usize, bytes: &[u8]) -> Result {
-    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
-        .writer()
-        .write_slice(bytes)
-}
-
-/// The native-endian `u64` at `off` of a copied struct.
-fn u64_at(buf: &[u8], off: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&buf[off..off + 8]);
-    u64::from_ne_bytes(b)
-}
-
-/// The native-endian `u32` at `off` of a copied struct.
-fn u32_at(buf: &[u8], off: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&buf[off..off + 4]);
-    u32::from_ne_bytes(b)
-}
-
 /// `VFIO_DEVICE_FEATURE` at user address `arg`.
 pub(crate) fn ioctl(dev: &RawDevice, arg: usize) -> Result<isize> {
-    let hdr = read::<{ feature_args::HEADER_SIZE }>(arg)?;
+    let hdr = read_user::<{ feature_args::HEADER_SIZE }>(arg)?;
     let (argsz, flags) = (u32_at(&hdr, 0), u32_at(&hdr, 4));
     let (feature, size) = feature_args::check_header(argsz, flags).map_err(errno)?;
     // `arg->data`.
@@ -144,7 +114,7 @@ fn migration(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<i
         return Ok(0);
     }
     // `struct vfio_device_feature_migration { __aligned_u64 flags; }`.
-    write(data, &u64::from(dev.migration_flags()).to_ne_bytes())?;
+    write_user(data, &u64::from(dev.migration_flags()).to_ne_bytes())?;
     Ok(0)
 }
 
@@ -163,13 +133,13 @@ fn mig_device_state(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> R
     if !run(flags, argsz, GET | SET, feature_args::MIG_STATE_SIZE)? {
         return Ok(0);
     }
-    let mig = read::<{ feature_args::MIG_STATE_SIZE }>(data)?;
+    let mig = read_user::<{ feature_args::MIG_STATE_SIZE }>(data)?;
     if flags & GET != 0 {
         let (ret, state) = ops.get_state()?;
         if ret != 0 {
             return Ok(ret as isize);
         }
-        write(data, &mig_state_bytes(state, -1))?;
+        write_user(data, &mig_state_bytes(state, -1))?;
         return Ok(0);
     }
     let device_state = u32_at(&mig, 0);
@@ -177,7 +147,7 @@ fn mig_device_state(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> R
         Ok(Some(file)) => return_fd(file, data, device_state),
         // No file, or an error: `data_fd` is -1 either way, and a failed copy wins.
         other => {
-            write(data, &mig_state_bytes(device_state, -1))?;
+            write_user(data, &mig_state_bytes(device_state, -1))?;
             other.map(|_| 0)
         }
     }
@@ -189,7 +159,7 @@ fn mig_device_state(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> R
 fn return_fd(file: ARef<File>, data: usize, device_state: u32) -> Result<isize> {
     // On error `file` is dropped here: `fput`.
     let fd = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
-    if write(
+    if write_user(
         data,
         &mig_state_bytes(device_state, fd.reserved_fd() as i32),
     )
@@ -214,7 +184,7 @@ fn mig_data_size(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
     if ret != 0 {
         return Ok(ret as isize);
     }
-    write(data, &len.to_ne_bytes())?;
+    write_user(data, &len.to_ne_bytes())?;
     Ok(0)
 }
 
@@ -243,7 +213,7 @@ fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
     }
     // `struct vfio_device_feature_dma_logging_control`: page_size, num_ranges, __reserved,
     // ranges.
-    let mut control = read::<{ feature_args::LOGGING_CONTROL_SIZE }>(data)?;
+    let mut control = read_user::<{ feature_args::LOGGING_CONTROL_SIZE }>(data)?;
     let mut page_size = u64_at(&control, 0);
     let num_ranges = u32_at(&control, 8);
     let ranges = u64_at(&control, 16) as usize;
@@ -251,7 +221,7 @@ fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
         .map_err(errno)?;
     let mut tree = IntervalTree::with_capacity(num_ranges as usize)?;
     for i in 0..num_ranges as usize {
-        let range = read::<{ feature_args::LOGGING_RANGE_SIZE }>(
+        let range = read_user::<{ feature_args::LOGGING_RANGE_SIZE }>(
             ranges.wrapping_add(i * feature_args::LOGGING_RANGE_SIZE),
         )?;
         let (start, last) =
@@ -267,7 +237,7 @@ fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
         return Ok(ret as isize);
     }
     control[..8].copy_from_slice(&page_size.to_ne_bytes());
-    if write(data, &control).is_err() {
+    if write_user(data, &control).is_err() {
         // Upstream ignores the result of this undo.
         let _ = ops.stop();
         return Err(EFAULT);
@@ -292,7 +262,7 @@ fn logging_report(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Res
         return Ok(0);
     }
     // `struct vfio_device_feature_dma_logging_report`: iova, length, page_size, bitmap.
-    let report = read::<{ feature_args::LOGGING_REPORT_SIZE }>(data)?;
+    let report = read_user::<{ feature_args::LOGGING_REPORT_SIZE }>(data)?;
     let (iova, length, page_size) = (u64_at(&report, 0), u64_at(&report, 8), u64_at(&report, 16));
     feature_args::check_report(iova, length, page_size).map_err(errno)?;
     let bitmap = UserPtr::from_addr(u64_at(&report, 24) as usize);

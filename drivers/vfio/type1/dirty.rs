@@ -23,7 +23,7 @@ use super::errno::Errno;
 use super::iommu::{Inner, VfioIommu};
 use super::pgsize::{ffs, min_pgsize, shift_count};
 use super::uapi::{DIRTY_GET_SIZE, DIRTY_MINSZ};
-use crate::kabi::{uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap};
+use crate::kabi::{uaccess_ext::u64_at, uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap};
 use kernel::{
     prelude::*,
     transmute::AsBytes,
@@ -171,14 +171,6 @@ pub(crate) fn add_migration_cap(caps: &mut OwnedInfoCap, pgsize_bitmap: u64) -> 
         1,
         &payload,
     )
-}
-
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(off..off + 8) {
-        w.copy_from_slice(s);
-    }
-    u64::from_ne_bytes(w)
 }
 
 /// `vfio_iommu_type1_dirty_pages` (`t1:2967`).

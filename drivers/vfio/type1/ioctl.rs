@@ -17,40 +17,15 @@ use super::map_args::{
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
 };
 use super::uapi::{INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ};
-use crate::kabi::{uapi, user_mm::access_ok, user_pages::PinOwner, vfio::info_cap::OwnedInfoCap};
-use crate::module_params;
-use kernel::{
-    prelude::*,
-    uaccess::{UserPtr, UserSlice}, //
+use crate::kabi::{
+    uaccess_ext::{read_user, u32_at, u64_at, write_user},
+    uapi,
+    user_mm::access_ok,
+    user_pages::PinOwner,
+    vfio::info_cap::OwnedInfoCap,
 };
-
-/// Reads `N` bytes of the user struct at `addr`.
-fn read_user<const N: usize>(addr: usize) -> Result<[u8; N]> {
-    let mut buf = [0u8; N];
-    UserSlice::new(UserPtr::from_addr(addr), N)
-        .reader()
-        .read_slice(&mut buf)?;
-    Ok(buf)
-}
-
-/// Writes `data` to user memory at `addr`.
-fn write_user(addr: usize, data: &[u8]) -> Result {
-    UserSlice::new(UserPtr::from_addr(addr), data.len())
-        .writer()
-        .write_slice(data)
-}
-
-fn u32_at(b: &[u8], off: usize) -> u32 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&b[off..off + 4]);
-    u32::from_ne_bytes(w)
-}
-
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[off..off + 8]);
-    u64::from_ne_bytes(w)
-}
+use crate::module_params;
+use kernel::prelude::*;
 
 /// Runs one container ioctl.
 pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize> {
