@@ -66,7 +66,7 @@ selftests:
 # The README's test command: host unit tests, then our kselftests in the guest
 # against --impl rust and --impl upstream, then one summary line.
 check: all
-	KDIR=$(KDIR) scripts/check
+	KDIR=$(KDIR) KVARIANT=$(KVARIANT) scripts/check
 
 check-debug:
 	$(MAKE) KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
@@ -91,7 +91,7 @@ bench: all
 	@mkdir -p out/bench
 	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream \
 		$(if $(filter icount,$(BENCH_CLOCK)),--icount) -- \
-		env VFIO_BENCH_RUST_SPEC=$(BENCH_RUST_SPEC) VFIO_BENCH_CLOCK=$(BENCH_CLOCK) \
+		env VFIO_BENCH_RUST_SPEC=$(BENCH_RUST_SPEC) VFIO_BENCH_CLOCK=$(BENCH_CLOCK) VFIO_RS_KDIR=$(KDIR) \
 		$(CURDIR)/$(SELFTESTS)/bench_guest.sh \
 		$(BENCH_ARGS) 2>&1; echo $$? >out/bench/rc; } | \
 		tee out/bench/bench.log

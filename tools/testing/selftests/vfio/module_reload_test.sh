@@ -65,3 +65,4 @@ if grep -q '^vfio ' /proc/modules; then unload_tree vfio 2>/dev/null; fi
 npass=0; nfail=0
 for f in "$first" "$fail"; do [ -z "$f" ] && npass=$((npass + 1)) || nfail=$((nfail + 1)); done
 echo "# Totals: pass:$npass fail:$nfail xfail:0 xpass:0 skip:0 error:0"
+[ "$nfail" = 0 ]
