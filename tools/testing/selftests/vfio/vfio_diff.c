@@ -1608,21 +1608,33 @@ static void mig_tests(void)
 
 /* ---- VF tokens: BIND_FLAG_TOKEN and "vf_token=" names, with and without the driver's op ---- */
 
-static const char *const tok_str[] = { "6a1c1b04-7c3e-4d2f-9a55-3b0f5e6d7c81",
-				       "0e2f9d5c-1b7a-4c3d-8e6f-5a4b3c2d1e0f",
-				       "c3d4e5f6-a7b8-4c9d-8e0f-112233445566" };
-/* tok_str[0] in upper case: uuid_parse() takes both. */
-#define TOK_UPPER "6A1C1B04-7C3E-4D2F-9A55-3B0F5E6D7C81"
-static __u8 tok[3][16];
+static const __u8 tok[3][16] = {
+	{ 0x6a, 0x1c, 0x1b, 0x04, 0x7c, 0x3e, 0x4d, 0x2f,
+	  0x9a, 0x55, 0x3b, 0x0f, 0x5e, 0x6d, 0x7c, 0x81 },
+	{ 0x0e, 0x2f, 0x9d, 0x5c, 0x1b, 0x7a, 0x4c, 0x3d,
+	  0x8e, 0x6f, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f },
+	{ 0xc3, 0xd4, 0xe5, 0xf6, 0xa7, 0xb8, 0x4c, 0x9d,
+	  0x8e, 0x0f, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 },
+};
+/* The tokens as strings; tok_upper: tok[0] in upper case, which uuid_parse() takes too. */
+static char tok_str[3][40], tok_upper[40];
+
+static void uuid_format(char *buf, const __u8 *u, int upper)
+{
+	const char *x = upper ? "%02X" : "%02x";
+
+	for (int i = 0; i < 16; i++) {
+		buf += sprintf(buf, x, u[i]);
+		if (i == 3 || i == 5 || i == 7 || i == 9)
+			*buf++ = '-';
+	}
+}
 
 static void tokens_init(void)
 {
 	for (int t = 0; t < 3; t++)
-		for (int i = 0, c = 0; i < 16; i++, c += 2) {
-			if (tok_str[t][c] == '-')
-				c++;
-			sscanf(tok_str[t] + c, "%2hhx", &tok[t][i]);
-		}
+		uuid_format(tok_str[t], tok[t], 0);
+	uuid_format(tok_upper, tok[0], 1);
 }
 
 /* BIND_IOMMUFD on a fresh fd of a cdev node; returns the fd if it bound, else -errno. */
@@ -1672,7 +1684,7 @@ static void token_names(const char *prefix, int g, const char *name)
 	TN("", "%s", name);
 	TN(".token0", "%s vf_token=%s", name, tok_str[0]);
 	TN(".token1", "%s vf_token=%s", name, tok_str[1]);
-	TN(".token0_upper", "%s vf_token=%s", name, TOK_UPPER);
+	TN(".token0_upper", "%s vf_token=%s", name, tok_upper);
 	TN(".token0_two_spaces", "%s  vf_token=%s", name, tok_str[0]);
 	TN(".token0_trailing_space", "%s vf_token=%s ", name, tok_str[0]);
 	TN(".token0_twice", "%s vf_token=%s vf_token=%s", name, tok_str[0], tok_str[0]);
@@ -1699,6 +1711,25 @@ static int group_type1(const char *what, const char *gpath, int *g, int *c)
 		   ioc(*c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
 }
 
+/* VFIO_DEVICE_FEATURE_PCI_VF_TOKEN SET of token t (PROBE, GET, short first if checks). */
+static void vf_token_set(const char *label, int dev, int t, int checks)
+{
+	const __u32 hdr = sizeof(struct vfio_device_feature);
+	const __u32 F = VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+	__u8 u[16];
+
+	if (checks) {
+		res(L("%s.probe_set", label), feature(dev, hdr, VFIO_DEVICE_FEATURE_PROBE |
+						      VFIO_DEVICE_FEATURE_SET | F));
+		res(L("%s.probe_get", label), feature(dev, hdr, VFIO_DEVICE_FEATURE_PROBE |
+						      VFIO_DEVICE_FEATURE_GET | F));
+		res(L("%s.get", label), feature(dev, hdr + 16, VFIO_DEVICE_FEATURE_GET | F));
+		res(L("%s.set_short", label), feature(dev, hdr + 15, VFIO_DEVICE_FEATURE_SET | F));
+	}
+	memcpy(u, tok[t], 16);
+	res(label, feature_data(dev, hdr + 16, VFIO_DEVICE_FEATURE_SET | F, u, 16));
+}
+
 /*
  * The token cases on an emulated device (a driver without match_token_uuid) at sysfs
  * directory sys, named name on its group: binds on fresh cdev fds alone, next to a bound
@@ -1715,11 +1746,9 @@ static void token_emulated(const char *what, const char *sys, const char *name, 
 	close_fd(L("%s.cdev.close", what), &fd);
 	token_binds(what, cdev, ifd);
 
-	fd = token_bind(L("%s.bound.bind", what), cdev, ifd, sizeof(struct vfio_device_bind_iommufd),
-			0, NULL);
-	res(L("%s.bound.feature.vf_token", what),
-	    feature_data(fd, sizeof(struct vfio_device_feature) + 16,
-			 VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN, tok[0], 16));
+	fd = token_bind(L("%s.bound.bind", what), cdev, ifd,
+			sizeof(struct vfio_device_bind_iommufd), 0, NULL);
+	vf_token_set(L("%s.bound.feature.vf_token", what), fd, 0, 0);
 	res(L("%s.bound.bind_again.token.bad_ptr", what),
 	    bind_with(fd, ifd, sizeof(struct vfio_device_bind_iommufd),
 		      VFIO_DEVICE_BIND_FLAG_TOKEN, bad_ptr, NULL));
@@ -1815,25 +1844,6 @@ static int numvfs_write(const char *n)
 static int sriov_numvfs(const char *label, const char *n)
 {
 	return res(label, numvfs_write(n));
-}
-
-/* VFIO_DEVICE_FEATURE_PCI_VF_TOKEN SET of token t (PROBE, GET, short first if checks). */
-static void vf_token_set(const char *label, int dev, int t, int checks)
-{
-	const __u32 hdr = sizeof(struct vfio_device_feature);
-	const __u32 F = VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
-	__u8 u[16];
-
-	if (checks) {
-		res(L("%s.probe_set", label), feature(dev, hdr, VFIO_DEVICE_FEATURE_PROBE |
-						      VFIO_DEVICE_FEATURE_SET | F));
-		res(L("%s.probe_get", label), feature(dev, hdr, VFIO_DEVICE_FEATURE_PROBE |
-						      VFIO_DEVICE_FEATURE_GET | F));
-		res(L("%s.get", label), feature(dev, hdr + 16, VFIO_DEVICE_FEATURE_GET | F));
-		res(L("%s.set_short", label), feature(dev, hdr + 15, VFIO_DEVICE_FEATURE_SET | F));
-	}
-	memcpy(u, tok[t], 16);
-	res(label, feature_data(dev, hdr + 16, VFIO_DEVICE_FEATURE_SET | F, u, 16));
 }
 
 /* The VF and PF through their groups (pg, vg: one fd if they share a group). */
