@@ -127,19 +127,22 @@ fn bind_locked(
     Ok((ctx, opened))
 }
 
-/// The SR-IOV VF token check of the driver, as upstream's `vfio_df_check_token`.
+/// The SR-IOV VF token check of the driver, as upstream's `vfio_df_check_token`: without the
+/// driver's op the flag alone decides (`EINVAL` if set), before the token is read, so a bad
+/// token pointer is `EFAULT` only for a driver that checks tokens.
 fn check_token(dev: &RegisteredDevice, flags: u32, token_ptr: u64) -> Result {
     let with_token = flags & uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0;
-    let uuid = if with_token {
+    let checked = dev.match_token(|| {
+        if !with_token {
+            return Ok(None);
+        }
         let mut u = [0u8; 16];
         UserSlice::new(UserPtr::from_addr(token_ptr as usize), 16)
             .reader()
             .read_slice(&mut u)?;
-        Some(u)
-    } else {
-        None
-    };
-    match dev.match_token(uuid.as_ref()) {
+        Ok(Some(u))
+    });
+    match checked {
         None if with_token => Err(EINVAL),
         None => Ok(()),
         Some(r) => r,

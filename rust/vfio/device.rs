@@ -519,10 +519,21 @@ impl RawDevice {
         unsafe { (*self.0.get()).set_cdev_opened(u8::from(opened)) };
     }
 
-    /// The driver's VF token check (`match_token_uuid`): `None` without the op.
-    pub(crate) fn match_token(&self, uuid: Option<&[u8; 16]>) -> Option<Result> {
+    /// The driver's VF token check (`match_token_uuid`) of the token `uuid` gives (`None`: no
+    /// token). `uuid` runs only if the driver has the op, so a token is read from user space
+    /// only for a driver that checks it; `None` without the op.
+    pub(crate) fn match_token(
+        &self,
+        uuid: impl FnOnce() -> Result<Option<[u8; 16]>>,
+    ) -> Option<Result> {
         let f = self.ops().match_token_uuid?;
-        let p = uuid.map_or(core::ptr::null(), |u| u.as_ptr().cast::<bindings::uuid_t>());
+        let uuid = match uuid() {
+            Ok(u) => u,
+            Err(e) => return Some(Err(e)),
+        };
+        let p = uuid
+            .as_ref()
+            .map_or(core::ptr::null(), |u| u.as_ptr().cast::<bindings::uuid_t>());
         // SAFETY: `p` is null or 16 readable bytes, a `uuid_t`.
         Some(kernel::error::to_result(unsafe { f(self.as_raw(), p) }))
     }

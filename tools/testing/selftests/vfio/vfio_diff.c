@@ -4,7 +4,9 @@
  *
  * Drives the container, group, group-derived device fd and device cdev of the
  * guest's igb (bound to vfio-pci), and the migration and DMA logging features
- * of two mtty devices (upstream's C sample), with good and bad arguments, in wrong orders,
+ * of two mtty devices (upstream's C sample), and SR-IOV VF tokens on emulated
+ * devices (mtty, our Rust sample driver: no match_token_uuid op) and on an igb VF
+ * (vfio-pci's enable_sriov), with good and bad arguments, in wrong orders,
  * with double calls and odd close orders, and prints one deterministic line per
  * call: "<label> = <result>". A result is the return value, "fd" for a new file
  * descriptor, or "err <ERRNO>"; pointers and fd numbers are never printed.
@@ -14,13 +16,14 @@
  * Output is framed by "# vfio_diff: begin" and "# vfio_diff: end N lines"; the
  * end line is missing if the program did not run to completion.
  *
- * Sections (container, group, type1, gdev, cdev, compat2, mig, compat) run in that order,
- * each from and back to a closed state; naming some on the command line runs
- * only those, to narrow a difference down in one boot:
+ * Sections (container, group, type1, gdev, cdev, compat2, mig, tokens, sriov, compat)
+ * run in that order, each from and back to a closed state; naming some on the
+ * command line runs only those, to narrow a difference down in one boot:
  *   scripts/vm --impl rust -- sh -c 'out/selftests/vfio_diff cdev'
  * Upstream's output is the reference: it must not change from boot to boot.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -1118,14 +1121,24 @@ static void compat_iommufd_closed(void)
 
 /* ---- device cdev ---- */
 
-static long bind(int fd, int iommufd, __u32 *devid)
+/* BIND_IOMMUFD with argsz, flags and token pointer; the devid written back goes to devid. */
+static long bind_with(int fd, int iommufd, __u32 argsz, __u32 flags, const void *token,
+		      __u32 *devid)
 {
-	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
+	struct vfio_device_bind_iommufd b = {
+		.argsz = argsz, .flags = flags, .iommufd = iommufd,
+		.token_uuid_ptr = (uintptr_t)token,
+	};
 	long ret = ioc(fd, VFIO_DEVICE_BIND_IOMMUFD, &b);
 
 	if (devid)
 		*devid = b.out_devid;
 	return ret;
+}
+
+static long bind(int fd, int iommufd, __u32 *devid)
+{
+	return bind_with(fd, iommufd, sizeof(struct vfio_device_bind_iommufd), 0, NULL, devid);
 }
 
 static __u32 ioas_alloc(int iommufd)
@@ -1472,16 +1485,56 @@ static void mig_logging(int dev)
 	    (unsigned long long)bitmap[1]);
 }
 
+/*
+ * The cdev node (/dev/vfio/devices/vfioN, into cdev[64]) and, if group is not NULL, the
+ * group node (/dev/vfio/<id>, into group[64]) of the VFIO device at sysfs directory sys.
+ */
+static int sysdev_nodes(const char *sys, char *cdev, char *group)
+{
+	char name[32];
+	int id = vfio_rs_sysdev_iommu_group(sys);
+
+	if (id < 0)
+		return id;
+	if (vfio_rs_sysdev_vfio_dev(sys, name, sizeof(name)))
+		return -ENOENT;
+	snprintf(cdev, 64, "/dev/vfio/devices/%s", name);
+	if (group)
+		snprintf(group, 64, "/dev/vfio/%d", id);
+	return 0;
+}
+
+/* Loads mtty and creates mtty devices 0..n-1 ("a", "b"); nonzero if mtty did not load. */
+static int mtty_create(const char *what, int n)
+{
+	if (res(L("%s.modprobe_mtty", what), vfio_rs_sh("modprobe mtty")))
+		return -1;
+	for (int i = 0; i < n; i++)
+		res(L("%s.create.%c", what, 'a' + i), vfio_rs_sysfs_write(MTTY_TYPE, mtty_uuid[i]));
+	return 0;
+}
+
+/* Removes mtty devices 0..n-1 and unloads mtty and mdev. */
+static void mtty_remove(const char *what, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", mtty_uuid[i]);
+		res(L("%s.remove.%d", what, i), vfio_rs_sysfs_write(path, "1"));
+	}
+	res(L("%s.rmmod", what), vfio_rs_sh("rmmod mtty mdev"));
+}
+
 /* Opens mtty i through its cdev bound to iommufd (ifd); -errno on failure. */
 static int mtty_open(int i, int ifd)
 {
-	char sys[128], name[32], path[64];
+	char sys[128], path[64];
 	int fd;
 
 	snprintf(sys, sizeof(sys), "/sys/bus/mdev/devices/%s", mtty_uuid[i]);
-	if (vfio_rs_sysdev_vfio_dev(sys, name, sizeof(name)))
+	if (sysdev_nodes(sys, path, NULL))
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
 	fd = open_rw(path);
 	if (fd >= 0 && bind(fd, ifd, NULL)) {
 		close(fd);
@@ -1496,10 +1549,8 @@ static void mig_tests(void)
 	__u64 buf[32], flags = ~0ull;
 	long n = 0;
 
-	if (res("mig.modprobe_mtty", vfio_rs_sh("modprobe mtty")))
+	if (mtty_create("mig", 2))
 		return;
-	res("mig.create.a", vfio_rs_sysfs_write(MTTY_TYPE, mtty_uuid[0]));
-	res("mig.create.b", vfio_rs_sysfs_write(MTTY_TYPE, mtty_uuid[1]));
 	ifd = res_fd("mig.iommufd.open", open_rw("/dev/iommu"));
 	a = res_fd("mig.a.open", mtty_open(0, ifd));
 	b = res_fd("mig.b.open", mtty_open(1, ifd));
@@ -1552,13 +1603,415 @@ static void mig_tests(void)
 	close_fd("mig.a.close", &a);
 	close_fd("mig.b.close", &b);
 	close_fd("mig.iommufd.close", &ifd);
-	for (int i = 0; i < 2; i++) {
-		char path[128];
+	mtty_remove("mig", 2);
+}
 
-		snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", mtty_uuid[i]);
-		res(L("mig.remove.%d", i), vfio_rs_sysfs_write(path, "1"));
+/* ---- VF tokens: BIND_FLAG_TOKEN and "vf_token=" names, with and without the driver's op ---- */
+
+static const __u8 tok[3][16] = {
+	{ 0x6a, 0x1c, 0x1b, 0x04, 0x7c, 0x3e, 0x4d, 0x2f,
+	  0x9a, 0x55, 0x3b, 0x0f, 0x5e, 0x6d, 0x7c, 0x81 },
+	{ 0x0e, 0x2f, 0x9d, 0x5c, 0x1b, 0x7a, 0x4c, 0x3d,
+	  0x8e, 0x6f, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f },
+	{ 0xc3, 0xd4, 0xe5, 0xf6, 0xa7, 0xb8, 0x4c, 0x9d,
+	  0x8e, 0x0f, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 },
+};
+/* The tokens as strings; tok_upper: tok[0] in upper case, which uuid_parse() takes too. */
+static char tok_str[3][40], tok_upper[40];
+
+static void uuid_format(char *buf, const __u8 *u, int upper)
+{
+	const char *x = upper ? "%02X" : "%02x";
+
+	for (int i = 0; i < 16; i++) {
+		buf += sprintf(buf, x, u[i]);
+		if (i == 3 || i == 5 || i == 7 || i == 9)
+			*buf++ = '-';
 	}
-	res("mig.rmmod", vfio_rs_sh("rmmod mtty mdev"));
+}
+
+static void tokens_init(void)
+{
+	for (int t = 0; t < 3; t++)
+		uuid_format(tok_str[t], tok[t], 0);
+	uuid_format(tok_upper, tok[0], 1);
+}
+
+/* BIND_IOMMUFD on a fresh fd of a cdev node; returns the fd if it bound, else -errno. */
+static int token_bind(const char *label, const char *cdev, int ifd, __u32 argsz, __u32 flags,
+		      const void *token)
+{
+	int fd = open_rw(cdev);
+	long ret;
+
+	if (fd < 0)
+		return res(label, fd);
+	ret = res(label, bind_with(fd, ifd, argsz, flags, token, NULL));
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * Every kind of token argument to BIND_IOMMUFD, each on a fresh fd closed again: no flag
+ * (with a NULL or bad pointer), the flag with a NULL, bad or short (argsz 16: no pointer
+ * field) pointer, tok_str[0], tok_str[1].
+ */
+static void token_binds(const char *prefix, const char *cdev, int ifd)
+{
+	const __u32 sz = sizeof(struct vfio_device_bind_iommufd), T = VFIO_DEVICE_BIND_FLAG_TOKEN;
+	char what[96];
+
+	snprintf(what, sizeof(what), "%s", prefix); /* may be one of L()'s buffers */
+	drop(token_bind(L("%s.bind.no_flag", what), cdev, ifd, sz, 0, NULL));
+	drop(token_bind(L("%s.bind.no_flag.bad_ptr", what), cdev, ifd, sz, 0, bad_ptr));
+	drop(token_bind(L("%s.bind.token.null", what), cdev, ifd, sz, T, NULL));
+	drop(token_bind(L("%s.bind.token.bad_ptr", what), cdev, ifd, sz, T, bad_ptr));
+	drop(token_bind(L("%s.bind.token.argsz16", what), cdev, ifd, 16, T, tok[0]));
+	drop(token_bind(L("%s.bind.token.uuid0", what), cdev, ifd, sz, T, tok[0]));
+	drop(token_bind(L("%s.bind.token.uuid1", what), cdev, ifd, sz, T, tok[1]));
+}
+
+/* GET_DEVICE_FD on group g with "vf_token=" suffixes to name; each fd got is closed again. */
+static void token_names(const char *prefix, int g, const char *name)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "%s", prefix);
+#define TN(sub, ...) drop(get_device_fd(L("%s.name" sub, what), g, L(__VA_ARGS__)))
+	TN("", "%s", name);
+	TN(".token0", "%s vf_token=%s", name, tok_str[0]);
+	TN(".token1", "%s vf_token=%s", name, tok_str[1]);
+	TN(".token0_upper", "%s vf_token=%s", name, tok_upper);
+	TN(".token0_two_spaces", "%s  vf_token=%s", name, tok_str[0]);
+	TN(".token0_trailing_space", "%s vf_token=%s ", name, tok_str[0]);
+	TN(".token0_twice", "%s vf_token=%s vf_token=%s", name, tok_str[0], tok_str[0]);
+	TN(".token0_junk_after", "%s vf_token=%s x", name, tok_str[0]);
+	TN(".token0_glued", "%s vf_token=%sx", name, tok_str[0]);
+	TN(".token_malformed", "%s vf_token=%.35sz", name, tok_str[0]);
+	TN(".token_short", "%s vf_token=%.35s", name, tok_str[0]);
+	TN(".token_empty", "%s vf_token=", name);
+	TN(".token_no_space", "%svf_token=%s", name, tok_str[0]);
+#undef TN
+}
+
+/* Opens a group node into a new type1v2 container: 0 or -errno; *c is the container or -1. */
+static int group_type1(const char *what, const char *gpath, int *g, int *c)
+{
+	*c = -1;
+	*g = res_fd(L("%s.group.open", what), open_rw(gpath));
+	if (*g < 0)
+		return *g;
+	*c = open_rw(VFIO_CONTAINER_PATH);
+	if (res(L("%s.group.set_container", what), set_container(*g, *c)))
+		return -EINVAL;
+	return res(L("%s.group.set_iommu", what),
+		   ioc(*c, VFIO_SET_IOMMU, (void *)VFIO_TYPE1v2_IOMMU));
+}
+
+/* VFIO_DEVICE_FEATURE_PCI_VF_TOKEN SET of token t (PROBE, GET, short first if checks). */
+static void vf_token_set(const char *label, int dev, int t, int checks)
+{
+	const __u32 hdr = sizeof(struct vfio_device_feature);
+	const __u32 F = VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+	__u8 u[16];
+
+	if (checks) {
+		res(L("%s.probe_set", label), feature(dev, hdr, VFIO_DEVICE_FEATURE_PROBE |
+						      VFIO_DEVICE_FEATURE_SET | F));
+		res(L("%s.probe_get", label), feature(dev, hdr, VFIO_DEVICE_FEATURE_PROBE |
+						      VFIO_DEVICE_FEATURE_GET | F));
+		res(L("%s.get", label), feature(dev, hdr + 16, VFIO_DEVICE_FEATURE_GET | F));
+		res(L("%s.set_short", label), feature(dev, hdr + 15, VFIO_DEVICE_FEATURE_SET | F));
+	}
+	memcpy(u, tok[t], 16);
+	res(label, feature_data(dev, hdr + 16, VFIO_DEVICE_FEATURE_SET | F, u, 16));
+}
+
+/*
+ * The token cases on an emulated device (a driver without match_token_uuid) at sysfs
+ * directory sys, named name on its group: binds on fresh cdev fds alone, next to a bound
+ * fd and with the device open through its group; names on the group.
+ */
+static void token_emulated(const char *what, const char *sys, const char *name, int ifd)
+{
+	char cdev[64], gpath[64];
+	int fd, g, c, dev;
+
+	if (res(L("%s.nodes", what), sysdev_nodes(sys, cdev, gpath)))
+		return;
+	fd = res_fd(L("%s.cdev.open", what), open_rw(cdev));
+	close_fd(L("%s.cdev.close", what), &fd);
+	token_binds(what, cdev, ifd);
+
+	fd = token_bind(L("%s.bound.bind", what), cdev, ifd,
+			sizeof(struct vfio_device_bind_iommufd), 0, NULL);
+	vf_token_set(L("%s.bound.feature.vf_token", what), fd, 0, 0);
+	res(L("%s.bound.bind_again.token.bad_ptr", what),
+	    bind_with(fd, ifd, sizeof(struct vfio_device_bind_iommufd),
+		      VFIO_DEVICE_BIND_FLAG_TOKEN, bad_ptr, NULL));
+	token_binds(L("%s.bound", what), cdev, ifd);
+	close_fd(L("%s.bound.close", what), &fd);
+
+	if (!group_type1(what, gpath, &g, &c)) {
+		token_names(what, g, name);
+		dev = get_device_fd(L("%s.group_dev.open", what), g, name);
+		token_binds(L("%s.group_dev", what), cdev, ifd);
+		close_fd(L("%s.group_dev.close", what), &dev);
+	}
+	close_fd(L("%s.container.close", what), &c);
+	close_fd(L("%s.group.close", what), &g);
+}
+
+/* Token cases on upstream's C mtty and on our Rust sample driver: neither has the op. */
+static void tokens_tests(void)
+{
+	char sys[128];
+	int ifd = res_fd("tokens.iommufd.open", open_rw("/dev/iommu"));
+
+	if (!mtty_create("tokens.mtty", 1)) {
+		snprintf(sys, sizeof(sys), "/sys/bus/mdev/devices/%s", mtty_uuid[0]);
+		token_emulated("tokens.mtty", sys, mtty_uuid[0], ifd);
+		mtty_remove("tokens.mtty", 1);
+	}
+	if (!res("tokens.sample.load", vfio_rs_load_sample())) {
+		token_emulated("tokens.sample", "/sys/bus/faux/devices/vfio-rs-sample.0",
+			       "vfio-rs-sample.0", ifd);
+		res("tokens.sample.rmmod", vfio_rs_sh("rmmod vfio_rs_sample"));
+	}
+	close_fd("tokens.iommufd.close", &ifd);
+}
+
+/* ---- VF tokens on an igb VF (vfio-pci's enable_sriov) ---- */
+
+#define SRIOV_PARAM "/sys/module/vfio_pci/parameters/enable_sriov"
+
+static char vf_bdf[32];
+
+/* A sysfs attribute of a PCI function as one line (its first line), or the error. */
+static void pci_attr(const char *label, const char *dev, const char *attr)
+{
+	char path[PATH_MAX], buf[128];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
+	ret = vfio_rs_read_file(path, buf, sizeof(buf));
+	if (ret) {
+		res(label, ret);
+		return;
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	out(label, "%s", buf);
+}
+
+/* The last component of a symlink of a PCI function (driver, virtfn0) into buf[32]. */
+static int pci_link(const char *dev, const char *link, char *buf)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, link);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = 0;
+	snprintf(buf, 32, "%s", strrchr(target, '/') + 1);
+	return 0;
+}
+
+static void pci_link_line(const char *label, const char *dev, const char *link)
+{
+	char name[32];
+	int ret = pci_link(dev, link, name);
+
+	if (ret)
+		res(label, ret);
+	else
+		out(label, "%s", name);
+}
+
+/* Writes n to the PF's sriov_numvfs: 0 or -errno. */
+static int numvfs_write(const char *n)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs", bdf);
+	return vfio_rs_sysfs_write(path, n);
+}
+
+static int sriov_numvfs(const char *label, const char *n)
+{
+	return res(label, numvfs_write(n));
+}
+
+/* The VF and PF through their groups (pg, vg: one fd if they share a group). */
+static void sriov_group(const char *pgpath, const char *vgpath)
+{
+	int pg, vg, c, pf, vf, fd;
+
+	if (group_type1("sriov.g.pf", pgpath, &pg, &c))
+		goto out;
+	vg = pg;
+	if (strcmp(pgpath, vgpath)) {
+		vg = res_fd("sriov.g.vf.group.open", open_rw(vgpath));
+		res("sriov.g.vf.group.set_container", set_container(vg, c));
+	}
+	/* No VF open: the PF opens without a token; set one. */
+	pf = get_device_fd("sriov.g.pf.open", pg, bdf);
+	vf_token_set("sriov.g.pf.vf_token0", pf, 0, 1);
+	token_names("sriov.g.vf", vg, vf_bdf);
+	vf = get_device_fd("sriov.g.vf.open", vg, L("%s vf_token=%s", vf_bdf, tok_str[0]));
+	fd = get_device_fd("sriov.g.vf.open_second", vg, L("%s vf_token=%s", vf_bdf, tok_str[0]));
+	close_fd("sriov.g.vf.close_second", &fd);
+	/* A VF open: the PF wants the token too, also while it is open itself. */
+	token_names("sriov.g.pf.vf_open", pg, bdf);
+	close_fd("sriov.g.pf.close", &pf);
+	drop(get_device_fd("sriov.g.pf.reopen.no_token", pg, bdf));
+	pf = get_device_fd("sriov.g.pf.reopen.token0", pg, L("%s vf_token=%s", bdf, tok_str[0]));
+	/* A new token while a VF is open is taken (the uAPI comment's check is not made). */
+	vf_token_set("sriov.g.pf.vf_open.vf_token1", pf, 1, 0);
+	drop(get_device_fd("sriov.g.vf.open_third.token0", vg,
+			   L("%s vf_token=%s", vf_bdf, tok_str[0])));
+	drop(get_device_fd("sriov.g.vf.open_third.token1", vg,
+			   L("%s vf_token=%s", vf_bdf, tok_str[1])));
+	vf_token_set("sriov.g.pf.vf_open.vf_token0", pf, 0, 0);
+	/* sriov_numvfs with a VF open: same count, another count. */
+	sriov_numvfs("sriov.g.vf_open.numvfs_1", "1");
+	sriov_numvfs("sriov.g.vf_open.numvfs_2", "2");
+	close_fd("sriov.g.vf.close", &vf);
+	/* No VF open again: a token given to the PF becomes the VFs'. */
+	drop(get_device_fd("sriov.g.pf.open_second.no_token", pg, bdf));
+	drop(get_device_fd("sriov.g.pf.open_second.token2", pg,
+			   L("%s vf_token=%s", bdf, tok_str[2])));
+	drop(get_device_fd("sriov.g.vf.after_pf_token2.token0", vg,
+			   L("%s vf_token=%s", vf_bdf, tok_str[0])));
+	drop(get_device_fd("sriov.g.vf.after_pf_token2.token2", vg,
+			   L("%s vf_token=%s", vf_bdf, tok_str[2])));
+	close_fd("sriov.g.pf.close_last", &pf);
+	if (vg != pg)
+		close_fd("sriov.g.vf.group.close", &vg);
+out:
+	close_fd("sriov.g.container.close", &c);
+	close_fd("sriov.g.pf.group.close", &pg);
+}
+
+/* The VF and PF through their cdevs. */
+static void sriov_cdev(const char *pcdev, const char *vcdev)
+{
+	const __u32 sz = sizeof(struct vfio_device_bind_iommufd), T = VFIO_DEVICE_BIND_FLAG_TOKEN;
+	int ifd = res_fd("sriov.c.iommufd.open", open_rw("/dev/iommu"));
+	int pf, vf;
+
+	/* No VF open: every PF bind with a token sets it; then set tokens[0]. */
+	token_binds("sriov.c.pf", pcdev, ifd);
+	pf = token_bind("sriov.c.pf.bind", pcdev, ifd, sz, 0, NULL);
+	vf_token_set("sriov.c.pf.vf_token0", pf, 0, 1);
+	token_binds("sriov.c.vf", vcdev, ifd);
+	vf = token_bind("sriov.c.vf.bind", vcdev, ifd, sz, T, tok[0]);
+	/* A second fd of the bound VF: the token is checked before the device's opens. */
+	token_binds("sriov.c.vf.bound", vcdev, ifd);
+	/* The PF with a VF bound: token first, then "already open". */
+	token_binds("sriov.c.pf.vf_bound", pcdev, ifd);
+	close_fd("sriov.c.pf.close", &pf);
+	token_binds("sriov.c.pf.closed.vf_bound", pcdev, ifd);
+	pf = token_bind("sriov.c.pf.rebind", pcdev, ifd, sz, T, tok[0]);
+	close_fd("sriov.c.vf.close", &vf);
+	close_fd("sriov.c.pf.close_again", &pf);
+	/* No VF open: a PF bind with tokens[2] sets it for the VFs. */
+	drop(token_bind("sriov.c.pf.bind.token2", pcdev, ifd, sz, T, tok[2]));
+	drop(token_bind("sriov.c.vf.after_pf_token2.token0", vcdev, ifd, sz, T, tok[0]));
+	drop(token_bind("sriov.c.vf.after_pf_token2.token2", vcdev, ifd, sz, T, tok[2]));
+	close_fd("sriov.c.iommufd.close", &ifd);
+}
+
+struct numvfs0 {
+	int ret, done;
+};
+
+/* Writes 0 to sriov_numvfs; prints nothing (the main thread's lines would race). */
+static void *numvfs0_thread(void *arg)
+{
+	struct numvfs0 *n = arg;
+
+	n->ret = numvfs_write("0");
+	__atomic_store_n(&n->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * sriov_numvfs 0 with the VF open: the VF's removal asks for it back through the request
+ * eventfd and waits (the writer blocked) until its fd closes.
+ */
+static void sriov_remove(const char *vcdev)
+{
+	int ifd = res_fd("sriov.r.iommufd.open", open_rw("/dev/iommu"));
+	int vf = token_bind("sriov.r.vf.bind", vcdev, ifd, sizeof(struct vfio_device_bind_iommufd),
+			    VFIO_DEVICE_BIND_FLAG_TOKEN, tok[2]);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	struct numvfs0 n = { 0 };
+	pthread_t t;
+
+	if (res("sriov.r.vf.req.enable",
+		set_irqs(vf, sizeof(struct irq_set1),
+			 VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD,
+			 VFIO_PCI_REQ_IRQ_INDEX, 0, 1, efd)) ||
+	    res("sriov.r.thread", -pthread_create(&t, NULL, numvfs0_thread, &n))) {
+		close_fd("sriov.r.vf.close", &vf);
+		goto out;
+	}
+	res("sriov.r.vf.req.poll", sys(poll(&p, 1, 60000)));
+	out("sriov.r.numvfs_0.blocked", "%s",
+	    __atomic_load_n(&n.done, __ATOMIC_SEQ_CST) ? "no" : "yes");
+	res("sriov.r.vf.get_info",
+	    ioc(vf, VFIO_DEVICE_GET_INFO, &(struct vfio_device_info){ .argsz = 16 }));
+	close_fd("sriov.r.vf.close", &vf);
+	pthread_join(t, NULL);
+	res("sriov.r.numvfs_0", n.ret);
+out:
+	close(efd);
+	close_fd("sriov.r.iommufd.close", &ifd);
+}
+
+static void sriov_tests(void)
+{
+	char param[8] = "", pgpath[64], vgpath[64], pcdev[64], vcdev[64], sys[PATH_MAX];
+
+	res("sriov.param.read", vfio_rs_read_file(SRIOV_PARAM, param, sizeof(param)));
+	out("sriov.param", "%.1s", param);
+	pci_attr("sriov.totalvfs", bdf, "sriov_totalvfs");
+	pci_attr("sriov.numvfs", bdf, "sriov_numvfs");
+	res("sriov.param.off", vfio_rs_sysfs_write(SRIOV_PARAM, "N"));
+	sriov_numvfs("sriov.numvfs_1.param_off", "1");
+	res("sriov.param.on", vfio_rs_sysfs_write(SRIOV_PARAM, "Y"));
+	if (sriov_numvfs("sriov.numvfs_1", "1"))
+		goto out;
+	pci_attr("sriov.numvfs.after", bdf, "sriov_numvfs");
+	if (res("sriov.vf.find", pci_link(bdf, "virtfn0", vf_bdf)))
+		goto out;
+	out("sriov.vf.bdf", "%s", vf_bdf);
+	pci_attr("sriov.vf.vendor_device", vf_bdf, "device");
+	pci_attr("sriov.vf.driver_override", vf_bdf, "driver_override");
+	pci_link_line("sriov.vf.driver", vf_bdf, "driver");
+	snprintf(sys, sizeof(sys), "/sys/bus/pci/devices/%s", bdf);
+	if (res("sriov.pf.nodes", sysdev_nodes(sys, pcdev, pgpath)))
+		goto out;
+	snprintf(sys, sizeof(sys), "/sys/bus/pci/devices/%s", vf_bdf);
+	if (res("sriov.vf.nodes", sysdev_nodes(sys, vcdev, vgpath)))
+		goto out;
+	out("sriov.vf.own_group", "%s", strcmp(pgpath, vgpath) ? "yes" : "no");
+
+	sriov_group(pgpath, vgpath);
+	sriov_cdev(pcdev, vcdev);
+	sriov_remove(vcdev);
+out:
+	/* Only vfio-pci's sriov_configure can take VFs away: before the parameter goes off. */
+	sriov_numvfs("sriov.cleanup.numvfs_0", "0");
+	pci_attr("sriov.cleanup.numvfs", bdf, "sriov_numvfs");
+	res("sriov.cleanup.vf_gone", pci_link(bdf, "virtfn0", vf_bdf) ? 0 : -EEXIST);
+	res("sriov.cleanup.param", vfio_rs_sysfs_write(SRIOV_PARAM, param[0] == 'Y' ? "Y" : "N"));
 }
 
 /* ---- setup ---- */
@@ -1597,6 +2050,8 @@ static const struct {
 	{ "cdev", cdev_tests },
 	{ "compat2", compat_iommufd_closed },
 	{ "mig", mig_tests },
+	{ "tokens", tokens_tests },
+	{ "sriov", sriov_tests },
 	/* Last: UNSET_CONTAINER with a device open is where a core most easily leaks state. */
 	{ "compat", group_iommufd_compat },
 };
@@ -1605,6 +2060,7 @@ static const struct {
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	tokens_init();
 	printf("# vfio_diff: begin\n");
 	if (!setup()) {
 		for (unsigned int i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
