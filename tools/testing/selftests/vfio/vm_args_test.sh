@@ -68,11 +68,14 @@ out=$repo/out/vm_args_test
 mkdir -p "$out"
 start=$(date +%s)
 rc=0
-# In the background for its pid: scripts/vm names its argv file after it.
-"$repo/scripts/vm" --dev '' --gbpages 0 --mem 1G --impl upstream -- \
-	"$here/vm_args_test.sh" --print "${args[@]}" >"$out/stdout" 2>"$out/stderr" &
-vm_pid=$!
-wait "$vm_pid" || rc=$?
+# Through pipes, not straight into files: virtme-ng's QEMU reopens /proc/self/fd/1 and 2
+# (truncating a regular file, and with an offset of its own per chardev). The subshell
+# notes its pid, which scripts/vm keeps (exec) and names its argv file after.
+{ (echo "$BASHPID" >"$out/vm.pid"
+   exec "$repo/scripts/vm" --dev '' --gbpages 0 --mem 1G --impl upstream -- \
+	"$here/vm_args_test.sh" --print "${args[@]}" 2>&3 3>&-) | cat >"$out/stdout"
+} 3>&1 | cat >"$out/stderr" || rc=$?
+vm_pid=$(cat "$out/vm.pid")
 secs=$(($(date +%s) - start))
 
 # The guest's lines, without the carriage returns a console may add.
