@@ -79,9 +79,10 @@ check: setup
 check-debug: setup
 	$(MAKE) --no-print-directory KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
 
-# The main job: boot the guest with the Rust stack loaded, show what it made, then
-# have QEMU (paused, TCG) take the igb through iommufd and show its `info pci`.
-RUN_SHOW = ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"; \
+# The main job: boot the guest with the Rust stack loaded, show what it made and which
+# build of each VFIO module is loaded (ours: rust, taint O), then have QEMU (paused, TCG)
+# take the igb through iommufd and show its `info pci`.
+RUN_SHOW = ls -l /dev/vfio; echo; $(CURDIR)/scripts/guest-load --show; echo; \
 	$(CURDIR)/$(SELFTESTS)/qemu_vfio_test.sh -v iommufd
 run: setup
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
