@@ -6,11 +6,12 @@
 # scripts/build-kernel); KVARIANT=debug selects the KASAN build.
 
 KVARIANT ?= base
+# Looked up when a recipe first uses it, not at parse time: scripts/build-kernel needs the
+# tools scripts/setup installs, and `make run`/`make check` run the setup target first on
+# a fresh machine. The first use replaces this with the plain value (no second lookup).
 ifeq ($(KDIR),)
-KDIR := $(shell $(CURDIR)/scripts/build-kernel $(KVARIANT))
-endif
-ifeq ($(KDIR),)
-$(error no kernel tree: scripts/build-kernel failed and KDIR is not set)
+KDIR = $(eval KDIR := $(or $(shell $(CURDIR)/scripts/build-kernel $(KVARIANT)),$(error \
+	no kernel tree: scripts/build-kernel failed and KDIR is not set (`make setup` installs its tools))))$(KDIR)
 endif
 
 LLVM ?= -19
@@ -26,7 +27,7 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check \
-	check-debug run bench print-kdir clean host-test
+	check-debug run bench print-kdir clean host-test setup
 
 all: modules selftests
 
@@ -63,19 +64,28 @@ selftests:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(SELFTESTS)/kmod MO=$(CURDIR)/out/kmod LLVM=$(LLVM) modules
 	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
 
+# Packages, QEMU, virtme-ng, bindgen, kernel source: whatever is missing (idempotent; a
+# fraction of a second when nothing is). The targets that boot a guest start with it, and
+# only then build (a sub-make, so that under -j nothing looks for KDIR before it is done).
+setup:
+	@scripts/setup
+
 # The README's test command: host unit tests, then our kselftests in the guest
 # against --impl rust and --impl upstream, then one summary line.
-check: all
+check: setup
+	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	KDIR=$(KDIR) KVARIANT=$(KVARIANT) scripts/check
 
-check-debug:
-	$(MAKE) KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
+check-debug: setup
+	$(MAKE) --no-print-directory KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
 
-# The main job: boot the guest with the Rust stack loaded, show what it made, then
-# have QEMU (paused, TCG) take the igb through iommufd and show its `info pci`.
-RUN_SHOW = ls -l /dev/vfio; lsmod | grep -E "^(vfio|iommufd)"; \
+# The main job: boot the guest with the Rust stack loaded, show what it made and which
+# build of each VFIO module is loaded (ours: rust, taint O), then have QEMU (paused, TCG)
+# take the igb through iommufd and show its `info pci`.
+RUN_SHOW = ls -l /dev/vfio; echo; $(CURDIR)/scripts/guest-load --show; echo; \
 	$(CURDIR)/$(SELFTESTS)/qemu_vfio_test.sh -v iommufd
-run: all
+run: setup
+	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	KDIR=$(KDIR) scripts/vm --impl rust -- sh -c '$(RUN_SHOW)'
 
 # Upstream's C vfio + type1 against ours in one guest boot, timed (MAP/UNMAP_DMA of 1 GiB in
@@ -87,7 +97,8 @@ run: all
 BENCH_TIMEOUT ?= 1200
 BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust
 BENCH_CLOCK ?= icount
-bench: all
+bench: setup
+	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	@mkdir -p out/bench
 	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream \
 		$(if $(filter icount,$(BENCH_CLOCK)),--icount) -- \

@@ -96,3 +96,57 @@ vfio_rs_unload() {
 vfio_rs_switch() {
 	vfio_rs_unload && vfio_rs_load "$1"
 }
+
+# The modules vfio_rs_show lists: the stack, and mdev when something loaded it.
+vfio_rs_show_mods=("${vfio_rs_order[@]}" mdev)
+
+# vfio_rs_build_id FILE: the GNU build ID (hex) of a .ko, empty if it cannot be read
+# (no readelf, a compressed module).
+vfio_rs_build_id() {
+	readelf -n "$1" 2>/dev/null | sed -n 's/^ *Build ID: //p' | head -1
+}
+
+# vfio_rs_ko_path MODULE: the .ko file of the loaded MODULE, found by its build ID (the
+# kernel keeps the loaded module's notes in /sys/module/M/notes/), so the path names the
+# very build running. Candidates: the Rust build guest-load loaded (VFIO_RS_KO_M), ours
+# in the repository, the kernel's (modinfo). A path that could not be checked is
+# marked "?", none matching prints "?".
+vfio_rs_ko_path() {
+	local m=$1 note id ko kid kv unchecked=""
+	note=/sys/module/$m/notes/.note.gnu.build-id
+	# The note is a 12-byte header, "GNU\0", then the ID.
+	id=$(od -An -v -tx1 -j16 "$note" 2>/dev/null | tr -d ' \n')
+	kv=VFIO_RS_KO_$m
+	for ko in "${!kv:-}" "${vfio_rs_ko[$m]:-}" "$(modinfo -n "$m" 2>/dev/null)"; do
+		[ -n "$ko" ] && [ -f "$ko" ] || continue
+		kid=$(vfio_rs_build_id "$ko")
+		if [ -n "$id" ] && [ -n "$kid" ]; then
+			[ "$kid" = "$id" ] && { echo "$ko"; return; }
+		elif [ -z "$unchecked" ]; then
+			unchecked=$ko
+		fi
+	done
+	echo "${unchecked:+$unchecked }?"
+}
+
+# vfio_rs_show: which build of each VFIO module is loaded, as a table: ours are built out
+# of the kernel tree, so the kernel taints them `O` (/sys/module/M/taint); upstream's are
+# the test kernel's own. For `make run` and anything else that wants to show it.
+vfio_rs_show() {
+	local m impl taint path
+	printf '%-17s %-9s %-6s %s\n' module impl taint path
+	for m in "${vfio_rs_show_mods[@]}"; do
+		if [ ! -d "/sys/module/$m" ]; then
+			[ "$m" = mdev ] || printf '%-17s %-9s %-6s %s\n' "$m" - - "(not loaded)"
+			continue
+		fi
+		if [ ! -e "/sys/module/$m/initstate" ]; then
+			impl=built-in taint=- path="(in the kernel image)"
+		else
+			taint=$(cat "/sys/module/$m/taint")
+			[[ $taint == *O* ]] && impl=rust || impl=upstream
+			path=$(vfio_rs_ko_path "$m")
+		fi
+		printf '%-17s %-9s %-6s %s\n' "$m" "$impl" "${taint:--}" "$path"
+	done
+}
