@@ -19,7 +19,7 @@ use crate::{
     },
     kabi::{
         iommufd::IommufdCtx,
-        uaccess_ext::{copy_struct_from_user, u32_at},
+        uaccess_ext::copy_struct_from_user,
         uapi,
         vfio::{
             device::RegisteredDevice,
@@ -43,8 +43,10 @@ pub(crate) struct CdevBinding {
 
 /// `offsetofend(struct vfio_device_bind_iommufd, out_devid)`.
 const BIND_MINSZ: u32 = 16;
-/// `sizeof(struct vfio_device_bind_iommufd)`.
-const BIND_SIZE: usize = 24;
+const _: () = assert!(
+    BIND_MINSZ as usize
+        == core::mem::offset_of!(uapi::vfio_device_bind_iommufd, out_devid) + size_of::<u32>()
+);
 
 /// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound,
 /// `from_group` whether it came from `VFIO_GROUP_GET_DEVICE_FD` (refused, but only after the
@@ -63,11 +65,8 @@ pub(crate) fn bind(
     if user_size < BIND_MINSZ {
         return Err(EINVAL);
     }
-    let mut b = [0u8; BIND_SIZE];
-    copy_struct_from_user(&mut b, arg, user_size as usize)?;
-    let flags = u32_at(&b, 4);
-    let iommufd = u32_at(&b, 8) as i32;
-    let token_ptr = u64::from_ne_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]);
+    let b: uapi::vfio_device_bind_iommufd = copy_struct_from_user(arg, user_size as usize)?;
+    let (flags, iommufd, token_ptr) = (b.flags, b.iommufd, b.token_uuid_ptr);
     if iommufd < 0 || flags & !uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0 || from_group {
         return Err(EINVAL);
     }

@@ -16,9 +16,9 @@ use super::map_args::{
     check_map, check_map_alignment, check_unmap, check_unmap_bitmap, check_unmap_header,
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
 };
-use super::uapi::{INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ};
+use super::uapi::{INFO_MINSZ, INFO_SIZE, UNMAP_MINSZ};
 use crate::kabi::{
-    uaccess_ext::{read_user, u32_at, u64_at, write_user},
+    uaccess_ext::{read_user, read_user_prefix, write_user, write_user_bytes, write_user_prefix},
     uapi,
     user_mm::access_ok,
     user_pages::PinOwner,
@@ -41,8 +41,8 @@ pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize>
 /// `vfio_iommu_type1_get_info` (`t1:2820`): page sizes, then the MIGRATION, DMA_AVAIL and
 /// IOVA_RANGE capabilities.
 fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
-    let head: [u8; INFO_MINSZ as usize] = read_user(arg)?;
-    let argsz = u32_at(&head, 0);
+    let head: uapi::vfio_iommu_type1_info = read_user_prefix(arg, INFO_MINSZ as usize)?;
+    let argsz = head.argsz;
     if argsz < INFO_MINSZ {
         return Err(EINVAL);
     }
@@ -86,27 +86,30 @@ fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
             out_argsz = u32::try_from(total).map_err(|_| EINVAL)?;
         } else {
             caps.shift(INFO_SIZE as usize);
-            write_user(arg + INFO_SIZE as usize, caps.bytes())?;
+            write_user_bytes(arg + INFO_SIZE as usize, caps.bytes())?;
             cap_offset = INFO_SIZE;
         }
     }
-    let mut info = [0u8; INFO_SIZE as usize];
-    info[0..4].copy_from_slice(&out_argsz.to_ne_bytes());
-    info[4..8].copy_from_slice(&flags.to_ne_bytes());
-    info[8..16].copy_from_slice(&pgsizes.to_ne_bytes());
-    info[16..20].copy_from_slice(&cap_offset.to_ne_bytes());
-    write_user(arg, &info[..minsz])
+    let info = uapi::vfio_iommu_type1_info {
+        argsz: out_argsz,
+        flags,
+        iova_pgsizes: pgsizes,
+        cap_offset,
+        pad: 0,
+    };
+    write_user_prefix(arg, &info, minsz)
 }
 
 /// `vfio_iommu_type1_map_dma` + `vfio_dma_do_map` (`t1:2895`, `:1680`).
 fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
-    let b: [u8; MAP_MINSZ as usize] = read_user(arg)?;
+    // `MAP_MINSZ` bytes: the whole struct.
+    let b: uapi::vfio_iommu_type1_dma_map = read_user(arg)?;
     let args = MapDmaArgs {
-        argsz: u32_at(&b, 0),
-        flags: u32_at(&b, 4),
-        vaddr: u64_at(&b, 8),
-        iova: u64_at(&b, 16),
-        size: u64_at(&b, 24),
+        argsz: b.argsz,
+        flags: b.flags,
+        vaddr: b.vaddr,
+        iova: b.iova,
+        size: b.size,
     };
     let req = check_map(&args).map_err(kerr)?;
     let mut guard = iommu.inner.lock();
@@ -183,21 +186,23 @@ impl UnmapHooks<VfioDma> for Teardown<'_> {
 
 /// `vfio_iommu_type1_unmap_dma` + `vfio_dma_do_unmap` (`t1:2914`, `:1391`).
 fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
-    let b: [u8; UNMAP_MINSZ as usize] = read_user(arg)?;
+    // `UNMAP_MINSZ` bytes: the struct without its flexible `data`.
+    let mut b: uapi::vfio_iommu_type1_dma_unmap = read_user(arg)?;
     let args = UnmapDmaArgs {
-        argsz: u32_at(&b, 0),
-        flags: u32_at(&b, 4),
-        iova: u64_at(&b, 8),
-        size: u64_at(&b, 16),
+        argsz: b.argsz,
+        flags: b.flags,
+        iova: b.iova,
+        size: b.size,
     };
     check_unmap_header(&args).map_err(kerr)?;
     let mut bitmap = BitmapArg::default();
     if args.wants_bitmap() {
-        let bb: [u8; 24] = read_user(arg + UNMAP_MINSZ as usize)?;
+        // `data`: a `struct vfio_bitmap`.
+        let bb: uapi::vfio_bitmap = read_user(arg + UNMAP_MINSZ as usize)?;
         bitmap = BitmapArg {
-            pgsize: u64_at(&bb, 0),
-            size: u64_at(&bb, 8),
-            data: u64_at(&bb, 16),
+            pgsize: bb.pgsize,
+            size: bb.size,
+            data: bb.data.addr() as u64,
         };
         if !access_ok(bitmap.data, bitmap.size) {
             return Err(EINVAL);
@@ -240,7 +245,6 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
             }
         }
     };
-    let mut out = b;
-    out[16..24].copy_from_slice(&unmapped.to_ne_bytes());
-    write_user(arg, &out)
+    b.size = unmapped;
+    write_user(arg, &b)
 }
