@@ -16,7 +16,9 @@ use super::map_args::{
     check_map, check_map_alignment, check_unmap, check_unmap_bitmap, check_unmap_header,
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
 };
-use super::uapi::{INFO_MINSZ, INFO_SIZE, UNMAP_MINSZ};
+use super::uapi::{
+    BITMAP_ARG_SIZE, DIRTY_GET_SIZE, DIRTY_MINSZ, INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ,
+};
 use crate::kabi::{
     uaccess_ext::{read_user, read_user_prefix, write_user, write_user_bytes, write_user_prefix},
     uapi,
@@ -26,6 +28,43 @@ use crate::kabi::{
 };
 use crate::module_params;
 use kernel::prelude::*;
+
+// The pure modules spell the uAPI values and struct sizes out (`super::uapi`, host-tested);
+// they must be the target's.
+const _: () = {
+    use super::uapi as t1;
+    use core::mem::{offset_of, size_of};
+    assert!(t1::VFIO_TYPE1_IOMMU == uapi::VFIO_TYPE1_IOMMU as u64);
+    assert!(t1::VFIO_TYPE1V2_IOMMU == uapi::VFIO_TYPE1v2_IOMMU as u64);
+    assert!(t1::VFIO_DMA_CC_IOMMU == uapi::VFIO_DMA_CC_IOMMU as u64);
+    assert!(t1::VFIO_UNMAP_ALL == uapi::VFIO_UNMAP_ALL as u64);
+    assert!(t1::VFIO_UPDATE_VADDR == uapi::VFIO_UPDATE_VADDR as u64);
+    assert!(t1::MAP_FLAG_READ == uapi::VFIO_DMA_MAP_FLAG_READ);
+    assert!(t1::MAP_FLAG_WRITE == uapi::VFIO_DMA_MAP_FLAG_WRITE);
+    assert!(t1::MAP_FLAG_VADDR == uapi::VFIO_DMA_MAP_FLAG_VADDR);
+    assert!(t1::UNMAP_FLAG_GET_DIRTY_BITMAP == uapi::VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
+    assert!(t1::UNMAP_FLAG_ALL == uapi::VFIO_DMA_UNMAP_FLAG_ALL);
+    assert!(t1::UNMAP_FLAG_VADDR == uapi::VFIO_DMA_UNMAP_FLAG_VADDR);
+    assert!(t1::DIRTY_PAGES_FLAG_START == uapi::VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+    assert!(t1::DIRTY_PAGES_FLAG_STOP == uapi::VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+    assert!(t1::DIRTY_PAGES_FLAG_GET_BITMAP == uapi::VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP);
+    assert!(t1::IOMMU_READ == kernel::bindings::IOMMU_READ);
+    assert!(t1::IOMMU_WRITE == kernel::bindings::IOMMU_WRITE);
+    assert!(t1::IOMMU_CACHE == kernel::bindings::IOMMU_CACHE);
+    assert!(INFO_SIZE as usize == size_of::<uapi::vfio_iommu_type1_info>());
+    assert!(
+        INFO_MINSZ as usize
+            == offset_of!(uapi::vfio_iommu_type1_info, iova_pgsizes) + size_of::<u64>()
+    );
+    assert!(MAP_MINSZ as usize == size_of::<uapi::vfio_iommu_type1_dma_map>());
+    assert!(MAP_MINSZ as usize == offset_of!(uapi::vfio_iommu_type1_dma_map, size) + 8);
+    assert!(UNMAP_MINSZ as usize == size_of::<uapi::vfio_iommu_type1_dma_unmap>());
+    assert!(UNMAP_MINSZ as usize == offset_of!(uapi::vfio_iommu_type1_dma_unmap, data));
+    assert!(BITMAP_ARG_SIZE as usize == size_of::<uapi::vfio_bitmap>());
+    assert!(DIRTY_MINSZ as usize == size_of::<uapi::vfio_iommu_type1_dirty_bitmap>());
+    assert!(DIRTY_MINSZ as usize == offset_of!(uapi::vfio_iommu_type1_dirty_bitmap, data));
+    assert!(DIRTY_GET_SIZE as usize == size_of::<uapi::vfio_iommu_type1_dirty_bitmap_get>());
+};
 
 /// Runs one container ioctl.
 pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize> {
