@@ -49,6 +49,8 @@ macro_rules! uapi_pod {
 
 uapi_pod! {
     vfio_device_bind_iommufd { argsz, flags, iommufd, out_devid, token_uuid_ptr }
+    vfio_device_attach_iommufd_pt { argsz, flags, pt_id, pasid }
+    vfio_device_detach_iommufd_pt { argsz, flags, pasid }
     vfio_device_feature { argsz, flags, data }
     vfio_device_feature_migration { flags }
     vfio_device_feature_mig_state { device_state, data_fd }
