@@ -15,7 +15,11 @@ use crate::kabi::{
 use core::{
     mem::offset_of,
     ops::Deref,
-    ptr, //
+    ptr,
+    sync::atomic::{
+        AtomicU32,
+        Ordering, //
+    }, //
 };
 use kernel::{
     prelude::*,
@@ -81,16 +85,24 @@ impl DevSet {
         unsafe { (*self.0.get()).set_id as usize }
     }
 
-    /// Number of devices that joined (`device_count`); caller serialises via the set registry.
-    pub(crate) fn device_count(&self) -> u32 {
-        // SAFETY: Only the core's registry, under its lock, reads and writes the count.
-        unsafe { (*self.0.get()).device_count }
+    /// `device_count`, only ever accessed through this atomic view, so a caller that forgot
+    /// the core's set registry lock gets a wrong count, never a data race.
+    fn device_count_atomic(&self) -> &AtomicU32 {
+        // SAFETY: `device_count` is an aligned `unsigned int` of the live struct (type
+        // invariant), as aligned as `AtomicU32`; every access to it goes through this view
+        // (upstream's C drivers do not touch it; `vfio_main.c`, which does, is replaced by us).
+        unsafe { AtomicU32::from_ptr(&raw mut (*self.0.get()).device_count) }
     }
 
-    /// Sets `device_count`; caller holds the core's set registry lock.
+    /// Number of devices that joined (`device_count`); the core's set registry lock, held by
+    /// the caller, serialises the read-modify-write sequences.
+    pub(crate) fn device_count(&self) -> u32 {
+        self.device_count_atomic().load(Ordering::Relaxed)
+    }
+
+    /// Sets `device_count`; the caller holds the core's set registry lock.
     pub(crate) fn set_device_count(&self, count: u32) {
-        // SAFETY: As for `device_count`.
-        unsafe { (*self.0.get()).device_count = count };
+        self.device_count_atomic().store(count, Ordering::Relaxed);
     }
 
     /// Takes the set's mutex (the one C drivers also take).
