@@ -220,9 +220,17 @@ pub(crate) struct DevSetGuard<'a> {
 
 impl DevSetGuard<'_> {
     /// Links `dev` into the set's list and points its `dev_set` here.
+    ///
+    /// # Panics
+    ///
+    /// If `dev` already joined a set: linking it twice would corrupt that set's list.
     pub(crate) fn add(&mut self, dev: &RawDevice) {
-        // SAFETY: The mutex is held (`SetLocked` invariant); `dev` is live and not in any set's
-        // list.
+        assert!(
+            dev.dev_set().is_none(),
+            "vfio: device joins a second device set"
+        );
+        // SAFETY: The mutex is held (`SetLocked` invariant); `dev` is live (a reference) and not
+        // in any set's list (its `dev_set`, set only here, is still null: checked above).
         unsafe {
             (*dev.as_raw()).dev_set = self.held.set.as_raw();
             bindings::list_add_tail(&raw mut (*dev.as_raw()).dev_set_list, self.held.set.head());
