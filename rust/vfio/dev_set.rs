@@ -178,6 +178,9 @@ impl SetLocked<'_> {
     /// Panics if `dev` is not in the locked set, as `LockedBy::access` does on a mismatched
     /// owner: the caller has a bug, and going on would race with the device's real set lock.
     pub(crate) fn check(&self, dev: &RawDevice) {
+        // PANIC: Unreachable from the core: every proof it makes is for the device's own set
+        // (`dev.dev_set()` locked, or asserted held in `core_exports::held`), or for the set
+        // whose members `for_each_device` walks.
         assert!(
             self.covers(dev),
             "vfio: device set lock proof for another set"
@@ -225,6 +228,9 @@ impl DevSetGuard<'_> {
     ///
     /// If `dev` already joined a set: linking it twice would corrupt that set's list.
     pub(crate) fn add(&mut self, dev: &RawDevice) {
+        // PANIC: Unreachable from the core, which assigns a set only to a device without one;
+        // only a C driver calling `vfio_assign_device_set` twice, which upstream's list would
+        // not survive either, could get here.
         assert!(
             dev.dev_set().is_none(),
             "vfio: device joins a second device set"
