@@ -1,56 +1,126 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Copies of fixed-size ioctl structs to and from user memory, and `copy_struct_from_user`
-//! semantics over [`UserSlice`] for extensible ones; the fields of a copied struct are read
-//! with [`u32_at`] and [`u64_at`].
+//! Typed copies of ioctl argument structs to and from user memory: whole structs, the first
+//! `minsz` bytes of one (as upstream's `copy_from_user(&s, arg, minsz)` and
+//! `copy_to_user(arg, &s, minsz)`), and `copy_struct_from_user` semantics for extensible ones.
+//!
+//! The structs are bindgen's, from the uAPI header ([`crate::kabi::uapi`]); the ones the
+//! modules copy implement [`FromBytes`] and [`AsBytes`] here, each checked at compile time to
+//! have no padding.
 //!
 //! C header: [`include/linux/uaccess.h`](srctree/include/linux/uaccess.h).
 
+use crate::kabi::uapi;
+use core::mem::{
+    size_of,
+    MaybeUninit, //
+};
 use kernel::{
     bindings,
     prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
     uaccess::UserSlice, //
 };
 
-/// `copy_from_user` of the `N` bytes of a user struct at `addr`.
-pub(crate) fn read_user<const N: usize>(addr: usize) -> Result<[u8; N]> {
-    let mut buf = [0u8; N];
-    UserSlice::new(UserPtr::from_addr(addr), N)
+/// The size of a struct's field, without a value of the struct.
+const fn field_size<T, F>(_field: fn(&T) -> &F) -> usize {
+    size_of::<F>()
+}
+
+/// Implements [`FromBytes`] and [`AsBytes`] for uAPI structs after checking that the listed
+/// fields (all of the struct's) fill it exactly, so it has no padding bytes.
+macro_rules! uapi_pod {
+    ($($ty:ident { $($field:ident),+ $(,)? })+) => {$(
+        const _: () = assert!(
+            size_of::<uapi::$ty>() == 0 $(+ field_size(|s: &uapi::$ty| &s.$field))+
+        );
+        // SAFETY: The struct is `#[repr(C)]` and its fields are integers, structs of integers,
+        // zero-sized flexible-array markers, or (`vfio_bitmap::data`) a raw pointer: every bit
+        // pattern is a valid value of each, so of the struct.
+        unsafe impl FromBytes for uapi::$ty {}
+        // SAFETY: The fields fill the struct (checked above), so it has no padding and no
+        // uninitialised bytes; it has no interior mutability.
+        unsafe impl AsBytes for uapi::$ty {}
+    )+};
+}
+
+uapi_pod! {
+    vfio_device_bind_iommufd { argsz, flags, iommufd, out_devid, token_uuid_ptr }
+    vfio_device_attach_iommufd_pt { argsz, flags, pt_id, pasid }
+    vfio_device_detach_iommufd_pt { argsz, flags, pasid }
+    vfio_device_feature { argsz, flags, data }
+    vfio_device_feature_migration { flags }
+    vfio_device_feature_mig_state { device_state, data_fd }
+    vfio_device_feature_mig_data_size { stop_copy_length }
+    vfio_device_feature_dma_logging_control { page_size, num_ranges, __reserved, ranges }
+    vfio_device_feature_dma_logging_range { iova, length }
+    vfio_device_feature_dma_logging_report { iova, length, page_size, bitmap }
+    vfio_iommu_type1_info { argsz, flags, iova_pgsizes, cap_offset, pad }
+    vfio_iommu_type1_dma_map { argsz, flags, vaddr, iova, size }
+    vfio_iommu_type1_dma_unmap { argsz, flags, iova, size, data }
+    vfio_bitmap { pgsize, size, data }
+    vfio_iommu_type1_dirty_bitmap { argsz, flags, data }
+    vfio_iommu_type1_dirty_bitmap_get { iova, size, bitmap }
+}
+
+/// A zeroed `T`.
+fn zeroed<T: FromBytes>() -> T {
+    // SAFETY: `T: FromBytes` is valid for every bit pattern, all zeroes included.
+    unsafe { MaybeUninit::<T>::zeroed().assume_init() }
+}
+
+/// `copy_from_user` of a whole `T` at `addr`.
+pub(crate) fn read_user<T: FromBytes>(addr: usize) -> Result<T> {
+    UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
         .reader()
-        .read_slice(&mut buf)?;
-    Ok(buf)
+        .read::<T>()
+}
+
+/// `copy_from_user(&v, addr, len)`: the first `len` bytes of a `T` at `addr`, the rest zero
+/// (`EINVAL` if `T` is shorter than `len`).
+pub(crate) fn read_user_prefix<T: FromBytes + AsBytes>(addr: usize, len: usize) -> Result<T> {
+    let mut v = zeroed::<T>();
+    let dst = v.as_bytes_mut().get_mut(..len).ok_or(EINVAL)?;
+    UserSlice::new(UserPtr::from_addr(addr), len)
+        .reader()
+        .read_slice(dst)?;
+    Ok(v)
+}
+
+/// `copy_to_user` of a whole `T` to `addr`.
+pub(crate) fn write_user<T: AsBytes>(addr: usize, v: &T) -> Result {
+    write_user_bytes(addr, v.as_bytes())
+}
+
+/// `copy_to_user(addr, &v, len)`: the first `len` bytes of `v` (`EINVAL` if `T` is shorter).
+pub(crate) fn write_user_prefix<T: AsBytes>(addr: usize, v: &T, len: usize) -> Result {
+    write_user_bytes(addr, v.as_bytes().get(..len).ok_or(EINVAL)?)
 }
 
 /// `copy_to_user` of `data` to `addr`.
-pub(crate) fn write_user(addr: usize, data: &[u8]) -> Result {
+pub(crate) fn write_user_bytes(addr: usize, data: &[u8]) -> Result {
     UserSlice::new(UserPtr::from_addr(addr), data.len())
         .writer()
         .write_slice(data)
 }
 
-/// The native-endian `u32` at byte `off` of a copied struct (0 past its end).
-pub(crate) fn u32_at(b: &[u8], off: usize) -> u32 {
-    let mut w = [0u8; 4];
-    if let Some(s) = b.get(off..off + 4) {
-        w.copy_from_slice(s);
-    }
-    u32::from_ne_bytes(w)
+/// `copy_struct_from_user` of a `T` from a user struct of `usize_` bytes at `src`: a shorter
+/// user struct is zero-extended, a longer one must have only zeroes past `T` (`E2BIG`).
+pub(crate) fn copy_struct_from_user<T: FromBytes + AsBytes>(
+    src: usize,
+    usize_: usize,
+) -> Result<T> {
+    let mut v = zeroed::<T>();
+    copy_struct_bytes(v.as_bytes_mut(), src, usize_)?;
+    Ok(v)
 }
 
-/// The native-endian `u64` at byte `off` of a copied struct (0 past its end).
-pub(crate) fn u64_at(b: &[u8], off: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(off..off + 8) {
-        w.copy_from_slice(s);
-    }
-    u64::from_ne_bytes(w)
-}
-
-/// Copies a user struct of `usize_` bytes into `dst` as `copy_struct_from_user` does: a shorter
-/// user struct is zero-extended, a longer one must have only zeroes past `dst` (`E2BIG`).
-pub(crate) fn copy_struct_from_user(dst: &mut [u8], src: usize, usize_: usize) -> Result {
+/// [`copy_struct_from_user`] into the bytes `dst`, which the caller zeroed.
+fn copy_struct_bytes(dst: &mut [u8], src: usize, usize_: usize) -> Result {
     let n = usize_.min(dst.len());
-    dst[n..].fill(0);
     UserSlice::new(UserPtr::from_addr(src), n)
         .reader()
         .read_slice(&mut dst[..n])?;

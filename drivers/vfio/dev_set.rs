@@ -72,7 +72,7 @@ pub(crate) fn release(dev: &RawDevice) {
 }
 
 /// `vfio_device_set_open_count`: the sum of the set's devices' open counts (lock held).
-pub(crate) fn open_count(locked: &dyn SetLocked) -> u32 {
+pub(crate) fn open_count(locked: &SetLocked<'_>) -> u32 {
     let mut n = 0u32;
     locked.for_each_device(&mut |d| {
         n = n.wrapping_add(d.open_count(locked));
@@ -82,7 +82,7 @@ pub(crate) fn open_count(locked: &dyn SetLocked) -> u32 {
 }
 
 /// `vfio_find_device_in_devset`: the set's device whose parent is `parent` (lock held).
-pub(crate) fn find(locked: &dyn SetLocked, parent: ParentRef) -> Option<DeviceId> {
+pub(crate) fn find(locked: &SetLocked<'_>, parent: ParentRef) -> Option<DeviceId> {
     let mut found = None;
     locked.for_each_device(&mut |d| {
         if d.has_parent(parent) {

@@ -19,7 +19,10 @@ use crate::{
     },
     kabi::{
         iommufd::IommufdCtx,
-        uaccess_ext::{copy_struct_from_user, u32_at},
+        uaccess_ext::{
+            copy_struct_from_user,
+            read_user_prefix, //
+        },
         uapi,
         vfio::{
             device::RegisteredDevice,
@@ -27,6 +30,7 @@ use crate::{
         },
     },
 };
+use core::mem::offset_of;
 use kernel::{
     prelude::*,
     sync::Arc,
@@ -43,8 +47,9 @@ pub(crate) struct CdevBinding {
 
 /// `offsetofend(struct vfio_device_bind_iommufd, out_devid)`.
 const BIND_MINSZ: u32 = 16;
-/// `sizeof(struct vfio_device_bind_iommufd)`.
-const BIND_SIZE: usize = 24;
+const _: () = assert!(
+    BIND_MINSZ as usize == offset_of!(uapi::vfio_device_bind_iommufd, out_devid) + size_of::<u32>()
+);
 
 /// `VFIO_DEVICE_BIND_IOMMUFD`; `granted` tells whether the file is already bound,
 /// `from_group` whether it came from `VFIO_GROUP_GET_DEVICE_FD` (refused, but only after the
@@ -63,11 +68,8 @@ pub(crate) fn bind(
     if user_size < BIND_MINSZ {
         return Err(EINVAL);
     }
-    let mut b = [0u8; BIND_SIZE];
-    copy_struct_from_user(&mut b, arg, user_size as usize)?;
-    let flags = u32_at(&b, 4);
-    let iommufd = u32_at(&b, 8) as i32;
-    let token_ptr = u64::from_ne_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]);
+    let b: uapi::vfio_device_bind_iommufd = copy_struct_from_user(arg, user_size as usize)?;
+    let (flags, iommufd, token_ptr) = (b.flags, b.iommufd, b.token_uuid_ptr);
     if iommufd < 0 || flags & !uapi::VFIO_DEVICE_BIND_FLAG_TOKEN != 0 || from_group {
         return Err(EINVAL);
     }
@@ -115,7 +117,8 @@ fn bind_locked(
             return Err(e);
         }
     };
-    let out = UserSlice::new(UserPtr::from_addr(arg + 12), 4)
+    let out_devid = arg + offset_of!(uapi::vfio_device_bind_iommufd, out_devid);
+    let out = UserSlice::new(UserPtr::from_addr(out_devid), 4)
         .writer()
         .write(&opened.devid);
     if let Err(e) = out {
@@ -165,26 +168,26 @@ pub(crate) fn unbind(dev: RegisteredDevice, binding: &CdevBinding) {
 /// `VFIO_DEVICE_ATTACH_IOMMUFD_PT`: attach to a page table (optionally for a PASID) and
 /// report the id actually used.
 pub(crate) fn attach_pt(dev: RegisteredDevice, arg: usize) -> Result {
-    const MINSZ: u32 = 12;
-    let mut r = UserSlice::new(UserPtr::from_addr(arg), 16).reader();
-    let argsz = r.read::<u32>()?;
-    let flags = r.read::<u32>()?;
-    let mut pt_id = r.read::<u32>()?;
-    if argsz < MINSZ || flags & !uapi::VFIO_DEVICE_ATTACH_PASID != 0 {
+    type Attach = uapi::vfio_device_attach_iommufd_pt;
+    // `offsetofend(.., pt_id)` bytes, as upstream's first copy.
+    const MINSZ: usize = offset_of!(Attach, pt_id) + size_of::<u32>();
+    let a: Attach = read_user_prefix(arg, MINSZ)?;
+    let (argsz, flags, mut pt_id) = (a.argsz, a.flags, a.pt_id);
+    if (argsz as usize) < MINSZ || flags & !uapi::VFIO_DEVICE_ATTACH_PASID != 0 {
         return Err(EINVAL);
     }
     let pasid = pasid_arg(
         &dev,
         flags & uapi::VFIO_DEVICE_ATTACH_PASID != 0,
         argsz,
-        16,
-        arg + 12,
+        offset_of!(Attach, pasid),
+        arg,
         true,
     )?;
     let set = dev.dev_set().ok_or(EINVAL)?;
     let guard = set.lock();
     dev.call_attach_ioas(&guard, pasid, &mut pt_id)?;
-    if let Err(e) = UserSlice::new(UserPtr::from_addr(arg + 8), 4)
+    if let Err(e) = UserSlice::new(UserPtr::from_addr(arg + offset_of!(Attach, pt_id)), 4)
         .writer()
         .write(&pt_id)
     {
@@ -197,19 +200,20 @@ pub(crate) fn attach_pt(dev: RegisteredDevice, arg: usize) -> Result {
 
 /// `VFIO_DEVICE_DETACH_IOMMUFD_PT`.
 pub(crate) fn detach_pt(dev: RegisteredDevice, arg: usize) -> Result {
-    const MINSZ: u32 = 8;
-    let mut r = UserSlice::new(UserPtr::from_addr(arg), 8).reader();
-    let argsz = r.read::<u32>()?;
-    let flags = r.read::<u32>()?;
-    if argsz < MINSZ || flags & !uapi::VFIO_DEVICE_DETACH_PASID != 0 {
+    type Detach = uapi::vfio_device_detach_iommufd_pt;
+    // `offsetofend(.., flags)` bytes, as upstream's first copy.
+    const MINSZ: usize = offset_of!(Detach, flags) + size_of::<u32>();
+    let d: Detach = read_user_prefix(arg, MINSZ)?;
+    let (argsz, flags) = (d.argsz, d.flags);
+    if (argsz as usize) < MINSZ || flags & !uapi::VFIO_DEVICE_DETACH_PASID != 0 {
         return Err(EINVAL);
     }
     let pasid = pasid_arg(
         &dev,
         flags & uapi::VFIO_DEVICE_DETACH_PASID != 0,
         argsz,
-        12,
-        arg + 8,
+        offset_of!(Detach, pasid),
+        arg,
         false,
     )?;
     let set = dev.dev_set().ok_or(EINVAL)?;
@@ -217,14 +221,15 @@ pub(crate) fn detach_pt(dev: RegisteredDevice, arg: usize) -> Result {
     dev.call_detach_ioas(&guard, pasid)
 }
 
-/// The PASID of an attach/detach request, if it has the PASID flag: needs the driver op
-/// (`EOPNOTSUPP`) and an `argsz` covering the field (`xend`).
+/// The PASID of an attach/detach request at user address `arg`, the `u32` at byte `pasid` of
+/// the struct, if it has the PASID flag: needs the driver op (`EOPNOTSUPP`) and an `argsz`
+/// covering the field (`xend`).
 fn pasid_arg(
     dev: &RegisteredDevice,
     with_pasid: bool,
     argsz: u32,
-    xend: u32,
-    at: usize,
+    pasid: usize,
+    arg: usize,
     attach: bool,
 ) -> Result<Option<u32>> {
     if !with_pasid {
@@ -234,11 +239,12 @@ fn pasid_arg(
     if (attach && !has_attach) || (!attach && !has_detach) {
         return Err(EOPNOTSUPP);
     }
-    if argsz < xend {
+    let xend = pasid + size_of::<u32>();
+    if (argsz as usize) < xend {
         return Err(EINVAL);
     }
     Ok(Some(
-        UserSlice::new(UserPtr::from_addr(at), 4)
+        UserSlice::new(UserPtr::from_addr(arg + pasid), 4)
             .reader()
             .read::<u32>()?,
     ))

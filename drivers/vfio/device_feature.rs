@@ -17,7 +17,10 @@ use crate::{
     },
     kabi::{
         interval_tree::IntervalTree,
-        uaccess_ext::{read_user, u32_at, u64_at, write_user},
+        uaccess_ext::{
+            read_user,
+            write_user, //
+        },
         uapi,
         vfio::device::RawDevice, //
     },
@@ -88,8 +91,8 @@ fn run(flags: u32, argsz: usize, supported: u32, minsz: usize) -> Result<bool> {
 
 /// `VFIO_DEVICE_FEATURE` at user address `arg`.
 pub(crate) fn ioctl(dev: &RawDevice, arg: usize) -> Result<isize> {
-    let hdr = read_user::<{ feature_args::HEADER_SIZE }>(arg)?;
-    let (argsz, flags) = (u32_at(&hdr, 0), u32_at(&hdr, 4));
+    let hdr: uapi::vfio_device_feature = read_user(arg)?;
+    let (argsz, flags) = (hdr.argsz, hdr.flags);
     let (feature, size) = feature_args::check_header(argsz, flags).map_err(errno)?;
     // `arg->data`.
     let data = arg.wrapping_add(feature_args::HEADER_SIZE);
@@ -113,17 +116,19 @@ fn migration(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<i
     if !run(flags, argsz, GET, feature_args::MIGRATION_SIZE)? {
         return Ok(0);
     }
-    // `struct vfio_device_feature_migration { __aligned_u64 flags; }`.
-    write_user(data, &u64::from(dev.migration_flags()).to_ne_bytes())?;
+    let mig = uapi::vfio_device_feature_migration {
+        flags: u64::from(dev.migration_flags()),
+    };
+    write_user(data, &mig)?;
     Ok(0)
 }
 
-/// A `struct vfio_device_feature_mig_state` as copied to userspace.
-fn mig_state_bytes(device_state: u32, data_fd: i32) -> [u8; feature_args::MIG_STATE_SIZE] {
-    let mut b = [0u8; feature_args::MIG_STATE_SIZE];
-    b[..4].copy_from_slice(&device_state.to_ne_bytes());
-    b[4..].copy_from_slice(&data_fd.to_ne_bytes());
-    b
+/// A `struct vfio_device_feature_mig_state` to copy to userspace.
+fn mig_state(device_state: u32, data_fd: i32) -> uapi::vfio_device_feature_mig_state {
+    uapi::vfio_device_feature_mig_state {
+        device_state,
+        data_fd,
+    }
 }
 
 /// `VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE`: GET the current state, or SET a new one, returning
@@ -133,21 +138,21 @@ fn mig_device_state(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> R
     if !run(flags, argsz, GET | SET, feature_args::MIG_STATE_SIZE)? {
         return Ok(0);
     }
-    let mig = read_user::<{ feature_args::MIG_STATE_SIZE }>(data)?;
+    let mig: uapi::vfio_device_feature_mig_state = read_user(data)?;
     if flags & GET != 0 {
         let (ret, state) = ops.get_state()?;
         if ret != 0 {
             return Ok(ret as isize);
         }
-        write_user(data, &mig_state_bytes(state, -1))?;
+        write_user(data, &mig_state(state, -1))?;
         return Ok(0);
     }
-    let device_state = u32_at(&mig, 0);
+    let device_state = mig.device_state;
     match ops.set_state(device_state) {
         Ok(Some(file)) => return_fd(file, data, device_state),
         // No file, or an error: `data_fd` is -1 either way, and a failed copy wins.
         other => {
-            write_user(data, &mig_state_bytes(device_state, -1))?;
+            write_user(data, &mig_state(device_state, -1))?;
             other.map(|_| 0)
         }
     }
@@ -159,12 +164,7 @@ fn mig_device_state(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> R
 fn return_fd(file: ARef<File>, data: usize, device_state: u32) -> Result<isize> {
     // On error `file` is dropped here: `fput`.
     let fd = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
-    if write_user(
-        data,
-        &mig_state_bytes(device_state, fd.reserved_fd() as i32),
-    )
-    .is_err()
-    {
+    if write_user(data, &mig_state(device_state, fd.reserved_fd() as i32)).is_err() {
         // `put_unused_fd`, then `fput`, as upstream.
         drop(fd);
         drop(file);
@@ -184,7 +184,10 @@ fn mig_data_size(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
     if ret != 0 {
         return Ok(ret as isize);
     }
-    write_user(data, &len.to_ne_bytes())?;
+    let size = uapi::vfio_device_feature_mig_data_size {
+        stop_copy_length: len,
+    };
+    write_user(data, &size)?;
     Ok(0)
 }
 
@@ -211,22 +214,18 @@ fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
     if !run(flags, argsz, SET, feature_args::LOGGING_CONTROL_SIZE)? {
         return Ok(0);
     }
-    // `struct vfio_device_feature_dma_logging_control`: page_size, num_ranges, __reserved,
-    // ranges.
-    let mut control = read_user::<{ feature_args::LOGGING_CONTROL_SIZE }>(data)?;
-    let mut page_size = u64_at(&control, 0);
-    let num_ranges = u32_at(&control, 8);
-    let ranges = u64_at(&control, 16) as usize;
+    let mut control: uapi::vfio_device_feature_dma_logging_control = read_user(data)?;
+    let mut page_size = control.page_size;
+    let num_ranges = control.num_ranges;
+    let ranges = control.ranges as usize;
     feature_args::check_num_ranges(num_ranges, feature_args::log_max_ranges(PAGE_SIZE))
         .map_err(errno)?;
     let mut tree = IntervalTree::with_capacity(num_ranges as usize)?;
     for i in 0..num_ranges as usize {
-        let range = read_user::<{ feature_args::LOGGING_RANGE_SIZE }>(
-            ranges.wrapping_add(i * feature_args::LOGGING_RANGE_SIZE),
-        )?;
+        let range: uapi::vfio_device_feature_dma_logging_range =
+            read_user(ranges.wrapping_add(i * feature_args::LOGGING_RANGE_SIZE))?;
         let (start, last) =
-            feature_args::range_bounds(u64_at(&range, 0), u64_at(&range, 8), page_size)
-                .map_err(errno)?;
+            feature_args::range_bounds(range.iova, range.length, page_size).map_err(errno)?;
         if tree.overlaps(start, last) {
             return Err(EINVAL);
         }
@@ -236,7 +235,7 @@ fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
     if ret != 0 {
         return Ok(ret as isize);
     }
-    control[..8].copy_from_slice(&page_size.to_ne_bytes());
+    control.page_size = page_size;
     if write_user(data, &control).is_err() {
         // Upstream ignores the result of this undo.
         let _ = ops.stop();
@@ -261,10 +260,9 @@ fn logging_report(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Res
     if !run(flags, argsz, GET, feature_args::LOGGING_REPORT_SIZE)? {
         return Ok(0);
     }
-    // `struct vfio_device_feature_dma_logging_report`: iova, length, page_size, bitmap.
-    let report = read_user::<{ feature_args::LOGGING_REPORT_SIZE }>(data)?;
-    let (iova, length, page_size) = (u64_at(&report, 0), u64_at(&report, 8), u64_at(&report, 16));
+    let report: uapi::vfio_device_feature_dma_logging_report = read_user(data)?;
+    let (iova, length, page_size) = (report.iova, report.length, report.page_size);
     feature_args::check_report(iova, length, page_size).map_err(errno)?;
-    let bitmap = UserPtr::from_addr(u64_at(&report, 24) as usize);
+    let bitmap = UserPtr::from_addr(report.bitmap as usize);
     Ok(ops.report(iova as usize, length as usize, page_size as usize, bitmap)? as isize)
 }

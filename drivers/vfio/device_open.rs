@@ -58,7 +58,7 @@ impl Opened {
 /// file's) for the driver, pins the driver module, connects the IOMMU, calls `open_device`.
 pub(crate) fn first_open(
     dev: &RawDevice,
-    held: &dyn SetLocked,
+    held: &SetLocked<'_>,
     iommu: Iommu<'_>,
     kvm: &KvmSlot,
 ) -> Result<Opened> {
@@ -70,7 +70,7 @@ pub(crate) fn first_open(
     opened
 }
 
-fn connect_and_open(dev: &RawDevice, held: &dyn SetLocked, iommu: Iommu<'_>) -> Result<Opened> {
+fn connect_and_open(dev: &RawDevice, held: &SetLocked<'_>, iommu: Iommu<'_>) -> Result<Opened> {
     let module = dev.get_driver_module().ok_or(ENODEV)?;
     let opened = match iommu {
         Iommu::Container(backend, group) => {
@@ -97,14 +97,14 @@ fn connect_and_open(dev: &RawDevice, held: &dyn SetLocked, iommu: Iommu<'_>) -> 
 
 /// Last close: `close_device`, then disconnect the IOMMU first open connected, then drop the
 /// VM reference; the caller drops `opened` after.
-pub(crate) fn last_close(dev: &RawDevice, held: &dyn SetLocked, opened: &Opened) {
+pub(crate) fn last_close(dev: &RawDevice, held: &SetLocked<'_>, opened: &Opened) {
     dev.call_close_device(held);
     disconnect(dev, held, opened);
     dev.reset_precopy_info(held);
     dev.put_kvm(held);
 }
 
-fn disconnect(dev: &RawDevice, held: &dyn SetLocked, opened: &Opened) {
+fn disconnect(dev: &RawDevice, held: &SetLocked<'_>, opened: &Opened) {
     match &opened.backend {
         Some(backend) => {
             backend.unregister_device(dev);

@@ -18,7 +18,7 @@ use crate::{
         vfio::{
             dev_set::{
                 DevSet,
-                DevSetHeld, //
+                SetLocked, //
             },
             device::{
                 self,
@@ -301,12 +301,14 @@ unsafe extern "C" fn vfio_assign_device_set(
 ///
 /// # Safety
 ///
-/// `dev_set` must be a live set.
+/// `dev_set` must be a live set whose mutex the caller holds for the whole call.
 #[no_mangle]
 unsafe extern "C" fn vfio_device_set_open_count(dev_set: *mut bindings::vfio_device_set) -> c_uint {
     // SAFETY: Per the function contract.
     match unsafe { DevSet::from_raw(dev_set) } {
-        Some(set) => crate::dev_set::open_count(&set.assert_held()),
+        // SAFETY: The caller holds the set's mutex for the whole call (function contract),
+        // so for as long as the proof, a temporary, exists.
+        Some(set) => crate::dev_set::open_count(&unsafe { set.assert_held() }),
         None => 0,
     }
 }
@@ -316,7 +318,7 @@ unsafe extern "C" fn vfio_device_set_open_count(dev_set: *mut bindings::vfio_dev
 ///
 /// # Safety
 ///
-/// `dev_set` must be a live set.
+/// `dev_set` must be a live set whose mutex the caller holds for the whole call.
 #[no_mangle]
 unsafe extern "C" fn vfio_find_device_in_devset(
     dev_set: *mut bindings::vfio_device_set,
@@ -324,7 +326,9 @@ unsafe extern "C" fn vfio_find_device_in_devset(
 ) -> *mut bindings::vfio_device {
     // SAFETY: Per the function contract.
     match unsafe { DevSet::from_raw(dev_set) } {
-        Some(set) => crate::dev_set::find(&set.assert_held(), device::ParentRef(dev))
+        // SAFETY: The caller holds the set's mutex for the whole call (function contract),
+        // so for as long as the proof, a temporary, exists.
+        Some(set) => crate::dev_set::find(&unsafe { set.assert_held() }, device::ParentRef(dev))
             .map_or(core::ptr::null_mut(), |d| d.as_ptr()),
         None => core::ptr::null_mut(),
     }
@@ -384,18 +388,21 @@ unsafe extern "C" fn vfio_file_has_dev(
     }
 }
 
-/// Borrows a device with its set's mutex held by the calling driver (asserted with lockdep).
+/// Borrows a device with its set's mutex held by the calling driver (asserted with lockdep),
+/// and the proof of that lock.
 ///
 /// # Safety
 ///
-/// `d` must be a live device in a set.
+/// `d` must be a live device for `'a`, in a set whose mutex the current thread holds for `'a`.
 pub(crate) unsafe fn held<'a>(
     d: *mut bindings::vfio_device,
-) -> Option<(&'a RawDevice, DevSetHeld<'a>)> {
+) -> Option<(&'a RawDevice, SetLocked<'a>)> {
     // SAFETY: Per the function contract.
     let dev = unsafe { dev(d) };
     let set = dev.dev_set()?;
-    Some((dev, set.assert_held()))
+    // SAFETY: `set` is `dev`'s set, whose mutex the current thread holds for `'a` (function
+    // contract).
+    Some((dev, unsafe { set.assert_held() }))
 }
 
 /// `struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)`.
@@ -447,7 +454,8 @@ unsafe extern "C" fn vfio_iommufd_get_dev_id(
 ///
 /// # Safety
 ///
-/// `vdev` must be a live device, `ictx` a valid context, `out_device_id` writable.
+/// `vdev` must be a live device in a set whose mutex the caller holds, `ictx` a valid context,
+/// `out_device_id` writable.
 #[no_mangle]
 unsafe extern "C" fn vfio_iommufd_physical_bind(
     vdev: *mut bindings::vfio_device,
@@ -469,10 +477,11 @@ unsafe extern "C" fn vfio_iommufd_physical_bind(
 ///
 /// # Safety
 ///
-/// `vdev` must be a live device in a set whose mutex the caller holds.
+/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call.
 #[no_mangle]
 unsafe extern "C" fn vfio_iommufd_physical_unbind(vdev: *mut bindings::vfio_device) {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof (function contract).
     if let Some((dev, held)) = unsafe { held(vdev) } {
         dev.physical_unbind(&held);
     }
@@ -488,7 +497,8 @@ unsafe extern "C" fn vfio_iommufd_physical_attach_ioas(
     vdev: *mut bindings::vfio_device,
     pt_id: *mut u32,
 ) -> c_int {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof; `pt_id` is valid (function contract).
     let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
         return EINVAL.to_errno();
     };
@@ -505,7 +515,8 @@ unsafe extern "C" fn vfio_iommufd_physical_attach_ioas(
 /// As [`vfio_iommufd_physical_unbind`].
 #[no_mangle]
 unsafe extern "C" fn vfio_iommufd_physical_detach_ioas(vdev: *mut bindings::vfio_device) {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof (function contract).
     if let Some((dev, held)) = unsafe { held(vdev) } {
         dev.physical_detach(&held);
     }
@@ -522,7 +533,8 @@ unsafe extern "C" fn vfio_iommufd_physical_pasid_attach_ioas(
     pasid: u32,
     pt_id: *mut u32,
 ) -> c_int {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof; `pt_id` is valid (function contract).
     let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
         return EINVAL.to_errno();
     };
@@ -542,7 +554,8 @@ unsafe extern "C" fn vfio_iommufd_physical_pasid_detach_ioas(
     vdev: *mut bindings::vfio_device,
     pasid: u32,
 ) {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof (function contract).
     if let Some((dev, held)) = unsafe { held(vdev) } {
         dev.pasid_detach(&held, pasid);
     }

@@ -12,11 +12,22 @@ use crate::kabi::{
     helpers,
     vfio::device::RawDevice, //
 };
-use core::mem::offset_of;
+use core::{
+    mem::offset_of,
+    ops::Deref,
+    ptr,
+    sync::atomic::{
+        AtomicU32,
+        Ordering, //
+    }, //
+};
 use kernel::{
     prelude::*,
     sync::Arc,
-    types::Opaque, //
+    types::{
+        NotThreadSafe,
+        Opaque, //
+    },
 };
 
 /// A device set allocated by the core.
@@ -74,31 +85,55 @@ impl DevSet {
         unsafe { (*self.0.get()).set_id as usize }
     }
 
-    /// Number of devices that joined (`device_count`); caller serialises via the set registry.
-    pub(crate) fn device_count(&self) -> u32 {
-        // SAFETY: Only the core's registry, under its lock, reads and writes the count.
-        unsafe { (*self.0.get()).device_count }
+    /// `device_count`, only ever accessed through this atomic view, so a caller that forgot
+    /// the core's set registry lock gets a wrong count, never a data race.
+    fn device_count_atomic(&self) -> &AtomicU32 {
+        // SAFETY: `device_count` is an aligned `unsigned int` of the live struct (type
+        // invariant), as aligned as `AtomicU32`; every access to it goes through this view
+        // (upstream's C drivers do not touch it; `vfio_main.c`, which does, is replaced by us).
+        unsafe { AtomicU32::from_ptr(&raw mut (*self.0.get()).device_count) }
     }
 
-    /// Sets `device_count`; caller holds the core's set registry lock.
+    /// Number of devices that joined (`device_count`); the core's set registry lock, held by
+    /// the caller, serialises the read-modify-write sequences.
+    pub(crate) fn device_count(&self) -> u32 {
+        self.device_count_atomic().load(Ordering::Relaxed)
+    }
+
+    /// Sets `device_count`; the caller holds the core's set registry lock.
     pub(crate) fn set_device_count(&self, count: u32) {
-        // SAFETY: As for `device_count`.
-        unsafe { (*self.0.get()).device_count = count };
+        self.device_count_atomic().store(count, Ordering::Relaxed);
     }
 
     /// Takes the set's mutex (the one C drivers also take).
     pub(crate) fn lock(&self) -> DevSetGuard<'_> {
         // SAFETY: The mutex is initialised (type invariant).
         unsafe { bindings::mutex_lock(&raw mut (*self.0.get()).lock) };
-        DevSetGuard { set: self }
+        DevSetGuard {
+            // INVARIANT: The mutex was just taken by the current thread; the guard keeps it
+            // until it drops, after the proof it lends out.
+            held: SetLocked {
+                set: self,
+                _not_send: NotThreadSafe,
+            },
+        }
     }
 
-    /// Warns (lockdep) unless the caller holds the set's mutex: upstream's exports that run
-    /// inside `open_device`/`close_device` assert this rather than lock.
-    pub(crate) fn assert_held(&self) -> DevSetHeld<'_> {
+    /// A proof that the caller holds the set's mutex, for upstream's exports that run inside
+    /// `open_device`/`close_device` and assert the lock rather than take it. Warns (lockdep)
+    /// if the mutex is not held.
+    ///
+    /// # Safety
+    ///
+    /// The current thread must hold the set's mutex for as long as the returned proof exists.
+    pub(crate) unsafe fn assert_held(&self) -> SetLocked<'_> {
         // SAFETY: The mutex is initialised (type invariant).
         unsafe { helpers::vfio_rs_mutex_assert_held(&raw mut (*self.0.get()).lock) };
-        DevSetHeld { set: self }
+        // INVARIANT: The caller holds the mutex while the proof exists (function contract).
+        SetLocked {
+            set: self,
+            _not_send: NotThreadSafe,
+        }
     }
 }
 
@@ -109,16 +144,54 @@ impl Drop for DevSet {
     }
 }
 
-/// Proof that the set's mutex is held, by us ([`DevSetGuard`]) or by our C caller.
-pub(crate) trait SetLocked {
+/// Proof that the mutex of one device set is held by the current thread, by us
+/// ([`DevSetGuard`], which lends it out) or by our C caller ([`DevSet::assert_held`]).
+///
+/// Like the kernel's `Guard`, it names the set it proves locked: accessors of state a set's
+/// mutex guards check they were given the proof for the right set ([`SetLocked::check`]), as
+/// `LockedBy::access` checks its owner.
+///
+/// # Invariants
+///
+/// The mutex of `set` is held by the current thread while the value exists.
+pub(crate) struct SetLocked<'a> {
+    set: &'a DevSet,
+    _not_send: NotThreadSafe,
+}
+
+impl SetLocked<'_> {
     /// The locked set.
-    fn set(&self) -> &DevSet;
+    pub(crate) fn set(&self) -> &DevSet {
+        self.set
+    }
+
+    /// Whether this proves `dev`'s set locked.
+    pub(crate) fn covers(&self, dev: &RawDevice) -> bool {
+        dev.dev_set().is_some_and(|s| ptr::eq(s, self.set))
+    }
+
+    /// Checks that this proves `dev`'s set locked, before touching state that set's mutex
+    /// guards.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `dev` is not in the locked set, as `LockedBy::access` does on a mismatched
+    /// owner: the caller has a bug, and going on would race with the device's real set lock.
+    pub(crate) fn check(&self, dev: &RawDevice) {
+        // PANIC: Unreachable from the core: every proof it makes is for the device's own set
+        // (`dev.dev_set()` locked, or asserted held in `core_exports::held`), or for the set
+        // whose members `for_each_device` walks.
+        assert!(
+            self.covers(dev),
+            "vfio: device set lock proof for another set"
+        );
+    }
 
     /// Calls `f` on every device of the set, in list order.
-    fn for_each_device(&self, f: &mut dyn FnMut(&RawDevice) -> bool) {
-        let head = self.set().head();
-        // SAFETY: The mutex is held (trait contract), so the list is stable; entries are
-        // `dev_set_list` members of live devices (type invariant).
+    pub(crate) fn for_each_device(&self, f: &mut dyn FnMut(&RawDevice) -> bool) {
+        let head = self.set.head();
+        // SAFETY: The set's mutex is held (type invariant), so the list is stable; entries are
+        // `dev_set_list` members of live devices (`DevSet` type invariant).
         unsafe {
             let mut pos = (*head).next;
             while pos != head {
@@ -142,48 +215,55 @@ impl DevSet {
     }
 }
 
-/// The set's mutex, held by us.
+/// The set's mutex, held by us: unlocks it when dropped. Dereferences to the [`SetLocked`]
+/// proof it lends to the set's accessors.
 pub(crate) struct DevSetGuard<'a> {
-    set: &'a DevSet,
+    held: SetLocked<'a>,
 }
 
 impl DevSetGuard<'_> {
     /// Links `dev` into the set's list and points its `dev_set` here.
+    ///
+    /// # Panics
+    ///
+    /// If `dev` already joined a set: linking it twice would corrupt that set's list.
     pub(crate) fn add(&mut self, dev: &RawDevice) {
-        // SAFETY: The mutex is held; `dev` is live and not in any set's list.
+        // PANIC: Unreachable from the core, which assigns a set only to a device without one;
+        // only a C driver calling `vfio_assign_device_set` twice, which upstream's list would
+        // not survive either, could get here.
+        assert!(
+            dev.dev_set().is_none(),
+            "vfio: device joins a second device set"
+        );
+        // SAFETY: The mutex is held (`SetLocked` invariant); `dev` is live (a reference) and not
+        // in any set's list (its `dev_set`, set only here, is still null: checked above).
         unsafe {
-            (*dev.as_raw()).dev_set = self.set.as_raw();
-            bindings::list_add_tail(&raw mut (*dev.as_raw()).dev_set_list, self.set.head());
+            (*dev.as_raw()).dev_set = self.held.set.as_raw();
+            bindings::list_add_tail(&raw mut (*dev.as_raw()).dev_set_list, self.held.set.head());
         }
     }
 
     /// Unlinks `dev` from the set's list.
     pub(crate) fn remove(&mut self, dev: &RawDevice) {
-        // SAFETY: The mutex is held and `dev` is in this set's list (added by `add`).
+        self.held.check(dev);
+        // SAFETY: The mutex is held (`SetLocked` invariant) and `dev` is in this set's list
+        // (checked above; devices join a set's list in `add`, when their `dev_set` is set).
         unsafe { helpers::vfio_rs_list_del(&raw mut (*dev.as_raw()).dev_set_list) };
     }
 }
 
-impl SetLocked for DevSetGuard<'_> {
-    fn set(&self) -> &DevSet {
-        self.set
+impl<'a> Deref for DevSetGuard<'a> {
+    type Target = SetLocked<'a>;
+
+    fn deref(&self) -> &SetLocked<'a> {
+        &self.held
     }
 }
 
 impl Drop for DevSetGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: This guard took the mutex in `DevSet::lock`.
-        unsafe { bindings::mutex_unlock(&raw mut (*self.set.0.get()).lock) };
-    }
-}
-
-/// The set's mutex, held by our caller (asserted with lockdep).
-pub(crate) struct DevSetHeld<'a> {
-    set: &'a DevSet,
-}
-
-impl SetLocked for DevSetHeld<'_> {
-    fn set(&self) -> &DevSet {
-        self.set
+        // SAFETY: This guard took the mutex in `DevSet::lock`, on this thread (the guard is not
+        // `Send`).
+        unsafe { bindings::mutex_unlock(&raw mut (*self.held.set.0.get()).lock) };
     }
 }

@@ -79,9 +79,15 @@ impl RawDevice {
     }
 
     /// Users of the open device (`open_count`), read under the set's mutex.
-    pub(crate) fn open_count(&self, _locked: &dyn SetLocked) -> u32 {
-        // SAFETY: Reading a field of the live struct; writers hold the set's mutex, as the
-        // caller does.
+    ///
+    /// # Panics
+    ///
+    /// If `held` proves another set locked ([`SetLocked::check`]), as every method taking a
+    /// [`SetLocked`] does.
+    pub(crate) fn open_count(&self, held: &SetLocked<'_>) -> u32 {
+        held.check(self);
+        // SAFETY: Reading a field of the live struct; writers hold this device's set mutex,
+        // which `held` proves the current thread holds (checked above).
         unsafe { (*self.0.get()).open_count }
     }
 
@@ -179,15 +185,19 @@ impl RawDevice {
         };
     }
 
-    /// Sets `open_count`; the set's mutex is held (`_guard`).
-    pub(crate) fn set_open_count(&self, _guard: &dyn SetLocked, count: u32) {
-        // SAFETY: Writers hold the set's mutex, as the caller does.
+    /// Sets `open_count`; the set's mutex is held (`held`).
+    pub(crate) fn set_open_count(&self, held: &SetLocked<'_>, count: u32) {
+        held.check(self);
+        // SAFETY: Readers and writers hold this device's set mutex, as `held` proves the
+        // current thread does (checked above).
         unsafe { (*self.0.get()).open_count = count };
     }
 
     /// Clears `precopy_info_v2` at last close, as upstream.
-    pub(crate) fn reset_precopy_info(&self, _guard: &dyn SetLocked) {
-        // SAFETY: Written under the set's mutex, as the caller holds it.
+    pub(crate) fn reset_precopy_info(&self, held: &SetLocked<'_>) {
+        held.check(self);
+        // SAFETY: Written under this device's set mutex, which `held` proves held (checked
+        // above).
         unsafe { (*self.0.get()).precopy_info_v2 = 0 };
     }
 
@@ -203,18 +213,22 @@ impl RawDevice {
     }
 
     /// The driver's `open_device`, if any.
-    pub(crate) fn call_open_device(&self, _guard: &dyn SetLocked) -> Result {
+    pub(crate) fn call_open_device(&self, held: &SetLocked<'_>) -> Result {
+        held.check(self);
         match self.ops().open_device {
-            // SAFETY: Called under the set's mutex at first open, as drivers expect.
+            // SAFETY: Called under this device's set mutex (`held`, checked above) at first
+            // open, as drivers expect.
             Some(f) => kernel::error::to_result(unsafe { f(self.as_raw()) }),
             None => Ok(()),
         }
     }
 
     /// The driver's `close_device`, if any.
-    pub(crate) fn call_close_device(&self, _guard: &dyn SetLocked) {
+    pub(crate) fn call_close_device(&self, held: &SetLocked<'_>) {
+        held.check(self);
         if let Some(f) = self.ops().close_device {
-            // SAFETY: Called under the set's mutex at last close, as drivers expect.
+            // SAFETY: Called under this device's set mutex (`held`, checked above) at last
+            // close, as drivers expect.
             unsafe { f(self.as_raw()) };
         }
     }
@@ -308,13 +322,15 @@ impl RawDevice {
     ///
     /// # Safety
     ///
-    /// `ictx` must be a valid iommufd context.
+    /// `ictx` must be a valid iommufd context, and the current thread must hold the device's
+    /// set mutex (the driver's `bind_iommufd` op runs under it).
     pub(crate) unsafe fn physical_bind(&self, ictx: *mut bindings::iommufd_ctx) -> Result<u32> {
         let mut id = 0u32;
         // SAFETY: `ictx` is valid (function contract) and the parent is bound.
         let idev = unsafe { bindings::iommufd_device_bind(ictx, self.parent_raw(), &mut id) };
         let idev = kernel::error::from_err_ptr(idev)?;
-        // SAFETY: The caller (a driver's bind op, under the set's mutex) owns these fields now.
+        // SAFETY: The caller holds the set's mutex (function contract), which serialises these
+        // fields' users.
         unsafe {
             (*self.0.get()).iommufd_device = idev;
             helpers::vfio_rs_ida_init(&raw mut (*self.0.get()).pasids);
@@ -323,14 +339,15 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_physical_unbind`: detaches every PASID and the device, then unbinds.
-    pub(crate) fn physical_unbind(&self, _held: &dyn SetLocked) {
+    pub(crate) fn physical_unbind(&self, held: &SetLocked<'_>) {
+        held.check(self);
         let d = self.0.get();
         let idev = self.idev();
         if idev.is_null() {
             return;
         }
-        // SAFETY: The set's mutex is held; `idev` is this device's binding and `pasids` was
-        // initialised at bind.
+        // SAFETY: This device's set mutex is held (`held`, checked above), so the binding's
+        // fields are ours; `idev` is this device's binding and `pasids` was initialised at bind.
         unsafe {
             let pasids = &raw mut (*d).pasids;
             loop {
@@ -351,13 +368,15 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_physical_attach_ioas`: attach (or replace) the default PASID's page table.
-    pub(crate) fn physical_attach(&self, _held: &dyn SetLocked, pt_id: &mut u32) -> Result {
+    pub(crate) fn physical_attach(&self, held: &SetLocked<'_>, pt_id: &mut u32) -> Result {
+        held.check(self);
         let d = self.0.get();
         let idev = self.idev();
         if kernel::warn_on!(idev.is_null()) {
             return Err(EINVAL);
         }
-        // SAFETY: The set's mutex is held; `idev` is this device's binding.
+        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
+        // the writers of `iommufd_attached`; `idev` is this device's binding.
         unsafe {
             let rc = if (*d).iommufd_attached() != 0 {
                 bindings::iommufd_device_replace(idev, 0, pt_id)
@@ -371,13 +390,15 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_physical_detach_ioas`.
-    pub(crate) fn physical_detach(&self, _held: &dyn SetLocked) {
+    pub(crate) fn physical_detach(&self, held: &SetLocked<'_>) {
+        held.check(self);
         let d = self.0.get();
         let idev = self.idev();
         if kernel::warn_on!(idev.is_null()) {
             return;
         }
-        // SAFETY: The set's mutex is held; `idev` is this device's binding.
+        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
+        // the writers of `iommufd_attached`; `idev` is this device's binding.
         unsafe {
             if (*d).iommufd_attached() == 0 {
                 return;
@@ -388,17 +409,14 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_physical_pasid_attach_ioas`.
-    pub(crate) fn pasid_attach(
-        &self,
-        _held: &dyn SetLocked,
-        pasid: u32,
-        pt_id: &mut u32,
-    ) -> Result {
+    pub(crate) fn pasid_attach(&self, held: &SetLocked<'_>, pasid: u32, pt_id: &mut u32) -> Result {
+        held.check(self);
         let idev = self.idev();
         if kernel::warn_on!(idev.is_null()) {
             return Err(EINVAL);
         }
-        // SAFETY: The set's mutex is held; `idev` and `pasids` belong to this binding.
+        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
+        // users of `pasids`; `idev` and `pasids` belong to this binding.
         unsafe {
             let pasids = &raw mut (*self.0.get()).pasids;
             if bindings::ida_find_first_range(pasids, pasid, pasid) == pasid as c_int {
@@ -417,12 +435,14 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_physical_pasid_detach_ioas`.
-    pub(crate) fn pasid_detach(&self, _held: &dyn SetLocked, pasid: u32) {
+    pub(crate) fn pasid_detach(&self, held: &SetLocked<'_>, pasid: u32) {
+        held.check(self);
         let idev = self.idev();
         if kernel::warn_on!(idev.is_null()) {
             return;
         }
-        // SAFETY: The set's mutex is held; `idev` and `pasids` belong to this binding.
+        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
+        // users of `pasids`; `idev` and `pasids` belong to this binding.
         unsafe {
             let pasids = &raw mut (*self.0.get()).pasids;
             if bindings::ida_find_first_range(pasids, pasid, pasid) != pasid as c_int {
@@ -456,20 +476,24 @@ impl RawDevice {
     /// The driver's `bind_iommufd` (the core checked it exists at registration).
     pub(crate) fn call_bind_iommufd(
         &self,
-        _held: &dyn SetLocked,
+        held: &SetLocked<'_>,
         ctx: &crate::kabi::iommufd::IommufdCtx,
     ) -> Result<u32> {
+        held.check(self);
         let f = self.ops().bind_iommufd.ok_or(EINVAL)?;
         let mut id = 0u32;
-        // SAFETY: Under the set's mutex at first open, as drivers expect; `ctx` is referenced.
+        // SAFETY: Under this device's set mutex (`held`, checked above) at first open, as
+        // drivers expect; `ctx` is referenced.
         kernel::error::to_result(unsafe { f(self.as_raw(), ctx.as_raw(), &mut id) })?;
         Ok(id)
     }
 
     /// The driver's `unbind_iommufd`.
-    pub(crate) fn call_unbind_iommufd(&self, _held: &dyn SetLocked) {
+    pub(crate) fn call_unbind_iommufd(&self, held: &SetLocked<'_>) {
+        held.check(self);
         if let Some(f) = self.ops().unbind_iommufd {
-            // SAFETY: Under the set's mutex at last close, paired with `call_bind_iommufd`.
+            // SAFETY: Under this device's set mutex (`held`, checked above) at last close,
+            // paired with `call_bind_iommufd`.
             unsafe { f(self.as_raw()) };
         }
     }
@@ -477,11 +501,13 @@ impl RawDevice {
     /// The driver's `attach_ioas`, or `pasid_attach_ioas` with a PASID.
     pub(crate) fn call_attach_ioas(
         &self,
-        _held: &dyn SetLocked,
+        held: &SetLocked<'_>,
         pasid: Option<u32>,
         pt_id: &mut u32,
     ) -> Result {
-        // SAFETY: Under the set's mutex on a bound device, as drivers expect.
+        held.check(self);
+        // SAFETY: Under this device's set mutex (`held`, checked above) on a bound device, as
+        // drivers expect.
         let rc = unsafe {
             match pasid {
                 Some(p) => {
@@ -494,8 +520,10 @@ impl RawDevice {
     }
 
     /// The driver's `detach_ioas`, or `pasid_detach_ioas` with a PASID.
-    pub(crate) fn call_detach_ioas(&self, _held: &dyn SetLocked, pasid: Option<u32>) -> Result {
-        // SAFETY: Under the set's mutex on a bound device, as drivers expect.
+    pub(crate) fn call_detach_ioas(&self, held: &SetLocked<'_>, pasid: Option<u32>) -> Result {
+        held.check(self);
+        // SAFETY: Under this device's set mutex (`held`, checked above) on a bound device, as
+        // drivers expect.
         unsafe {
             match pasid {
                 Some(p) => (self.ops().pasid_detach_ioas.ok_or(EOPNOTSUPP)?)(self.as_raw(), p),
@@ -514,8 +542,10 @@ impl RawDevice {
     }
 
     /// Sets the `cdev_opened` bit C drivers read (set's mutex held).
-    pub(crate) fn set_cdev_opened(&self, _held: &dyn SetLocked, opened: bool) {
-        // SAFETY: The bitfield byte is only written under the set's mutex.
+    pub(crate) fn set_cdev_opened(&self, held: &SetLocked<'_>, opened: bool) {
+        held.check(self);
+        // SAFETY: The bitfield byte is only written under the device's set mutex, which `held`
+        // proves the current thread holds (checked above).
         unsafe { (*self.0.get()).set_cdev_opened(u8::from(opened)) };
     }
 

@@ -24,15 +24,16 @@ use kernel::prelude::*;
 ///
 /// # Safety
 ///
-/// `vdev` must be a live device in a set whose mutex the caller holds, `ictx` a valid context,
-/// `out_device_id` writable.
+/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call, `ictx`
+/// a valid context, `out_device_id` writable.
 #[no_mangle]
 unsafe extern "C" fn vfio_iommufd_emulated_bind(
     vdev: *mut bindings::vfio_device,
     ictx: *mut bindings::iommufd_ctx,
     out_device_id: *mut u32,
 ) -> c_int {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof (function contract).
     let Some((dev, held)) = (unsafe { held(vdev) }) else {
         return EINVAL.to_errno();
     };
@@ -51,10 +52,11 @@ unsafe extern "C" fn vfio_iommufd_emulated_bind(
 ///
 /// # Safety
 ///
-/// `vdev` must be a live device in a set whose mutex the caller holds.
+/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call.
 #[no_mangle]
 unsafe extern "C" fn vfio_iommufd_emulated_unbind(vdev: *mut bindings::vfio_device) {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof (function contract).
     if let Some((dev, held)) = unsafe { held(vdev) } {
         dev.emulated_unbind(&held);
     }
@@ -70,7 +72,8 @@ unsafe extern "C" fn vfio_iommufd_emulated_attach_ioas(
     vdev: *mut bindings::vfio_device,
     pt_id: *mut u32,
 ) -> c_int {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof; `pt_id` is valid (function contract).
     let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_ref() }) else {
         return EINVAL.to_errno();
     };
@@ -87,7 +90,8 @@ unsafe extern "C" fn vfio_iommufd_emulated_attach_ioas(
 /// As [`vfio_iommufd_emulated_unbind`].
 #[no_mangle]
 unsafe extern "C" fn vfio_iommufd_emulated_detach_ioas(vdev: *mut bindings::vfio_device) {
-    // SAFETY: Per the function contract.
+    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
+    // for as long as the proof (function contract).
     if let Some((dev, held)) = unsafe { held(vdev) } {
         dev.emulated_detach(&held);
     }

@@ -22,6 +22,12 @@ use kernel::{
 };
 
 /// Proof that the device set's mutex is held: given to [`Driver`] callbacks only.
+///
+/// # Invariants
+///
+/// `set` is the live set of the device whose `open_device`/`close_device` callback runs, and
+/// the core holds its mutex, on this thread, for `'a` (the callback's duration). The raw
+/// pointer keeps the proof on that thread (not `Send`).
 pub(crate) struct SetHeld<'a> {
     set: *mut bindings::vfio_device_set,
     _lock: PhantomData<&'a ()>,
@@ -30,8 +36,8 @@ pub(crate) struct SetHeld<'a> {
 impl SetHeld<'_> {
     /// How many devices of the set are open (`vfio_device_set_open_count`).
     pub(crate) fn open_count(&self) -> u32 {
-        // SAFETY: `set` is the live set of the device whose callback runs, with its mutex held
-        // (type's construction in the trampolines below).
+        // SAFETY: `set` is a live set whose mutex the current thread holds (type invariant), as
+        // the export requires.
         unsafe { bindings::vfio_device_set_open_count(self.set) }
     }
 }
@@ -197,8 +203,11 @@ impl<T: Driver> Ops<T> {
     unsafe fn held<'a>(vdev: *mut bindings::vfio_device) -> (&'a Device<T>, SetHeld<'a>) {
         // SAFETY: `vdev` belongs to a live `Device<T>` (function contract).
         let dev = unsafe { Device::<T>::from_vdev(vdev) };
+        // INVARIANT: The core calls `open_device`/`close_device` with the device's set mutex
+        // held for the call (function contract), and `'a` is chosen by the trampolines, which
+        // drop the proof before they return.
         let held = SetHeld {
-            // SAFETY: The device is registered, so its set is assigned.
+            // SAFETY: `vdev` is live (function contract); registered, so its set is assigned.
             set: unsafe { (*vdev).dev_set },
             _lock: PhantomData,
         };

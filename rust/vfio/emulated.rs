@@ -59,9 +59,10 @@ impl RawDevice {
     /// `ictx` must be a valid iommufd context.
     pub(crate) unsafe fn emulated_bind(
         &self,
-        _held: &dyn SetLocked,
+        held: &SetLocked<'_>,
         ictx: *mut bindings::iommufd_ctx,
     ) -> Result<u32> {
+        held.check(self);
         let mut id = 0u32;
         // SAFETY: `ictx` is valid (function contract); the ops are static and the device
         // outlives its access (it is destroyed at unbind, before the last close completes).
@@ -69,19 +70,22 @@ impl RawDevice {
             bindings::iommufd_access_create(ictx, &ACCESS_OPS.0, self.as_raw().cast(), &mut id)
         };
         let access = kernel::error::from_err_ptr(access)?;
-        // SAFETY: The set's mutex is held (`_held`), which serialises this field's writers.
+        // SAFETY: The device's set mutex is held (`held`, checked above), which serialises this
+        // field's writers.
         unsafe { (*self.as_raw()).iommufd_access = access };
         Ok(id)
     }
 
     /// `vfio_iommufd_emulated_unbind`.
-    pub(crate) fn emulated_unbind(&self, _held: &dyn SetLocked) {
+    pub(crate) fn emulated_unbind(&self, held: &SetLocked<'_>) {
+        held.check(self);
         let d = self.as_raw();
         let access = self.access();
         if access.is_null() {
             return;
         }
-        // SAFETY: The set's mutex is held; `access` is this device's live access.
+        // SAFETY: The device's set mutex is held (`held`, checked above), which serialises
+        // the access's users; `access` is this device's live access.
         unsafe {
             bindings::iommufd_access_destroy(access);
             (*d).set_iommufd_attached(0);
@@ -90,11 +94,13 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_emulated_attach_ioas`: attach (or replace) the IOAS the access reads.
-    pub(crate) fn emulated_attach(&self, _held: &dyn SetLocked, pt_id: u32) -> Result {
+    pub(crate) fn emulated_attach(&self, held: &SetLocked<'_>, pt_id: u32) -> Result {
+        held.check(self);
         let d = self.as_raw();
         let access = self.access();
-        // SAFETY: The set's mutex is held; `access` is this device's access (iommufd checks a
-        // null one is never passed: the core only attaches bound devices).
+        // SAFETY: The device's set mutex is held (`held`, checked above); `access` is this
+        // device's access (iommufd checks a null one is never passed: the core only attaches
+        // bound devices).
         unsafe {
             let rc = if (*d).iommufd_attached() != 0 {
                 bindings::iommufd_access_replace(access, pt_id)
@@ -108,13 +114,15 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_emulated_detach_ioas`.
-    pub(crate) fn emulated_detach(&self, _held: &dyn SetLocked) {
+    pub(crate) fn emulated_detach(&self, held: &SetLocked<'_>) {
+        held.check(self);
         let d = self.as_raw();
         let access = self.access();
         if kernel::warn_on!(access.is_null()) {
             return;
         }
-        // SAFETY: The set's mutex is held; `access` is this device's live access.
+        // SAFETY: The device's set mutex is held (`held`, checked above), which serialises
+        // the access's users; `access` is this device's live access.
         unsafe {
             if (*d).iommufd_attached() == 0 {
                 return;

@@ -59,7 +59,7 @@ impl KvmSlot {
 
     /// Before a device's first open: takes a reference on the recorded VM for the driver
     /// (`vfio_device::kvm`), until [`RawDevice::put_kvm`]. Nothing without KVM in the kernel.
-    pub(crate) fn get_for_device(&self, dev: &RawDevice, held: &dyn SetLocked) {
+    pub(crate) fn get_for_device(&self, dev: &RawDevice, held: &SetLocked<'_>) {
         if !kvm::ENABLED {
             return;
         }
@@ -74,10 +74,12 @@ impl KvmSlot {
 }
 
 impl RawDevice {
-    /// Publishes a VM reference to the driver; the set's mutex is held (`_held`).
-    fn store_kvm(&self, _held: &dyn SetLocked, r: kvm::KvmRef) {
+    /// Publishes a VM reference to the driver; the set's mutex is held (`held`).
+    fn store_kvm(&self, held: &SetLocked<'_>, r: kvm::KvmRef) {
+        held.check(self);
         let d = self.as_raw();
-        // SAFETY: `kvm` and `put_kvm` are only written under the set's mutex.
+        // SAFETY: `kvm` and `put_kvm` are only accessed under the device's set mutex, which
+        // `held` proves the current thread holds (checked above).
         unsafe {
             (*d).kvm = r.kvm.as_ptr();
             (*d).put_kvm = Some(r.put);
@@ -86,12 +88,14 @@ impl RawDevice {
 
     /// After a device's last close: drops the VM reference taken at its first open, if any
     /// (upstream's `vfio_device_put_kvm`). Nothing without KVM in the kernel.
-    pub(crate) fn put_kvm(&self, _held: &dyn SetLocked) {
+    pub(crate) fn put_kvm(&self, held: &SetLocked<'_>) {
         if !kvm::ENABLED {
             return;
         }
+        held.check(self);
         let d = self.as_raw();
-        // SAFETY: `kvm` and `put_kvm` are only accessed under the set's mutex.
+        // SAFETY: `kvm` and `put_kvm` are only accessed under the device's set mutex, which
+        // `held` proves the current thread holds (checked above).
         let (vm, put) = unsafe { ((*d).kvm, (*d).put_kvm) };
         let Some(vm) = NonNull::new(vm) else {
             return;

@@ -128,6 +128,7 @@ impl SetStats {
 const SAMPLE_DMA: u32 = (b';' as u32) << 8 | 160;
 /// Its argument's size.
 const SAMPLE_DMA_SIZE: usize = 32;
+const _: () = assert!(SAMPLE_DMA_SIZE == 2 * size_of::<u32>() + 3 * size_of::<u64>());
 /// Largest `vfio_dma_rw` the ioctl does at once.
 const SAMPLE_DMA_MAX: usize = 1 << 16;
 
@@ -152,23 +153,25 @@ struct Sample {
 impl Sample {
     /// [`SAMPLE_DMA`].
     fn dma(dev: &Device<Self>, arg: usize) -> Result<isize> {
-        let mut a = [0u8; SAMPLE_DMA_SIZE];
-        UserSlice::new(UserPtr::from_addr(arg), SAMPLE_DMA_SIZE)
-            .reader()
-            .read_slice(&mut a)?;
-        let u32_at = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
-        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
-        if (u32_at(0) as usize) < SAMPLE_DMA_SIZE {
+        // The argument's fields in order, each copied as its type; all of them before any
+        // check, so an unreadable argument is `EFAULT` whatever it holds.
+        let mut a = UserSlice::new(UserPtr::from_addr(arg), SAMPLE_DMA_SIZE).reader();
+        let argsz: u32 = a.read()?;
+        let op: u32 = a.read()?;
+        let iova: u64 = a.read()?;
+        let len: u64 = a.read()?;
+        let buf: u64 = a.read()?;
+        if (argsz as usize) < SAMPLE_DMA_SIZE {
             return Err(EINVAL);
         }
-        let op = match u32_at(4) {
+        let op = match op {
             0 => DmaOp::Read,
             1 => DmaOp::Write,
             2 => DmaOp::Pin,
             3 => DmaOp::Unpin,
             _ => return Err(EINVAL),
         };
-        let (iova, len, buf) = (u64_at(8), u64_at(16) as usize, u64_at(24) as usize);
+        let (len, buf) = (len as usize, buf as usize);
         let stats = &dev.data().stats;
         match op {
             DmaOp::Read | DmaOp::Write => {

@@ -22,8 +22,8 @@ use super::dma_map::DmaEntry;
 use super::errno::Errno;
 use super::iommu::{Inner, VfioIommu};
 use super::pgsize::{ffs, min_pgsize, shift_count};
-use super::uapi::{DIRTY_GET_SIZE, DIRTY_MINSZ};
-use crate::kabi::{uaccess_ext::u64_at, uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap};
+use super::uapi::DIRTY_MINSZ;
+use crate::kabi::{uaccess_ext::read_user, uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap};
 use kernel::{
     prelude::*,
     transmute::AsBytes,
@@ -177,12 +177,9 @@ pub(crate) fn add_migration_cap(caps: &mut OwnedInfoCap, pgsize_bitmap: u64) -> 
 pub(crate) fn dirty_pages(iommu: &VfioIommu, arg: usize) -> Result {
     let v2 = iommu.inner.lock().v2;
     check_dirty_allowed(v2).map_err(kerr)?;
-    let mut head = [0u8; DIRTY_MINSZ as usize];
-    UserSlice::new(UserPtr::from_addr(arg), head.len())
-        .reader()
-        .read_slice(&mut head)?;
-    let argsz = u32::from_ne_bytes([head[0], head[1], head[2], head[3]]);
-    let flags = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
+    // `DIRTY_MINSZ` bytes: the struct without its flexible `data`.
+    let head: uapi::vfio_iommu_type1_dirty_bitmap = read_user(arg)?;
+    let (argsz, flags) = (head.argsz, head.flags);
     match check_dirty_header(argsz, flags).map_err(kerr)? {
         DirtyOp::Start => {
             let mut inner = iommu.inner.lock();
@@ -203,17 +200,15 @@ pub(crate) fn dirty_pages(iommu: &VfioIommu, arg: usize) -> Result {
         }
         DirtyOp::GetBitmap => {
             check_get_bitmap_argsz(argsz).map_err(kerr)?;
-            let mut b = [0u8; DIRTY_GET_SIZE as usize];
-            UserSlice::new(UserPtr::from_addr(arg + DIRTY_MINSZ as usize), b.len())
-                .reader()
-                .read_slice(&mut b)?;
+            // `data`: a `struct vfio_iommu_type1_dirty_bitmap_get`.
+            let b: uapi::vfio_iommu_type1_dirty_bitmap_get = read_user(arg + DIRTY_MINSZ as usize)?;
             let range = GetBitmapArgs {
-                iova: u64_at(&b, 0),
-                size: u64_at(&b, 8),
+                iova: b.iova,
+                size: b.size,
                 bitmap: BitmapArg {
-                    pgsize: u64_at(&b, 16),
-                    size: u64_at(&b, 24),
-                    data: u64_at(&b, 32),
+                    pgsize: b.bitmap.pgsize,
+                    size: b.bitmap.size,
+                    data: b.bitmap.data.addr() as u64,
                 },
             };
             // Upstream's order: size 0, overflow, `access_ok`, then the bitmap size.

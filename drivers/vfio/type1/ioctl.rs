@@ -16,9 +16,11 @@ use super::map_args::{
     check_map, check_map_alignment, check_unmap, check_unmap_bitmap, check_unmap_header,
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
 };
-use super::uapi::{INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ};
+use super::uapi::{
+    BITMAP_ARG_SIZE, DIRTY_GET_SIZE, DIRTY_MINSZ, INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ,
+};
 use crate::kabi::{
-    uaccess_ext::{read_user, u32_at, u64_at, write_user},
+    uaccess_ext::{read_user, read_user_prefix, write_user, write_user_bytes, write_user_prefix},
     uapi,
     user_mm::access_ok,
     user_pages::PinOwner,
@@ -26,6 +28,43 @@ use crate::kabi::{
 };
 use crate::module_params;
 use kernel::prelude::*;
+
+// The pure modules spell the uAPI values and struct sizes out (`super::uapi`, host-tested);
+// they must be the target's.
+const _: () = {
+    use super::uapi as t1;
+    use core::mem::{offset_of, size_of};
+    assert!(t1::VFIO_TYPE1_IOMMU == uapi::VFIO_TYPE1_IOMMU as u64);
+    assert!(t1::VFIO_TYPE1V2_IOMMU == uapi::VFIO_TYPE1v2_IOMMU as u64);
+    assert!(t1::VFIO_DMA_CC_IOMMU == uapi::VFIO_DMA_CC_IOMMU as u64);
+    assert!(t1::VFIO_UNMAP_ALL == uapi::VFIO_UNMAP_ALL as u64);
+    assert!(t1::VFIO_UPDATE_VADDR == uapi::VFIO_UPDATE_VADDR as u64);
+    assert!(t1::MAP_FLAG_READ == uapi::VFIO_DMA_MAP_FLAG_READ);
+    assert!(t1::MAP_FLAG_WRITE == uapi::VFIO_DMA_MAP_FLAG_WRITE);
+    assert!(t1::MAP_FLAG_VADDR == uapi::VFIO_DMA_MAP_FLAG_VADDR);
+    assert!(t1::UNMAP_FLAG_GET_DIRTY_BITMAP == uapi::VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
+    assert!(t1::UNMAP_FLAG_ALL == uapi::VFIO_DMA_UNMAP_FLAG_ALL);
+    assert!(t1::UNMAP_FLAG_VADDR == uapi::VFIO_DMA_UNMAP_FLAG_VADDR);
+    assert!(t1::DIRTY_PAGES_FLAG_START == uapi::VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+    assert!(t1::DIRTY_PAGES_FLAG_STOP == uapi::VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+    assert!(t1::DIRTY_PAGES_FLAG_GET_BITMAP == uapi::VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP);
+    assert!(t1::IOMMU_READ == kernel::bindings::IOMMU_READ);
+    assert!(t1::IOMMU_WRITE == kernel::bindings::IOMMU_WRITE);
+    assert!(t1::IOMMU_CACHE == kernel::bindings::IOMMU_CACHE);
+    assert!(INFO_SIZE as usize == size_of::<uapi::vfio_iommu_type1_info>());
+    assert!(
+        INFO_MINSZ as usize
+            == offset_of!(uapi::vfio_iommu_type1_info, iova_pgsizes) + size_of::<u64>()
+    );
+    assert!(MAP_MINSZ as usize == size_of::<uapi::vfio_iommu_type1_dma_map>());
+    assert!(MAP_MINSZ as usize == offset_of!(uapi::vfio_iommu_type1_dma_map, size) + 8);
+    assert!(UNMAP_MINSZ as usize == size_of::<uapi::vfio_iommu_type1_dma_unmap>());
+    assert!(UNMAP_MINSZ as usize == offset_of!(uapi::vfio_iommu_type1_dma_unmap, data));
+    assert!(BITMAP_ARG_SIZE as usize == size_of::<uapi::vfio_bitmap>());
+    assert!(DIRTY_MINSZ as usize == size_of::<uapi::vfio_iommu_type1_dirty_bitmap>());
+    assert!(DIRTY_MINSZ as usize == offset_of!(uapi::vfio_iommu_type1_dirty_bitmap, data));
+    assert!(DIRTY_GET_SIZE as usize == size_of::<uapi::vfio_iommu_type1_dirty_bitmap_get>());
+};
 
 /// Runs one container ioctl.
 pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize> {
@@ -41,8 +80,8 @@ pub(crate) fn dispatch(iommu: &VfioIommu, cmd: u32, arg: usize) -> Result<isize>
 /// `vfio_iommu_type1_get_info` (`t1:2820`): page sizes, then the MIGRATION, DMA_AVAIL and
 /// IOVA_RANGE capabilities.
 fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
-    let head: [u8; INFO_MINSZ as usize] = read_user(arg)?;
-    let argsz = u32_at(&head, 0);
+    let head: uapi::vfio_iommu_type1_info = read_user_prefix(arg, INFO_MINSZ as usize)?;
+    let argsz = head.argsz;
     if argsz < INFO_MINSZ {
         return Err(EINVAL);
     }
@@ -86,27 +125,30 @@ fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
             out_argsz = u32::try_from(total).map_err(|_| EINVAL)?;
         } else {
             caps.shift(INFO_SIZE as usize);
-            write_user(arg + INFO_SIZE as usize, caps.bytes())?;
+            write_user_bytes(arg + INFO_SIZE as usize, caps.bytes())?;
             cap_offset = INFO_SIZE;
         }
     }
-    let mut info = [0u8; INFO_SIZE as usize];
-    info[0..4].copy_from_slice(&out_argsz.to_ne_bytes());
-    info[4..8].copy_from_slice(&flags.to_ne_bytes());
-    info[8..16].copy_from_slice(&pgsizes.to_ne_bytes());
-    info[16..20].copy_from_slice(&cap_offset.to_ne_bytes());
-    write_user(arg, &info[..minsz])
+    let info = uapi::vfio_iommu_type1_info {
+        argsz: out_argsz,
+        flags,
+        iova_pgsizes: pgsizes,
+        cap_offset,
+        pad: 0,
+    };
+    write_user_prefix(arg, &info, minsz)
 }
 
 /// `vfio_iommu_type1_map_dma` + `vfio_dma_do_map` (`t1:2895`, `:1680`).
 fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
-    let b: [u8; MAP_MINSZ as usize] = read_user(arg)?;
+    // `MAP_MINSZ` bytes: the whole struct.
+    let b: uapi::vfio_iommu_type1_dma_map = read_user(arg)?;
     let args = MapDmaArgs {
-        argsz: u32_at(&b, 0),
-        flags: u32_at(&b, 4),
-        vaddr: u64_at(&b, 8),
-        iova: u64_at(&b, 16),
-        size: u64_at(&b, 24),
+        argsz: b.argsz,
+        flags: b.flags,
+        vaddr: b.vaddr,
+        iova: b.iova,
+        size: b.size,
     };
     let req = check_map(&args).map_err(kerr)?;
     let mut guard = iommu.inner.lock();
@@ -183,21 +225,23 @@ impl UnmapHooks<VfioDma> for Teardown<'_> {
 
 /// `vfio_iommu_type1_unmap_dma` + `vfio_dma_do_unmap` (`t1:2914`, `:1391`).
 fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
-    let b: [u8; UNMAP_MINSZ as usize] = read_user(arg)?;
+    // `UNMAP_MINSZ` bytes: the struct without its flexible `data`.
+    let mut b: uapi::vfio_iommu_type1_dma_unmap = read_user(arg)?;
     let args = UnmapDmaArgs {
-        argsz: u32_at(&b, 0),
-        flags: u32_at(&b, 4),
-        iova: u64_at(&b, 8),
-        size: u64_at(&b, 16),
+        argsz: b.argsz,
+        flags: b.flags,
+        iova: b.iova,
+        size: b.size,
     };
     check_unmap_header(&args).map_err(kerr)?;
     let mut bitmap = BitmapArg::default();
     if args.wants_bitmap() {
-        let bb: [u8; 24] = read_user(arg + UNMAP_MINSZ as usize)?;
+        // `data`: a `struct vfio_bitmap`.
+        let bb: uapi::vfio_bitmap = read_user(arg + UNMAP_MINSZ as usize)?;
         bitmap = BitmapArg {
-            pgsize: u64_at(&bb, 0),
-            size: u64_at(&bb, 8),
-            data: u64_at(&bb, 16),
+            pgsize: bb.pgsize,
+            size: bb.size,
+            data: bb.data.addr() as u64,
         };
         if !access_ok(bitmap.data, bitmap.size) {
             return Err(EINVAL);
@@ -240,7 +284,6 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
             }
         }
     };
-    let mut out = b;
-    out[16..24].copy_from_slice(&unmapped.to_ne_bytes());
-    write_user(arg, &out)
+    b.size = unmapped;
+    write_user(arg, &b)
 }
