@@ -27,7 +27,7 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check \
-	check-debug run bench print-kdir clean host-test setup
+	check-debug check-harness run bench print-kdir clean host-test setup
 
 all: modules selftests
 
@@ -75,6 +75,12 @@ setup:
 check: setup
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	KDIR=$(KDIR) KVARIANT=$(KVARIANT) scripts/check
+
+# Self-tests of make check itself: each injected fault must fail a small run, naming
+# its cause (scripts/check-harness; about 3 min per case).
+check-harness: setup
+	$(MAKE) --no-print-directory KDIR=$(KDIR) all
+	KDIR=$(KDIR) scripts/check-harness
 
 check-debug: setup
 	$(MAKE) --no-print-directory KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check
