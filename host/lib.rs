@@ -9,13 +9,13 @@
 #![cfg_attr(not(test), no_std)]
 #![allow(dead_code)]
 
-#[path = "../drivers/vfio/info_caps.rs"]
-pub mod info_caps;
+#[path = "../drivers/vfio/info_cap_chain.rs"]
+pub mod info_cap_chain;
 
 #[path = "../drivers/vfio/irq_set.rs"]
 pub mod irq_set;
 
-/// The pure logic of the type1 IOMMU backend (`drivers/vfio/type1/`).
+/// The pure logic of the type1 IOMMU driver (`drivers/vfio/type1/`).
 pub mod type1;
 
 #[path = "../drivers/vfio/mig_state.rs"]

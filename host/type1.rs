@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The pure logic of the type1 IOMMU backend, laid out as the kernel module's crate root
+//! The pure logic of the type1 IOMMU driver, laid out as the kernel module's crate root
 //! will declare it (sibling modules), so the files' `super::` paths work in both builds.
 
 #[path = "../drivers/vfio/type1/dirty_bitmap.rs"]

@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
-use crate::kabi::fops::StaticFops;
+use crate::kernel_ext::fops::StaticFops;
 use core::marker::PhantomData;
 use kernel::{
     bindings,

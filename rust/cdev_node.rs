@@ -118,7 +118,7 @@ impl CdevNode {
     pub(crate) unsafe fn data_of_inode(inode: *mut bindings::inode) -> *mut c_void {
         // SAFETY: `i_cdev` is the `cdev` field of an `Inner` (function contract).
         unsafe {
-            let cdev = crate::kabi::helpers::vfio_rs_inode_cdev(inode);
+            let cdev = crate::kernel_ext::helpers::vfio_rs_inode_cdev(inode);
             let inner = cdev
                 .cast::<u8>()
                 .sub(core::mem::offset_of!(Inner, cdev))

@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/idr.h`](srctree/include/linux/idr.h).
 
-use crate::kabi::helpers;
+use crate::kernel_ext::helpers;
 use kernel::{
     bindings,
     prelude::*,

@@ -199,14 +199,14 @@ impl IommuGroup {
         mut f: impl FnMut(u64, u64, u32) -> Result,
     ) -> Result {
         const ON_STACK: usize = 16;
-        let mut small = [crate::kabi::helpers::VfioRsResvRegion::default(); ON_STACK];
+        let mut small = [crate::kernel_ext::helpers::VfioRsResvRegion::default(); ON_STACK];
         let mut heap = KVec::new();
-        let mut buf: &mut [crate::kabi::helpers::VfioRsResvRegion] = &mut small;
+        let mut buf: &mut [crate::kernel_ext::helpers::VfioRsResvRegion] = &mut small;
         loop {
             let max = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
             // SAFETY: The group is valid; `buf` has room for `max` entries.
             let n = unsafe {
-                crate::kabi::helpers::vfio_rs_group_resv_regions(
+                crate::kernel_ext::helpers::vfio_rs_group_resv_regions(
                     self.ptr.as_ptr(),
                     buf.as_mut_ptr(),
                     max,
@@ -225,7 +225,7 @@ impl IommuGroup {
             heap.clear();
             heap.resize(
                 n as usize,
-                crate::kabi::helpers::VfioRsResvRegion::default(),
+                crate::kernel_ext::helpers::VfioRsResvRegion::default(),
                 GFP_KERNEL,
             )?;
             buf = &mut heap;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! IOMMU paging domains (`struct iommu_domain`) owned by a VFIO IOMMU backend: allocation for
+//! IOMMU paging domains (`struct iommu_domain`) owned by a VFIO IOMMU driver: allocation for
 //! a group, attaching groups, and the mapping calls.
 //!
 //! C header: [`include/linux/iommu.h`](srctree/include/linux/iommu.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     helpers,
     iommu::IommuGroup, //
 };
@@ -16,7 +16,7 @@ use kernel::{
 };
 
 /// One region of [`IommuDomain::unmap_batch`].
-pub(crate) use crate::kabi::helpers::VfioRsUnmapRegion as UnmapRegion;
+pub(crate) use crate::kernel_ext::helpers::VfioRsUnmapRegion as UnmapRegion;
 
 /// `IOMMU_READ`.
 pub(crate) const IOMMU_READ: u32 = bindings::IOMMU_READ;

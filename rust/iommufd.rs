@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/iommufd.h`](srctree/include/linux/iommufd.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     iommu::IommuGroup, //
 };

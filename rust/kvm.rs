@@ -6,7 +6,7 @@
 //!
 //! C header: [`include/linux/kvm_host.h`](srctree/include/linux/kvm_host.h).
 
-use crate::kabi::bindings;
+use crate::kernel_ext::bindings;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 

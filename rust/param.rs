@@ -134,7 +134,7 @@ pub(crate) const fn modinfo<const N: usize>(s: &str) -> [u8; N] {
 #[allow(unused_macros)]
 macro_rules! module_param_rw {
     (@entry bool, $name:ident, $perm:expr) => {
-        $crate::kabi::param::ParamEntry::of_bool(
+        $crate::kernel_ext::param::ParamEntry::of_bool(
             kernel::c_str!(stringify!($name)),
             kernel::module::this_module::<LocalModule>(),
             &$name,
@@ -142,15 +142,15 @@ macro_rules! module_param_rw {
         )
     };
     (@entry uint, $name:ident, $perm:expr) => {
-        $crate::kabi::param::ParamEntry::of_uint(
+        $crate::kernel_ext::param::ParamEntry::of_uint(
             kernel::c_str!(stringify!($name)),
             kernel::module::this_module::<LocalModule>(),
             &$name,
             $perm,
         )
     };
-    (@store bool) => { $crate::kabi::param::BoolParam };
-    (@store uint) => { $crate::kabi::param::UintParam };
+    (@store bool) => { $crate::kernel_ext::param::BoolParam };
+    (@store uint) => { $crate::kernel_ext::param::UintParam };
     ($(#[$meta:meta])* static $name:ident: $kind:ident = $default:expr, $perm:expr, $desc:literal;) => {
         $(#[$meta])*
         #[allow(non_upper_case_globals)]
@@ -160,17 +160,17 @@ macro_rules! module_param_rw {
         const _: () = {
             #[link_section = "__param"]
             #[used(compiler)]
-            static ENTRY: $crate::kabi::param::ParamEntry = module_param_rw!(@entry $kind, $name, $perm);
+            static ENTRY: $crate::kernel_ext::param::ParamEntry = module_param_rw!(@entry $kind, $name, $perm);
 
             const PARMTYPE: &str = concat!("parmtype=", stringify!($name), ":", stringify!($kind), "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
-            static PARMTYPE_INFO: [u8; PARMTYPE.len()] = $crate::kabi::param::modinfo(PARMTYPE);
+            static PARMTYPE_INFO: [u8; PARMTYPE.len()] = $crate::kernel_ext::param::modinfo(PARMTYPE);
 
             const PARM: &str = concat!("parm=", stringify!($name), ":", $desc, "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
-            static PARM_INFO: [u8; PARM.len()] = $crate::kabi::param::modinfo(PARM);
+            static PARM_INFO: [u8; PARM.len()] = $crate::kernel_ext::param::modinfo(PARM);
         };
     };
 }

@@ -4,13 +4,13 @@
 //! `minsz` bytes of one (as upstream's `copy_from_user(&s, arg, minsz)` and
 //! `copy_to_user(arg, &s, minsz)`), and `copy_struct_from_user` semantics for extensible ones.
 //!
-//! The structs are bindgen's, from the uAPI header ([`crate::kabi::uapi`]); the ones the
+//! The structs are bindgen's, from the uAPI header ([`crate::kernel_ext::uapi`]); the ones the
 //! modules copy implement [`FromBytes`] and [`AsBytes`] here, each checked at compile time to
 //! have no padding.
 //!
 //! C header: [`include/linux/uaccess.h`](srctree/include/linux/uaccess.h).
 
-use crate::kabi::uapi;
+use crate::kernel_ext::uapi;
 use core::mem::{
     size_of,
     MaybeUninit, //

@@ -7,7 +7,7 @@
 //! C helpers: `rust/type1_emulated.c`. C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
 
-use crate::kabi::bindings;
+use crate::kernel_ext::bindings;
 use kernel::{mm::Mm, prelude::*};
 
 // Only pointers to kernel structs cross the boundary.

@@ -5,7 +5,7 @@
 //! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h).
 
-use crate::kabi::helpers;
+use crate::kernel_ext::helpers;
 use core::ptr::NonNull;
 use kernel::{
     bindings,

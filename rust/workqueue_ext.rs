@@ -6,7 +6,7 @@
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h).
 
-use crate::kabi::helpers;
+use crate::kernel_ext::helpers;
 use core::ptr::NonNull;
 use kernel::{
     bindings,

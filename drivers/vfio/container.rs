@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The container, `/dev/vfio/vfio`: groups sharing one IOMMU backend instance.
+//! The container, `/dev/vfio/vfio`: groups sharing one IOMMU driver instance.
 //!
 //! A container is unprivileged until a group joins; only then may `VFIO_SET_IOMMU` pick a
 //! backend, and the backend goes away with the last group (upstream semantics).
@@ -9,8 +9,8 @@
 //! ioctls run without the container lock, on a cloned reference to the instance.
 
 use crate::{
-    iommu_drivers,
-    kabi::{
+    iommu_driver,
+    kernel_ext::{
         iommu::{
             DmaOwnership,
             IommuGroup, //
@@ -102,7 +102,7 @@ impl Container {
         let backend = self.state.lock().backend.clone();
         match backend {
             Some(b) => b.ioctl(uapi::VFIO_CHECK_EXTENSION, ext),
-            None => iommu_drivers::check_extension(ext),
+            None => iommu_driver::check_extension(ext),
         }
     }
 
@@ -114,7 +114,7 @@ impl Container {
             return Err(EINVAL);
         }
         let mut ret = Err(ENODEV);
-        for (driver, module) in iommu_drivers::candidates(arg) {
+        for (driver, module) in iommu_driver::candidates(arg) {
             let backend = match Backend::open(driver, module, arg) {
                 Ok(b) => b,
                 Err(e) => {

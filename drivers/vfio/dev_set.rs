@@ -6,7 +6,7 @@
 //! they have members. Lock order: [`sets`] (the registry) is never held while taking a set's
 //! mutex; a set's mutex nests inside a group's lock.
 
-use crate::kabi::{
+use crate::kernel_ext::{
     global::module_mutex,
     vfio::{
         dev_set::{

@@ -8,7 +8,7 @@
 use crate::{
     dev_set,
     group,
-    kabi::{
+    kernel_ext::{
         bindings,
         vfio::device::{
             NewDevice,
@@ -36,7 +36,7 @@ pub(crate) fn alloc(
     let new = NewDevice::alloc(size)?;
     let index = core
         .device_ida
-        .alloc_max(crate::kabi::chrdev::ALL_MINORS - 1)?;
+        .alloc_max(crate::kernel_ext::chrdev::ALL_MINORS - 1)?;
     new.set_basics(parent, ops, index);
     if let Err(e) = new.alloc_inode().and_then(|()| new.call_init()) {
         new.free_inode();

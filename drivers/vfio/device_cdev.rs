@@ -17,7 +17,7 @@ use crate::{
         self,
         Group, //
     },
-    kabi::{
+    kernel_ext::{
         iommufd::IommufdCtx,
         uaccess_ext::{
             copy_struct_from_user,

@@ -15,7 +15,7 @@ use crate::{
         ArgError,
         Feature, //
     },
-    kabi::{
+    kernel_ext::{
         interval_tree::IntervalTree,
         uaccess_ext::{
             read_user,

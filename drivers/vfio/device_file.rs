@@ -8,14 +8,14 @@
 //! Lock order: group state, then the set's mutex (see `group.rs`).
 
 use crate::{
-    caps,
     device_cdev::{
         self,
         CdevBinding, //
     },
     device_feature,
     group::Group,
-    kabi::{
+    info_cap,
+    kernel_ext::{
         bindings, uapi,
         vfio::{
             device::{
@@ -183,7 +183,7 @@ impl DeviceFile {
                 info.argsz = (INFO_SIZE + buf.len()) as u32;
                 info.cap_offset = 0;
             } else {
-                caps::shift(&mut buf, INFO_SIZE);
+                info_cap::shift(&mut buf, INFO_SIZE);
                 UserSlice::new(UserPtr::from_addr(arg + INFO_SIZE), buf.len())
                     .writer()
                     .write_slice(buf.as_mut_slice())?;

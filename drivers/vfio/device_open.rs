@@ -12,7 +12,7 @@
 
 use crate::{
     dma_access,
-    kabi::{
+    kernel_ext::{
         iommu::IommuGroup,
         iommufd::IommufdCtx,
         module_ref::ModuleRef,

@@ -8,7 +8,7 @@
 //! under the backend's lock, so the lookup here takes only its own leaf lock and the call into
 //! the backend holds none.
 
-use crate::kabi::{
+use crate::kernel_ext::{
     global::module_mutex,
     iommu::IommuGroup,
     vfio::{

@@ -19,7 +19,7 @@ use crate::{
         Iommu,
         Opened, //
     },
-    kabi::{
+    kernel_ext::{
         cdev_fops::CdevFile,
         cdev_node::{
             CdevNode,
@@ -214,7 +214,7 @@ fn add_group(
     list.reserve(1, GFP_KERNEL)?;
     let minor = core
         .group_ida
-        .alloc_max(crate::kabi::chrdev::ALL_MINORS - 1)?;
+        .alloc_max(crate::kernel_ext::chrdev::ALL_MINORS - 1)?;
     let group = CString::try_from_fmt(fmt!("{}", iommu_group.id())).and_then(|name| {
         let node = CdevNode::add(&CdevNodeSpec {
             class: core.group_class.as_raw(),

@@ -2,13 +2,13 @@
 
 //! VFIO core (`vfio.ko`) in Rust: a drop-in for upstream's `drivers/vfio` core.
 //!
-//! Module init mirrors upstream's `vfio_init`: the IOMMU backend registry and the container
+//! Module init mirrors upstream's `vfio_init`: the IOMMU driver registry and the container
 //! misc device, the `vfio` class with the group chrdev region, then the `vfio-dev` class with
 //! the device cdev region. What exported functions need of it ([`Core`]) is published in a
 //! global for them and withdrawn first at exit.
 
-#[path = "../../rust/kabi.rs"]
-mod kabi;
+#[path = "../../rust/kernel_ext.rs"]
+mod kernel_ext;
 
 #[path = "../../rust/vfio/core_exports.rs"]
 mod core_exports;
@@ -21,7 +21,6 @@ mod file_exports;
 #[path = "../../rust/vfio/mig_exports.rs"]
 mod mig_exports;
 
-mod caps;
 mod container;
 mod dev_set;
 mod device;
@@ -32,14 +31,20 @@ mod device_open;
 mod dma_access;
 mod feature_args;
 mod group;
-mod info_caps;
-mod iommu_drivers;
+mod info_cap;
+mod info_cap_chain;
+mod iommu_driver;
 mod iova_combine;
 mod irq_set;
 mod mig_state;
 mod virqfd;
 
-use kabi::{
+use kernel::{
+    module::this_module,
+    prelude::*,
+    sync::Arc, //
+};
+use kernel_ext::{
     cdev_fops::CdevVtable,
     chrdev::{
         ChrdevRegion,
@@ -57,11 +62,6 @@ use kabi::{
         FixedMiscOptions, //
     },
     vfio::device_file::DeviceFileVtable,
-};
-use kernel::{
-    module::this_module,
-    prelude::*,
-    sync::Arc, //
 };
 
 module! {
@@ -133,7 +133,7 @@ struct Published;
 impl Published {
     fn new() -> Result<Self> {
         core_slot::init();
-        kabi::vfio::kvm::kvm_ref_lock::init();
+        kernel_ext::vfio::kvm::kvm_ref_lock::init();
         dev_set::sets::init();
         group::groups::init();
         dma_access::container_users::init();
@@ -147,7 +147,7 @@ impl Published {
                 device_ida <- Ida::new(),
                 container <- FixedMiscDevice::register(FixedMiscOptions {
                     name: c"vfio",
-                    minor: kabi::bindings::VFIO_MINOR,
+                    minor: kernel_ext::bindings::VFIO_MINOR,
                     nodename: c"vfio/vfio",
                     mode: 0o666,
                 }),
@@ -173,17 +173,17 @@ impl Drop for Published {
 /// The loaded module. Fields are declared in teardown order (Rust drops them top to bottom).
 #[pin_data]
 struct VfioModule {
-    _iommu_drivers: iommu_drivers::Registry,
+    _iommu_drivers: iommu_driver::Registry,
     _core: Published,
-    _virqfd: kabi::vfio::virqfd::Runtime,
+    _virqfd: kernel_ext::vfio::virqfd::Runtime,
 }
 
 impl kernel::InPlaceModule for VfioModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _virqfd: kabi::vfio::virqfd::Runtime::new()?,
+            _virqfd: kernel_ext::vfio::virqfd::Runtime::new()?,
             _core: Published::new()?,
-            _iommu_drivers: iommu_drivers::Registry::new(),
+            _iommu_drivers: iommu_driver::Registry::new(),
         })
         .pin_chain(|_| {
             pr_info!(

@@ -3,7 +3,7 @@
 //! The C ABI of `vfio.ko`: `#[no_mangle]` entry points with upstream's names and signatures.
 //!
 //! Only `vfio.ko`'s crate root includes this file. Each function converts raw arguments into the
-//! safe types of [`crate::kabi`] and calls the core; `drivers/vfio/vfio_exports.c` then does the
+//! safe types of [`crate::kernel_ext`] and calls the core; `drivers/vfio/vfio_exports.c` then does the
 //! `EXPORT_SYMBOL_GPL`s, with upstream's prototypes in scope.
 
 use crate::{
@@ -11,7 +11,7 @@ use crate::{
         self,
         IrqSetHeader, //
     },
-    kabi::{
+    kernel_ext::{
         bindings,
         iommu::IommuGroup,
         iommufd,
@@ -55,7 +55,7 @@ unsafe extern "C" fn vfio_register_iommu_driver(
     let Some(driver) = (unsafe { IommuDriver::from_raw(ops) }) else {
         return EINVAL.to_errno();
     };
-    match crate::iommu_drivers::register(driver) {
+    match crate::iommu_driver::register(driver) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -70,7 +70,7 @@ unsafe extern "C" fn vfio_register_iommu_driver(
 unsafe extern "C" fn vfio_unregister_iommu_driver(ops: *const bindings::vfio_iommu_driver_ops) {
     // SAFETY: `ops` is only compared with registered tables, never dereferenced here.
     if let Some(driver) = unsafe { IommuDriver::from_raw(ops) } {
-        crate::iommu_drivers::unregister(driver);
+        crate::iommu_driver::unregister(driver);
     }
 }
 
@@ -91,7 +91,7 @@ unsafe extern "C" fn vfio_info_cap_add(
     let Some(mut caps) = (unsafe { InfoCapBuf::from_raw(caps) }) else {
         return EINVAL.to_ptr();
     };
-    match crate::caps::add(&mut caps, size, id, version) {
+    match crate::info_cap::add(&mut caps, size, id, version) {
         Ok(offset) => caps.entry_ptr(offset),
         Err(e) => e.to_ptr(),
     }
@@ -106,7 +106,7 @@ unsafe extern "C" fn vfio_info_cap_add(
 unsafe extern "C" fn vfio_info_cap_shift(caps: *mut bindings::vfio_info_cap, offset: usize) {
     // SAFETY: Validity is the caller's contract.
     if let Some(mut caps) = unsafe { InfoCapBuf::from_raw(caps) } {
-        crate::caps::shift(&mut caps, offset);
+        crate::info_cap::shift(&mut caps, offset);
     }
 }
 
@@ -128,7 +128,7 @@ unsafe extern "C" fn vfio_info_add_capability(
     };
     // SAFETY: `cap` is readable for `size` bytes per the caller's contract.
     let cap = unsafe { cap_bytes(cap, size) };
-    match crate::caps::add_capability(&mut caps, cap) {
+    match crate::info_cap::add_capability(&mut caps, cap) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

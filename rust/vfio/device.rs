@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings, helpers,
     vfio::dev_set::{
         DevSet,
@@ -202,11 +202,11 @@ impl RawDevice {
     }
 
     /// Pins the module of the parent's bound driver (`dev->driver->owner`).
-    pub(crate) fn get_driver_module(&self) -> Option<crate::kabi::module_ref::ModuleRef> {
+    pub(crate) fn get_driver_module(&self) -> Option<crate::kernel_ext::module_ref::ModuleRef> {
         // SAFETY: The parent is bound while its vfio device is registered, so its driver and
         // the driver's module are live.
         unsafe {
-            crate::kabi::module_ref::ModuleRef::try_get(helpers::vfio_rs_dev_driver_owner(
+            crate::kernel_ext::module_ref::ModuleRef::try_get(helpers::vfio_rs_dev_driver_owner(
                 self.parent_raw(),
             ))
         }
@@ -477,7 +477,7 @@ impl RawDevice {
     pub(crate) fn call_bind_iommufd(
         &self,
         held: &SetLocked<'_>,
-        ctx: &crate::kabi::iommufd::IommufdCtx,
+        ctx: &crate::kernel_ext::iommufd::IommufdCtx,
     ) -> Result<u32> {
         held.check(self);
         let f = self.ops().bind_iommufd.ok_or(EINVAL)?;
@@ -623,20 +623,20 @@ impl RawDevice {
     }
 
     /// The IOMMU group of the parent device, if it has one.
-    pub(crate) fn iommu_group(&self) -> Option<crate::kabi::iommu::IommuGroup> {
+    pub(crate) fn iommu_group(&self) -> Option<crate::kernel_ext::iommu::IommuGroup> {
         // SAFETY: The parent of a live vfio device is a valid device.
-        unsafe { crate::kabi::iommu::IommuGroup::of_device(self.parent_raw()) }
+        unsafe { crate::kernel_ext::iommu::IommuGroup::of_device(self.parent_raw()) }
     }
 
     /// A fresh IOMMU group for an emulated-IOMMU device, holding its parent only.
-    pub(crate) fn alloc_emulated_group(&self) -> Result<crate::kabi::iommu::IommuGroup> {
+    pub(crate) fn alloc_emulated_group(&self) -> Result<crate::kernel_ext::iommu::IommuGroup> {
         // SAFETY: The parent of a live vfio device is a valid device; emulated-IOMMU parents
         // have no IOMMU group (upstream's contract for `vfio_register_emulated_iommu_dev`).
-        unsafe { crate::kabi::iommu::IommuGroup::alloc_for_device(self.parent_raw()) }
+        unsafe { crate::kernel_ext::iommu::IommuGroup::alloc_for_device(self.parent_raw()) }
     }
 
     /// Takes the parent out of the group made by [`RawDevice::alloc_emulated_group`].
-    pub(crate) fn leave_emulated_group(&self, group: &crate::kabi::iommu::IommuGroup) {
+    pub(crate) fn leave_emulated_group(&self, group: &crate::kernel_ext::iommu::IommuGroup) {
         // SAFETY: The parent is valid and was added to `group` by `alloc_emulated_group`.
         unsafe { group.remove_device(self.parent_raw()) };
     }
@@ -644,7 +644,7 @@ impl RawDevice {
     /// Whether the parent's IOMMU enforces DMA cache coherency.
     pub(crate) fn cache_coherent(&self) -> bool {
         // SAFETY: The parent of a live vfio device is a valid device.
-        unsafe { crate::kabi::iommu::cache_coherent(self.parent_raw()) }
+        unsafe { crate::kernel_ext::iommu::cache_coherent(self.parent_raw()) }
     }
 
     /// Takes a reference on the embedded device (keeps the allocation alive).

@@ -6,7 +6,7 @@
 //! C headers: [`include/linux/anon_inodes.h`](srctree/include/linux/anon_inodes.h),
 //! [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     fops::StaticFops,
     vfio::device::RawDevice, //

@@ -13,7 +13,7 @@ use crate::{
         held, //
     },
     dma_access,
-    kabi::{
+    kernel_ext::{
         bindings,
         vfio::emulated::PIN_PAGES_MAX, //
     },

@@ -10,7 +10,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::bindings;
+use crate::kernel_ext::bindings;
 use core::{
     marker::PhantomData,
     ptr::NonNull, //
@@ -169,7 +169,7 @@ impl<T: Driver> Ops<T> {
 
     /// # Safety
     ///
-    /// Called by the core (from the IOMMU backend) on an open `Device<T>`.
+    /// Called by the core (from the IOMMU driver) on an open `Device<T>`.
     unsafe extern "C" fn dma_unmap(vdev: *mut bindings::vfio_device, iova: u64, length: u64) {
         // SAFETY: Per the function contract.
         let dev = unsafe { Device::<T>::from_vdev(vdev) };

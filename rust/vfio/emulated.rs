@@ -6,7 +6,7 @@
 //! C sources mirrored: `drivers/vfio/iommufd.c` (the `vfio_iommufd_emulated_*` ops) and the
 //! iommufd half of `vfio_pin_pages`/`vfio_unpin_pages`/`vfio_dma_rw` in `vfio_main.c`.
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     vfio::{
         dev_set::SetLocked,

@@ -9,7 +9,7 @@
 use crate::{
     device_file::DeviceFile,
     group::GroupFile,
-    kabi::{
+    kernel_ext::{
         bindings,
         vfio::device_file::DeviceFileOps, //
     },

@@ -6,7 +6,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::bindings;
+use crate::kernel_ext::bindings;
 use kernel::prelude::*;
 
 /// A caller's `struct vfio_info_cap`, borrowed for one call.

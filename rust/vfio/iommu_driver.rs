@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! IOMMU backends (`struct vfio_iommu_driver_ops`) as registered with the VFIO core.
+//! IOMMU drivers (`struct vfio_iommu_driver_ops`) as registered with the VFIO core: the core's
+//! (calling) side; implementing one is [`super::iommu_driver_impl`].
 //!
-//! A backend module (type1, ...) passes the core a pointer to its static ops table with
+//! An IOMMU driver module (type1, ...) passes the core a pointer to its static ops table with
 //! `vfio_register_iommu_driver` and withdraws it with `vfio_unregister_iommu_driver` before it
-//! unloads. Calls into the backend hold a reference on its module, as upstream does.
+//! unloads. Calls into the IOMMU driver hold a reference on its module, as upstream does. A
+//! [`Backend`] is one driver's instance opened for one container (upstream's `iommu_data`).
 //!
 //! C header: [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     iommu::IommuGroup,
     module_ref::ModuleRef,
@@ -162,7 +164,7 @@ impl Drop for Backend {
 
 impl Backend {
     /// `ops->register_device`: a device of an attached group was opened.
-    pub(crate) fn register_device(&self, dev: &crate::kabi::vfio::device::RawDevice) {
+    pub(crate) fn register_device(&self, dev: &crate::kernel_ext::vfio::device::RawDevice) {
         if let Some(f) = self.driver.ops().register_device {
             // SAFETY: `data` is a live instance and `dev` an open device of an attached group.
             unsafe { f(self.data, dev.as_raw()) };
@@ -170,7 +172,7 @@ impl Backend {
     }
 
     /// `ops->unregister_device`, at the device's last close.
-    pub(crate) fn unregister_device(&self, dev: &crate::kabi::vfio::device::RawDevice) {
+    pub(crate) fn unregister_device(&self, dev: &crate::kernel_ext::vfio::device::RawDevice) {
         if let Some(f) = self.driver.ops().unregister_device {
             // SAFETY: As for `register_device`; paired with it.
             unsafe { f(self.data, dev.as_raw()) };

@@ -11,7 +11,7 @@
 //! C headers: [`include/linux/vfio.h`](srctree/include/linux/vfio.h),
 //! [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     global::module_mutex,
     kvm::{
@@ -118,6 +118,6 @@ impl RawDevice {
     /// (`IOMMU_CAP_ENFORCE_CACHE_COHERENCY`).
     pub(crate) fn enforces_cache_coherency(&self) -> bool {
         // SAFETY: The parent of a live vfio device is a valid device.
-        unsafe { crate::kabi::iommu::enforces_cache_coherency(self.parent_raw()) }
+        unsafe { crate::kernel_ext::iommu::enforces_cache_coherency(self.parent_raw()) }
     }
 }

@@ -2,14 +2,14 @@
 
 //! Compile-time proof that the Rust layouts of the VFIO structs shared with C code match C's.
 //!
-//! C drivers and IOMMU backends compiled against `include/linux/vfio.h` and
+//! C drivers and IOMMU drivers compiled against `include/linux/vfio.h` and
 //! `drivers/vfio/vfio.h` read and write these structs directly (a driver embeds
 //! `struct vfio_device` and touches `open_count`, `dev_set`, `kvm`, ...). The expected sizes
 //! and offsets are computed by clang from the real headers with the target's config
 //! (`rust/vfio/layout_helper.h`, evaluated while bindgen runs), and compared here with what
 //! `core::mem` says about the types bindgen generated: any mismatch fails the build.
 
-use crate::kabi::bindings;
+use crate::kernel_ext::bindings;
 use core::mem::{
     offset_of,
     size_of, //

@@ -10,7 +10,7 @@ use crate::{
         self,
         RangeCursor, //
     },
-    kabi::{
+    kernel_ext::{
         bindings,
         interval_tree::IntervalTreeCursor,
         uapi,

@@ -9,7 +9,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     interval_tree::IntervalTree,
     iova_bitmap::IovaBitmap,

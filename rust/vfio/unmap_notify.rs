@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The devices an IOMMU backend must tell about unmaps (`vfio_iommu::device_list` of type1,
+//! The devices an IOMMU driver must tell about unmaps (`vfio_iommu::device_list` of type1,
 //! linked through each device's `iommu_entry`) and the devices as the backend's
 //! `register_device` op receives them.
 //!
 //! C helpers: `rust/type1_emulated.c`. C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::bindings;
+use crate::kernel_ext::bindings;
 use kernel::{prelude::*, types::Opaque};
 
 // Only pointers to kernel structs cross the boundary.

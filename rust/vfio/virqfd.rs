@@ -24,7 +24,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     eventfd::{
         EventFd,

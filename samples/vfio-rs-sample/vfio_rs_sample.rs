@@ -14,8 +14,8 @@
 //! `vfio_dma_rw` in both directions and `vfio_pin_pages`, whose pin the driver keeps until the
 //! core asks for it back through `dma_unmap` (counted as `dma_unmaps`).
 
-#[path = "../../rust/kabi.rs"]
-mod kabi;
+#[path = "../../rust/kernel_ext.rs"]
+mod kernel_ext;
 
 use core::{
     fmt,
@@ -25,13 +25,6 @@ use core::{
         AtomicU64,
         Ordering, //
     }, //
-};
-use kabi::vfio::driver::{
-    Device,
-    Driver,
-    Registration,
-    SetHeld,
-    SetKey, //
 };
 use kernel::{
     debugfs,
@@ -52,6 +45,13 @@ use kernel::{
         UserSlice, //
     },
 };
+use kernel_ext::vfio::driver::{
+    Device,
+    Driver,
+    Registration,
+    SetHeld,
+    SetKey, //
+};
 
 module! {
     type: SampleModule,
@@ -59,7 +59,7 @@ module! {
     authors: ["vfio-rs developers"],
     description: "Emulated VFIO devices sharing a device set, counting open/close",
     license: "GPL v2",
-    // The shared kabi layer links iommufd helpers (unused here) into every module.
+    // The shared kernel_ext layer links iommufd helpers (unused here) into every module.
     imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
 }
 

@@ -23,7 +23,9 @@ use super::errno::Errno;
 use super::iommu::{Inner, VfioIommu};
 use super::pgsize::{ffs, min_pgsize, shift_count};
 use super::uapi::DIRTY_MINSZ;
-use crate::kabi::{uaccess_ext::read_user, uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap};
+use crate::kernel_ext::{
+    uaccess_ext::read_user, uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap,
+};
 use kernel::{
     prelude::*,
     transmute::AsBytes,

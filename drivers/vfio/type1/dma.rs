@@ -7,7 +7,7 @@ use super::dma_map::{DmaEntry, DmaRange, DmaStore};
 use super::emulated::PfnTree;
 use super::errno::Errno;
 use super::iova_ranges::{IovaList, IovaRange};
-use crate::kabi::user_pages::PinOwner;
+use crate::kernel_ext::user_pages::PinOwner;
 use kernel::{prelude::*, rbtree::RBTree};
 
 /// A mapping: its range, whose pages it pins and how far it got.

@@ -13,7 +13,7 @@ use super::pfn_runs::Run;
 use super::pfnmap::{get_runs, put_runs, unpin_range, Frames};
 use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
 use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
-use crate::kabi::{
+use crate::kernel_ext::{
     iommu::IommuGroup,
     iommu_domain::{IommuDomain, UnmapRegion},
     user_pages::PinBatch,

@@ -40,7 +40,7 @@ use super::pin::{
     unpin_args_ok, vaddr_of,
 };
 use super::uapi::IOMMU_WRITE;
-use crate::kabi::{
+use crate::kernel_ext::{
     iommu::IommuGroup,
     user_mm::{pfn_reserved, pfn_valid, PageArray, RwData},
     vfio::unmap_notify::NotifyDevice,

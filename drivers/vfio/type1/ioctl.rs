@@ -19,7 +19,7 @@ use super::map_args::{
 use super::uapi::{
     BITMAP_ARG_SIZE, DIRTY_GET_SIZE, DIRTY_MINSZ, INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ,
 };
-use crate::kabi::{
+use crate::kernel_ext::{
     uaccess_ext::{read_user, read_user_prefix, write_user, write_user_bytes, write_user_prefix},
     uapi,
     user_mm::access_ok,

@@ -14,12 +14,12 @@ use super::iova_ranges::{
 };
 use super::pgsize::{pgsize_bitmap, INITIAL_PGSIZE_BITMAP};
 use super::uapi::{check_extension, open_is_v2, ContainerFacts};
-use crate::kabi::{
+use crate::kernel_ext::{
     iommu::IommuGroup,
     iommu_domain::IommuDomain,
     user_mm::{PageArray, RwData},
     vfio::{
-        iommu_backend::{DomainHandle, IommuBackend},
+        iommu_driver_impl::{DomainHandle, IommuDriverImpl},
         unmap_notify::{DmaUnmapList, NotifyDevice},
     },
 };
@@ -204,7 +204,7 @@ impl Drop for Inner {
     }
 }
 
-impl IommuBackend for VfioIommu {
+impl IommuDriverImpl for VfioIommu {
     fn open(arg: u64) -> Result<Pin<KBox<Self>>> {
         let v2 = open_is_v2(arg).map_err(kerr)?;
         let limit = module_params::dma_entry_limit.get();

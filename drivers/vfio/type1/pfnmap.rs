@@ -9,7 +9,7 @@
 //! Lock order: the container lock (callers), then the owner's mmap lock (inside the calls).
 
 use super::pfn_runs::pfnmap_npages;
-use crate::kabi::{
+use crate::kernel_ext::{
     pfnmap::{follow_fault_pfnmap, pfn_invalid_or_reserved},
     user_pages::{PinBatch, PinOwner, PinRun},
 };

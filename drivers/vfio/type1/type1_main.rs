@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `vfio_iommu_type1.ko` in Rust: a drop-in for upstream's type1 IOMMU backend of the VFIO
+//! `vfio_iommu_type1.ko` in Rust: a drop-in for upstream's type1 IOMMU driver of the VFIO
 //! container API (`drivers/vfio/vfio_iommu_type1.c`). It registers its
 //! `struct vfio_iommu_driver_ops` with whichever VFIO core is loaded, ours or upstream's.
 //!
-//! Decisions (argument checks, the mapping map, IOVA ranges) are the pure sibling modules,
-//! host-tested in `host/`; `iommu.rs`, `domain.rs`, `dma.rs` and `ioctl.rs` are the kernel
-//! side. Plan and status: `docs/design/type1-plan.md`.
+//! Decisions are the pure, kernel-independent sibling modules, host-tested in `host/type1.rs`:
+//! `dirty_bitmap` (dirty bitmap sizes and bits), `dma_map` (the mapping map), `errno`,
+//! `iova_ranges` (usable IOVA ranges), `map_args` (MAP/UNMAP argument checks), `pfn_runs`
+//! (contiguous pinned runs), `pgsize` (page-size bitmap), `pin` (pin/unpin/`dma_rw` checks) and
+//! `uapi` (user API values). The kernel side: `iommu` (`struct vfio_iommu`, the ops), `ioctl`
+//! (container ioctls), `domain` (IOMMU domains), `dma` (one mapping's storage), `dirty` (dirty
+//! page tracking), `emulated` (emulated-IOMMU devices: pinning and `dma_rw`) and `pfnmap`
+//! (getting and putting a mapping's frames). Plan and status: `docs/design/type1-plan.md`.
 
-#[path = "../../../rust/kabi.rs"]
-mod kabi;
+#[path = "../../../rust/kernel_ext.rs"]
+mod kernel_ext;
 
 mod dirty;
 #[expect(dead_code, reason = "`test_bit` serves the host tests")]
@@ -31,17 +36,17 @@ mod pgsize;
 mod pin;
 mod uapi;
 
-use kabi::{
+use kernel::{
+    module::this_module,
+    prelude::*, //
+};
+use kernel_ext::{
     param::module_param_rw,
-    vfio::iommu_backend::{
+    vfio::iommu_driver_impl::{
         IommuDriverRegistration,
         IommuOpsVtable,
         StaticIommuOps, //
     },
-};
-use kernel::{
-    module::this_module,
-    prelude::*, //
 };
 
 module! {
@@ -50,7 +55,7 @@ module! {
     authors: ["vfio-rs developers"],
     description: "Type1 IOMMU driver for VFIO",
     license: "GPL v2",
-    // The shared kabi layer links iommufd helpers (unused here) into every module.
+    // The shared kernel_ext layer links iommufd helpers (unused here) into every module.
     imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
 }
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! vfio-rs kernel abstractions: what the VFIO modules need that 7.3's `kernel` crate lacks.
+//! Crate root of vfio-rs's shared kernel abstractions (`kernel_ext`): what the VFIO modules need
+//! that 7.3's `kernel` crate lacks. Not a stable ABI: the modules are built together.
 //!
 //! Written as if it were a set of `rust/kernel` patches: the only place in the project that
 //! touches raw bindings, `extern "C"` or C helpers. Every module's crate root includes it with
-//! `#[path = "../../rust/kabi.rs"] mod kabi;`, so each `.ko` carries its own copy of the subset it
-//! uses.
+//! `#[path = "../../rust/kernel_ext.rs"] mod kernel_ext;`, so each `.ko` carries its own copy of
+//! the subset it uses.
 
 // Each module uses a different subset of this shared layer, so which items are dead depends on
 // the crate including it: `expect` cannot be used, an unused item is not a bug here.

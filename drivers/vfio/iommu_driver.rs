@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The IOMMU backends registered with the core (`vfio_register_iommu_driver`).
+//! The core's registry of IOMMU drivers (`vfio_register_iommu_driver`).
 //!
 //! Newest first, as upstream's `list_add`: `VFIO_CHECK_EXTENSION` and `VFIO_SET_IOMMU` poll the
-//! backends in this order.
+//! IOMMU drivers in this order.
 //!
 //! Lock order: a container's state lock, then [`drivers`].
 
-use crate::kabi::{
+use crate::kernel_ext::{
     global::module_mutex,
     module_ref::ModuleRef,
     vfio::iommu_driver::IommuDriver, //

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The backend side of `struct vfio_iommu_driver_ops`: an IOMMU backend module (type1)
-//! implements [`IommuBackend`], builds its static ops table with [`IommuOpsVtable`] and registers
-//! it with whichever VFIO core is loaded (`vfio_register_iommu_driver`, ours or upstream's).
+//! Implementing an IOMMU driver (the provider side of `struct vfio_iommu_driver_ops`): an IOMMU
+//! driver module (type1) implements [`IommuDriverImpl`], builds its static ops table with
+//! [`IommuOpsVtable`] and registers it with whichever VFIO core is loaded
+//! (`vfio_register_iommu_driver`, ours or upstream's). The core's (calling) side is
+//! [`super::iommu_driver`].
 //!
 //! C header: [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-use crate::kabi::{
+use crate::kernel_ext::{
     bindings,
     iommu::IommuGroup,
     iommu_domain::IommuDomain,
@@ -23,7 +25,7 @@ use kernel::{
 };
 
 /// One backend instance per container (`ops->open` .. `ops->release`).
-pub(crate) trait IommuBackend: Sized + Send + Sync + 'static {
+pub(crate) trait IommuDriverImpl: Sized + Send + Sync + 'static {
     /// `VFIO_SET_IOMMU` with IOMMU type `arg` (the core already asked `check_extension`).
     fn open(arg: u64) -> Result<Pin<KBox<Self>>>;
 
@@ -99,10 +101,10 @@ pub(crate) struct StaticIommuOps(bindings::vfio_iommu_driver_ops);
 // string and the owning module, valid for the module's lifetime.
 unsafe impl Sync for StaticIommuOps {}
 
-/// Builds the ops table of an [`IommuBackend`].
+/// Builds the ops table of an [`IommuDriverImpl`].
 pub(crate) struct IommuOpsVtable<T>(PhantomData<T>);
 
-impl<T: IommuBackend> IommuOpsVtable<T> {
+impl<T: IommuDriverImpl> IommuOpsVtable<T> {
     /// # Safety
     ///
     /// Called by the VFIO core only (no precondition beyond that).
@@ -128,7 +130,7 @@ impl<T: IommuBackend> IommuOpsVtable<T> {
     unsafe extern "C" fn ioctl(data: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: Null or a live instance per the function contract.
         let this = unsafe { data.cast::<T>().as_ref() };
-        if cmd == crate::kabi::uapi::VFIO_CHECK_EXTENSION {
+        if cmd == crate::kernel_ext::uapi::VFIO_CHECK_EXTENSION {
             return T::check_extension(this, arg as u64) as c_long;
         }
         let Some(this) = this else {
