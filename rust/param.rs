@@ -160,12 +160,14 @@ macro_rules! module_param_rw {
         const _: () = {
             #[link_section = "__param"]
             #[used(compiler)]
-            static ENTRY: $crate::kernel_ext::param::ParamEntry = module_param_rw!(@entry $kind, $name, $perm);
+            static ENTRY: $crate::kernel_ext::param::ParamEntry =
+                module_param_rw!(@entry $kind, $name, $perm);
 
             const PARMTYPE: &str = concat!("parmtype=", stringify!($name), ":", stringify!($kind), "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
-            static PARMTYPE_INFO: [u8; PARMTYPE.len()] = $crate::kernel_ext::param::modinfo(PARMTYPE);
+            static PARMTYPE_INFO: [u8; PARMTYPE.len()] =
+                $crate::kernel_ext::param::modinfo(PARMTYPE);
 
             const PARM: &str = concat!("parm=", stringify!($name), ":", $desc, "\0");
             #[link_section = ".modinfo"]

@@ -3,8 +3,8 @@
 //! The C ABI of `vfio.ko`: `#[no_mangle]` entry points with upstream's names and signatures.
 //!
 //! Only `vfio.ko`'s crate root includes this file. Each function converts raw arguments into the
-//! safe types of [`crate::kernel_ext`] and calls the core; `drivers/vfio/vfio_exports.c` then does the
-//! `EXPORT_SYMBOL_GPL`s, with upstream's prototypes in scope.
+//! safe types of [`crate::kernel_ext`] and calls the core; `drivers/vfio/vfio_exports.c` then does
+//! the `EXPORT_SYMBOL_GPL`s, with upstream's prototypes in scope.
 
 use crate::{
     irq_set::{
