@@ -46,7 +46,7 @@ impl IommuGroup {
         self.ptr == other.ptr
     }
 
-    /// The raw group, for backends (`attach_group`).
+    /// The raw group, for IOMMU drivers (`attach_group`).
     pub(crate) fn as_raw(&self) -> *mut bindings::iommu_group {
         self.ptr.as_ptr()
     }

@@ -52,7 +52,7 @@ impl IommuDomain {
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(ENODEV)
     }
 
-    /// The raw domain, for a backend's `group_iommu_domain` (the core gets a bare pointer).
+    /// The raw domain, for an IOMMU driver's `group_iommu_domain` (the core gets a bare pointer).
     pub(crate) fn as_raw(&self) -> *mut bindings::iommu_domain {
         self.ptr.as_ptr()
     }

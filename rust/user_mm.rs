@@ -49,7 +49,7 @@ pub(crate) fn access_ok(addr: u64, size: u64) -> bool {
 pub(crate) struct PageArray<'a>(&'a mut [*mut bindings::page]);
 
 impl<'a> PageArray<'a> {
-    /// Wraps the array the backend op received.
+    /// Wraps the array the IOMMU driver's op received.
     ///
     /// # Safety
     ///

@@ -2,10 +2,11 @@
 
 //! The container, `/dev/vfio/vfio`: groups sharing one IOMMU driver instance.
 //!
-//! A container is unprivileged until a group joins; only then may `VFIO_SET_IOMMU` pick a
-//! backend, and the backend goes away with the last group (upstream semantics).
+//! A container is unprivileged until a group joins; only then may `VFIO_SET_IOMMU` pick an IOMMU
+//! driver and open its instance, the backend, which goes away with the last group (upstream
+//! semantics).
 //!
-//! Lock order: group state, then [`Container::state`], then the backend registry. Backend
+//! Lock order: group state, then [`Container::state`], then the IOMMU driver registry. Backend
 //! ioctls run without the container lock, on a cloned reference to the instance.
 
 use crate::{
@@ -97,7 +98,7 @@ impl MiscDevice for Container {
 
 impl Container {
     /// `VFIO_CHECK_EXTENSION`: the backend's answer once set, else the first positive answer
-    /// of the registered backends.
+    /// of the registered IOMMU drivers.
     fn check_extension(&self, ext: usize) -> isize {
         let backend = self.state.lock().backend.clone();
         match backend {
@@ -106,7 +107,7 @@ impl Container {
         }
     }
 
-    /// `VFIO_SET_IOMMU`: needs a group and no backend yet; tries the backends newest first
+    /// `VFIO_SET_IOMMU`: needs a group and no backend yet; tries the IOMMU drivers newest first
     /// and keeps the first that supports `arg`, opens and takes every group.
     fn set_iommu(&self, arg: usize) -> Result {
         let mut state = self.state.lock();

@@ -5,7 +5,7 @@
 //! container and hands out device fds.
 //!
 //! Lock order: [`groups`] (the global list), then a group's `state`, then its container's
-//! state, then the backend registry; a set's mutex nests inside a group's `state`.
+//! state, then the IOMMU driver registry; a set's mutex nests inside a group's `state`.
 
 use crate::{
     container::{
@@ -148,7 +148,7 @@ impl Group {
         core::ptr::from_ref(self) as usize
     }
 
-    /// `enum vfio_group_type` as backends see it.
+    /// `enum vfio_group_type` as IOMMU drivers see it.
     fn group_type(&self) -> u32 {
         if self.emulated {
             container::VFIO_EMULATED_IOMMU

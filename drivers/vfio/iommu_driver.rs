@@ -15,7 +15,7 @@ use crate::kernel_ext::{
 use kernel::prelude::*;
 
 module_mutex! {
-    /// Registered backends, oldest first (iterate in reverse for upstream's order).
+    /// Registered IOMMU drivers, oldest first (iterate in reverse for upstream's order).
     pub(crate) static drivers: KVec<IommuDriver> = KVec::new();
 }
 
@@ -32,13 +32,13 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        // Backends hold a reference on vfio.ko, so none can still be registered here; free the
+        // IOMMU drivers hold a reference on vfio.ko, so none can still be registered here; free the
         // vector's memory all the same.
         *drivers::lock() = KVec::new();
     }
 }
 
-/// Adds a backend; `EINVAL` for a table already registered or with unpaired device ops.
+/// Adds an IOMMU driver; `EINVAL` for a table already registered or with unpaired device ops.
 pub(crate) fn register(driver: IommuDriver) -> Result {
     if kernel::warn_on!(!driver.has_paired_device_ops()) {
         return Err(EINVAL);
@@ -51,7 +51,7 @@ pub(crate) fn register(driver: IommuDriver) -> Result {
     Ok(())
 }
 
-/// Removes a backend; unknown tables are ignored, as upstream.
+/// Removes an IOMMU driver; unknown tables are ignored, as upstream.
 pub(crate) fn unregister(driver: IommuDriver) {
     let mut list = drivers::lock();
     if let Some(i) = list.iter().position(|d| *d == driver) {
@@ -76,7 +76,7 @@ pub(crate) fn check_extension(ext: usize) -> isize {
     ret
 }
 
-/// Backends supporting IOMMU type `ext`, newest first, each with its module pinned: the
+/// IOMMU drivers supporting IOMMU type `ext`, newest first, each with its module pinned: the
 /// candidates `VFIO_SET_IOMMU` tries in turn.
 pub(crate) fn candidates(ext: usize) -> KVec<(IommuDriver, ModuleRef)> {
     let list = drivers::lock();

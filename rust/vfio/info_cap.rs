@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The buffer behind `struct vfio_info_cap`, where drivers and backends build capability chains.
+//! The buffer behind `struct vfio_info_cap`, where device drivers and IOMMU drivers build
+//! capability chains.
 //!
 //! The buffer is `kmalloc` memory because C callers `kfree()` it after copying it to userspace.
 //!

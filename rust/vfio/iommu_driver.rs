@@ -22,21 +22,22 @@ use kernel::prelude::*;
 // Upstream 7.3's ops table has 13 pointer-sized members; a change means the ABI moved.
 static_assert!(size_of::<bindings::vfio_iommu_driver_ops>() == 13 * size_of::<usize>());
 
-/// A backend's ops table while it is registered.
+/// An IOMMU driver's ops table while it is registered.
 ///
 /// # Invariants
 ///
 /// `ops` points to a `struct vfio_iommu_driver_ops` that stays valid as long as the table is
-/// registered with the core (the backend's contract: it unregisters before unloading). Values of
-/// this type are only kept by the core's registry and by containers holding a module reference.
+/// registered with the core (the IOMMU driver's contract: it unregisters before unloading).
+/// Values of this type are only kept by the core's registry and by containers holding a module
+/// reference.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IommuDriver {
     ops: NonNull<bindings::vfio_iommu_driver_ops>,
 }
 
-// SAFETY: The ops table is immutable, static data of the backend module.
+// SAFETY: The ops table is immutable, static data of the IOMMU driver's module.
 unsafe impl Send for IommuDriver {}
-// SAFETY: The ops table is immutable, static data of the backend module.
+// SAFETY: The ops table is immutable, static data of the IOMMU driver's module.
 unsafe impl Sync for IommuDriver {}
 
 impl IommuDriver {
@@ -60,19 +61,19 @@ impl IommuDriver {
         self.ops().register_device.is_some() == self.ops().unregister_device.is_some()
     }
 
-    /// Pins the backend module so its code can be called; `None` if it is unloading.
+    /// Pins the IOMMU driver's module so its code can be called; `None` if it is unloading.
     pub(crate) fn get_module(&self) -> Option<ModuleRef> {
-        // SAFETY: The table is valid (type invariant), so its `owner` is null or the backend
+        // SAFETY: The table is valid (type invariant), so its `owner` is null or the IOMMU driver's
         // module, which cannot be freed while its table is registered.
         unsafe { ModuleRef::try_get(self.ops().owner) }
     }
 
-    /// Asks the backend, without an instance, whether it supports extension `ext`.
+    /// Asks the IOMMU driver, without an instance, whether it supports extension `ext`.
     ///
-    /// `_module` proves the backend module is pinned for the call.
+    /// `_module` proves the IOMMU driver's module is pinned for the call.
     pub(crate) fn check_extension(&self, _module: &ModuleRef, ext: usize) -> isize {
         match self.ops().ioctl {
-            // SAFETY: The backend's `ioctl` accepts a null instance for VFIO_CHECK_EXTENSION,
+            // SAFETY: The IOMMU driver's `ioctl` accepts a null instance for VFIO_CHECK_EXTENSION,
             // as upstream's core calls it that way; its module is pinned by `_module`.
             Some(ioctl) => unsafe {
                 ioctl(
@@ -86,11 +87,11 @@ impl IommuDriver {
     }
 }
 
-/// An instance of a backend bound to one container (`ops->open` .. `ops->release`).
+/// An instance of an IOMMU driver bound to one container (`ops->open` .. `ops->release`).
 ///
 /// # Invariants
 ///
-/// `data` is what `driver`'s `open` returned; `_module` pins the backend for the instance's
+/// `data` is what `driver`'s `open` returned; `_module` pins the IOMMU driver for the instance's
 /// whole life; `release` runs exactly once, on drop.
 pub(crate) struct Backend {
     driver: IommuDriver,
@@ -98,7 +99,7 @@ pub(crate) struct Backend {
     _module: ModuleRef,
 }
 
-// SAFETY: Backends serialise their own instance state (type1 has its own lock), as upstream
+// SAFETY: IOMMU drivers serialise their own instance state (type1 has its own lock), as upstream
 // calls them from any thread.
 unsafe impl Send for Backend {}
 // SAFETY: As above.
@@ -110,7 +111,7 @@ impl Backend {
         let Some(open) = driver.ops().open else {
             return Err(ENODEV);
         };
-        // SAFETY: The backend's module is pinned by `module`; `open` takes the type id.
+        // SAFETY: The IOMMU driver's module is pinned by `module`; `open` takes the type id.
         let data = unsafe { open(arg as c_ulong) };
         let data = kernel::error::from_err_ptr(data)?;
         // INVARIANT: `data` came from `open`, and `module` is kept.
@@ -121,7 +122,7 @@ impl Backend {
         })
     }
 
-    /// The backend's driver.
+    /// The instance's IOMMU driver.
     pub(crate) fn driver(&self) -> IommuDriver {
         self.driver
     }
@@ -146,7 +147,8 @@ impl Backend {
     /// `ops->ioctl` on this instance (container ioctls the core does not handle itself).
     pub(crate) fn ioctl(&self, cmd: u32, arg: usize) -> isize {
         match self.driver.ops().ioctl {
-            // SAFETY: `data` is a live instance; the backend copies `arg` from userspace itself.
+            // SAFETY: `data` is a live instance; the IOMMU driver copies `arg` from userspace
+            // itself.
             Some(ioctl) => unsafe { ioctl(self.data, cmd, arg as c_ulong) },
             None => ENOTTY.to_errno() as isize,
         }
@@ -181,7 +183,7 @@ impl Backend {
 }
 
 impl Backend {
-    /// `ops->pin_pages` for an emulated device of `group`; `ENOTTY` if the backend has none.
+    /// `ops->pin_pages` for an emulated device of `group`; `ENOTTY` if the IOMMU driver has none.
     ///
     /// # Safety
     ///
@@ -205,12 +207,12 @@ impl Backend {
     /// `ops->unpin_pages`.
     pub(crate) fn unpin_pages(&self, iova: u64, npage: i32) {
         if let Some(unpin) = self.driver.ops().unpin_pages {
-            // SAFETY: `data` is a live instance; the backend checks the range was pinned.
+            // SAFETY: `data` is a live instance; the IOMMU driver checks the range was pinned.
             unsafe { unpin(self.data, iova, npage) };
         }
     }
 
-    /// `ops->dma_rw`; `ENOTTY` if the backend has none.
+    /// `ops->dma_rw`; `ENOTTY` if the IOMMU driver has none.
     ///
     /// # Safety
     ///

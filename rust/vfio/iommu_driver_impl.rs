@@ -30,7 +30,7 @@ pub(crate) trait IommuDriverImpl: Sized + Send + Sync + 'static {
     fn open(arg: u64) -> Result<Pin<KBox<Self>>>;
 
     /// `VFIO_CHECK_EXTENSION`, with (`Some`) or without (`None`, while the core polls its
-    /// backends) an instance.
+    /// IOMMU drivers) an instance.
     fn check_extension(this: Option<&Self>, ext: u64) -> isize;
 
     /// Container ioctls the core passes on.
@@ -48,7 +48,7 @@ pub(crate) trait IommuDriverImpl: Sized + Send + Sync + 'static {
         Err(ENODEV)
     }
 
-    /// Whether the backend serves emulated-IOMMU devices: the ops below are only put in the
+    /// Whether the IOMMU driver serves emulated-IOMMU devices: the ops below are only put in the
     /// table when true (the core treats a missing op as "not supported").
     const EMULATED: bool = false;
 
@@ -329,8 +329,8 @@ impl<T: IommuDriverImpl> IommuOpsVtable<T> {
     }
 }
 
-/// A registered backend; unregistered on drop (which waits for no container to use it, as
-/// the core only lets a backend go when no instance of it is open).
+/// A registered IOMMU driver; unregistered on drop (which waits for no container to use it, as
+/// the core only lets an IOMMU driver go when no instance of it is open).
 pub(crate) struct IommuDriverRegistration {
     ops: &'static StaticIommuOps,
 }

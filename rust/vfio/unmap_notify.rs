@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The devices an IOMMU driver must tell about unmaps (`vfio_iommu::device_list` of type1,
-//! linked through each device's `iommu_entry`) and the devices as the backend's
+//! linked through each device's `iommu_entry`) and the devices as the IOMMU driver's
 //! `register_device` op receives them.
 //!
 //! C helpers: `rust/type1_emulated.c`. C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
@@ -19,11 +19,11 @@ extern "C" {
     fn vfio_rs_devlist_notify(head: *mut bindings::list_head, iova: u64, size: u64);
 }
 
-/// A device handed to the backend's `register_device`/`unregister_device` ops.
+/// A device handed to the IOMMU driver's `register_device`/`unregister_device` ops.
 ///
 /// # Invariants
 ///
-/// Points to a live `struct vfio_device` that the core keeps registered with the backend
+/// Points to a live `struct vfio_device` that the core keeps registered with the IOMMU driver
 /// (open) from `register_device` until `unregister_device` returns.
 pub(crate) struct NotifyDevice(*mut bindings::vfio_device);
 
@@ -45,7 +45,7 @@ impl NotifyDevice {
 }
 
 /// The list of devices to call `dma_unmap` on. Every method must run under one lock that
-/// the owner holds around all of them (the backend's device-list mutex).
+/// the owner holds around all of them (the IOMMU driver's device-list mutex).
 ///
 /// # Invariants
 ///
@@ -58,7 +58,7 @@ pub(crate) struct DmaUnmapList {
 }
 
 // SAFETY: The list is only touched under the owner's mutex (type documentation); the devices
-// are shared with the core, which synchronises with the backend through the ops.
+// are shared with the core, which synchronises with the IOMMU driver through the ops.
 unsafe impl Send for DmaUnmapList {}
 // SAFETY: As above.
 unsafe impl Sync for DmaUnmapList {}
@@ -86,7 +86,7 @@ impl DmaUnmapList {
     }
 
     /// Calls every listed device's `dma_unmap(iova, size)`. The callbacks may call back into
-    /// the backend (`vfio_unpin_pages`), so no backend lock but the list's may be held.
+    /// the IOMMU driver (`vfio_unpin_pages`), so no IOMMU driver lock but the list's may be held.
     pub(crate) fn notify(&self, iova: u64, size: u64) {
         // SAFETY: Listed devices are live and have `dma_unmap` (invariant, `add` callers).
         unsafe { vfio_rs_devlist_notify(self.head.get(), iova, size) };

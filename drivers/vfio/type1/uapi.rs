@@ -81,7 +81,7 @@ pub(crate) struct ContainerFacts {
 }
 
 /// `vfio_iommu_type1_check_extension` (`:2723`); `container` is `None` when the core polls
-/// backends before `VFIO_SET_IOMMU`.
+/// IOMMU drivers before `VFIO_SET_IOMMU`.
 pub(crate) fn check_extension(container: Option<ContainerFacts>, arg: u64) -> i32 {
     match arg {
         VFIO_TYPE1_IOMMU | VFIO_TYPE1V2_IOMMU | VFIO_UNMAP_ALL => 1,
