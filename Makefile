@@ -26,7 +26,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) RUSTC=$(RUSTC) RUSTDOC=$(RUS
 GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
-.PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check \
+.PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check check-host \
 	check-debug check-harness run bench print-kdir clean host-test setup
 
 all: modules selftests
@@ -75,6 +75,11 @@ setup:
 check: setup
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	KDIR=$(KDIR) KVARIANT=$(KVARIANT) scripts/check
+
+# The host half of make check alone (cargo tests judged by the manifest; no kernel, no
+# guest): run it before committing a renamed or added host test.
+check-host:
+	HOST_ONLY=1 scripts/check
 
 # Self-tests of make check itself: each injected fault must fail a small run, naming
 # its cause (scripts/check-harness; about 3 min per case).
