@@ -24,5 +24,8 @@ pub mod mig_state;
 #[path = "../drivers/vfio/iova_combine.rs"]
 pub mod iova_combine;
 
+#[path = "../rust/vfio/feature_check.rs"]
+pub mod feature_check;
+
 #[path = "../drivers/vfio/feature_args.rs"]
 pub mod feature_args;

@@ -10,6 +10,7 @@ pub(crate) mod device;
 pub(crate) mod device_file;
 pub(crate) mod driver;
 pub(crate) mod emulated;
+pub(crate) mod feature_check;
 pub(crate) mod info_cap;
 pub(crate) mod iommu_driver;
 pub(crate) mod iommu_driver_impl;

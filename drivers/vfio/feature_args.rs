@@ -9,14 +9,13 @@
 //! same C integer arithmetic, so userspace sees the same errno in every case. Kernel-independent:
 //! the host build runs the tests.
 
-/// `VFIO_DEVICE_FEATURE_MASK`: the feature index bits of `flags`.
-pub(crate) const FEATURE_MASK: u32 = 0xffff;
-/// `VFIO_DEVICE_FEATURE_GET`.
-pub(crate) const FEATURE_GET: u32 = 1 << 16;
-/// `VFIO_DEVICE_FEATURE_SET`.
-pub(crate) const FEATURE_SET: u32 = 1 << 17;
-/// `VFIO_DEVICE_FEATURE_PROBE`.
-pub(crate) const FEATURE_PROBE: u32 = 1 << 18;
+pub(crate) use crate::feature_check::{
+    Action,
+    FEATURE_GET,
+    FEATURE_MASK,
+    FEATURE_PROBE,
+    FEATURE_SET, //
+};
 
 /// `VFIO_DEVICE_FEATURE_MIGRATION`.
 pub(crate) const MIGRATION: u32 = 1;
@@ -109,37 +108,14 @@ pub(crate) fn check_header(argsz: u32, flags: u32) -> Result<(Feature, usize), A
     Ok((feature, argsz as usize - HEADER_SIZE))
 }
 
-/// What `vfio_check_feature` tells a feature handler to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Action {
-    /// A PROBE of a supported direction: return 0 without doing anything.
-    Probe,
-    /// Do the GET or SET.
-    Run,
-}
-
-/// `vfio_check_feature(flags, argsz, supported_ops, minsz)`: a direction the feature lacks is
-/// `EINVAL` (even with PROBE); PROBE succeeds; otherwise GET or SET is needed and the data must
-/// be at least `minsz` bytes.
+/// `vfio_check_feature` (the driver API's, shared with drivers) with this module's errors.
 pub(crate) fn check_feature(
     flags: u32,
     argsz: usize,
     supported: u32,
     minsz: usize,
 ) -> Result<Action, ArgError> {
-    if flags & (FEATURE_GET | FEATURE_SET) & !supported != 0 {
-        return Err(ArgError::Inval);
-    }
-    if flags & FEATURE_PROBE != 0 {
-        return Ok(Action::Probe);
-    }
-    if flags & (FEATURE_GET | FEATURE_SET) == 0 {
-        return Err(ArgError::Inval);
-    }
-    if argsz < minsz {
-        return Err(ArgError::Inval);
-    }
-    Ok(Action::Run)
+    crate::feature_check::check_feature(flags, argsz, supported, minsz).map_err(|_| ArgError::Inval)
 }
 
 /// `LOG_MAX_RANGES`: how many `struct vfio_device_feature_dma_logging_range` fit in a page.

@@ -39,11 +39,14 @@ mod irq_set;
 mod mig_state;
 mod virqfd;
 
+// The driver API's `vfio_check_feature`, at the crate root where `feature_args` (also built on
+// the host) finds it.
 use kernel::{
     module::this_module,
     prelude::*,
     sync::Arc, //
 };
+use kernel_ext::vfio::feature_check;
 use kernel_ext::{
     cdev_fops::CdevVtable,
     chrdev::{

@@ -4,22 +4,84 @@
 //! (`include/linux/vfio.h`), so they run on any core exporting upstream's symbols: ours or
 //! upstream's C `vfio.ko`.
 //!
-//! A driver's device is a [`Device<T>`]: `struct vfio_device` first (as C drivers embed it),
-//! then the driver's data. Only emulated-IOMMU devices (`vfio_register_emulated_iommu_dev`) are
-//! offered so far; they bind to iommufd through the core's `vfio_iommufd_emulated_*` ops.
+//! A driver implements [`Driver`] (a `#[vtable]` trait: an op it does not implement stays NULL
+//! in its `struct vfio_device_ops`, exactly as a C driver leaves it) and registers devices with
+//! [`Registration`]. Its device is a [`Device<T>`]: `struct vfio_device` first, as C drivers
+//! embed it, then the driver's data.
+//!
+//! How `struct vfio_device_ops` maps to the trait:
+//! - `init`/`release`: the driver data's [`PinInit`] (run after the core's allocation, before
+//!   registration) and its `Drop` (run by `release`; `release` stays NULL when the data needs no
+//!   drop). `init` itself stays NULL.
+//! - `bind_iommufd`, `unbind_iommufd`, `attach_ioas`, `detach_ioas`, `pasid_*`: the core's
+//!   physical or emulated helpers, chosen by [`Driver::BINDING`] (every upstream 7.3 driver uses
+//!   one of the two sets).
+//! - `open_device`/`close_device` (with a [`SetHeld`] proof), `read`/`write`, `ioctl`, `mmap`,
+//!   `get_region_info_caps`, `request`, `match`, `match_token_uuid`, `dma_unmap`,
+//!   `device_feature`: one trait method each.
+//! - `mig_ops`/`log_ops` and `migration_flags`: the `migration_*` and `log_*` methods and
+//!   [`Driver::MIGRATION_FLAGS`]; each table is installed only if its first method is
+//!   implemented.
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::bindings;
-use core::{
-    marker::PhantomData,
-    ptr::NonNull, //
+mod info_caps;
+mod irqs;
+mod ops;
+mod registration;
+
+pub(crate) use info_caps::RegionInfoCaps;
+// Used by drivers, unused in vfio.ko, which also includes this layer (see `kernel_ext.rs`).
+#[allow(unused_imports)]
+pub(crate) use irqs::{
+    validate_irq_set,
+    Virqfd,
+    VirqfdHandler, //
 };
+// Used by drivers, unused in vfio.ko, which also includes this layer: `expect` would fail in
+// one of them (see `kernel_ext.rs`).
+#[allow(unused_imports)]
+pub(crate) use registration::{
+    DevSet,
+    Registration,
+    SetKey, //
+};
+
+use crate::kernel_ext::{
+    bindings,
+    interval_tree::IntervalTreeCursor, //
+};
+use core::marker::PhantomData;
 use kernel::{
     device,
+    fs::File,
+    mm::virt::VmaNew,
     prelude::*,
-    types::Opaque, //
+    sync::aref::ARef,
+    types::Opaque,
+    uaccess::{
+        UserPtr,
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
+
+/// Which of the core's iommufd helpers a driver's devices bind with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// A device the IOMMU translates for (`vfio_iommufd_physical_*`); `pasid` also installs
+    /// the PASID attach/detach ops. Registered with [`Registration::new_physical`].
+    Physical {
+        /// Whether the device supports PASID attachment.
+        pasid: bool,
+    },
+    /// A device doing its DMA through the CPU (`vfio_iommufd_emulated_*`). Registered with
+    /// [`Registration::new_emulated`].
+    Emulated,
+}
+
+/// `enum vfio_device_mig_state` as the core passes it.
+pub(crate) type MigState = bindings::vfio_device_mig_state;
 
 /// Proof that the device set's mutex is held: given to [`Driver`] callbacks only.
 ///
@@ -42,10 +104,20 @@ impl SetHeld<'_> {
     }
 }
 
-/// A VFIO device driver: what the core calls on a device's first open and last close.
+/// A VFIO device driver: the ops of `struct vfio_device_ops`, `mig_ops` and `log_ops`.
+///
+/// Every method but the two open/close ones is optional; the core treats a missing one as C
+/// drivers' NULL op (e.g. `ENOTTY` for ioctls, `EINVAL` for region info, no `request`).
+#[vtable]
 pub(crate) trait Driver: Sized + Send + Sync + 'static {
     /// `vfio_device_ops::name`.
     const NAME: &'static CStr;
+
+    /// Which iommufd helpers the devices bind with.
+    const BINDING: Binding;
+
+    /// `vfio_device::migration_flags` (`VFIO_MIGRATION_*`), with the `migration_*` methods.
+    const MIGRATION_FLAGS: u32 = 0;
 
     /// The device's first open (`open_device`), with the set's mutex held.
     fn open_device(dev: &Device<Self>, set: &SetHeld<'_>) -> Result;
@@ -53,26 +125,155 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
     /// The device's last close (`close_device`), with the set's mutex held.
     fn close_device(dev: &Device<Self>, set: &SetHeld<'_>);
 
+    /// `read` of the device fd at `*pos`; returns the bytes read.
+    fn read(_dev: &Device<Self>, _buf: UserSliceWriter, _pos: &mut i64) -> Result<usize> {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `write` of the device fd at `*pos`; returns the bytes written.
+    fn write(_dev: &Device<Self>, _buf: UserSliceReader, _pos: &mut i64) -> Result<usize> {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// A device ioctl the core does not handle itself (`ioctl`).
     fn ioctl(_dev: &Device<Self>, _cmd: u32, _arg: usize) -> Result<isize> {
-        Err(ENOTTY)
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `VFIO_DEVICE_GET_REGION_INFO` (`get_region_info_caps`): fill `info` (its `index` and
+    /// `argsz` are the user's) and add capabilities to `caps`; the core copies both out.
+    fn get_region_info_caps(
+        _dev: &Device<Self>,
+        _info: &mut bindings::vfio_region_info,
+        _caps: &mut RegionInfoCaps<'_>,
+    ) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `mmap` of the device fd.
+    fn mmap(_dev: &Device<Self>, _vma: &VmaNew) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The core asks user space, for the `count`th time, to release the device so it can be
+    /// unregistered (`request`).
+    fn request(_dev: &Device<Self>, _count: u32) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Whether `name` (a `VFIO_GROUP_GET_DEVICE_FD` argument) names this device (`match`);
+    /// without it the core compares `name` with the parent's device name.
+    fn match_name(_dev: &Device<Self>, _name: &CStr) -> Result<bool> {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Checks the VF token of a cdev bind (`match_token_uuid`; `None`: no token given).
+    fn match_token_uuid(_dev: &Device<Self>, _uuid: Option<&[u8; 16]>) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// The IOVA range `[iova, iova + length)` is being unmapped: drop pins in it
-    /// (`dma_unmap`; the core refuses [`Device::pin`] to drivers without it, so it is always
-    /// installed).
-    fn dma_unmap(_dev: &Device<Self>, _iova: u64, _length: u64) {}
+    /// (`dma_unmap`; the core refuses [`Device::pin`] to drivers without it).
+    fn dma_unmap(_dev: &Device<Self>, _iova: u64, _length: u64) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A `VFIO_DEVICE_FEATURE` the core does not handle itself (`device_feature`); `arg` is
+    /// the feature's data after the header, `argsz` the user's size of it.
+    fn device_feature(_dev: &Device<Self>, _flags: u32, _arg: UserPtr, _argsz: usize) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `mig_ops->migration_set_state`: move to `new_state` (one arc of the FSM), returning the
+    /// data-transfer file of the new state, if it has one.
+    fn migration_set_state(
+        _dev: &Device<Self>,
+        _new_state: MigState,
+    ) -> Result<Option<ARef<File>>> {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `mig_ops->migration_get_state`.
+    fn migration_get_state(_dev: &Device<Self>) -> Result<MigState> {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `mig_ops->migration_get_data_size`: estimated bytes of the STOP_COPY stream.
+    fn migration_get_data_size(_dev: &Device<Self>) -> Result<usize> {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `log_ops->log_start`: start DMA logging of the `nnodes` ranges of `ranges` (which the
+    /// driver may combine, removing nodes), at `*page_size` granularity (which it may round up).
+    fn log_start(
+        _dev: &Device<Self>,
+        _ranges: &mut IntervalTreeCursor<'_>,
+        _nnodes: u32,
+        _page_size: &mut u64,
+    ) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `log_ops->log_stop`.
+    fn log_stop(_dev: &Device<Self>) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `log_ops->log_read_and_clear`: report what was dirtied in `[iova, iova + length)`.
+    fn log_read_and_clear(
+        _dev: &Device<Self>,
+        _iova: u64,
+        _length: u64,
+        _dirty: &DirtyBitmap<'_>,
+    ) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// `vfio_check_feature` for a `device_feature` op: whether to do the GET or SET (`false`: a
+/// PROBE, answer 0); `EINVAL` for a direction outside `supported` (`VFIO_DEVICE_FEATURE_GET`,
+/// `_SET`), neither direction, or less than `minsz` bytes of data.
+pub(crate) fn check_feature(
+    flags: u32,
+    argsz: usize,
+    supported: u32,
+    minsz: usize,
+) -> Result<bool> {
+    match super::feature_check::check_feature(flags, argsz, supported, minsz) {
+        Ok(action) => Ok(action == super::feature_check::Action::Run),
+        Err(super::feature_check::Invalid) => Err(EINVAL),
+    }
+}
+
+/// The bitmap `log_read_and_clear` reports dirty IOVA ranges into (`struct iova_bitmap`).
+pub(crate) struct DirtyBitmap<'a> {
+    raw: *mut bindings::iova_bitmap,
+    _call: PhantomData<&'a ()>,
+}
+
+impl DirtyBitmap<'_> {
+    /// Marks `[iova, iova + length)` dirty (`iova_bitmap_set`).
+    pub(crate) fn set(&self, iova: u64, length: usize) {
+        let Ok(iova) = c_ulong::try_from(iova) else {
+            return;
+        };
+        // SAFETY: `raw` is the bitmap of the running `log_read_and_clear` call (set by the
+        // trampoline, which outlives `self`); iova_bitmap ignores bits outside its window.
+        unsafe { bindings::iova_bitmap_set(self.raw, iova, length) };
+    }
 }
 
 /// A driver's VFIO device: `struct vfio_device` followed by the driver's data.
 ///
 /// # Invariants
 ///
-/// Allocated by `_vfio_alloc_device` with this type's size; `data` is initialised from right
-/// after the allocation until the core's `release` callback drops it.
+/// Allocated by `_vfio_alloc_device` with this type's size (zeroed), so `data_live` starts
+/// false; `data` is initialised iff `data_live`, from right after the allocation until the
+/// core's `release` callback drops it.
 #[repr(C)]
 pub(crate) struct Device<T: Driver> {
     vdev: Opaque<bindings::vfio_device>,
+    data_live: bool,
     data: T,
 }
 
@@ -82,9 +283,22 @@ impl<T: Driver> Device<T> {
         &self.data
     }
 
+    /// The driver's data, pinned (the device never moves).
+    pub(crate) fn data_pinned(&self) -> Pin<&T> {
+        // SAFETY: The core's allocation never moves while referenced.
+        unsafe { Pin::new_unchecked(&self.data) }
+    }
+
+    /// The device the VFIO device was registered for (`vfio_device::dev`).
+    pub(crate) fn parent(&self) -> &device::Device {
+        // SAFETY: `dev` was set by the allocation to a device the core holds a reference on
+        // while the VFIO device lives.
+        unsafe { device::Device::from_raw((*self.vdev()).dev) }
+    }
+
     /// # Safety
     ///
-    /// `vdev` must be the `vfio_device` of a live `Device<T>`.
+    /// `vdev` must be the `vfio_device` of a live `Device<T>` whose data is initialised.
     unsafe fn from_vdev<'a>(vdev: *mut bindings::vfio_device) -> &'a Self {
         // SAFETY: `vdev` is the first field of a `#[repr(C)]` `Device<T>` (function contract).
         unsafe { &*vdev.cast::<Self>() }
@@ -123,189 +337,5 @@ impl<T: Driver> Device<T> {
         };
         // SAFETY: The device is live; the core checks the range was pinned.
         unsafe { bindings::vfio_unpin_pages(self.vdev(), iova, n) };
-    }
-}
-
-/// The ops table of driver `T` and its trampolines.
-struct Ops<T: Driver>(PhantomData<T>);
-
-impl<T: Driver> Ops<T> {
-    const TABLE: bindings::vfio_device_ops = {
-        // SAFETY: All-zero is a valid `vfio_device_ops`: null name and no callbacks.
-        let mut ops: bindings::vfio_device_ops = unsafe { core::mem::zeroed() };
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "`as_char_ptr` is not `const`; the pointer is only handed to C as `char *`"
-        )]
-        let name = T::NAME.as_ptr();
-        ops.name = name.cast_mut().cast();
-        ops.release = Some(Self::release);
-        ops.open_device = Some(Self::open_device);
-        ops.close_device = Some(Self::close_device);
-        ops.bind_iommufd = Some(bindings::vfio_iommufd_emulated_bind);
-        ops.unbind_iommufd = Some(bindings::vfio_iommufd_emulated_unbind);
-        ops.attach_ioas = Some(bindings::vfio_iommufd_emulated_attach_ioas);
-        ops.detach_ioas = Some(bindings::vfio_iommufd_emulated_detach_ioas);
-        ops.ioctl = Some(Self::ioctl);
-        ops.dma_unmap = Some(Self::dma_unmap);
-        ops
-    };
-
-    /// # Safety
-    ///
-    /// Called by the core on an open `Device<T>`.
-    unsafe extern "C" fn ioctl(
-        vdev: *mut bindings::vfio_device,
-        cmd: c_uint,
-        arg: c_ulong,
-    ) -> c_long {
-        // SAFETY: Per the function contract.
-        let dev = unsafe { Device::<T>::from_vdev(vdev) };
-        match T::ioctl(dev, cmd, arg) {
-            Ok(v) => v as c_long,
-            Err(e) => e.to_errno() as c_long,
-        }
-    }
-
-    /// # Safety
-    ///
-    /// Called by the core (from the IOMMU driver) on an open `Device<T>`.
-    unsafe extern "C" fn dma_unmap(vdev: *mut bindings::vfio_device, iova: u64, length: u64) {
-        // SAFETY: Per the function contract.
-        let dev = unsafe { Device::<T>::from_vdev(vdev) };
-        T::dma_unmap(dev, iova, length);
-    }
-
-    /// # Safety
-    ///
-    /// Called by the core on a registered `Device<T>` with its set's mutex held.
-    unsafe extern "C" fn open_device(vdev: *mut bindings::vfio_device) -> c_int {
-        // SAFETY: Per the function contract.
-        let (dev, held) = unsafe { Self::held(vdev) };
-        match T::open_device(dev, &held) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
-    }
-
-    /// # Safety
-    ///
-    /// As [`Ops::open_device`].
-    unsafe extern "C" fn close_device(vdev: *mut bindings::vfio_device) {
-        // SAFETY: Per the function contract.
-        let (dev, held) = unsafe { Self::held(vdev) };
-        T::close_device(dev, &held);
-    }
-
-    /// # Safety
-    ///
-    /// As [`Ops::open_device`].
-    unsafe fn held<'a>(vdev: *mut bindings::vfio_device) -> (&'a Device<T>, SetHeld<'a>) {
-        // SAFETY: `vdev` belongs to a live `Device<T>` (function contract).
-        let dev = unsafe { Device::<T>::from_vdev(vdev) };
-        // INVARIANT: The core calls `open_device`/`close_device` with the device's set mutex
-        // held for the call (function contract), and `'a` is chosen by the trampolines, which
-        // drop the proof before they return.
-        let held = SetHeld {
-            // SAFETY: `vdev` is live (function contract); registered, so its set is assigned.
-            set: unsafe { (*vdev).dev_set },
-            _lock: PhantomData,
-        };
-        (dev, held)
-    }
-
-    /// # Safety
-    ///
-    /// Called once by the core when the last reference on the device drops.
-    unsafe extern "C" fn release(vdev: *mut bindings::vfio_device) {
-        let dev = vdev.cast::<Device<T>>();
-        // SAFETY: `data` was initialised after allocation and is dropped only here (type
-        // invariant); the core frees the memory after this returns.
-        unsafe { core::ptr::drop_in_place(&raw mut (*dev).data) };
-    }
-}
-
-/// Identity of a device set: devices registered with the same key share one set.
-pub(crate) struct SetKey(#[expect(dead_code, reason = "only its address matters")] u8);
-
-impl SetKey {
-    /// A key; give it a `static` home so its address stays unique.
-    pub(crate) const fn new() -> Self {
-        Self(0)
-    }
-}
-
-/// A registered emulated-IOMMU device, unregistered (waiting for its users) on drop.
-///
-/// # Invariants
-///
-/// `dev` is registered with the core, and this object owns one reference on it.
-pub(crate) struct Registration<T: Driver> {
-    dev: NonNull<Device<T>>,
-}
-
-// SAFETY: The device is shared with the core, which calls it from any thread; `T: Send + Sync`.
-unsafe impl<T: Driver> Send for Registration<T> {}
-// SAFETY: As above.
-unsafe impl<T: Driver> Sync for Registration<T> {}
-
-/// The raw `struct device` of a device.
-fn raw_device<Ctx: device::DeviceContext>(dev: &device::Device<Ctx>) -> *mut bindings::device {
-    // `device::Device` is a transparent wrapper of `struct device`.
-    core::ptr::from_ref(dev).cast_mut().cast()
-}
-
-impl<T: Driver> Registration<T> {
-    /// Allocates a device under `parent` (which must have no IOMMU group: the core gives it
-    /// one), puts it in the set of `key` and registers it (`/dev/vfio/N`, `vfioN` cdev).
-    pub(crate) fn new_emulated(
-        parent: &device::Device<device::Bound>,
-        data: T,
-        key: &'static SetKey,
-    ) -> Result<Self> {
-        let ops: &'static bindings::vfio_device_ops = &Ops::<T>::TABLE;
-        // SAFETY: `parent` is a bound device; the size covers `Device<T>`, whose first field is
-        // the `vfio_device`; `ops` is static.
-        let vdev = unsafe {
-            bindings::_vfio_alloc_device(size_of::<Device<T>>(), raw_device(parent), ops)
-        };
-        let vdev = kernel::error::from_err_ptr(vdev)?;
-        let dev = vdev.cast::<Device<T>>();
-        // SAFETY: The allocation is `Device<T>`-sized and `data` not yet initialised.
-        unsafe { (&raw mut (*dev).data).write(data) };
-        // SAFETY: The device is allocated and not registered; the key is static.
-        let ret = kernel::error::to_result(unsafe {
-            bindings::vfio_assign_device_set(vdev, core::ptr::from_ref(key).cast_mut().cast())
-        })
-        .and_then(|()| {
-            // SAFETY: The device is allocated, in a set, not registered.
-            kernel::error::to_result(unsafe { bindings::vfio_register_emulated_iommu_dev(vdev) })
-        });
-        if let Err(e) = ret {
-            // SAFETY: Our allocation reference; its release drops `data`.
-            unsafe { bindings::put_device(&raw mut (*vdev).device) };
-            return Err(e);
-        }
-        // INVARIANT: Registered, `data` initialised, and we own the allocation's reference.
-        Ok(Self {
-            // SAFETY: `from_err_ptr` returned a non-null pointer.
-            dev: unsafe { NonNull::new_unchecked(dev) },
-        })
-    }
-
-    /// The device.
-    pub(crate) fn device(&self) -> &Device<T> {
-        // SAFETY: The device is live while registered (type invariant).
-        unsafe { self.dev.as_ref() }
-    }
-}
-
-impl<T: Driver> Drop for Registration<T> {
-    fn drop(&mut self) {
-        let vdev = self.device().vdev();
-        // SAFETY: Registered (type invariant); this waits for every user to close it.
-        unsafe { bindings::vfio_unregister_group_dev(vdev) };
-        // SAFETY: We own one reference (type invariant); `self` is not used after.
-        unsafe { bindings::put_device(&raw mut (*vdev).device) };
     }
 }

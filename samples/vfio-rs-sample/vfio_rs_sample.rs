@@ -13,6 +13,13 @@
 //! A private device ioctl, [`SAMPLE_DMA`], lets a test drive the core's CPU-DMA exports:
 //! `vfio_dma_rw` in both directions and `vfio_pin_pages`, whose pin the driver keeps until the
 //! core asks for it back through `dma_unmap` (counted as `dma_unmaps`).
+//!
+//! It also exercises the rest of the driver API (`kernel_ext::vfio::driver`) so a test can see
+//! each op reach the driver on either core: region 0 is a [`SCRATCH_SIZE`]-byte read/write
+//! scratch buffer (`read`/`write`, `get_region_info_caps` with a `VFIO_REGION_INFO_CAP_TYPE`
+//! capability), the device also answers to `vfio-rs-sample-alias.N` (`match`), implements one
+//! private feature [`SAMPLE_FEATURE`] (`device_feature`), and counts the core's requests to
+//! release it during unregistration (`request`, `requests` in debugfs).
 
 #[path = "../../rust/kernel_ext.rs"]
 mod kernel_ext;
@@ -32,25 +39,38 @@ use kernel::{
         Bound,
         Device as BaseDevice, //
     },
-    faux,
+    faux, new_mutex,
     prelude::*,
     str::CString,
-    sync::Arc,
+    sync::{
+        Arc,
+        Mutex, //
+    },
     time::{
         delay::fsleep,
         Delta, //
     },
     uaccess::{
         UserPtr,
-        UserSlice, //
+        UserSlice,
+        UserSliceReader,
+        UserSliceWriter, //
     },
 };
-use kernel_ext::vfio::driver::{
-    Device,
-    Driver,
-    Registration,
-    SetHeld,
-    SetKey, //
+use kernel_ext::{
+    bindings,
+    uapi,
+    vfio::driver::{
+        check_feature,
+        Binding,
+        DevSet,
+        Device,
+        Driver,
+        RegionInfoCaps,
+        Registration,
+        SetHeld,
+        SetKey, //
+    }, //
 };
 
 module! {
@@ -81,18 +101,21 @@ struct DevStats {
     /// The range pinned through [`SAMPLE_DMA`] (`npage` 0: none).
     pinned_iova: AtomicU64,
     pinned_npage: AtomicU64,
+    /// The core's `request` calls (the last count it passed).
+    requests: AtomicU32,
 }
 
 impl fmt::Debug for DevStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "opens={} closes={} bad={} set_open={} dma_unmaps={}",
+            "opens={} closes={} bad={} set_open={} dma_unmaps={} requests={}",
             self.opens.load(Ordering::Relaxed),
             self.closes.load(Ordering::Relaxed),
             self.bad.load(Ordering::Relaxed),
             self.set_open.load(Ordering::Relaxed),
-            self.dma_unmaps.load(Ordering::Relaxed)
+            self.dma_unmaps.load(Ordering::Relaxed),
+            self.requests.load(Ordering::Relaxed)
         )
     }
 }
@@ -132,6 +155,19 @@ const _: () = assert!(SAMPLE_DMA_SIZE == 2 * size_of::<u32>() + 3 * size_of::<u6
 /// Largest `vfio_dma_rw` the ioctl does at once.
 const SAMPLE_DMA_MAX: usize = 1 << 16;
 
+/// Bytes of region 0, the scratch buffer.
+const SCRATCH_SIZE: usize = 64;
+/// `VFIO_REGION_INFO_CAP_TYPE` payload of region 0: a vendor type (bit 31, the PCI vendor ID
+/// the kernel samples use) and a subtype.
+const SCRATCH_TYPE: (u32, u32) = (0x8000_0000 | 0x1b36, 1);
+/// Where region `index` starts in the device fd (the layout vfio-pci made the convention).
+const fn region_offset(index: u64) -> u64 {
+    index << 40
+}
+/// The private feature's index (`VFIO_DEVICE_FEATURE_GET`/`PROBE` only) and its value.
+const SAMPLE_FEATURE: u32 = 0x7f00;
+const SAMPLE_FEATURE_VALUE: u32 = 0x5a5a_1234;
+
 /// What [`SAMPLE_DMA`] does.
 enum DmaOp {
     /// `vfio_dma_rw` from IOVA into the user buffer.
@@ -145,12 +181,29 @@ enum DmaOp {
 }
 
 /// A sample device's data.
+#[pin_data]
 struct Sample {
+    index: usize,
     stats: Arc<DevStats>,
     set: Arc<SetStats>,
+    #[pin]
+    scratch: Mutex<[u8; SCRATCH_SIZE]>,
 }
 
 impl Sample {
+    /// The part of the scratch buffer `[pos, pos + len)` covers, if it is in region 0.
+    fn scratch_range(pos: i64, len: usize) -> Result<core::ops::Range<usize>> {
+        let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
+        if pos >= region_offset(1) {
+            return Err(EINVAL);
+        }
+        let start = usize::try_from(pos).map_err(|_| EINVAL)?;
+        if start >= SCRATCH_SIZE {
+            return Err(EINVAL);
+        }
+        Ok(start..start + len.min(SCRATCH_SIZE - start))
+    }
+
     /// [`SAMPLE_DMA`].
     fn dma(dev: &Device<Self>, arg: usize) -> Result<isize> {
         // The argument's fields in order, each copied as its type; all of them before any
@@ -212,8 +265,10 @@ impl Sample {
     }
 }
 
+#[vtable]
 impl Driver for Sample {
     const NAME: &'static CStr = c"vfio-rs-sample";
+    const BINDING: Binding = Binding::Emulated;
 
     fn open_device(dev: &Device<Self>, set: &SetHeld<'_>) -> Result {
         let s = dev.data();
@@ -238,6 +293,63 @@ impl Driver for Sample {
             }
             s.stats.set_open.store(set.open_count(), Ordering::Relaxed);
         });
+    }
+
+    fn read(dev: &Device<Self>, mut buf: UserSliceWriter, pos: &mut i64) -> Result<usize> {
+        let range = Self::scratch_range(*pos, buf.len())?;
+        let n = range.len();
+        buf.write_slice(&dev.data().scratch.lock()[range])?;
+        Ok(n)
+    }
+
+    fn write(dev: &Device<Self>, mut buf: UserSliceReader, pos: &mut i64) -> Result<usize> {
+        let range = Self::scratch_range(*pos, buf.len())?;
+        let n = range.len();
+        buf.read_slice(&mut dev.data().scratch.lock()[range])?;
+        Ok(n)
+    }
+
+    fn get_region_info_caps(
+        _dev: &Device<Self>,
+        info: &mut bindings::vfio_region_info,
+        caps: &mut RegionInfoCaps<'_>,
+    ) -> Result {
+        if info.index != 0 {
+            return Err(EINVAL);
+        }
+        info.offset = region_offset(0);
+        info.size = SCRATCH_SIZE as u64;
+        info.flags = uapi::VFIO_REGION_INFO_FLAG_READ | uapi::VFIO_REGION_INFO_FLAG_WRITE;
+        let mut body = [0u8; 8];
+        body[..4].copy_from_slice(&SCRATCH_TYPE.0.to_ne_bytes());
+        body[4..].copy_from_slice(&SCRATCH_TYPE.1.to_ne_bytes());
+        caps.add(uapi::VFIO_REGION_INFO_CAP_TYPE as u16, 1, &body)
+    }
+
+    fn request(dev: &Device<Self>, count: u32) {
+        dev.data()
+            .stats
+            .requests
+            .store(count + 1, Ordering::Relaxed);
+    }
+
+    fn match_name(dev: &Device<Self>, name: &CStr) -> Result<bool> {
+        let alias = CString::try_from_fmt(fmt!("vfio-rs-sample-alias.{}", dev.data().index))?;
+        let own = CString::try_from_fmt(fmt!("vfio-rs-sample.{}", dev.data().index))?;
+        Ok(name.to_bytes() == alias.to_bytes() || name.to_bytes() == own.to_bytes())
+    }
+
+    fn device_feature(_dev: &Device<Self>, flags: u32, arg: UserPtr, argsz: usize) -> Result {
+        if flags & uapi::VFIO_DEVICE_FEATURE_MASK != SAMPLE_FEATURE {
+            return Err(ENOTTY);
+        }
+        let value = SAMPLE_FEATURE_VALUE.to_ne_bytes();
+        if !check_feature(flags, argsz, uapi::VFIO_DEVICE_FEATURE_GET, value.len())? {
+            return Ok(());
+        }
+        UserSlice::new(arg, value.len())
+            .writer()
+            .write_slice(&value)
     }
 
     fn ioctl(dev: &Device<Self>, cmd: u32, arg: usize) -> Result<isize> {
@@ -284,12 +396,15 @@ impl kernel::Module for SampleModule {
             let parent = faux::Registration::new(&name, None)?;
             let stats = Arc::new(DevStats::default(), GFP_KERNEL)?;
             let file = KBox::pin_init(dir.read_only_file(&file_name, stats.clone()), GFP_KERNEL)?;
-            let data = Sample {
+            let dev_set = set.clone();
+            let data = try_pin_init!(Sample {
+                index: i,
                 stats,
-                set: set.clone(),
-            };
+                set: dev_set,
+                scratch <- new_mutex!([0u8; SCRATCH_SIZE]),
+            });
             let base: &BaseDevice<Bound> = parent.as_ref().as_ref();
-            let vfio = Registration::new_emulated(base, data, &SET_KEY)?;
+            let vfio = Registration::new_emulated(base, data, DevSet::Shared(&SET_KEY))?;
             devs.push(
                 SampleDev {
                     _vfio: vfio,
