@@ -2,7 +2,7 @@
 
 //! Page frames of `VM_PFNMAP` mappings (an mmap of a device BAR, say): there is no
 //! `struct page` to pin, so the frame is read from the page tables, faulting it in first if
-//! needed, and never pinned or accounted. Also the test for such frames.
+//! needed, and never pinned or accounted (`user_mm::pfn_reserved` tests such frames).
 //!
 //! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h).
 //!
@@ -79,14 +79,7 @@ pub(crate) fn follow_fault_pfnmap(mm: &Mm, vaddr: u64, write: bool) -> Result<Op
     }
 }
 
-/// Whether `pfn` has no `struct page` or a `PageReserved` one (upstream type1's
-/// `is_invalid_reserved_pfn`): such frames are never pinned, unpinned or accounted.
-pub(crate) fn pfn_invalid_or_reserved(pfn: u64) -> bool {
-    // SAFETY: Any value may be tested; the helper checks `pfn_valid` before looking at the page.
-    unsafe { ffi::vfio_rs_pfn_invalid_or_reserved(pfn as c_ulong) }
-}
-
-/// Declarations of `rust/pfnmap.c` (linked into `vfio_iommu_type1.ko` only).
+/// Declarations of `drivers/vfio/type1/type1_helpers.c` (linked into `vfio_iommu_type1.ko` only).
 mod ffi {
     use kernel::{bindings::mm_struct, ffi::c_ulong};
 
@@ -95,7 +88,5 @@ mod ffi {
     extern "C" {
         /// `untagged_addr_remote()`; the caller holds the mmap lock of `mm`.
         pub(super) fn vfio_rs_untagged_addr_remote(mm: *mut mm_struct, addr: c_ulong) -> c_ulong;
-        /// `!pfn_valid(pfn) || PageReserved(pfn_to_page(pfn))`.
-        pub(super) fn vfio_rs_pfn_invalid_or_reserved(pfn: c_ulong) -> bool;
     }
 }
