@@ -2,11 +2,11 @@
 /*
  * C helpers for static inline kernel functions that the kernel's own
  * rust/helpers do not cover. Linked into each module that needs them, never
- * exported; declared on the Rust side in rust/helpers.rs.
+ * exported; prototypes in include/vfio-rs/helpers.h.
  */
 #include <linux/lockdep.h>
 
-#include "helpers.h"
+#include <vfio-rs/helpers.h>
 
 void vfio_rs_list_del(struct list_head *entry)
 {

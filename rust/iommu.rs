@@ -199,9 +199,9 @@ impl IommuGroup {
         mut f: impl FnMut(u64, u64, u32) -> Result,
     ) -> Result {
         const ON_STACK: usize = 16;
-        let mut small = [crate::kernel_ext::helpers::VfioRsResvRegion::default(); ON_STACK];
+        let mut small = [crate::kernel_ext::helpers::vfio_rs_resv_region::default(); ON_STACK];
         let mut heap = KVec::new();
-        let mut buf: &mut [crate::kernel_ext::helpers::VfioRsResvRegion] = &mut small;
+        let mut buf: &mut [crate::kernel_ext::helpers::vfio_rs_resv_region] = &mut small;
         loop {
             let max = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
             // SAFETY: The group is valid; `buf` has room for `max` entries.
@@ -217,7 +217,7 @@ impl IommuGroup {
             }
             if n <= max {
                 for r in buf.iter().take(n as usize) {
-                    f(r.start, r.length, r.kind)?;
+                    f(r.start, r.length, r.type_)?;
                 }
                 return Ok(());
             }
@@ -225,7 +225,7 @@ impl IommuGroup {
             heap.clear();
             heap.resize(
                 n as usize,
-                crate::kernel_ext::helpers::VfioRsResvRegion::default(),
+                crate::kernel_ext::helpers::vfio_rs_resv_region::default(),
                 GFP_KERNEL,
             )?;
             buf = &mut heap;

@@ -16,7 +16,7 @@ use kernel::{
 };
 
 /// One region of [`IommuDomain::unmap_batch`].
-pub(crate) use crate::kernel_ext::helpers::VfioRsUnmapRegion as UnmapRegion;
+pub(crate) use crate::kernel_ext::helpers::vfio_rs_unmap_region as UnmapRegion;
 
 /// `IOMMU_READ`.
 pub(crate) const IOMMU_READ: u32 = bindings::IOMMU_READ;

@@ -2,13 +2,15 @@
 
 //! Page frames of `VM_PFNMAP` mappings (an mmap of a device BAR, say): there is no
 //! `struct page` to pin, so the frame is read from the page tables, faulting it in first if
-//! needed, and never pinned or accounted. Also the test for such frames.
+//! needed, and never pinned or accounted (`user_mm::pfn_reserved` tests such frames).
 //!
-//! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h).
+//! C helper: `vfio_rs_untagged_addr_remote` (`drivers/vfio/type1/type1_helpers.c`). C headers:
+//! [`include/linux/mm.h`](srctree/include/linux/mm.h).
 //!
 //! Lock order: the mm's mmap read lock, then (inside `follow_pfnmap_start`/`_end`) the page
 //! table lock.
 
+use crate::kernel_ext::helpers;
 use kernel::{
     bindings,
     mm::{virt::flags, Mm},
@@ -33,7 +35,7 @@ pub(crate) fn follow_fault_pfnmap(mm: &Mm, vaddr: u64, write: bool) -> Result<Op
     let mm = mm.mmget_not_zero().ok_or(ESRCH)?;
     let guard = mm.mmap_read_lock();
     // SAFETY: The mmap lock of `mm` is held by `guard`.
-    let vaddr = unsafe { ffi::vfio_rs_untagged_addr_remote(mm.as_raw(), vaddr as c_ulong) };
+    let vaddr = unsafe { helpers::vfio_rs_untagged_addr_remote(mm.as_raw(), vaddr as c_ulong) };
     let fault_flags = bindings::fault_flag_FAULT_FLAG_REMOTE
         | if write {
             bindings::fault_flag_FAULT_FLAG_WRITE
@@ -76,26 +78,5 @@ pub(crate) fn follow_fault_pfnmap(mm: &Mm, vaddr: u64, write: bool) -> Result<Op
         // SAFETY: `follow_pfnmap_start` succeeded on `args`, which is ended exactly once here.
         unsafe { bindings::follow_pfnmap_end(&mut args) };
         return if denied { Err(EFAULT) } else { Ok(Some(frame)) };
-    }
-}
-
-/// Whether `pfn` has no `struct page` or a `PageReserved` one (upstream type1's
-/// `is_invalid_reserved_pfn`): such frames are never pinned, unpinned or accounted.
-pub(crate) fn pfn_invalid_or_reserved(pfn: u64) -> bool {
-    // SAFETY: Any value may be tested; the helper checks `pfn_valid` before looking at the page.
-    unsafe { ffi::vfio_rs_pfn_invalid_or_reserved(pfn as c_ulong) }
-}
-
-/// Declarations of `rust/pfnmap.c` (linked into `vfio_iommu_type1.ko` only).
-mod ffi {
-    use kernel::{bindings::mm_struct, ffi::c_ulong};
-
-    // `mm_struct` holds zero-sized members; only a pointer crosses the boundary.
-    #[expect(improper_ctypes)]
-    extern "C" {
-        /// `untagged_addr_remote()`; the caller holds the mmap lock of `mm`.
-        pub(super) fn vfio_rs_untagged_addr_remote(mm: *mut mm_struct, addr: c_ulong) -> c_ulong;
-        /// `!pfn_valid(pfn) || PageReserved(pfn_to_page(pfn))`.
-        pub(super) fn vfio_rs_pfn_invalid_or_reserved(pfn: c_ulong) -> bool;
     }
 }

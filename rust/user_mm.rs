@@ -4,27 +4,21 @@
 //! tests for single pinned pages, the `struct page` array `vfio_pin_pages` fills, and copies
 //! to or from another process's memory (`kthread_use_mm` when called from a kernel thread).
 //!
-//! C helpers: `rust/type1_emulated.c`. C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
+//! C helpers: `drivers/vfio/type1/type1_emulated.c` (prototypes in
+//! `include/vfio-rs/type1_emulated.h`). C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
 
-use crate::kernel_ext::bindings;
+use crate::kernel_ext::{
+    bindings,
+    helpers::{
+        vfio_rs_access_ok,
+        vfio_rs_mm_rw,
+        vfio_rs_pfn_reserved,
+        vfio_rs_pfn_to_page,
+        vfio_rs_pfn_valid, //
+    },
+};
 use kernel::{mm::Mm, prelude::*};
-
-// Only pointers to kernel structs cross the boundary.
-#[expect(improper_ctypes, reason = "kernel structs are passed by pointer only")]
-extern "C" {
-    fn vfio_rs_pfn_reserved(pfn: c_ulong) -> bool;
-    fn vfio_rs_pfn_valid(pfn: c_ulong) -> bool;
-    fn vfio_rs_pfn_to_page(pfn: c_ulong) -> *mut bindings::page;
-    fn vfio_rs_access_ok(addr: c_ulong, size: c_ulong) -> bool;
-    fn vfio_rs_mm_rw(
-        mm: *mut bindings::mm_struct,
-        vaddr: c_ulong,
-        data: *mut c_void,
-        count: usize,
-        write: bool,
-    ) -> c_long;
-}
 
 /// type1's `is_invalid_reserved_pfn`: the pfn has no `struct page` or a reserved one, so it
 /// is not charged as locked memory and needs no unpin.

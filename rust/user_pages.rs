@@ -27,12 +27,14 @@ pub(crate) struct PinRun {
     pub(crate) rsvd: bool,
 }
 
-/// Bits of a packed run's pfn (`VFIO_RS_RUN_PFN_BITS` of `rust/helpers.h`).
-const RUN_PFN_BITS: u32 = 52;
+/// Bits of a packed run's pfn (`VFIO_RS_RUN_PFN_BITS` of `include/vfio-rs/type1_helpers.h`).
+const RUN_PFN_BITS: u32 = helpers::VFIO_RS_RUN_PFN_BITS;
 /// Bit of a packed run's reserved flag (`VFIO_RS_RUN_RSVD_BIT`).
-const RUN_RSVD_BIT: u32 = 63;
+const RUN_RSVD_BIT: u32 = helpers::VFIO_RS_RUN_RSVD_BIT;
 /// Most pages one call pins (`VFIO_RS_RUN_NPAGES_MAX`: what the packed count holds).
-const RUN_NPAGES_MAX: usize = (1 << (RUN_RSVD_BIT - RUN_PFN_BITS)) - 1;
+const RUN_NPAGES_MAX: usize = helpers::VFIO_RS_RUN_NPAGES_MAX as usize;
+// The page count fills the bits between the pfn and the reserved flag.
+const _: () = assert!(RUN_NPAGES_MAX == (1 << (RUN_RSVD_BIT - RUN_PFN_BITS)) - 1);
 
 impl PinRun {
     /// A run as the pin helper packs it in one word.

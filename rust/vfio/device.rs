@@ -309,7 +309,7 @@ impl RawDevice {
     /// (`unmap_mapping_range`) reaches every user mmap of the device.
     pub(crate) fn share_mapping(&self, file: &kernel::fs::File) {
         // SAFETY: The inode lives as long as the device; the file is new and not yet shared.
-        unsafe { inode::vfio_rs_file_set_mapping(file.as_ptr(), (*self.0.get()).inode) };
+        unsafe { helpers::vfio_rs_file_set_mapping(file.as_ptr(), (*self.0.get()).inode) };
     }
 
     /// `vfio_device::iommufd_device`, once bound.
@@ -735,7 +735,7 @@ impl NewDevice {
     /// Gives the device its inode on the core's pseudo filesystem (`vfio_device::inode`).
     pub(crate) fn alloc_inode(&self) -> Result {
         // SAFETY: The helper returns a new inode or an error pointer.
-        let inode = kernel::error::from_err_ptr(unsafe { inode::vfio_rs_device_inode_new() })?;
+        let inode = kernel::error::from_err_ptr(unsafe { helpers::vfio_rs_device_inode_new() })?;
         // SAFETY: We own the not yet shared allocation.
         unsafe { (*self.raw()).inode = inode };
         Ok(())
@@ -747,7 +747,7 @@ impl NewDevice {
         unsafe {
             let inode = (*self.raw()).inode;
             if !inode.is_null() {
-                inode::vfio_rs_device_inode_put(inode);
+                helpers::vfio_rs_device_inode_put(inode);
                 (*self.raw()).inode = core::ptr::null_mut();
             }
         }
@@ -801,22 +801,9 @@ pub(crate) unsafe fn free(d: *mut bindings::vfio_device) {
     // set at allocation.
     unsafe {
         if !(*d).inode.is_null() {
-            inode::vfio_rs_device_inode_put((*d).inode);
+            helpers::vfio_rs_device_inode_put((*d).inode);
         }
         bindings::kvfree(d.cast());
-    }
-}
-
-/// Declarations of `rust/vfio/device_inode.c` (linked into `vfio.ko` only).
-mod inode {
-    use kernel::bindings::{file, inode};
-
-    // Kernel structs behind these pointers hold zero-sized members; only pointers cross.
-    #[expect(improper_ctypes)]
-    extern "C" {
-        pub(super) fn vfio_rs_device_inode_new() -> *mut inode;
-        pub(super) fn vfio_rs_device_inode_put(inode: *mut inode);
-        pub(super) fn vfio_rs_file_set_mapping(file: *mut file, inode: *mut inode);
     }
 }
 

@@ -4,20 +4,20 @@
 //! linked through each device's `iommu_entry`) and the devices as the IOMMU driver's
 //! `register_device` op receives them.
 //!
-//! C helpers: `rust/type1_emulated.c`. C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
+//! C helpers: `drivers/vfio/type1/type1_emulated.c` (prototypes in
+//! `include/vfio-rs/type1_emulated.h`). C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::bindings;
+use crate::kernel_ext::{
+    bindings,
+    helpers::{
+        vfio_rs_device_has_dma_unmap,
+        vfio_rs_devlist_add,
+        vfio_rs_devlist_del,
+        vfio_rs_devlist_init,
+        vfio_rs_devlist_notify, //
+    },
+};
 use kernel::{prelude::*, types::Opaque};
-
-// Only pointers to kernel structs cross the boundary.
-#[expect(improper_ctypes, reason = "kernel structs are passed by pointer only")]
-extern "C" {
-    fn vfio_rs_devlist_init(head: *mut bindings::list_head);
-    fn vfio_rs_devlist_add(head: *mut bindings::list_head, vdev: *mut bindings::vfio_device);
-    fn vfio_rs_devlist_del(vdev: *mut bindings::vfio_device);
-    fn vfio_rs_device_has_dma_unmap(vdev: *mut bindings::vfio_device) -> bool;
-    fn vfio_rs_devlist_notify(head: *mut bindings::list_head, iova: u64, size: u64);
-}
 
 /// A device handed to the IOMMU driver's `register_device`/`unregister_device` ops.
 ///

@@ -10,7 +10,8 @@
 
 use super::pfn_runs::pfnmap_npages;
 use crate::kernel_ext::{
-    pfnmap::{follow_fault_pfnmap, pfn_invalid_or_reserved},
+    pfnmap::follow_fault_pfnmap,
+    user_mm::pfn_reserved,
     user_pages::{PinBatch, PinOwner, PinRun},
 };
 use kernel::prelude::*;
@@ -72,7 +73,7 @@ fn pfnmap_frames(
 ) -> Result<Frames> {
     match follow_fault_pfnmap(owner.mm(), vaddr, write)? {
         None => Err(pin_err),
-        Some(frame) if pfn_invalid_or_reserved(frame.pfn) => Ok(Frames::Pfnmap {
+        Some(frame) if pfn_reserved(frame.pfn) => Ok(Frames::Pfnmap {
             pfn: frame.pfn,
             npages: pfnmap_npages(frame.pfn, frame.addr_mask, max_pfnmap),
         }),
@@ -82,7 +83,7 @@ fn pfnmap_frames(
 
 /// Whether a frame is reserved (`is_invalid_reserved_pfn`): not pinned by us, not charged.
 pub(crate) fn is_rsvd(pfn: u64) -> bool {
-    pfn_invalid_or_reserved(pfn)
+    pfn_reserved(pfn)
 }
 
 /// `put_pfn` over runs [`get_runs`] pinned and nobody mapped.

@@ -2,8 +2,8 @@
 /*
  * C helpers of vfio_iommu_type1.ko for what Rust cannot reach directly: static
  * inlines, iterator callbacks, list walks and lock/call/unlock sequences that
- * must stay together. Linked only into that module, never exported; declared
- * on the Rust side in rust/helpers.rs.
+ * must stay together. Linked only into that module, never exported;
+ * prototypes in include/vfio-rs/type1_helpers.h.
  */
 #include <linux/capability.h>
 #include <linux/iommu.h>
@@ -13,7 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "helpers.h"
+#include <vfio-rs/type1_helpers.h>
 
 static int vfio_rs_alloc_for_first_dev(struct device *dev, void *data)
 {
@@ -69,6 +69,21 @@ int vfio_rs_group_resv_regions(struct iommu_group *group,
 	return ret ? ret : n;
 }
 
+static long vfio_rs_pin_user_pages(struct mm_struct *mm, unsigned long vaddr,
+				   long npages, bool write, struct page **pages)
+{
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	long ret;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, NULL);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
 long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, bool write, unsigned long *pfns)
 {
@@ -80,21 +95,6 @@ long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 	ret = vfio_rs_pin_user_pages(mm, vaddr, npages, write, pages);
 	for (i = 0; i < ret; i++)
 		pfns[i] = page_to_pfn(pages[i]);
-	return ret;
-}
-
-long vfio_rs_pin_user_pages(struct mm_struct *mm, unsigned long vaddr,
-			    long npages, bool write, struct page **pages)
-{
-	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
-	long ret;
-
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	mmap_read_lock(mm);
-	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, NULL);
-	mmap_read_unlock(mm);
-	mmput(mm);
 	return ret;
 }
 
@@ -187,4 +187,11 @@ void vfio_rs_unmap_batch(struct iommu_domain *domain,
 		regions[i].unmapped = iommu_unmap_fast(domain, regions[i].iova,
 						       regions[i].len, &gather);
 	iommu_iotlb_sync(domain, &gather);
+}
+
+/* untagged_addr_remote(): the caller holds mm's mmap lock. */
+unsigned long vfio_rs_untagged_addr_remote(struct mm_struct *mm,
+					   unsigned long addr)
+{
+	return untagged_addr_remote(mm, addr);
 }

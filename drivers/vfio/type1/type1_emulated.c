@@ -5,7 +5,7 @@
  * tests that are static inlines or macros, a copy through another process's
  * address space (mmget, kthread_use_mm, copy, unuse, mmput must stay together)
  * and the walk of the devices to tell about an unmap. Linked only into that
- * module, never exported.
+ * module, never exported; prototypes in include/vfio-rs/type1_emulated.h.
  */
 #include <linux/kthread.h>
 #include <linux/list.h>
@@ -14,7 +14,7 @@
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 
-#include "type1_emulated.h"
+#include <vfio-rs/type1_emulated.h>
 
 /* type1's is_invalid_reserved_pfn(): no struct page, or a reserved one. */
 bool vfio_rs_pfn_reserved(unsigned long pfn)

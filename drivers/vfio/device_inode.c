@@ -4,12 +4,13 @@
  * inode, so drivers can zap every user mapping of the device through
  * device->inode->i_mapping (vfio-pci does on reset and memory disable), and
  * device files share that mapping. Same magic and name as upstream's.
+ * Prototypes in include/vfio-rs/device_inode.h.
  */
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 
-#include "device_inode.h"
+#include <vfio-rs/device_inode.h>
 
 #define VFIO_MAGIC 0x5646494f /* "VFIO" */
 

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Generic C helpers (rust/helpers.c): static inline kernel functions and
+ * macros the kernel's own rust/helpers do not cover. Linked into each module
+ * that needs them, never exported. The Rust side gets these prototypes from
+ * bindgen (rust/helpers_helper.h -> rust/generated/helpers.rs, the `helpers`
+ * module of kernel_ext).
+ */
+#ifndef VFIO_RS_HELPERS_H
+#define VFIO_RS_HELPERS_H
+
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/poll.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+/* list_del(). */
+void vfio_rs_list_del(struct list_head *entry);
+/* refcount_inc_not_zero(). */
+bool vfio_rs_refcount_inc_not_zero(refcount_t *r);
+/* lockdep_assert_held() on a mutex. */
+void vfio_rs_mutex_assert_held(struct mutex *lock);
+/* ida_init(). */
+void vfio_rs_ida_init(struct ida *ida);
+/* inode->i_cdev. */
+struct cdev *vfio_rs_inode_cdev(struct inode *inode);
+
+/* pm_runtime_resume_and_get() if the bound driver has PM ops. */
+int vfio_rs_pm_get(struct device *dev);
+/* pm_runtime_put() if the bound driver has PM ops. */
+void vfio_rs_pm_put(struct device *dev);
+/* dev->driver->owner, or NULL without a driver. */
+struct module *vfio_rs_dev_driver_owner(struct device *dev);
+
+/* create_singlethread_workqueue(): NULL on failure. */
+struct workqueue_struct *vfio_rs_create_singlethread_workqueue(const char *name);
+/* init_waitqueue_func_entry(): an entry whose wake-ups call func. */
+void vfio_rs_init_waitqueue_func_entry(struct wait_queue_entry *entry, wait_queue_func_t func);
+/* init_poll_funcptr(): a poll table whose poll_wait calls qproc, for all events. */
+void vfio_rs_init_poll_funcptr(poll_table *pt, poll_queue_proc qproc);
+/* vfs_poll(): the file's ready events, registering through pt. */
+__poll_t vfio_rs_vfs_poll(struct file *file, poll_table *pt);
+
+#endif
