@@ -9,6 +9,9 @@
 #![cfg_attr(not(test), no_std)]
 #![allow(dead_code)]
 
+#[path = "../rust/errno.rs"]
+pub mod errno;
+
 #[path = "../drivers/vfio/info_cap_chain.rs"]
 pub mod info_cap_chain;
 

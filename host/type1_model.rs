@@ -24,7 +24,6 @@ use super::dirty_bitmap::{
 };
 use super::dma_map::test_store::{BTreeStore, TestDma};
 use super::dma_map::{DmaMap, DmaRange, MapPlan, UnmapHooks, UnmapProgress, UnmapStep};
-use super::errno::Errno;
 use super::iova_ranges::test_list::VecList;
 use super::iova_ranges::{aper_resize, resv_exclude, IovaRange, ResvRegion, ResvType};
 use super::map_args::{
@@ -34,6 +33,7 @@ use super::map_args::{
 use super::pgsize::INITIAL_PGSIZE_BITMAP;
 use super::pin::{check_pin_pages, page_iova, rw_chunk, unpin_args_ok};
 use super::uapi::{MAP_FLAG_VADDR, UNMAP_FLAG_ALL, UNMAP_FLAG_VADDR};
+use crate::errno::Errno;
 
 const PG: u64 = 4096;
 

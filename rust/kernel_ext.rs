@@ -17,6 +17,7 @@ pub(crate) mod cdev_fops;
 pub(crate) mod cdev_node;
 pub(crate) mod chrdev;
 pub(crate) mod class;
+pub(crate) mod errno;
 pub(crate) mod eventfd;
 pub(crate) mod fops;
 pub(crate) mod global;
@@ -38,3 +39,10 @@ pub(crate) mod user_mm;
 pub(crate) mod user_pages;
 pub(crate) mod vfio;
 pub(crate) mod workqueue_ext;
+
+impl From<errno::Errno> for kernel::error::Error {
+    /// Pure code's errno as the kernel's error.
+    fn from(e: errno::Errno) -> Self {
+        kernel::error::Error::from_errno(e.to_errno())
+    }
+}

@@ -11,8 +11,6 @@
 use crate::{
     feature_args::{
         self,
-        Action,
-        ArgError,
         Feature, //
     },
     kernel_ext::{
@@ -22,7 +20,10 @@ use crate::{
             write_user, //
         },
         uapi,
-        vfio::device::RawDevice, //
+        vfio::{
+            device::RawDevice,
+            driver::check_feature, //
+        }, //
     },
 };
 use kernel::{
@@ -75,25 +76,11 @@ const _: () = {
 const GET: u32 = feature_args::FEATURE_GET;
 const SET: u32 = feature_args::FEATURE_SET;
 
-/// The errno of a refused argument.
-fn errno(e: ArgError) -> Error {
-    match e {
-        ArgError::Inval => EINVAL,
-        ArgError::TooBig => E2BIG,
-        ArgError::Overflow => EOVERFLOW,
-    }
-}
-
-/// `vfio_check_feature`: whether to do the GET/SET (`false`: a PROBE, answer 0).
-fn run(flags: u32, argsz: usize, supported: u32, minsz: usize) -> Result<bool> {
-    Ok(feature_args::check_feature(flags, argsz, supported, minsz).map_err(errno)? == Action::Run)
-}
-
 /// `VFIO_DEVICE_FEATURE` at user address `arg`.
 pub(crate) fn ioctl(dev: &RawDevice, arg: usize) -> Result<isize> {
     let hdr: uapi::vfio_device_feature = read_user(arg)?;
     let (argsz, flags) = (hdr.argsz, hdr.flags);
-    let (feature, size) = feature_args::check_header(argsz, flags).map_err(errno)?;
+    let (feature, size) = feature_args::check_header(argsz, flags)?;
     // `arg->data`.
     let data = arg.wrapping_add(feature_args::HEADER_SIZE);
     match feature {
@@ -113,7 +100,7 @@ fn migration(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<i
     if dev.mig_ops().is_none() {
         return Err(ENOTTY);
     }
-    if !run(flags, argsz, GET, feature_args::MIGRATION_SIZE)? {
+    if !check_feature(flags, argsz, GET, feature_args::MIGRATION_SIZE)? {
         return Ok(0);
     }
     let mig = uapi::vfio_device_feature_migration {
@@ -135,7 +122,7 @@ fn mig_state(device_state: u32, data_fd: i32) -> uapi::vfio_device_feature_mig_s
 /// the data transfer file the driver opened for it as a new fd.
 fn mig_device_state(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<isize> {
     let ops = dev.mig_ops().ok_or(ENOTTY)?;
-    if !run(flags, argsz, GET | SET, feature_args::MIG_STATE_SIZE)? {
+    if !check_feature(flags, argsz, GET | SET, feature_args::MIG_STATE_SIZE)? {
         return Ok(0);
     }
     let mig: uapi::vfio_device_feature_mig_state = read_user(data)?;
@@ -177,7 +164,7 @@ fn return_fd(file: ARef<File>, data: usize, device_state: u32) -> Result<isize> 
 /// `VFIO_DEVICE_FEATURE_MIG_DATA_SIZE` (GET): the driver's estimate of the `STOP_COPY` data.
 fn mig_data_size(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<isize> {
     let ops = dev.mig_ops().ok_or(ENOTTY)?;
-    if !run(flags, argsz, GET, feature_args::MIG_DATA_SIZE_SIZE)? {
+    if !check_feature(flags, argsz, GET, feature_args::MIG_DATA_SIZE_SIZE)? {
         return Ok(0);
     }
     let (ret, len) = ops.get_data_size()?;
@@ -198,7 +185,7 @@ fn precopy_info_v2(dev: &RawDevice, flags: u32, argsz: usize) -> Result<isize> {
     if dev.migration_flags() & uapi::VFIO_MIGRATION_PRE_COPY == 0 {
         return Err(EINVAL);
     }
-    if !run(flags, argsz, SET, 0)? {
+    if !check_feature(flags, argsz, SET, 0)? {
         return Ok(0);
     }
     dev.set_precopy_info_v2();
@@ -211,21 +198,19 @@ fn precopy_info_v2(dev: &RawDevice, flags: u32, argsz: usize) -> Result<isize> {
 /// stopped again.
 fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<isize> {
     let ops = dev.log_ops().ok_or(ENOTTY)?;
-    if !run(flags, argsz, SET, feature_args::LOGGING_CONTROL_SIZE)? {
+    if !check_feature(flags, argsz, SET, feature_args::LOGGING_CONTROL_SIZE)? {
         return Ok(0);
     }
     let mut control: uapi::vfio_device_feature_dma_logging_control = read_user(data)?;
     let mut page_size = control.page_size;
     let num_ranges = control.num_ranges;
     let ranges = control.ranges as usize;
-    feature_args::check_num_ranges(num_ranges, feature_args::log_max_ranges(PAGE_SIZE))
-        .map_err(errno)?;
+    feature_args::check_num_ranges(num_ranges, feature_args::log_max_ranges(PAGE_SIZE))?;
     let mut tree = IntervalTree::with_capacity(num_ranges as usize)?;
     for i in 0..num_ranges as usize {
         let range: uapi::vfio_device_feature_dma_logging_range =
             read_user(ranges.wrapping_add(i * feature_args::LOGGING_RANGE_SIZE))?;
-        let (start, last) =
-            feature_args::range_bounds(range.iova, range.length, page_size).map_err(errno)?;
+        let (start, last) = feature_args::range_bounds(range.iova, range.length, page_size)?;
         if tree.overlaps(start, last) {
             return Err(EINVAL);
         }
@@ -247,7 +232,7 @@ fn logging_start(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Resu
 /// `VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP` (SET).
 fn logging_stop(dev: &RawDevice, flags: u32, argsz: usize) -> Result<isize> {
     let ops = dev.log_ops().ok_or(ENOTTY)?;
-    if !run(flags, argsz, SET, 0)? {
+    if !check_feature(flags, argsz, SET, 0)? {
         return Ok(0);
     }
     Ok(ops.stop()? as isize)
@@ -257,12 +242,12 @@ fn logging_stop(dev: &RawDevice, flags: u32, argsz: usize) -> Result<isize> {
 /// `iova .. iova + length` into the user bitmap, one bit per `page_size`.
 fn logging_report(dev: &RawDevice, flags: u32, data: usize, argsz: usize) -> Result<isize> {
     let ops = dev.log_ops().ok_or(ENOTTY)?;
-    if !run(flags, argsz, GET, feature_args::LOGGING_REPORT_SIZE)? {
+    if !check_feature(flags, argsz, GET, feature_args::LOGGING_REPORT_SIZE)? {
         return Ok(0);
     }
     let report: uapi::vfio_device_feature_dma_logging_report = read_user(data)?;
     let (iova, length, page_size) = (report.iova, report.length, report.page_size);
-    feature_args::check_report(iova, length, page_size).map_err(errno)?;
+    feature_args::check_report(iova, length, page_size)?;
     let bitmap = UserPtr::from_addr(report.bitmap as usize);
     Ok(ops.report(iova as usize, length as usize, page_size as usize, bitmap)? as isize)
 }

@@ -9,8 +9,8 @@
 //! same C integer arithmetic, so userspace sees the same errno in every case. Kernel-independent:
 //! the host build runs the tests.
 
+use crate::errno::Errno;
 pub(crate) use crate::feature_check::{
-    Action,
     FEATURE_GET,
     FEATURE_MASK,
     FEATURE_PROBE,
@@ -50,17 +50,6 @@ pub(crate) const LOGGING_REPORT_SIZE: usize = 32;
 /// `SZ_4K`: the smallest report page size.
 const SZ_4K: u64 = 4096;
 
-/// Why arguments were refused; each maps to one errno.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ArgError {
-    /// `EINVAL`.
-    Inval,
-    /// `E2BIG`: more DMA logging ranges than fit in a kernel page.
-    TooBig,
-    /// `EOVERFLOW`: a range's end does not fit the address space.
-    Overflow,
-}
-
 /// Which handler a feature index goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Feature {
@@ -85,15 +74,15 @@ pub(crate) enum Feature {
 /// The `VFIO_DEVICE_FEATURE` header checks of `vfio_ioctl_device_feature`: `argsz` covers the
 /// header, no unknown flag, GET and SET together only with PROBE. Returns the handler of the
 /// feature and the size of the data after the header.
-pub(crate) fn check_header(argsz: u32, flags: u32) -> Result<(Feature, usize), ArgError> {
+pub(crate) fn check_header(argsz: u32, flags: u32) -> Result<(Feature, usize), Errno> {
     if (argsz as usize) < HEADER_SIZE {
-        return Err(ArgError::Inval);
+        return Err(Errno::EINVAL);
     }
     if flags & !(FEATURE_MASK | FEATURE_SET | FEATURE_GET | FEATURE_PROBE) != 0 {
-        return Err(ArgError::Inval);
+        return Err(Errno::EINVAL);
     }
     if flags & FEATURE_PROBE == 0 && flags & FEATURE_SET != 0 && flags & FEATURE_GET != 0 {
-        return Err(ArgError::Inval);
+        return Err(Errno::EINVAL);
     }
     let feature = match flags & FEATURE_MASK {
         MIGRATION => Feature::Migration,
@@ -108,28 +97,18 @@ pub(crate) fn check_header(argsz: u32, flags: u32) -> Result<(Feature, usize), A
     Ok((feature, argsz as usize - HEADER_SIZE))
 }
 
-/// `vfio_check_feature` (the driver API's, shared with drivers) with this module's errors.
-pub(crate) fn check_feature(
-    flags: u32,
-    argsz: usize,
-    supported: u32,
-    minsz: usize,
-) -> Result<Action, ArgError> {
-    crate::feature_check::check_feature(flags, argsz, supported, minsz).map_err(|_| ArgError::Inval)
-}
-
 /// `LOG_MAX_RANGES`: how many `struct vfio_device_feature_dma_logging_range` fit in a page.
 pub(crate) const fn log_max_ranges(page_size: usize) -> usize {
     page_size / LOGGING_RANGE_SIZE
 }
 
 /// `DMA_LOGGING_START`'s count check: at least one range, at most `max` (a page's worth).
-pub(crate) fn check_num_ranges(num_ranges: u32, max: usize) -> Result<(), ArgError> {
+pub(crate) fn check_num_ranges(num_ranges: u32, max: usize) -> Result<(), Errno> {
     if num_ranges == 0 {
-        return Err(ArgError::Inval);
+        return Err(Errno::EINVAL);
     }
     if num_ranges as usize > max {
-        return Err(ArgError::TooBig);
+        return Err(Errno::E2BIG);
     }
     Ok(())
 }
@@ -147,13 +126,13 @@ pub(crate) fn range_bounds(
     iova: u64,
     length: u64,
     page_size: u64,
-) -> Result<(usize, usize), ArgError> {
+) -> Result<(usize, usize), Errno> {
     if !is_aligned(iova, page_size) || !is_aligned(length, page_size) {
-        return Err(ArgError::Inval);
+        return Err(Errno::EINVAL);
     }
     match iova.checked_add(length) {
         Some(end) if end <= usize::MAX as u64 => {}
-        _ => return Err(ArgError::Overflow),
+        _ => return Err(Errno::EOVERFLOW),
     }
     Ok((
         iova as usize,
@@ -163,14 +142,14 @@ pub(crate) fn range_bounds(
 
 /// `DMA_LOGGING_REPORT`'s checks: a power-of-two page size of at least 4 KiB (`EINVAL`), the
 /// range's end within `unsigned long` (`EOVERFLOW`).
-pub(crate) fn check_report(iova: u64, length: u64, page_size: u64) -> Result<(), ArgError> {
+pub(crate) fn check_report(iova: u64, length: u64, page_size: u64) -> Result<(), Errno> {
     // `is_power_of_2` takes an `unsigned long`.
     if page_size < SZ_4K || !(page_size as usize).is_power_of_two() {
-        return Err(ArgError::Inval);
+        return Err(Errno::EINVAL);
     }
     match iova.checked_add(length) {
         Some(end) if end <= usize::MAX as u64 => Ok(()),
-        _ => Err(ArgError::Overflow),
+        _ => Err(Errno::EOVERFLOW),
     }
 }
 
@@ -185,11 +164,11 @@ mod tests {
 
     #[test]
     fn header() {
-        assert_eq!(check_header(7, G | 1), Err(ArgError::Inval));
+        assert_eq!(check_header(7, G | 1), Err(Errno::EINVAL));
         assert_eq!(check_header(8, G | 1), Ok((Feature::Migration, 0)));
         assert_eq!(check_header(16, S | 2), Ok((Feature::MigDeviceState, 8)));
-        assert_eq!(check_header(8, G | (1 << 19)), Err(ArgError::Inval));
-        assert_eq!(check_header(8, G | S | 1), Err(ArgError::Inval));
+        assert_eq!(check_header(8, G | (1 << 19)), Err(Errno::EINVAL));
+        assert_eq!(check_header(8, G | S | 1), Err(Errno::EINVAL));
         assert_eq!(check_header(8, P | G | S | 1), Ok((Feature::Migration, 0)));
         // No direction is the feature's business, not the header's.
         assert_eq!(check_header(8, 7), Ok((Feature::LoggingStop, 0)));
@@ -212,43 +191,27 @@ mod tests {
     }
 
     #[test]
-    fn feature_checks() {
-        // A direction the feature lacks is refused even with PROBE.
-        assert_eq!(check_feature(P | S, 0, G, 8), Err(ArgError::Inval));
-        assert_eq!(check_feature(P | G | S, 0, G, 8), Err(ArgError::Inval));
-        // PROBE ignores the size; so does PROBE alone.
-        assert_eq!(check_feature(P | G, 0, G, 8), Ok(Action::Probe));
-        assert_eq!(check_feature(P, 0, G, 8), Ok(Action::Probe));
-        assert_eq!(check_feature(P | G | S, 0, G | S, 8), Ok(Action::Probe));
-        // Without PROBE a direction and the size are needed.
-        assert_eq!(check_feature(0, 100, G, 8), Err(ArgError::Inval));
-        assert_eq!(check_feature(G, 7, G, 8), Err(ArgError::Inval));
-        assert_eq!(check_feature(G, 8, G, 8), Ok(Action::Run));
-        assert_eq!(check_feature(S, 0, S, 0), Ok(Action::Run));
-    }
-
-    #[test]
     fn num_ranges() {
         let max = log_max_ranges(4096);
         assert_eq!(max, 256);
-        assert_eq!(check_num_ranges(0, max), Err(ArgError::Inval));
+        assert_eq!(check_num_ranges(0, max), Err(Errno::EINVAL));
         assert_eq!(check_num_ranges(1, max), Ok(()));
         assert_eq!(check_num_ranges(256, max), Ok(()));
-        assert_eq!(check_num_ranges(257, max), Err(ArgError::TooBig));
-        assert_eq!(check_num_ranges(u32::MAX, max), Err(ArgError::TooBig));
+        assert_eq!(check_num_ranges(257, max), Err(Errno::E2BIG));
+        assert_eq!(check_num_ranges(u32::MAX, max), Err(Errno::E2BIG));
     }
 
     #[test]
     fn ranges() {
         assert_eq!(range_bounds(0x1000, 0x2000, 0x1000), Ok((0x1000, 0x2fff)));
-        assert_eq!(range_bounds(0x1001, 0x2000, 0x1000), Err(ArgError::Inval));
-        assert_eq!(range_bounds(0x1000, 0x2001, 0x1000), Err(ArgError::Inval));
+        assert_eq!(range_bounds(0x1001, 0x2000, 0x1000), Err(Errno::EINVAL));
+        assert_eq!(range_bounds(0x1000, 0x2001, 0x1000), Err(Errno::EINVAL));
         // Upstream does not check the page size: 0 only accepts zeros, 3 is a mask of 2.
         assert_eq!(range_bounds(0, 0, 0), Ok((0, usize::MAX)));
-        assert_eq!(range_bounds(0x1000, 0, 0), Err(ArgError::Inval));
+        assert_eq!(range_bounds(0x1000, 0, 0), Err(Errno::EINVAL));
         assert_eq!(range_bounds(0x10, 0x8, 3), Ok((0x10, 0x17)));
         assert_eq!(range_bounds(0x11, 0x8, 3), Ok((0x11, 0x18)));
-        assert_eq!(range_bounds(0x12, 0x8, 3), Err(ArgError::Inval));
+        assert_eq!(range_bounds(0x12, 0x8, 3), Err(Errno::EINVAL));
         // An empty range ends before it starts.
         assert_eq!(range_bounds(0x1000, 0, 0x1000), Ok((0x1000, 0xfff)));
         // The end must fit: alignment is checked first.
@@ -257,12 +220,12 @@ mod tests {
             range_bounds(top, 0x1000, 0x1000),
             Ok((top as usize, top as usize + 0xfff))
         );
-        assert_eq!(range_bounds(top, 0x2000, 0x1000), Err(ArgError::Overflow));
+        assert_eq!(range_bounds(top, 0x2000, 0x1000), Err(Errno::EOVERFLOW));
         assert_eq!(
             range_bounds(top + 0x1000, 0x1000, 0x1000),
-            Err(ArgError::Overflow)
+            Err(Errno::EOVERFLOW)
         );
-        assert_eq!(range_bounds(top + 1, 0x2000, 0x1000), Err(ArgError::Inval));
+        assert_eq!(range_bounds(top + 1, 0x2000, 0x1000), Err(Errno::EINVAL));
     }
 
     #[test]
@@ -270,12 +233,12 @@ mod tests {
         assert_eq!(check_report(0, 0x10000, 4096), Ok(()));
         assert_eq!(check_report(0, 0x10000, 1 << 30), Ok(()));
         for bad in [0, 1, 2048, 4095, 4097, 3 * 4096, u64::MAX] {
-            assert_eq!(check_report(0, 0x10000, bad), Err(ArgError::Inval), "{bad}");
+            assert_eq!(check_report(0, 0x10000, bad), Err(Errno::EINVAL), "{bad}");
         }
-        assert_eq!(check_report(u64::MAX, 1, 4096), Err(ArgError::Overflow));
+        assert_eq!(check_report(u64::MAX, 1, 4096), Err(Errno::EOVERFLOW));
         assert_eq!(check_report(u64::MAX, 0, 4096), Ok(()));
         // The page size is checked before the range.
-        assert_eq!(check_report(u64::MAX, 1, 0), Err(ArgError::Inval));
+        assert_eq!(check_report(u64::MAX, 1, 0), Err(Errno::EINVAL));
     }
 
     proptest! {
@@ -286,9 +249,9 @@ mod tests {
             let page_size = match pick { 0 => 1u64 << shift, 1 => any_ps, _ => 0 };
             let mask = page_size.wrapping_sub(1);
             let want = if iova & mask != 0 || length & mask != 0 {
-                Err(ArgError::Inval)
+                Err(Errno::EINVAL)
             } else if u128::from(iova) + u128::from(length) > u128::from(u64::MAX) {
-                Err(ArgError::Overflow)
+                Err(Errno::EOVERFLOW)
             } else {
                 let last = (u128::from(iova) + u128::from(length) + (1u128 << 64) - 1) as u64;
                 Ok((iova as usize, last as usize))

@@ -11,12 +11,10 @@ use kernel::prelude::*;
 
 /// Appends a zeroed entry of `size` bytes (rounded up to 8) and returns its offset.
 pub(crate) fn add(caps: &mut InfoCapBuf<'_>, size: usize, id: u16, version: u16) -> Result<usize> {
-    let size = info_cap_chain::aligned_size(size).ok_or(ENOMEM)?;
+    let size = info_cap_chain::aligned_size(size)?;
     let old = caps.len();
     caps.grow(size)?;
-    if !info_cap_chain::append(caps.as_mut_slice(), old, id, version) {
-        return Err(EINVAL);
-    }
+    info_cap_chain::append(caps.as_mut_slice(), old, id, version)?;
     Ok(old)
 }
 

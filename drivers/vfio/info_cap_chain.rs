@@ -8,6 +8,8 @@
 //! [`shift`] rebases them to where the buffer lands in the user's reply. Kernel-independent: the
 //! host build runs this file's unit tests.
 
+use crate::errno::Errno;
+
 /// Size of `struct vfio_info_cap_header`.
 pub(crate) const HEADER_SIZE: usize = 8;
 
@@ -17,9 +19,11 @@ const NEXT: usize = 4;
 /// Entry sizes are rounded up to this, so every entry stays aligned.
 pub(crate) const ALIGN: usize = 8;
 
-/// Rounds an entry size up to [`ALIGN`]; `None` on overflow.
-pub(crate) fn aligned_size(size: usize) -> Option<usize> {
-    size.checked_add(ALIGN - 1).map(|s| s & !(ALIGN - 1))
+/// Rounds an entry size up to [`ALIGN`]; `ENOMEM` on overflow (no buffer could hold it).
+pub(crate) fn aligned_size(size: usize) -> Result<usize, Errno> {
+    size.checked_add(ALIGN - 1)
+        .map(|s| s & !(ALIGN - 1))
+        .ok_or(Errno::ENOMEM)
 }
 
 fn read_next(buf: &[u8], at: usize) -> Option<u32> {
@@ -36,14 +40,12 @@ fn write_next(buf: &mut [u8], at: usize, next: u32) {
 /// Initialises the entry at `old_len..` of a buffer just grown from `old_len` bytes (zeroed, with
 /// `id` and `version`) and links it at the end of the chain that starts at offset 0.
 ///
-/// Mirrors upstream's `vfio_info_cap_add` after its `krealloc`. Returns `false` (and changes
-/// nothing) if the new entry has no room for a header or an offset does not fit in 32 bits.
-pub(crate) fn append(buf: &mut [u8], old_len: usize, id: u16, version: u16) -> bool {
-    let Ok(new_offset) = u32::try_from(old_len) else {
-        return false;
-    };
+/// Mirrors upstream's `vfio_info_cap_add` after its `krealloc`. `EINVAL` (and nothing changed)
+/// if the new entry has no room for a header or an offset does not fit in 32 bits.
+pub(crate) fn append(buf: &mut [u8], old_len: usize, id: u16, version: u16) -> Result<(), Errno> {
+    let new_offset = u32::try_from(old_len).map_err(|_| Errno::EINVAL)?;
     if buf.len() < old_len + HEADER_SIZE {
-        return false;
+        return Err(Errno::EINVAL);
     }
     buf[old_len..].fill(0);
     buf[old_len..old_len + 2].copy_from_slice(&id.to_ne_bytes());
@@ -59,7 +61,7 @@ pub(crate) fn append(buf: &mut [u8], old_len: usize, id: u16, version: u16) -> b
     }
     // For the first entry `at == old_len == 0`: it links to itself with 0, ending the chain.
     write_next(buf, at, new_offset);
-    true
+    Ok(())
 }
 
 /// Adds `offset` to every `next` link, for a chain copied `offset` bytes into a reply.
@@ -84,7 +86,7 @@ mod tests {
     fn grow(buf: &mut Vec<u8>, size: usize, id: u16, version: u16) -> usize {
         let old = buf.len();
         buf.resize(old + aligned_size(size).unwrap(), 0xAA);
-        assert!(append(buf, old, id, version));
+        append(buf, old, id, version).unwrap();
         old
     }
 
@@ -103,11 +105,11 @@ mod tests {
 
     #[test]
     fn sizes_round_to_eight() {
-        assert_eq!(aligned_size(0), Some(0));
-        assert_eq!(aligned_size(1), Some(8));
-        assert_eq!(aligned_size(8), Some(8));
-        assert_eq!(aligned_size(13), Some(16));
-        assert_eq!(aligned_size(usize::MAX), None);
+        assert_eq!(aligned_size(0), Ok(0));
+        assert_eq!(aligned_size(1), Ok(8));
+        assert_eq!(aligned_size(8), Ok(8));
+        assert_eq!(aligned_size(13), Ok(16));
+        assert_eq!(aligned_size(usize::MAX), Err(Errno::ENOMEM));
     }
 
     #[test]
@@ -145,6 +147,6 @@ mod tests {
     #[test]
     fn refuses_entry_without_room() {
         let mut buf = vec![0u8; 4];
-        assert!(!append(&mut buf, 0, 1, 1));
+        assert_eq!(append(&mut buf, 0, 1, 1), Err(Errno::EINVAL));
     }
 }

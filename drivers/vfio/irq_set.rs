@@ -5,6 +5,8 @@
 //! Mirrors upstream's `vfio_set_irqs_validate_and_prepare`: the same checks in the same order,
 //! so drivers get the same `-EINVAL` cases. Kernel-independent: the host build runs the tests.
 
+use crate::errno::Errno;
+
 /// `VFIO_IRQ_SET_DATA_TYPE_MASK`: NONE (1 << 0), BOOL (1 << 1), EVENTFD (1 << 2).
 const DATA_TYPE_MASK: u32 = 0x7;
 /// `VFIO_IRQ_SET_ACTION_TYPE_MASK`: MASK, UNMASK, TRIGGER (1 << 3 .. 1 << 5).
@@ -33,14 +35,14 @@ pub(crate) struct IrqSetHeader {
 
 /// First stage: the header itself (size, index, count overflow, flag bits). Upstream leaves the
 /// caller's `data_size` untouched when this fails.
-pub(crate) fn check_header(hdr: &IrqSetHeader, max_irq_type: i32) -> Result<(), ()> {
+pub(crate) fn check_header(hdr: &IrqSetHeader, max_irq_type: i32) -> Result<(), Errno> {
     // Signed/unsigned comparisons as in C: `int` operands convert to the unsigned type.
     if hdr.argsz < MINSZ
         || hdr.index >= max_irq_type as u32
         || hdr.count >= u32::MAX - hdr.start
         || hdr.flags & !(DATA_TYPE_MASK | ACTION_TYPE_MASK) != 0
     {
-        return Err(());
+        return Err(Errno::EINVAL);
     }
     Ok(())
 }
@@ -50,16 +52,20 @@ pub(crate) fn check_header(hdr: &IrqSetHeader, max_irq_type: i32) -> Result<(), 
 ///
 /// `wants_size` is whether the caller passed a `data_size` pointer: upstream refuses
 /// data-carrying requests without one.
-pub(crate) fn data_size(hdr: &IrqSetHeader, num_irqs: i32, wants_size: bool) -> Result<usize, ()> {
+pub(crate) fn data_size(
+    hdr: &IrqSetHeader,
+    num_irqs: i32,
+    wants_size: bool,
+) -> Result<usize, Errno> {
     let num = num_irqs as u32;
     if hdr.start >= num || hdr.start + hdr.count > num {
-        return Err(());
+        return Err(Errno::EINVAL);
     }
     let size: u32 = match hdr.flags & DATA_TYPE_MASK {
         DATA_NONE => 0,
         DATA_BOOL => 1,
         DATA_EVENTFD => 4,
-        _ => return Err(()),
+        _ => return Err(Errno::EINVAL),
     };
     if size == 0 {
         return Ok(0);
@@ -67,7 +73,7 @@ pub(crate) fn data_size(hdr: &IrqSetHeader, num_irqs: i32, wants_size: bool) -> 
     // `u32 * size_t` is 64-bit in C, so widen.
     let need = u64::from(hdr.count) * u64::from(size);
     if u64::from(hdr.argsz - MINSZ) < need || !wants_size {
-        return Err(());
+        return Err(Errno::EINVAL);
     }
     Ok(need as usize)
 }
@@ -79,7 +85,7 @@ fn validate(
     num_irqs: i32,
     max_irq_type: i32,
     wants_size: bool,
-) -> Result<usize, ()> {
+) -> Result<usize, Errno> {
     check_header(hdr, max_irq_type)?;
     data_size(hdr, num_irqs, wants_size)
 }
@@ -105,10 +111,10 @@ mod tests {
         assert_eq!(validate(&h, 4, 5, true), Ok(8));
         // Too short for two eventfds.
         let h = hdr(MINSZ + 7, DATA_EVENTFD | TRIGGER, 0, 0, 2);
-        assert_eq!(validate(&h, 4, 5, true), Err(()));
+        assert_eq!(validate(&h, 4, 5, true), Err(Errno::EINVAL));
         // Data needs a data_size pointer.
         let h = hdr(MINSZ + 8, DATA_EVENTFD | TRIGGER, 0, 0, 2);
-        assert_eq!(validate(&h, 4, 5, false), Err(()));
+        assert_eq!(validate(&h, 4, 5, false), Err(Errno::EINVAL));
     }
 
     #[test]
@@ -121,33 +127,36 @@ mod tests {
     fn rejects_bad_headers() {
         assert_eq!(
             validate(&hdr(MINSZ - 1, DATA_NONE, 0, 0, 1), 1, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
         assert_eq!(
             validate(&hdr(MINSZ, DATA_NONE, 5, 0, 1), 1, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
         assert_eq!(
             validate(&hdr(MINSZ, DATA_NONE | 1 << 6, 0, 0, 1), 1, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
         assert_eq!(
             validate(&hdr(MINSZ, DATA_NONE, 0, 1, 1), 1, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
         assert_eq!(
             validate(&hdr(MINSZ, DATA_NONE, 0, 0, 2), 1, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
-        assert_eq!(validate(&hdr(MINSZ, 0, 0, 0, 1), 1, 5, true), Err(()));
+        assert_eq!(
+            validate(&hdr(MINSZ, 0, 0, 0, 1), 1, 5, true),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(
             validate(&hdr(MINSZ, DATA_NONE | DATA_BOOL, 0, 0, 1), 1, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
         // count + start overflow.
         assert_eq!(
             validate(&hdr(MINSZ, DATA_NONE, 0, 1, u32::MAX - 1), 9, 5, true),
-            Err(())
+            Err(Errno::EINVAL)
         );
     }
 

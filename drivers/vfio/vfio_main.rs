@@ -39,14 +39,11 @@ mod irq_set;
 mod mig_state;
 mod virqfd;
 
-// The driver API's `vfio_check_feature`, at the crate root where `feature_args` (also built on
-// the host) finds it.
 use kernel::{
     module::this_module,
     prelude::*,
     sync::Arc, //
 };
-use kernel_ext::vfio::feature_check;
 use kernel_ext::{
     cdev_fops::CdevVtable,
     chrdev::{
@@ -65,6 +62,13 @@ use kernel_ext::{
         FixedMiscOptions, //
     },
     vfio::device_file::DeviceFileVtable,
+};
+
+// Pure code's errno and the driver API's `vfio_check_feature`, at the crate root where the pure
+// modules (also built on the host) find them.
+use kernel_ext::{
+    errno,
+    vfio::feature_check, //
 };
 
 module! {

@@ -171,12 +171,12 @@ unsafe extern "C" fn vfio_set_irqs_validate_and_prepare(
                 *out = n;
                 0
             }
-            Err(()) => EINVAL.to_errno(),
+            Err(e) => e.to_errno(),
         }
     } else {
         match irq_set::data_size(&hdr, num_irqs, wants_size) {
             Ok(_) => 0,
-            Err(()) => EINVAL.to_errno(),
+            Err(e) => e.to_errno(),
         }
     }
 }

@@ -239,10 +239,8 @@ pub(crate) fn check_feature(
     supported: u32,
     minsz: usize,
 ) -> Result<bool> {
-    match super::feature_check::check_feature(flags, argsz, supported, minsz) {
-        Ok(action) => Ok(action == super::feature_check::Action::Run),
-        Err(super::feature_check::Invalid) => Err(EINVAL),
-    }
+    let action = super::feature_check::check_feature(flags, argsz, supported, minsz)?;
+    Ok(action == super::feature_check::Action::Run)
 }
 
 /// The bitmap `log_read_and_clear` reports dirty IOVA ranges into (`struct iova_bitmap`).

@@ -22,27 +22,50 @@ pub(crate) enum Action {
     Run,
 }
 
-/// The arguments were refused: `EINVAL`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Invalid;
+use crate::errno::Errno;
 
 /// `vfio_check_feature(flags, argsz, supported_ops, minsz)`: a direction the feature lacks is
-/// refused (even with PROBE); PROBE succeeds; otherwise GET or SET is needed and the data must
+/// `EINVAL` (even with PROBE); PROBE succeeds; otherwise GET or SET is needed and the data must
 /// be at least `minsz` bytes.
 pub(crate) fn check_feature(
     flags: u32,
     argsz: usize,
     supported: u32,
     minsz: usize,
-) -> Result<Action, Invalid> {
+) -> Result<Action, Errno> {
     if flags & (FEATURE_GET | FEATURE_SET) & !supported != 0 {
-        return Err(Invalid);
+        return Err(Errno::EINVAL);
     }
     if flags & FEATURE_PROBE != 0 {
         return Ok(Action::Probe);
     }
     if flags & (FEATURE_GET | FEATURE_SET) == 0 || argsz < minsz {
-        return Err(Invalid);
+        return Err(Errno::EINVAL);
     }
     Ok(Action::Run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const G: u32 = FEATURE_GET;
+    const S: u32 = FEATURE_SET;
+    const P: u32 = FEATURE_PROBE;
+
+    #[test]
+    fn feature_checks() {
+        // A direction the feature lacks is refused even with PROBE.
+        assert_eq!(check_feature(P | S, 0, G, 8), Err(Errno::EINVAL));
+        assert_eq!(check_feature(P | G | S, 0, G, 8), Err(Errno::EINVAL));
+        // PROBE ignores the size; so does PROBE alone.
+        assert_eq!(check_feature(P | G, 0, G, 8), Ok(Action::Probe));
+        assert_eq!(check_feature(P, 0, G, 8), Ok(Action::Probe));
+        assert_eq!(check_feature(P | G | S, 0, G | S, 8), Ok(Action::Probe));
+        // Without PROBE a direction and the size are needed.
+        assert_eq!(check_feature(0, 100, G, 8), Err(Errno::EINVAL));
+        assert_eq!(check_feature(G, 7, G, 8), Err(Errno::EINVAL));
+        assert_eq!(check_feature(G, 8, G, 8), Ok(Action::Run));
+        assert_eq!(check_feature(S, 0, S, 0), Ok(Action::Run));
+    }
 }

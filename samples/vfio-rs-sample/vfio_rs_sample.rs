@@ -73,6 +73,9 @@ use kernel_ext::{
     }, //
 };
 
+// Pure code's errno, at the crate root where the driver API's pure parts find it.
+use kernel_ext::errno;
+
 module! {
     type: SampleModule,
     name: "vfio_rs_sample",

@@ -17,12 +17,12 @@ use super::dirty_bitmap::{
     reset_after_report, set_bits, start_pgsize, BitmapArg, CopyPlan, DirtyOp, GetBitmapArgs,
     SIZE_MAX,
 };
-use super::dma::{kerr, VfioDma};
+use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
-use super::errno::Errno;
 use super::iommu::{Inner, VfioIommu};
 use super::pgsize::{ffs, min_pgsize, shift_count};
 use super::uapi::DIRTY_MINSZ;
+use crate::errno::Errno;
 use crate::kernel_ext::{
     uaccess_ext::read_user, uapi, user_mm::access_ok, vfio::info_cap::OwnedInfoCap,
 };
@@ -35,7 +35,7 @@ use kernel::{
 /// `vfio_dma_bitmap_alloc` + `vfio_dma_populate_bitmap`: a zeroed bitmap of `pgsize` pages
 /// (one spare word for unaligned copies) with the device-pinned pages set.
 pub(crate) fn alloc_bitmap(dma: &mut VfioDma, pgsize: u64) -> Result {
-    let words = bitmap_words(dma.range().size, pgsize).map_err(kerr)?;
+    let words = bitmap_words(dma.range().size, pgsize)?;
     dma.bitmap = Some(KVVec::from_elem(0u64, words, GFP_KERNEL)?);
     populate(dma, pgsize);
     Ok(())
@@ -141,13 +141,13 @@ pub(crate) fn update_user_bitmap(
 /// `vfio_iova_dirty_bitmap` (`t1:1305`): reports and resets the bitmaps of the mappings in
 /// `[iova, last]`, which must not cut one.
 fn iova_dirty_bitmap(inner: &mut Inner, data: u64, iova: u64, last: u64, pgsize: u64) -> Result {
-    inner.dmas.check_no_bisect(iova, last).map_err(kerr)?;
+    inner.dmas.check_no_bisect(iova, last)?;
     let mark_all = inner.emu.num_non_pinned_groups != 0;
     let mut next = inner.dmas.first_in(iova, last).map(|e| e.range().iova);
     while let Some(at) = next.filter(|&i| i <= last) {
         if let Some(dma) = inner.dmas.get_mut(at) {
             if at >= iova {
-                update_user_bitmap(dma, data, iova, pgsize, mark_all).map_err(kerr)?;
+                update_user_bitmap(dma, data, iova, pgsize, mark_all)?;
                 // Pinned pages stay dirty; what `dma_rw` wrote and unpinned pages do not.
                 let size = dma.range().size;
                 if let Some(map) = dma.bitmap.as_mut() {
@@ -178,11 +178,11 @@ pub(crate) fn add_migration_cap(caps: &mut OwnedInfoCap, pgsize_bitmap: u64) -> 
 /// `vfio_iommu_type1_dirty_pages` (`t1:2967`).
 pub(crate) fn dirty_pages(iommu: &VfioIommu, arg: usize) -> Result {
     let v2 = iommu.inner.lock().v2;
-    check_dirty_allowed(v2).map_err(kerr)?;
+    check_dirty_allowed(v2)?;
     // `DIRTY_MINSZ` bytes: the struct without its flexible `data`.
     let head: uapi::vfio_iommu_type1_dirty_bitmap = read_user(arg)?;
     let (argsz, flags) = (head.argsz, head.flags);
-    match check_dirty_header(argsz, flags).map_err(kerr)? {
+    match check_dirty_header(argsz, flags)? {
         DirtyOp::Start => {
             let mut inner = iommu.inner.lock();
             if !inner.emu.dirty_tracking {
@@ -201,7 +201,7 @@ pub(crate) fn dirty_pages(iommu: &VfioIommu, arg: usize) -> Result {
             Ok(())
         }
         DirtyOp::GetBitmap => {
-            check_get_bitmap_argsz(argsz).map_err(kerr)?;
+            check_get_bitmap_argsz(argsz)?;
             // `data`: a `struct vfio_iommu_type1_dirty_bitmap_get`.
             let b: uapi::vfio_iommu_type1_dirty_bitmap_get = read_user(arg + DIRTY_MINSZ as usize)?;
             let range = GetBitmapArgs {
@@ -223,11 +223,11 @@ pub(crate) fn dirty_pages(iommu: &VfioIommu, arg: usize) -> Result {
             if !access_ok(range.bitmap.data, range.bitmap.size) {
                 return Err(EINVAL);
             }
-            let last = check_get_bitmap(&range).map_err(kerr)?;
+            let last = check_get_bitmap(&range)?;
             let mut guard = iommu.inner.lock();
             let inner = &mut *guard;
             let pgsize = min_pgsize(inner.pgsize_bitmap);
-            check_get_bitmap_locked(&range, pgsize, inner.emu.dirty_tracking).map_err(kerr)?;
+            check_get_bitmap_locked(&range, pgsize, inner.emu.dirty_tracking)?;
             iova_dirty_bitmap(inner, range.bitmap.data, range.iova, last, pgsize)
         }
     }

@@ -10,12 +10,12 @@
 //! The functions here do that arithmetic on word slices; the kernel module does the user
 //! copies between them. Bit operations stay inside the slice they get (nothing panics).
 
-use super::errno::Errno;
 use super::pgsize::{ffs, shift_count};
 use super::uapi::{
     DIRTY_GET_SIZE, DIRTY_MINSZ, DIRTY_PAGES_FLAG_GET_BITMAP, DIRTY_PAGES_FLAG_START,
     DIRTY_PAGES_FLAG_STOP,
 };
+use crate::errno::Errno;
 
 /// Bits per bitmap word.
 const WORD_BITS: u64 = 64;

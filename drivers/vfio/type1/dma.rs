@@ -5,8 +5,8 @@
 
 use super::dma_map::{DmaEntry, DmaRange, DmaStore};
 use super::emulated::PfnTree;
-use super::errno::Errno;
 use super::iova_ranges::{IovaList, IovaRange};
+use crate::errno::Errno;
 use crate::kernel_ext::user_pages::PinOwner;
 use kernel::{prelude::*, rbtree::RBTree};
 
@@ -126,9 +126,4 @@ impl IovaList for IovaVec {
     fn clear(&mut self) {
         self.0.clear();
     }
-}
-
-/// The kernel error for an errno of the pure logic.
-pub(crate) fn kerr(e: Errno) -> Error {
-    Error::from_errno(e.to_errno())
 }

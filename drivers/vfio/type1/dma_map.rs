@@ -20,9 +20,9 @@
 //! the container was opened with, and `vaddr_invalid_count` counts entries with
 //! `vaddr_invalid` set.
 
-use super::errno::Errno;
 use super::iova_ranges::{dma_valid, IovaRange};
 use super::map_args::{MapRequest, UnmapRequest};
+use crate::errno::Errno;
 
 /// The user-visible part of a mapping (`struct vfio_dma` without kernel objects).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -30,7 +30,7 @@
 //! domain keeps the entries' charge (`vfio_iommu_unmap_unpin_reaccount`).
 
 use super::dirty_bitmap::{pinned_page_bit, rw_dirty_bits, set_bits};
-use super::dma::{kerr, VfioDma};
+use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
 use super::iommu::{Inner, VfioIommu};
 use super::pfnmap::{get_frames, Frames};
@@ -222,10 +222,7 @@ fn warn_vaddr_invalid(what: &str) {
 /// Pins the page at `iova` for a device (`:940-992` for one page): a new pfn-tree entry or
 /// one more reference on an existing one. Returns its pfn.
 fn pin_one(inner: &mut Inner, iova: u64, prot: u32, do_accounting: bool) -> Result<u64> {
-    let dma_iova = pin_target(&inner.dmas, iova, prot)
-        .map_err(kerr)?
-        .range()
-        .iova;
+    let dma_iova = pin_target(&inner.dmas, iova, prot)?.range().iova;
     let pgsize = min_pgsize(inner.pgsize_bitmap);
     let tracking = inner.emu.dirty_tracking;
     let dma = inner.dmas.get_mut(dma_iova).ok_or(EINVAL)?;
@@ -318,7 +315,7 @@ impl VfioIommu {
         pages: Option<PageArray<'_>>,
     ) -> Result<i32> {
         let v2 = self.inner.lock().v2;
-        check_pin_pages(user_iova, npage, pages.is_some(), v2).map_err(kerr)?;
+        check_pin_pages(user_iova, npage, pages.is_some(), v2)?;
         let Some(mut pages) = pages else {
             return Err(EINVAL);
         };
@@ -328,7 +325,7 @@ impl VfioIommu {
         if inner.dmas.vaddr_invalid_count() != 0 {
             warn_vaddr_invalid("vfio_pin_pages");
         }
-        check_pin_state(inner.dmas.vaddr_invalid_count(), inner.emu.devices != 0).map_err(kerr)?;
+        check_pin_state(inner.dmas.vaddr_invalid_count(), inner.emu.devices != 0)?;
         // With an IOMMU domain every mapped page is already pinned and charged.
         let do_accounting = inner.domains.is_empty();
         for i in 0..npage.unsigned_abs() {
@@ -375,13 +372,13 @@ impl VfioIommu {
         if inner.dmas.vaddr_invalid_count() != 0 {
             warn_vaddr_invalid("vfio_dma_rw");
         }
-        check_rw_state(inner.dmas.vaddr_invalid_count()).map_err(kerr)?;
+        check_rw_state(inner.dmas.vaddr_invalid_count())?;
         let write = data.is_write();
         let pgsize = min_pgsize(inner.pgsize_bitmap);
         let tracking = inner.emu.dirty_tracking;
         let mut iova = user_iova;
         while data.len() != 0 {
-            let chunk = rw_chunk(&inner.dmas, iova, data.len() as u64, write).map_err(kerr)?;
+            let chunk = rw_chunk(&inner.dmas, iova, data.len() as u64, write)?;
             let dma = inner.dmas.get_mut(chunk.dma_iova).ok_or(EINVAL)?;
             let count = usize::try_from(chunk.count).unwrap_or(usize::MAX);
             let copied = data.copy(dma.owner.mm(), chunk.vaddr, count)?;

@@ -6,10 +6,9 @@
 //! modules'.
 
 use super::dirty_bitmap::BitmapArg;
-use super::dma::{kerr, VfioDma};
+use super::dma::VfioDma;
 use super::dma_map::{MapPlan, UnmapHooks, UnmapProgress, UnmapStep};
 use super::domain::{pin_map, unmap_unpin, Domain};
-use super::errno::Errno;
 use super::iommu::VfioIommu;
 use super::iova_ranges::iova_cap_size;
 use super::map_args::{
@@ -19,6 +18,7 @@ use super::map_args::{
 use super::uapi::{
     BITMAP_ARG_SIZE, DIRTY_GET_SIZE, DIRTY_MINSZ, INFO_MINSZ, INFO_SIZE, MAP_MINSZ, UNMAP_MINSZ,
 };
+use crate::errno::Errno;
 use crate::kernel_ext::{
     uaccess_ext::{read_user, read_user_prefix, write_user, write_user_bytes, write_user_prefix},
     uapi,
@@ -150,15 +150,11 @@ fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
         iova: b.iova,
         size: b.size,
     };
-    let req = check_map(&args).map_err(kerr)?;
+    let req = check_map(&args)?;
     let mut guard = iommu.inner.lock();
     let inner = &mut *guard;
-    check_map_alignment(&req, inner.pgsize_bitmap).map_err(kerr)?;
-    match inner
-        .dmas
-        .plan_map(&req, &inner.iova_list.0)
-        .map_err(kerr)?
-    {
+    check_map_alignment(&req, inner.pgsize_bitmap)?;
+    match inner.dmas.plan_map(&req, &inner.iova_list.0)? {
         MapPlan::UpdateVaddr => {
             let owner = PinOwner::current()?;
             if let Some(dma) = inner.dmas.get_mut(req.iova) {
@@ -169,11 +165,14 @@ fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
                 }
                 dma.owner = owner;
             }
-            inner.dmas.update_vaddr(req.iova, req.vaddr).map_err(kerr)
+            inner
+                .dmas
+                .update_vaddr(req.iova, req.vaddr)
+                .map_err(Error::from)
         }
         MapPlan::Create(range) => {
             let dma = VfioDma::new(range, PinOwner::current()?);
-            inner.dmas.insert(dma).map_err(kerr)?;
+            inner.dmas.insert(dma)?;
             // Without an IOMMU domain (emulated groups only) pages are pinned on demand.
             let mut res = Ok(());
             if !inner.domains.is_empty() {
@@ -233,7 +232,7 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
         iova: b.iova,
         size: b.size,
     };
-    check_unmap_header(&args).map_err(kerr)?;
+    check_unmap_header(&args)?;
     let mut bitmap = BitmapArg::default();
     if args.wants_bitmap() {
         // `data`: a `struct vfio_bitmap`.
@@ -246,7 +245,7 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
         if !access_ok(bitmap.data, bitmap.size) {
             return Err(EINVAL);
         }
-        check_unmap_bitmap(&args, &bitmap).map_err(kerr)?;
+        check_unmap_bitmap(&args, &bitmap)?;
     }
     let mut progress = UnmapProgress::default();
     let mut checked = None;
@@ -262,7 +261,7 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
                     pgsize_bitmap: inner.pgsize_bitmap,
                     dirty_tracking: inner.emu.dirty_tracking,
                 };
-                *checked.insert(check_unmap(&args, &bitmap, &ctx).map_err(kerr)?)
+                *checked.insert(check_unmap(&args, &bitmap, &ctx)?)
             }
         };
         let mut hooks = Teardown {
@@ -273,8 +272,7 @@ fn unmap_dma(iommu: &VfioIommu, arg: usize) -> Result {
         };
         match inner
             .dmas
-            .unmap_walk(&req, inner.v2, &mut progress, &mut hooks)
-            .map_err(kerr)?
+            .unmap_walk(&req, inner.v2, &mut progress, &mut hooks)?
         {
             UnmapStep::Done(size) => break size,
             UnmapStep::NotifyPinned { iova, size } => {

@@ -4,7 +4,7 @@
 //! domains and emulated-IOMMU groups, behind one mutex (`iommu->lock`), and the devices to
 //! tell about unmaps behind another. Lock order (see `emulated.rs`): `notify` → `inner`.
 
-use super::dma::{kerr, DmaTree, IovaVec};
+use super::dma::{DmaTree, IovaVec};
 use super::dma_map::{DmaEntry, DmaMap};
 use super::domain::{copy_mappings, pin_map, unmap_unpin, Domain};
 use super::emulated::EmuState;
@@ -77,7 +77,7 @@ fn push_group_regions(group: &IommuGroup, out: &mut KVec<ResvRegion>) -> Result 
 /// A copy of `list` with room for `extra` more ranges, in one allocation.
 fn copy_with_room(list: &IovaVec, extra: usize) -> Result<IovaVec> {
     let mut copy = IovaVec(KVec::with_capacity(list.0.len() + extra, GFP_KERNEL)?);
-    copy_into(&list.0, &mut copy).map_err(kerr)?;
+    copy_into(&list.0, &mut copy)?;
     Ok(copy)
 }
 
@@ -106,8 +106,8 @@ impl Inner {
         }
         // Each excluded region can split a range in two.
         let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
-        aper_resize(&mut copy, start, end).map_err(kerr)?;
-        resv_exclude(&mut copy, regions.iter().copied()).map_err(kerr)?;
+        aper_resize(&mut copy, start, end)?;
+        resv_exclude(&mut copy, regions.iter().copied())?;
         let msi = sw_msi_base(regions.iter().copied());
         if !module_params::allow_unsafe_interrupts.get() && !group.has_isolated_msi() {
             pr_warn!(
@@ -187,7 +187,7 @@ impl Inner {
         }
         let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
         aper_expand(&mut copy, self.domains.iter().map(|d| d.domain.aperture()));
-        resv_refresh(&mut copy, regions.iter().copied()).map_err(kerr)?;
+        resv_refresh(&mut copy, regions.iter().copied())?;
         Ok(copy)
     }
 }
@@ -206,7 +206,7 @@ impl Drop for Inner {
 
 impl IommuDriverImpl for VfioIommu {
     fn open(arg: u64) -> Result<Pin<KBox<Self>>> {
-        let v2 = open_is_v2(arg).map_err(kerr)?;
+        let v2 = open_is_v2(arg)?;
         let limit = module_params::dma_entry_limit.get();
         KBox::pin_init(
             pin_init!(VfioIommu {

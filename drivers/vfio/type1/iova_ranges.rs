@@ -12,7 +12,7 @@
 //! every function mirrors one upstream helper, quirks included, such as a range shrinking to
 //! a single address being dropped by [`aper_resize`].
 
-use super::errno::Errno;
+use crate::errno::Errno;
 
 /// One usable range, both ends inclusive (`struct vfio_iova`, `struct vfio_iova_range`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

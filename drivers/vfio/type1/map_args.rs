@@ -9,12 +9,12 @@
 //! (`:1693`, `:1413`); on x86-64 they all fit, so those checks are absent here.
 
 use super::dirty_bitmap::{request_pages, verify_bitmap_size, BitmapArg};
-use super::errno::Errno;
 use super::pgsize::min_pgsize;
 use super::uapi::{
     BITMAP_ARG_SIZE, IOMMU_READ, IOMMU_WRITE, MAP_FLAG_READ, MAP_FLAG_VADDR, MAP_FLAG_WRITE,
     MAP_MINSZ, UNMAP_FLAG_ALL, UNMAP_FLAG_GET_DIRTY_BITMAP, UNMAP_FLAG_VADDR, UNMAP_MINSZ,
 };
+use crate::errno::Errno;
 
 /// `struct vfio_iommu_type1_dma_map` as read from user space.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 //! kernel module.
 
 use super::dma_map::{DmaEntry, DmaMap, DmaStore};
-use super::errno::Errno;
 use super::pgsize::PAGE_SIZE;
 use super::uapi::{IOMMU_READ, IOMMU_WRITE};
+use crate::errno::Errno;
 
 /// `vfio_iommu_type1_pin_pages` before the lock (`:905-916`): `EINVAL` without a page array or
 /// with `npage <= 0`, `EACCES` on a v1 container, `EOVERFLOW` if the pages run past the end of

@@ -24,8 +24,6 @@ mod dma;
 mod dma_map;
 mod domain;
 mod emulated;
-#[expect(dead_code, reason = "errno names serve the host tests' output")]
-mod errno;
 mod ioctl;
 mod iommu;
 mod iova_ranges;
@@ -35,6 +33,10 @@ mod pfnmap;
 mod pgsize;
 mod pin;
 mod uapi;
+
+// Pure code's errno (`rust/errno.rs`), at the crate root where the pure modules (also built on
+// the host) find it.
+use kernel_ext::errno;
 
 use kernel::{
     module::this_module,

@@ -3,7 +3,7 @@
 //! The type1 user API values (`include/uapi/linux/vfio.h`) and the answers that depend on
 //! nothing but them: which container types open, and `VFIO_CHECK_EXTENSION`.
 
-use super::errno::Errno;
+use crate::errno::Errno;
 
 /// `VFIO_TYPE1_IOMMU`: v1 semantics (lenient unmap).
 pub(crate) const VFIO_TYPE1_IOMMU: u64 = 1;

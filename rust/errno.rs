@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The error values of the type1 logic: kernel errno numbers.
+//! The error values of vfio-rs's kernel-independent logic: kernel errno numbers.
 //!
-//! The pure modules cannot use `kernel::error::Error`, so they return this small copy of the
-//! values upstream's `vfio_iommu_type1.c` returns; the kernel module turns it into an `Error`
-//! with [`Errno::to_errno`] (`Error::from_errno`).
+//! Pure code (built into the modules and on the host, where `kernel::error::Error` does not
+//! exist) has one error convention: a failure is `Result<T, E>` where `E` is [`Errno`] when the
+//! failure is what user space gets, or a small domain enum when the caller acts on its kind (a
+//! warning, a state change) rather than passing it on. Never `()` or `Option` for a failure.
+//! The kernel side turns an [`Errno`] into an `Error` with `From` (in `kernel_ext.rs`).
 
 use core::fmt;
 
