@@ -16,6 +16,10 @@
  *    2 MiB hugetlb buffer (a hundred times faster, so more samples against
  *    noise), each call timed alone; -k such rounds, the page sizes alternating;
  *    then 16 MAP_DMA + UNMAP_DMA of single 4 KiB pages (a vIOMMU guest's pattern);
+ *  - the same buffers through iommufd, what users pick instead of type1: the
+ *    device bound on its cdev and attached to an IOAS, IOMMU_IOAS_MAP then
+ *    IOMMU_IOAS_UNMAP of each buffer, -k rounds (iommufd is upstream's in both
+ *    phases: the figures stand beside type1's, their ratio only checks noise);
  *  - -n device open cycles on each path, alternating: group path (open
  *    /dev/vfio/vfio and the group, SET_CONTAINER, SET_IOMMU type1v2,
  *    GET_DEVICE_FD, close all) and cdev path (open /dev/vfio/devices/vfioN,
@@ -42,6 +46,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <linux/iommufd.h>
+
 #include "vfio_rs_test.h"
 
 #define IGB_VENDOR 0x8086
@@ -56,7 +62,7 @@
 enum metric {
 	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
 	GROUP_SETUP, SETUP_OPEN, SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
-	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE,
+	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE, IOAS_MAP_4K, IOAS_UNMAP_4K, IOAS_MAP_2M, IOAS_UNMAP_2M,
 	NR_METRICS
 };
 
@@ -82,6 +88,10 @@ static const struct {
 	[CDEV_OPEN] = { "cdev_open", "open /dev/vfio/devices/vfioN", 1 },
 	[CDEV_BIND] = { "cdev_bind", "BIND_IOMMUFD", 1 },
 	[CDEV_CLOSE] = { "cdev_close", "close", 1 },
+	[IOAS_MAP_4K] = { "ioas_map_4k", "iommufd IOAS_MAP, 4 KiB pages" },
+	[IOAS_UNMAP_4K] = { "ioas_unmap_4k", "iommufd IOAS_UNMAP, 4 KiB pages" },
+	[IOAS_MAP_2M] = { "ioas_map_2m", "iommufd IOAS_MAP, 2 MiB hugetlb" },
+	[IOAS_UNMAP_2M] = { "ioas_unmap_2m", "iommufd IOAS_UNMAP, 2 MiB hugetlb" },
 };
 
 /* Samples (ns) of one metric on one implementation. */
@@ -287,6 +297,20 @@ static void foll_pins(uint64_t *acquired, uint64_t *released)
 	fclose(f);
 }
 
+/* Pages pinned (net) between two foll_pins() readings must be the buffer's, or exit. */
+static void check_pins(const char *what, uint64_t acq0, uint64_t rel0, uint64_t acq1,
+		       uint64_t rel1, uint64_t acq2, uint64_t rel2, size_t size)
+{
+	if ((acq1 - acq0) - (rel1 - rel0) == size / 4096 &&
+	    (rel2 - rel1) - (acq2 - acq1) == size / 4096)
+		return;
+	fprintf(stderr, "vfio_bench: %s: map pinned %llu pages (released %llu), unmap released "
+		"%llu (pinned %llu); the buffer has %zu\n", what,
+		(unsigned long long)(acq1 - acq0), (unsigned long long)(rel1 - rel0),
+		(unsigned long long)(rel2 - rel1), (unsigned long long)(acq2 - acq1), size / 4096);
+	exit(1);
+}
+
 /*
  * MAP_DMA then UNMAP_DMA of a whole buffer, each timed. Both must pin, then
  * unpin, every page exactly once: a figure from an implementation that leaks
@@ -329,17 +353,76 @@ static void map_unmap(int impl, int container, void *buf, size_t size, enum metr
 	 * what must hold is that the mapping holds exactly the buffer's pages (pinned -
 	 * released after MAP_DMA) and UNMAP_DMA gives every one of them back.
 	 */
-	if ((acq1 - acq0) - (rel1 - rel0) != size / 4096 ||
-	    (rel2 - rel1) - (acq2 - acq1) != size / 4096) {
-		fprintf(stderr, "vfio_bench: %s: MAP_DMA pinned %llu pages (released %llu), "
-			"UNMAP_DMA released %llu (pinned %llu); the buffer has %zu\n",
-			metrics[map].name, (unsigned long long)(acq1 - acq0),
-			(unsigned long long)(rel1 - rel0), (unsigned long long)(rel2 - rel1),
-			(unsigned long long)(acq2 - acq1), size / 4096);
-		exit(1);
-	}
+	check_pins(metrics[map].name, acq0, rel0, acq1, rel1, acq2, rel2, size);
 	record(impl, map, t1 - t0);
 	record(impl, unmap, t3 - t2);
+}
+
+/* IOMMU_IOAS_MAP then IOMMU_IOAS_UNMAP of a whole buffer at BENCH_IOVA, each timed. */
+static void ioas_map_unmap(int impl, int iommufd, __u32 ioas, void *buf, size_t size,
+			   enum metric map, enum metric unmap)
+{
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)buf,
+		.length = size,
+		.iova = BENCH_IOVA,
+	};
+	struct iommu_ioas_unmap u = {
+		.size = sizeof(u), .ioas_id = ioas, .iova = BENCH_IOVA, .length = size,
+	};
+	uint64_t t0, t1, t2, t3, acq0, rel0, acq1, rel1, acq2, rel2;
+
+	foll_pins(&acq0, &rel0);
+	t0 = now_ns();
+	must_ioctl(iommufd, IOMMU_IOAS_MAP, &m, "IOAS_MAP");
+	t1 = now_ns();
+	foll_pins(&acq1, &rel1);
+	t2 = now_ns();
+	must_ioctl(iommufd, IOMMU_IOAS_UNMAP, &u, "IOAS_UNMAP");
+	t3 = now_ns();
+	foll_pins(&acq2, &rel2);
+	if (u.length != size) {
+		fprintf(stderr, "vfio_bench: IOAS_UNMAP unmapped %llu bytes, not %zu\n",
+			(unsigned long long)u.length, size);
+		exit(1);
+	}
+	check_pins(metrics[map].name, acq0, rel0, acq1, rel1, acq2, rel2, size);
+	record(impl, map, t1 - t0);
+	record(impl, unmap, t3 - t2);
+}
+
+/* The device on its cdev, attached to a new IOAS; the buffers mapped through it. */
+static void iommufd_maps(int impl, int iommufd, void *buf4k, void *buf2m)
+{
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct iommu_destroy d = { .size = sizeof(d) };
+	int fd = open(cfg.cdev, O_RDWR);
+
+	if (fd < 0)
+		die("open cdev");
+	must_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b, "BIND_IOMMUFD");
+	must_ioctl(iommufd, IOMMU_IOAS_ALLOC, &a, "IOAS_ALLOC");
+	at.pt_id = a.out_ioas_id;
+	must_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at, "ATTACH_IOMMUFD_PT");
+	for (int r = 0; r < cfg.rounds; r++) {
+		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
+			ioas_map_unmap(impl, iommufd, a.out_ioas_id, buf2m, cfg.size, IOAS_MAP_2M,
+				       IOAS_UNMAP_2M);
+		ioas_map_unmap(impl, iommufd, a.out_ioas_id, buf4k, cfg.size, IOAS_MAP_4K,
+			       IOAS_UNMAP_4K);
+		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
+			ioas_map_unmap(impl, iommufd, a.out_ioas_id, buf2m, cfg.size, IOAS_MAP_2M,
+				       IOAS_UNMAP_2M);
+	}
+	close(fd);
+	d.id = a.out_ioas_id;
+	must_ioctl(iommufd, IOMMU_DESTROY, &d, "DESTROY ioas");
 }
 
 /* One group-path cycle: container and group set up, GET_DEVICE_FD, everything closed. */
@@ -421,6 +504,7 @@ static void run_phase(int impl, void *buf4k, void *buf2m)
 			cdev_cycle(impl, iommufd);
 		}
 	}
+	iommufd_maps(impl, iommufd, buf4k, buf2m);
 	close(iommufd);
 }
 
