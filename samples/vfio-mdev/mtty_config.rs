@@ -84,9 +84,10 @@ pub(crate) const fn offset_to_index(pos: u64) -> u32 {
 /// 4 if at least 4 are left and `pos` is 4-aligned, else 2 likewise, else 1.
 // upstream: mtty.c:1425
 pub(crate) fn chunk_len(pos: u64, count: usize) -> usize {
-    if count >= 4 && pos % 4 == 0 {
+    // `!(*ppos % 4)`, `!(*ppos % 2)`.
+    if count >= 4 && pos & 3 == 0 {
         4
-    } else if count >= 2 && pos % 2 == 0 {
+    } else if count >= 2 && pos & 1 == 0 {
         2
     } else {
         1

@@ -119,7 +119,7 @@ const FIFO_LEN: usize = MAX_FIFO_SIZE as usize;
 
 impl SerialPort {
     /// The port as the C `struct serial_port` lies in memory (padding 0).
-    pub(crate) fn to_bytes(&self) -> [u8; SERIAL_PORT_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; SERIAL_PORT_SIZE] {
         let mut b = [0u8; SERIAL_PORT_SIZE];
         b[o::UART_REG..o::UART_REG + 8].copy_from_slice(&self.uart_reg);
         b[o::FIFO..o::FIFO + FIFO_LEN].copy_from_slice(&self.rxtx.fifo);
@@ -188,7 +188,7 @@ impl Header {
     }
 
     /// The header's 24 bytes.
-    pub(crate) fn to_bytes(&self) -> [u8; HEADER_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; HEADER_SIZE] {
         use data_off::*;
         let mut b = [0u8; HEADER_SIZE];
         b[MAGIC..MAGIC + 8].copy_from_slice(&self.magic.to_le_bytes());
@@ -217,7 +217,7 @@ impl Header {
     /// `mtty_resume_write`'s check: magic, no flags, version 1.0 exactly, and the port count
     /// of the receiving device.
     // upstream: mtty.c:1057
-    pub(crate) fn valid_for(&self, nr_ports: u32) -> bool {
+    pub(crate) fn valid_for(self, nr_ports: u32) -> bool {
         self.magic == MTTY_MAGIC
             && self.flags == 0
             && self.major_ver == MTTY_MAJOR_VER
