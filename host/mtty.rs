@@ -9,6 +9,8 @@
 pub(crate) use crate::type1::errno;
 #[path = "../samples/vfio-mdev/mtty_config.rs"]
 pub mod mtty_config;
+#[path = "../samples/vfio-mdev/mtty_irq.rs"]
+pub mod mtty_irq;
 #[path = "../samples/vfio-mdev/mtty_mig.rs"]
 pub mod mtty_mig;
 #[path = "../samples/vfio-mdev/mtty_uart.rs"]

@@ -21,7 +21,11 @@
 //! - `steps_*`: `mtty_step_state`'s arcs.
 
 // The model follows C's shape (index loops, `if` inside `case`) on purpose.
-#![allow(clippy::needless_range_loop, clippy::collapsible_match)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::collapsible_match,
+    clippy::if_same_then_else
+)]
 
 use core::mem::{offset_of, size_of};
 
@@ -788,6 +792,195 @@ fn mtty_step_state(cur: u32, new: u32) -> Step {
     Step::Invalid
 }
 
+/// The interrupt part of `struct mdev_state`; eventfds are numbers, `signals` what
+/// `eventfd_signal` got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct IrqModel {
+    intx_evtfd: Option<i32>,
+    msi_evtfd: Option<i32>,
+    irq_index: i32,
+    intx_mask: bool,
+    signals: Vec<i32>,
+}
+
+const VFIO_PCI_INTX_IRQ_INDEX: i32 = 0;
+const VFIO_PCI_MSI_IRQ_INDEX: i32 = 1;
+const VFIO_IRQ_SET_DATA_NONE: u32 = 1 << 0;
+const VFIO_IRQ_SET_DATA_BOOL: u32 = 1 << 1;
+const VFIO_IRQ_SET_DATA_EVENTFD: u32 = 1 << 2;
+const VFIO_IRQ_SET_ACTION_MASK: u32 = 1 << 3;
+const VFIO_IRQ_SET_ACTION_UNMASK: u32 = 1 << 4;
+const VFIO_IRQ_SET_ACTION_TRIGGER: u32 = 1 << 5;
+const VFIO_IRQ_SET_ACTION_TYPE_MASK: u32 = 0x38;
+const ENOTTY: i32 = -25;
+const EBADF: i32 = -9;
+
+/// `eventfd_ctx_fdget` in the model: fds from 100 up are not eventfds.
+fn eventfd_ctx_fdget(fd: i32) -> Result<i32, i32> {
+    if fd < 100 {
+        Ok(fd)
+    } else {
+        Err(EBADF)
+    }
+}
+
+fn is_intx(m: &IrqModel) -> bool {
+    m.irq_index == VFIO_PCI_INTX_IRQ_INDEX
+}
+
+fn is_msi(m: &IrqModel) -> bool {
+    m.irq_index == VFIO_PCI_MSI_IRQ_INDEX
+}
+
+fn is_noirq(m: &IrqModel) -> bool {
+    !is_intx(m) && !is_msi(m)
+}
+
+fn irq_trigger(m: &mut IrqModel) {
+    if is_msi(m) {
+        if let Some(e) = m.msi_evtfd {
+            m.signals.push(e);
+        }
+    } else if is_intx(m) {
+        if let (Some(e), false) = (m.intx_evtfd, m.intx_mask) {
+            m.signals.push(e);
+            m.intx_mask = true;
+        }
+    }
+}
+
+fn mtty_disable_intx(m: &mut IrqModel) {
+    if m.intx_evtfd.is_some() {
+        m.intx_evtfd = None;
+        m.intx_mask = false;
+        m.irq_index = -1;
+    }
+}
+
+fn mtty_disable_msi(m: &mut IrqModel) {
+    if m.msi_evtfd.is_some() {
+        m.msi_evtfd = None;
+        m.irq_index = -1;
+    }
+}
+
+/// `mtty_set_irqs`.
+fn mtty_set_irqs(
+    m: &mut IrqModel,
+    flags: u32,
+    index: u32,
+    start: u32,
+    count: u32,
+    data: &[u8],
+) -> i32 {
+    let mut ret = 0;
+    let int_at = |d: &[u8]| i32::from_ne_bytes([d[0], d[1], d[2], d[3]]);
+    match index {
+        0 => match flags & VFIO_IRQ_SET_ACTION_TYPE_MASK {
+            VFIO_IRQ_SET_ACTION_MASK => {
+                if !is_intx(m) || start != 0 || count != 1 {
+                    return -22;
+                }
+                if flags & VFIO_IRQ_SET_DATA_NONE != 0 {
+                    m.intx_mask = true;
+                } else if flags & VFIO_IRQ_SET_DATA_BOOL != 0 {
+                    if data[0] != 0 {
+                        m.intx_mask = true;
+                    }
+                } else if flags & VFIO_IRQ_SET_DATA_EVENTFD != 0 {
+                    ret = ENOTTY;
+                }
+            }
+            VFIO_IRQ_SET_ACTION_UNMASK => {
+                if !is_intx(m) || start != 0 || count != 1 {
+                    return -22;
+                }
+                if flags & VFIO_IRQ_SET_DATA_NONE != 0 {
+                    m.intx_mask = false;
+                } else if flags & VFIO_IRQ_SET_DATA_BOOL != 0 {
+                    if data[0] != 0 {
+                        m.intx_mask = false;
+                    }
+                } else if flags & VFIO_IRQ_SET_DATA_EVENTFD != 0 {
+                    ret = ENOTTY;
+                }
+            }
+            VFIO_IRQ_SET_ACTION_TRIGGER => {
+                if is_intx(m) && count == 0 && flags & VFIO_IRQ_SET_DATA_NONE != 0 {
+                    mtty_disable_intx(m);
+                    return 0;
+                }
+                if !(is_intx(m) || is_noirq(m)) || start != 0 || count != 1 {
+                    return -22;
+                }
+                if flags & VFIO_IRQ_SET_DATA_EVENTFD != 0 {
+                    let fd = int_at(data);
+                    mtty_disable_intx(m);
+                    if fd < 0 {
+                        return 0;
+                    }
+                    match eventfd_ctx_fdget(fd) {
+                        Err(e) => return e,
+                        Ok(evt) => {
+                            m.intx_evtfd = Some(evt);
+                            m.irq_index = index as i32;
+                        }
+                    }
+                    return 0;
+                }
+                if !is_intx(m) {
+                    return -22;
+                }
+                if flags & VFIO_IRQ_SET_DATA_NONE != 0 {
+                    irq_trigger(m);
+                } else if flags & VFIO_IRQ_SET_DATA_BOOL != 0 && data[0] != 0 {
+                    irq_trigger(m);
+                }
+            }
+            _ => {}
+        },
+        1 => match flags & VFIO_IRQ_SET_ACTION_TYPE_MASK {
+            VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK => ret = ENOTTY,
+            VFIO_IRQ_SET_ACTION_TRIGGER => {
+                if is_msi(m) && count == 0 && flags & VFIO_IRQ_SET_DATA_NONE != 0 {
+                    mtty_disable_msi(m);
+                    return 0;
+                }
+                if !(is_msi(m) || is_noirq(m)) || start != 0 || count != 1 {
+                    return -22;
+                }
+                if flags & VFIO_IRQ_SET_DATA_EVENTFD != 0 {
+                    let fd = int_at(data);
+                    mtty_disable_msi(m);
+                    if fd < 0 {
+                        return 0;
+                    }
+                    match eventfd_ctx_fdget(fd) {
+                        Err(e) => return e,
+                        Ok(evt) => {
+                            m.msi_evtfd = Some(evt);
+                            m.irq_index = index as i32;
+                        }
+                    }
+                    return 0;
+                }
+                if !is_msi(m) {
+                    return -22;
+                }
+                if flags & VFIO_IRQ_SET_DATA_NONE != 0 {
+                    irq_trigger(m);
+                } else if flags & VFIO_IRQ_SET_DATA_BOOL != 0 && data[0] != 0 {
+                    irq_trigger(m);
+                }
+            }
+            _ => {}
+        },
+        2..=4 => ret = ENOTTY,
+        _ => {}
+    }
+    ret
+}
+
 // ---------------------------------------------------------------------------------------
 // Comparing the implementation with the model.
 // ---------------------------------------------------------------------------------------
@@ -1496,6 +1689,67 @@ proptest! {
                     prop_assert_eq!(to_c(&dst.ports[*index as usize]), canonical(&dmodel.s[*index as usize]));
                 }
             }
+        }
+    }
+    #[test]
+    fn irqs_match_model(
+        ops in prop::collection::vec(
+            prop_oneof![
+                1 => Just(None),
+                6 => (
+                    prop_oneof![Just(1u32), Just(2), Just(4), 0u32..8],
+                    prop_oneof![Just(1u32 << 5), Just(1 << 3), Just(1 << 4), Just(0), Just(3 << 3)],
+                    prop_oneof![4 => 0u32..2, 1 => 0u32..7],
+                    prop_oneof![4 => Just(0u32), 1 => 0u32..3],
+                    prop_oneof![4 => Just(1u32), 1 => 0u32..3],
+                    prop_oneof![Just(-1i32), 0i32..4, Just(100i32)],
+                    any::<bool>(),
+                    0u32..16,
+                ).prop_map(Some),
+            ],
+            1..40,
+        ),
+    ) {
+        // Random SET_IRQS requests the core's validation lets through (num_irqs 5, as after
+        // GET_INFO), and device interrupts in between (`None`).
+        use super::mtty_irq::{IrqState, SetIrqsError};
+        use crate::irq_set::{check_header, data_size, IrqSetHeader, MINSZ};
+        let mut rs: IrqState<i32> = IrqState::new();
+        let mut rlog: Vec<i32> = Vec::new();
+        let mut m = IrqModel { irq_index: -1, ..Default::default() };
+        for op in &ops {
+            let Some((data_type, action, index, start, count, fd, flag, extra)) = *op else {
+                rs.trigger(|_, e| rlog.push(*e));
+                irq_trigger(&mut m);
+                prop_assert_eq!(&rlog, &m.signals);
+                continue;
+            };
+            let flags = data_type | action;
+            let mut data = Vec::new();
+            for _ in 0..count {
+                match data_type {
+                    4 => data.extend_from_slice(&fd.to_ne_bytes()),
+                    2 => data.push(u8::from(flag)),
+                    _ => {}
+                }
+            }
+            let hdr = IrqSetHeader { argsz: MINSZ + data.len() as u32 + extra % 2, flags, index, start, count };
+            if check_header(&hdr, 5).is_err() || data_size(&hdr, 5, true).is_err() {
+                continue;
+            }
+            let c = mtty_set_irqs(&mut m, flags, index, start, count, &data);
+            let r = rs.set_irqs(flags, index, start, count, &data, eventfd_ctx_fdget, |_, e| rlog.push(*e));
+            let r = match r {
+                Ok(()) => 0,
+                Err(SetIrqsError::Errno(e)) => e.to_errno(),
+                Err(SetIrqsError::NotTty) => ENOTTY,
+                Err(SetIrqsError::Fd(e)) => e,
+            };
+            prop_assert_eq!(r, c, "flags {:#x} index {} start {} count {}", flags, index, start, count);
+            prop_assert_eq!(&rlog, &m.signals);
+            prop_assert_eq!(rs.irq_index(), m.irq_index);
+            prop_assert_eq!(rs.intx_masked(), m.intx_mask);
+            prop_assert_eq!(rs.eventfds(), (m.intx_evtfd.as_ref(), m.msi_evtfd.as_ref()));
         }
     }
 }
