@@ -1752,4 +1752,44 @@ proptest! {
             prop_assert_eq!(rs.eventfds(), (m.intx_evtfd.as_ref(), m.msi_evtfd.as_ref()));
         }
     }
+    #[test]
+    fn any_input_never_panics(
+        nr in 1u32..=2,
+        accesses in prop::collection::vec((any::<u64>(), prop::collection::vec(any::<u8>(), 0..9), any::<bool>()), 1..20),
+        image in any::<[u8; 96]>(),
+        mig_ops in prop::collection::vec((any::<i64>(), 0usize..200, any::<u8>()), 1..20),
+        irq_ops in prop::collection::vec((any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), prop::collection::vec(any::<u8>(), 0..6)), 1..10),
+    ) {
+        // Arbitrary values through every entry point the kernel side calls (the kernel builds
+        // with overflow checks, so an overflow would be a panic there too).
+        let mut d = MttyDevice::new(nr);
+        for (pos, data, is_write) in &accesses {
+            let pos = pos & (i64::MAX as u64);
+            let mut buf = data.clone();
+            let _ = rust_rw(&mut d, &mut buf, pos.min(i64::MAX as u64 - 16), *is_write);
+            let _ = d.region_info(pos as u32);
+            let _ = d.device_info(pos as u32);
+            let _ = d.irq_info((pos >> 32) as u32, pos as u32);
+        }
+        let mut r = MigFile::new_resuming();
+        let mut s = MigFile::new_saving(nr);
+        s.save_state(&d.ports, nr);
+        for &(pos, len, what) in &mig_ops {
+            let src = &image[..len.min(96)];
+            match what % 6 {
+                0 => { let _ = r.resume_write(pos, src, nr); }
+                1 => { let _ = r.resume_commit(pos, src, nr); }
+                2 => { let _ = s.save_read(pos, len); }
+                3 => { let _ = s.precopy_info(u32::from(what), pos); }
+                4 => { let _ = r.load_state(&mut d.ports, nr); }
+                _ => { let _ = r.resume_check(pos, len.wrapping_mul(pos as usize), nr); }
+            }
+        }
+        let mut irq: super::mtty_irq::IrqState<i32> = super::mtty_irq::IrqState::new();
+        for (flags, index, start, count, data) in &irq_ops {
+            let _ = irq.set_irqs(*flags, *index, *start, *count, data, |fd| Ok::<i32, ()>(fd), |_, _| {});
+            irq.trigger(|_, _| {});
+        }
+        let _ = mig::step(image[0] as u32, image[1] as u32);
+    }
 }

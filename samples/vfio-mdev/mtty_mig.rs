@@ -323,7 +323,9 @@ impl MigFile {
         }
         let start = self.pos_within_filled(pos)?;
         let n = (self.filled_size - start).min(len);
-        Ok(&self.data[start..start + n])
+        // `filled_size` never exceeds the buffer (ports are saved once per file); should it,
+        // C would copy past the struct, we stop at its end.
+        Ok(self.data.get(start..start + n).unwrap_or(&[]))
     }
 
     /// `*pos > migf->filled_size` is `EINVAL`; else `pos` as an index.
@@ -378,12 +380,21 @@ impl MigFile {
     /// copied the user's bytes into `src`: stores them at `pos`, validates the header when
     /// this write completes it, and counts them.
     ///
-    /// Panics if `pos`/`src` did not pass [`Self::resume_check`] (a caller bug).
+    /// A `pos`/`src` that did not pass [`Self::resume_check`] (a caller bug) changes nothing
+    /// and returns `EINVAL`.
     // upstream: mtty.c:1044
     pub(crate) fn resume_commit(&mut self, pos: i64, src: &[u8], nr_ports: u32) -> ResumeWritten {
         let len = src.len();
-        let start = pos as usize;
-        self.data[start..start + len].copy_from_slice(src);
+        let dst = usize::try_from(pos)
+            .ok()
+            .and_then(|start| self.data.get_mut(start..start.checked_add(len)?));
+        let Some(dst) = dst else {
+            return ResumeWritten {
+                new_pos: pos,
+                ret: Err(Errno::EINVAL),
+            };
+        };
+        dst.copy_from_slice(src);
         let mut ret = Ok(len);
         if self.filled_size < HEADER_SIZE && self.filled_size + len >= HEADER_SIZE {
             let mut hdr = [0u8; HEADER_SIZE];
@@ -394,6 +405,7 @@ impl MigFile {
         }
         self.filled_size += len;
         ResumeWritten {
+            // In range: at most 96.
             new_pos: pos + len as i64,
             ret,
         }
@@ -726,6 +738,22 @@ mod tests {
         r.disable();
         assert_eq!(r.resume_write(0, &[1], 1), Err(Errno::ENODEV));
         assert_eq!(r.filled_size(), 0);
+    }
+
+    #[test]
+    fn resume_commit_misuse_is_refused() {
+        let mut r = MigFile::new_resuming();
+        for (pos, len) in [(-1i64, 1usize), (90, 7), (97, 0), (i64::MAX, 1)] {
+            let w = r.resume_commit(pos, &[0; 7][..len], 2);
+            assert_eq!(
+                w,
+                ResumeWritten {
+                    new_pos: pos,
+                    ret: Err(Errno::EINVAL)
+                }
+            );
+        }
+        assert_eq!(r, MigFile::new_resuming());
     }
 
     #[test]
