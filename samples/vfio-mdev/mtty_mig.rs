@@ -28,9 +28,11 @@
 //!                                       35      padding
 //! ```
 //!
-//! Padding is written as 0 (upstream copies its zero-allocated state, so it sends 0 too
-//! unless it was itself loaded from a stream with non-zero padding, which we drop). A
-//! `bool` byte other than 0 or 1 is undefined behaviour in C; we load it as `true`.
+//! Upstream `memcpy`s the ports both ways, so padding and `bool` bytes travel as they are:
+//! 0 and 0/1 from a device that was never loaded (its state is zero-allocated), whatever a
+//! loaded stream had otherwise. [`SerialPort`] keeps both (`padding`, [`CBool`]), so a
+//! stream loaded and saved again comes out as from C. A `bool` byte other than 0 or 1 is
+//! undefined behaviour in C; we read it as true.
 //!
 //! # Files
 //!
@@ -43,7 +45,7 @@
 //! Kernel-independent: the host build runs the tests.
 
 use super::errno::Errno;
-use super::mtty_uart::{Rxtx, SerialPort, MAX_FIFO_SIZE};
+use super::mtty_uart::{CBool, Rxtx, SerialPort, MAX_FIFO_SIZE};
 use port_off as o;
 
 /// `MTTY_MAGIC`.
@@ -68,16 +70,20 @@ pub(crate) mod port_off {
     pub(crate) const COUNT: usize = 26;
     /// `dlab` (`bool`).
     pub(crate) const DLAB: usize = 27;
-    /// `overrun` (`bool`); one padding byte follows to align `divisor`.
+    /// `overrun` (`bool`).
     pub(crate) const OVERRUN: usize = 28;
+    /// Padding, to align `divisor`.
+    pub(crate) const PAD0: usize = 29;
     /// `divisor` (`u16`, 2-aligned).
     pub(crate) const DIVISOR: usize = 30;
     /// `fcr`.
     pub(crate) const FCR: usize = 32;
     /// `max_fifo_size`.
     pub(crate) const MAX_FIFO_SIZE: usize = 33;
-    /// `intr_trigger_level`; one tail padding byte follows (size rounds to the 2-alignment).
+    /// `intr_trigger_level`.
     pub(crate) const INTR_TRIGGER_LEVEL: usize = 34;
+    /// Tail padding (the size rounds up to the 2-byte alignment).
+    pub(crate) const PAD1: usize = 35;
     /// `sizeof(struct serial_port)`.
     pub(crate) const SIZE: usize = 36;
 }
@@ -118,7 +124,8 @@ pub(crate) const fn data_size(nr_ports: u32) -> usize {
 const FIFO_LEN: usize = MAX_FIFO_SIZE as usize;
 
 impl SerialPort {
-    /// The port as the C `struct serial_port` lies in memory (padding 0).
+    /// The port as the C `struct serial_port` lies in memory (a bijection with
+    /// [`Self::from_bytes`]: padding and `bool` bytes included).
     pub(crate) fn to_bytes(self) -> [u8; SERIAL_PORT_SIZE] {
         let mut b = [0u8; SERIAL_PORT_SIZE];
         b[o::UART_REG..o::UART_REG + 8].copy_from_slice(&self.uart_reg);
@@ -126,12 +133,14 @@ impl SerialPort {
         b[o::HEAD] = self.rxtx.head;
         b[o::TAIL] = self.rxtx.tail;
         b[o::COUNT] = self.rxtx.count;
-        b[o::DLAB] = u8::from(self.dlab);
-        b[o::OVERRUN] = u8::from(self.overrun);
+        b[o::DLAB] = self.dlab.0;
+        b[o::OVERRUN] = self.overrun.0;
+        b[o::PAD0] = self.padding[0];
         b[o::DIVISOR..o::DIVISOR + 2].copy_from_slice(&self.divisor.to_le_bytes());
         b[o::FCR] = self.fcr;
         b[o::MAX_FIFO_SIZE] = self.max_fifo_size;
         b[o::INTR_TRIGGER_LEVEL] = self.intr_trigger_level;
+        b[o::PAD1] = self.padding[1];
         b
     }
 
@@ -150,12 +159,13 @@ impl SerialPort {
                 tail: b[o::TAIL],
                 count: b[o::COUNT],
             },
-            dlab: b[o::DLAB] != 0,
-            overrun: b[o::OVERRUN] != 0,
+            dlab: CBool(b[o::DLAB]),
+            overrun: CBool(b[o::OVERRUN]),
             divisor: u16::from_le_bytes([b[o::DIVISOR], b[o::DIVISOR + 1]]),
             fcr: b[o::FCR],
             max_fifo_size: b[o::MAX_FIFO_SIZE],
             intr_trigger_level: b[o::INTR_TRIGGER_LEVEL],
+            padding: [b[o::PAD0], b[o::PAD1]],
         }
     }
 }
@@ -588,7 +598,7 @@ mod tests {
         p.rxtx.head = 3;
         p.rxtx.tail = 4;
         p.rxtx.count = 15;
-        p.dlab = true;
+        p.dlab = CBool::TRUE;
         p.divisor = 0xbeef;
         p.fcr = 0xc1;
         p.intr_trigger_level = 1;
@@ -601,17 +611,16 @@ mod tests {
         want[30..35].copy_from_slice(&[0xef, 0xbe, 0xc1, 16, 1]);
         assert_eq!(b, want);
         assert_eq!(SerialPort::from_bytes(&b), p);
-        // Non-canonical bools and padding: loaded as true, padding dropped.
+        // Other bool bytes read as true; they and the padding are kept for saving.
         let mut odd = want;
         odd[27] = 2;
         odd[28] = 0x80;
         odd[29] = 0xff;
-        odd[35] = 0xff;
+        odd[35] = 0xfe;
         let q = SerialPort::from_bytes(&odd);
-        assert!(q.dlab && q.overrun);
-        let mut canon = want;
-        canon[28] = 1;
-        assert_eq!(q.to_bytes(), canon);
+        assert!(q.dlab.get() && q.overrun.get());
+        assert_eq!(q.padding, [0xff, 0xfe]);
+        assert_eq!(q.to_bytes(), odd);
     }
 
     #[test]

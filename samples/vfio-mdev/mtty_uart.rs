@@ -170,6 +170,31 @@ fn slot(idx: u8) -> usize {
     usize::from(idx & (MAX_FIFO_SIZE - 1))
 }
 
+/// A C `bool` as its byte in `struct serial_port`. Upstream only stores 0 and 1, but a
+/// migration stream can carry any byte: C then has undefined behaviour; we read it as true
+/// (gcc tests the byte for non-zero) and keep the byte, so it is saved back as loaded, as
+/// C's `memcpy` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CBool(pub(crate) u8);
+
+impl CBool {
+    /// `false`.
+    pub(crate) const FALSE: CBool = CBool(0);
+    /// `true`.
+    pub(crate) const TRUE: CBool = CBool(1);
+
+    /// The truth value (any non-zero byte is true).
+    pub(crate) fn get(self) -> bool {
+        self.0 != 0
+    }
+}
+
+impl From<bool> for CBool {
+    fn from(b: bool) -> Self {
+        CBool(u8::from(b))
+    }
+}
+
 /// `struct serial_port`: one emulated 16550 (field order and types as in C; `mtty_mig.rs`
 /// gives its byte layout).
 // upstream: mtty.c:121
@@ -181,9 +206,9 @@ pub(crate) struct SerialPort {
     /// The loop-back buffer.
     pub(crate) rxtx: Rxtx,
     /// LCR.DLAB: offsets 0 and 1 access the divisor latch.
-    pub(crate) dlab: bool,
+    pub(crate) dlab: CBool,
     /// A byte was written to a full FIFO (LSR.OE, IIR receiver line status).
-    pub(crate) overrun: bool,
+    pub(crate) overrun: CBool,
     /// The divisor latch.
     pub(crate) divisor: u16,
     /// The last FCR value written (never read back by the guest).
@@ -192,6 +217,9 @@ pub(crate) struct SerialPort {
     pub(crate) max_fifo_size: u8,
     /// The receive-data interrupt level; upstream always sets 1 on an FCR write.
     pub(crate) intr_trigger_level: u8,
+    /// The padding bytes after `overrun` and at the end: never written by the emulation,
+    /// kept from a loaded stream so that saving sends them back as C does.
+    pub(crate) padding: [u8; 2],
 }
 
 impl SerialPort {
@@ -209,12 +237,13 @@ impl SerialPort {
                 tail: 0,
                 count: 0,
             },
-            dlab: false,
-            overrun: false,
+            dlab: CBool::FALSE,
+            overrun: CBool::FALSE,
             divisor: 0,
             fcr: 0,
             max_fifo_size: MAX_FIFO_SIZE,
             intr_trigger_level: 0,
+            padding: [0; 2],
         }
     }
 
@@ -236,7 +265,7 @@ impl SerialPort {
             reg::RX_TX => {
                 // With DLAB set this is the divisor's LSB, OR-ed in (the LCR write that set
                 // DLAB zeroed the divisor; a second write ORs into the first).
-                if self.dlab {
+                if self.dlab.get() {
                     self.divisor |= u16::from(data);
                     return irq;
                 }
@@ -244,13 +273,13 @@ impl SerialPort {
                     self.rxtx.fifo[slot(self.rxtx.head)] = data;
                     self.rxtx.count = self.rxtx.count.wrapping_add(1);
                     self.rxtx.head = inc_idx(self.rxtx.head);
-                    self.overrun = false;
+                    self.overrun = CBool::FALSE;
                     // Only on reaching the level exactly, not above it.
                     if self.ier() & IER_RDI != 0 && self.rxtx.count == self.intr_trigger_level {
                         irq.add();
                     }
                 } else {
-                    self.overrun = true;
+                    self.overrun = CBool::TRUE;
                     if self.ier() & IER_RLSI != 0 {
                         irq.add();
                     }
@@ -258,7 +287,7 @@ impl SerialPort {
             }
             reg::IER => {
                 // With DLAB set this is the divisor's MSB, OR-ed in like the LSB.
-                if self.dlab {
+                if self.dlab.get() {
                     self.divisor |= u16::from(data) << 8;
                 } else {
                     self.uart_reg[reg::IER as usize] = data;
@@ -287,10 +316,10 @@ impl SerialPort {
             }
             reg::LCR => {
                 if data & LCR_DLAB != 0 {
-                    self.dlab = true;
+                    self.dlab = CBool::TRUE;
                     self.divisor = 0;
                 } else {
-                    self.dlab = false;
+                    self.dlab = CBool::FALSE;
                 }
                 self.uart_reg[reg::LCR as usize] = data;
             }
@@ -319,7 +348,7 @@ impl SerialPort {
         let mut irq = Triggers::NONE;
         let val = match offset {
             reg::RX_TX => {
-                if self.dlab {
+                if self.dlab.get() {
                     return (Some(self.divisor as u8), irq);
                 }
                 let mut val = None;
@@ -336,7 +365,7 @@ impl SerialPort {
                 val
             }
             reg::IER => {
-                if self.dlab {
+                if self.dlab.get() {
                     Some((self.divisor >> 8) as u8)
                 } else {
                     // The upper nibble written to IER is stored but reads back as 0.
@@ -350,7 +379,7 @@ impl SerialPort {
                 if !self.rxtx.looks_empty() {
                     lsr |= LSR_DR;
                 }
-                if self.overrun {
+                if self.overrun.get() {
                     lsr |= LSR_OE;
                 }
                 if self.rxtx.looks_empty() {
@@ -378,7 +407,7 @@ impl SerialPort {
     fn iir(&self) -> u8 {
         let ier = self.ier();
         let mut iir = 0;
-        if ier & IER_RLSI != 0 && self.overrun {
+        if ier & IER_RLSI != 0 && self.overrun.get() {
             iir |= IIR_RLSI;
         }
         if ier & IER_RDI != 0 && self.rxtx.count >= self.intr_trigger_level {
@@ -436,9 +465,9 @@ mod tests {
         // head == tail: nothing to read, LSR says empty, and a 17th byte overruns.
         assert_eq!(r(&mut p, reg::RX_TX), (None, 0));
         assert_eq!(r(&mut p, reg::LSR).0, Some(LSR_TEMT | LSR_THRE));
-        assert!(!p.overrun);
+        assert!(!p.overrun.get());
         assert_eq!(w(&mut p, reg::RX_TX, 0xaa), 0);
-        assert!(p.overrun);
+        assert!(p.overrun.get());
         assert_eq!(r(&mut p, reg::LSR).0, Some(LSR_TEMT | LSR_THRE | LSR_OE));
         // Only a clear gets it going again.
         assert_eq!(w(&mut p, reg::IIR_FCR, FCR_ENABLE_FIFO | FCR_CLEAR_RCVR), 0);
@@ -449,9 +478,9 @@ mod tests {
                 ..Rxtx::default()
             }
         );
-        assert!(p.overrun, "FCR clear leaves overrun");
+        assert!(p.overrun.get(), "FCR clear leaves overrun");
         assert_eq!(w(&mut p, reg::RX_TX, 7), 0);
-        assert!(!p.overrun, "a stored byte clears overrun");
+        assert!(!p.overrun.get(), "a stored byte clears overrun");
     }
 
     #[test]
@@ -501,7 +530,7 @@ mod tests {
     fn divisor_latch_ors() {
         let mut p = SerialPort::new();
         w(&mut p, reg::LCR, LCR_DLAB | 3);
-        assert!(p.dlab);
+        assert!(p.dlab.get());
         w(&mut p, reg::RX_TX, 0x01);
         w(&mut p, reg::RX_TX, 0x02);
         w(&mut p, reg::IER, 0x10);
@@ -513,7 +542,7 @@ mod tests {
         assert_eq!(p.uart_reg[1], 0, "nor IER");
         // Setting DLAB again zeroes the divisor; clearing it keeps the value.
         w(&mut p, reg::LCR, 3);
-        assert_eq!((p.dlab, p.divisor), (false, 0x3003));
+        assert_eq!((p.dlab, p.divisor), (CBool::FALSE, 0x3003));
         w(&mut p, reg::LCR, LCR_DLAB);
         assert_eq!(p.divisor, 0);
     }
@@ -560,7 +589,7 @@ mod tests {
         assert_eq!(r(&mut p, reg::IIR_FCR).0, Some(0xc0 | IIR_THRI));
         w(&mut p, reg::RX_TX, 1);
         assert_eq!(r(&mut p, reg::IIR_FCR).0, Some(0xc0 | IIR_RDI));
-        p.overrun = true;
+        p.overrun = CBool::TRUE;
         assert_eq!(r(&mut p, reg::IIR_FCR).0, Some(0xc0 | IIR_RLSI));
     }
 
@@ -605,7 +634,7 @@ mod tests {
         w(&mut p, reg::IIR_FCR, 0);
         assert_eq!((p.rxtx.count, p.max_fifo_size), (4, 1));
         w(&mut p, reg::RX_TX, 9);
-        assert!(p.overrun);
+        assert!(p.overrun.get());
         assert_eq!(r(&mut p, reg::RX_TX).0, Some(0));
     }
 
@@ -617,6 +646,8 @@ mod tests {
         p.rxtx.tail = 255;
         p.rxtx.count = 0;
         p.max_fifo_size = 255;
+        p.dlab = CBool(0x80);
+        assert_eq!(p.read(reg::IER).0, Some(0), "DLAB 0x80 counts as set");
         for off in 0..8 {
             let _ = p.read(off);
             let _ = p.write(off, 0xff);
