@@ -280,6 +280,11 @@ pub(crate) struct IrqInfo {
 
 /// The kernel-independent state of one mtty device (`struct mdev_state` without locks,
 /// eventfds, migration files and IRQ state).
+///
+/// Nothing here is ever reset: upstream's `VFIO_DEVICE_RESET` only returns the migration
+/// state to RUNNING and drops the migration files (`mtty_reset`, deferred while the state
+/// mutex is held), and close only drops the files and eventfds, so the UARTs, config space
+/// and remembered `num_irqs` carry over to the next open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct MttyDevice {
     nr_ports: u32,
