@@ -20,7 +20,7 @@ use super::mtty_uart::{SerialPort, Triggers};
 
 /// `MTTY_CONFIG_SPACE_SIZE`: the config region's size as reported and allocated (255, not
 /// 256: upstream's off-by-one).
-// upstream: mtty.c:45
+// upstream: mtty.c:47
 pub(crate) const CONFIG_SPACE_SIZE: u32 = 0xff;
 /// The config bytes we keep: `kzalloc(255)` comes from the 256-byte slab, zeroed whole, so
 /// byte 0xff reads 0 in C too. Reads past it are heap over-reads in C; we return 0.
@@ -102,7 +102,7 @@ pub(crate) fn available_instances(avail_ports: u32, nr_ports: u32) -> u32 {
 
 /// `mtty_init_dev`'s port accounting: the ports left after creating a device of `nr_ports`,
 /// or `ENOSPC`.
-// upstream: mtty.c:1318
+// upstream: mtty.c:1320
 pub(crate) fn claim_ports(avail_ports: u32, nr_ports: u32) -> Result<u32, Errno> {
     avail_ports.checked_sub(nr_ports).ok_or(Errno::ENOSPC)
 }

@@ -369,7 +369,7 @@ impl MigFile {
     /// The checks `mtty_resume_write` makes before copying `len` bytes from user space to
     /// position `pos`, for a device of `nr_ports`: `EINVAL` for a negative position or an
     /// overflowing end, `ENOMEM` past the stream's length, `ENODEV` once disabled.
-    // upstream: mtty.c:1028
+    // upstream: mtty.c:1030
     pub(crate) fn resume_check(&self, pos: i64, len: usize, nr_ports: u32) -> Result<(), Errno> {
         // `(loff_t)len`: a length past i64::MAX turns negative, and the end is then compared
         // with the `size_t` data size as unsigned.
@@ -471,7 +471,7 @@ pub(crate) const PRE_COPY: u32 = 6;
 pub(crate) const PRE_COPY_P2P: u32 = 7;
 
 /// `vdev->migration_flags`: STOP_COPY | P2P | PRE_COPY.
-// upstream: mtty.c:1343
+// upstream: mtty.c:1344
 pub(crate) const MIGRATION_FLAGS: u32 = 0b111;
 
 /// What `mtty_step_state` does for one arc.
