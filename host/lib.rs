@@ -21,6 +21,9 @@ pub mod irq_set;
 /// The pure logic of the type1 IOMMU driver (`drivers/vfio/type1/`).
 pub mod type1;
 
+/// The pure logic of the mtty sample driver (`samples/vfio-mdev/`).
+pub mod mtty;
+
 #[path = "../drivers/vfio/mig_state.rs"]
 pub mod mig_state;
 
