@@ -4,9 +4,6 @@
 //! `samples/vfio-mdev/mtty.c`), laid out as the sample's crate root will declare it
 //! (sibling modules), so the files' `super::` paths work in both builds.
 
-/// The errno type of the pure code, shared with type1 (the kernel build includes the same
-/// file with `#[path]`; here a second copy would trip `clippy::duplicate_mod`).
-pub(crate) use crate::type1::errno;
 #[path = "../samples/vfio-mdev/mtty_config.rs"]
 pub mod mtty_config;
 #[path = "../samples/vfio-mdev/mtty_irq.rs"]

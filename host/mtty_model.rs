@@ -31,7 +31,7 @@ use core::mem::{offset_of, size_of};
 
 use proptest::prelude::*;
 
-use super::errno::Errno;
+use crate::errno::Errno;
 use super::mtty_config::{chunk_len, create_config_space, index_to_offset, MttyDevice};
 use super::mtty_mig::{self as mig, data_size, Header, MigFile, Step};
 use super::mtty_uart::SerialPort;

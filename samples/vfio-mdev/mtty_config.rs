@@ -15,7 +15,7 @@
 //!
 //! Kernel-independent: the host build runs the tests.
 
-use super::errno::Errno;
+use crate::errno::Errno;
 use super::mtty_uart::{SerialPort, Triggers};
 
 /// `MTTY_CONFIG_SPACE_SIZE`: the config region's size as reported and allocated (255, not

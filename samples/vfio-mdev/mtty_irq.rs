@@ -13,7 +13,7 @@
 //!
 //! Kernel-independent: the host build runs the tests.
 
-use super::errno::Errno;
+use crate::errno::Errno;
 
 /// `VFIO_PCI_INTX_IRQ_INDEX`.
 pub(crate) const INTX_IRQ_INDEX: u32 = 0;

@@ -44,7 +44,7 @@
 //!
 //! Kernel-independent: the host build runs the tests.
 
-use super::errno::Errno;
+use crate::errno::Errno;
 use super::mtty_uart::{CBool, Rxtx, SerialPort, MAX_FIFO_SIZE};
 use port_off as o;
 
