@@ -31,10 +31,10 @@ use core::mem::{offset_of, size_of};
 
 use proptest::prelude::*;
 
-use crate::errno::Errno;
 use super::mtty_config::{chunk_len, create_config_space, index_to_offset, MttyDevice};
 use super::mtty_mig::{self as mig, data_size, Header, MigFile, Step};
 use super::mtty_uart::SerialPort;
+use crate::errno::Errno;
 
 /// `cases` random cases; failures print their shrunk input instead of being saved to a
 /// regressions file (`PROPTEST_RNG_SEED=n` fixes the seed).

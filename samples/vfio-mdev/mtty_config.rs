@@ -15,8 +15,8 @@
 //!
 //! Kernel-independent: the host build runs the tests.
 
-use crate::errno::Errno;
 use super::mtty_uart::{SerialPort, Triggers};
+use crate::errno::Errno;
 
 /// `MTTY_CONFIG_SPACE_SIZE`: the config region's size as reported and allocated (255, not
 /// 256: upstream's off-by-one).

@@ -44,8 +44,8 @@
 //!
 //! Kernel-independent: the host build runs the tests.
 
-use crate::errno::Errno;
 use super::mtty_uart::{CBool, Rxtx, SerialPort, MAX_FIFO_SIZE};
+use crate::errno::Errno;
 use port_off as o;
 
 /// `MTTY_MAGIC`.
