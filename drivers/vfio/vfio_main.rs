@@ -10,17 +10,6 @@
 #[path = "../../rust/kernel_ext.rs"]
 mod kernel_ext;
 
-#[path = "../../rust/vfio/core_exports.rs"]
-mod core_exports;
-#[path = "../../rust/vfio/dma_exports.rs"]
-mod dma_exports;
-
-#[path = "../../rust/vfio/file_exports.rs"]
-mod file_exports;
-
-#[path = "../../rust/vfio/mig_exports.rs"]
-mod mig_exports;
-
 mod container;
 mod dev_set;
 mod device;
@@ -30,6 +19,7 @@ mod device_file;
 mod device_open;
 mod dma_access;
 mod feature_args;
+mod ffi;
 mod group;
 mod info_cap;
 mod info_cap_chain;
@@ -40,12 +30,10 @@ mod mig_state;
 mod virqfd;
 
 use kernel::{
-    module::this_module,
     prelude::*,
     sync::Arc, //
 };
 use kernel_ext::{
-    cdev_fops::CdevVtable,
     chrdev::{
         ChrdevRegion,
         ALL_MINORS, //
@@ -54,14 +42,12 @@ use kernel_ext::{
         Class,
         ClassInfo, //
     },
-    fops::StaticFops,
     global::module_mutex,
     ida::Ida,
     misc::{
         FixedMiscDevice,
         FixedMiscOptions, //
-    },
-    vfio::device_file::DeviceFileVtable,
+    }, //
 };
 
 module! {
@@ -90,14 +76,6 @@ impl ClassInfo for DeviceClass {
     const NAME: &'static CStr = c"vfio-dev";
     const DEVNODE_DIR: &'static CStr = c"vfio/devices";
 }
-
-/// File operations of `/dev/vfio/N`.
-static GROUP_FOPS: StaticFops = CdevVtable::<group::GroupFile>::build(this_module::<LocalModule>());
-
-/// File operations of device files: `/dev/vfio/devices/vfioN` (whose `open` is used) and the
-/// fds of `VFIO_GROUP_GET_DEVICE_FD`, as upstream shares one table.
-static DEVICE_FILE_FOPS: StaticFops =
-    DeviceFileVtable::<device_file::DeviceFile>::build(this_module::<LocalModule>());
 
 /// State shared by the exported functions and the files. Fields drop top to bottom: the
 /// container node first, then the device side, then the group side.

@@ -8,11 +8,11 @@
 //! `vfio_dma_rw`), `container.c` (`vfio_device_container_*`).
 
 use crate::{
-    core_exports::{
+    dma_access,
+    ffi::core::{
         dev,
         held, //
     },
-    dma_access,
     kernel_ext::{
         bindings,
         vfio::emulated::PIN_PAGES_MAX, //

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C ABI of `vfio.ko`: `#[no_mangle]` entry points with upstream's names and signatures.
+//! The C ABI of `vfio.ko`'s core: `#[no_mangle]` entry points with upstream's names and
+//! signatures (`vfio_main.c`, `container.c`, `group.c`, `iommufd.c`, `virqfd.c`), and the release
+//! callback of a device's embedded `struct device`.
 //!
-//! Only `vfio.ko`'s crate root includes this file. Each function converts raw arguments into the
-//! safe types of [`crate::kernel_ext`] and calls the core; `drivers/vfio/vfio_exports.c` then does
-//! the `EXPORT_SYMBOL_GPL`s, with upstream's prototypes in scope.
+//! Each function converts raw arguments into the safe types of [`crate::kernel_ext`] and calls the
+//! core; `drivers/vfio/vfio_exports.c` then does the `EXPORT_SYMBOL_GPL`s, with upstream's
+//! prototypes in scope.
 
 use crate::{
     irq_set::{
@@ -364,7 +366,7 @@ unsafe extern "C" fn vfio_device_put_registration(device: *mut bindings::vfio_de
 #[no_mangle]
 unsafe extern "C" fn vfio_file_is_group(file: *mut bindings::file) -> bool {
     // SAFETY: Per the function contract.
-    crate::GROUP_FOPS.owns(unsafe { File::from_raw_file(file) })
+    super::GROUP_FOPS.owns(unsafe { File::from_raw_file(file) })
 }
 
 /// `bool vfio_file_has_dev(struct file *file, struct vfio_device *device)`: whether `file` is
@@ -381,7 +383,7 @@ unsafe extern "C" fn vfio_file_has_dev(
     // SAFETY: Per the function contract.
     let file = unsafe { File::from_raw_file(file) };
     // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<GroupFile>`.
-    match unsafe { crate::GROUP_FOPS.data_of::<crate::group::GroupFile>(file) } {
+    match unsafe { super::GROUP_FOPS.data_of::<crate::group::GroupFile>(file) } {
         // SAFETY: Per the function contract.
         Some(g) => g.group().has_device(unsafe { dev(device) }),
         None => false,
