@@ -8,12 +8,14 @@
 //!
 //! By upstream source file: `core` (`vfio_main.c`, `container.c`, `group.c`: IOMMU driver
 //! registration, info caps, IRQ set checks, device allocation and registration, device sets,
-//! group files, iommufd binding), `dma` (emulated-IOMMU iommufd ops and CPU DMA), `file` (the
+//! group files, virqfd), `iommufd` (`iommufd.c`: binding devices to iommufd), `dma` (CPU DMA for
+//! emulated-IOMMU drivers), `file` (the
 //! `vfio_file_*` exports for KVM), `mig` (migration helpers).
 
 pub(crate) mod core;
 mod dma;
 mod file;
+mod iommufd;
 mod mig;
 
 use crate::{

@@ -24,6 +24,7 @@ mod group;
 mod info_cap;
 mod info_cap_chain;
 mod iommu_driver;
+mod iommufd;
 mod iova_combine;
 mod irq_set;
 mod mig_state;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The C ABI of `vfio.ko`'s core: `#[no_mangle]` entry points with upstream's names and
-//! signatures (`vfio_main.c`, `container.c`, `group.c`, `iommufd.c`, `virqfd.c`), and the release
+//! signatures (`vfio_main.c`, `container.c`, `group.c`, `virqfd.c`), and the release
 //! callback of a device's embedded `struct device`.
 //!
 //! Each function converts raw arguments into the safe types of [`crate::kernel_ext`] and calls the
@@ -15,8 +15,6 @@ use crate::{
     },
     kernel_ext::{
         bindings,
-        iommu::IommuGroup,
-        iommufd,
         vfio::{
             dev_set::{
                 DevSet,
@@ -405,162 +403,6 @@ pub(crate) unsafe fn held<'a>(
     // SAFETY: `set` is `dev`'s set, whose mutex the current thread holds for `'a` (function
     // contract).
     Some((dev, unsafe { set.assert_held() }))
-}
-
-/// `struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)`.
-///
-/// # Safety
-///
-/// `vdev` must be a live device.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_device_ictx(
-    vdev: *mut bindings::vfio_device,
-) -> *mut bindings::iommufd_ctx {
-    // SAFETY: Per the function contract.
-    unsafe { dev(vdev) }.bound_ictx()
-}
-
-/// `int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)`: the
-/// device's id in `ictx`; `-ENOENT` if `ictx` only holds another device of its group,
-/// `-ENODEV` otherwise.
-///
-/// # Safety
-///
-/// `vdev` must be a live device and `ictx` a valid context.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_get_dev_id(
-    vdev: *mut bindings::vfio_device,
-    ictx: *mut bindings::iommufd_ctx,
-) -> c_int {
-    // SAFETY: Per the function contract.
-    let dev = unsafe { dev(vdev) };
-    if core::ptr::eq(dev.bound_ictx(), ictx) {
-        return match dev.bound_id() {
-            Ok(id) => id as c_int,
-            Err(e) => e.to_errno(),
-        };
-    }
-    // SAFETY: The parent of a live device is valid.
-    let Some(group) = (unsafe { IommuGroup::of_device(dev.parent_raw()) }) else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: `ictx` is valid per the function contract.
-    if unsafe { iommufd::ctx_has_group(ictx, &group) } {
-        ENOENT.to_errno()
-    } else {
-        ENODEV.to_errno()
-    }
-}
-
-/// `int vfio_iommufd_physical_bind(struct vfio_device *, struct iommufd_ctx *, u32 *)`.
-///
-/// # Safety
-///
-/// `vdev` must be a live device in a set whose mutex the caller holds, `ictx` a valid context,
-/// `out_device_id` writable.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_bind(
-    vdev: *mut bindings::vfio_device,
-    ictx: *mut bindings::iommufd_ctx,
-    out_device_id: *mut u32,
-) -> c_int {
-    // SAFETY: Per the function contract.
-    match unsafe { dev(vdev).physical_bind(ictx) } {
-        Ok(id) => {
-            // SAFETY: Writable per the function contract.
-            unsafe { *out_device_id = id };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_physical_unbind(struct vfio_device *)`; set's mutex held.
-///
-/// # Safety
-///
-/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_unbind(vdev: *mut bindings::vfio_device) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.physical_unbind(&held);
-    }
-}
-
-/// `int vfio_iommufd_physical_attach_ioas(struct vfio_device *, u32 *pt_id)`; mutex held.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_unbind`]; `pt_id` must be valid for reads and writes.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_attach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pt_id: *mut u32,
-) -> c_int {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof; `pt_id` is valid (function contract).
-    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
-        return EINVAL.to_errno();
-    };
-    match dev.physical_attach(&held, pt) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_physical_detach_ioas(struct vfio_device *)`; mutex held.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_unbind`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_detach_ioas(vdev: *mut bindings::vfio_device) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.physical_detach(&held);
-    }
-}
-
-/// `int vfio_iommufd_physical_pasid_attach_ioas(struct vfio_device *, u32 pasid, u32 *pt_id)`.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_attach_ioas`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_pasid_attach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pasid: u32,
-    pt_id: *mut u32,
-) -> c_int {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof; `pt_id` is valid (function contract).
-    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
-        return EINVAL.to_errno();
-    };
-    match dev.pasid_attach(&held, pasid, pt) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_physical_pasid_detach_ioas(struct vfio_device *, u32 pasid)`.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_unbind`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_pasid_detach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pasid: u32,
-) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.pasid_detach(&held, pasid);
-    }
 }
 
 /// `int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
