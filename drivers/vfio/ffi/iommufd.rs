@@ -44,6 +44,9 @@ unsafe extern "C" fn vfio_iommufd_get_dev_id(
     vdev: *mut bindings::vfio_device,
     ictx: *mut bindings::iommufd_ctx,
 ) -> c_int {
+    if ictx.is_null() {
+        return EINVAL.to_errno();
+    }
     // SAFETY: Per the function contract.
     let (dev, ctx) = unsafe { (dev(vdev), IommufdCtxRef::from_raw(ictx)) };
     match iommufd::get_dev_id(dev, ctx) {
@@ -64,6 +67,9 @@ unsafe extern "C" fn vfio_iommufd_physical_bind(
     ictx: *mut bindings::iommufd_ctx,
     out_device_id: *mut u32,
 ) -> c_int {
+    if ictx.is_null() {
+        return EINVAL.to_errno();
+    }
     // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
     // for as long as the proof; `ictx` is valid for the call (function contract).
     let (Some((dev, mut held)), ctx) = (unsafe { held(vdev) }, unsafe {
