@@ -8,15 +8,16 @@
 //!
 //! By upstream source file: `core` (`vfio_main.c`, `container.c`, `group.c`: IOMMU driver
 //! registration, info caps, IRQ set checks, device allocation and registration, device sets,
-//! group files, virqfd), `iommufd` (`iommufd.c`: binding devices to iommufd), `dma` (CPU DMA for
-//! emulated-IOMMU drivers), `file` (the
-//! `vfio_file_*` exports for KVM), `mig` (migration helpers).
+//! group files), `iommufd` (`iommufd.c`: binding devices to iommufd), `virqfd` (`virqfd.c`),
+//! `dma` (`vfio_main.c`: CPU DMA for emulated-IOMMU drivers), `file` (`vfio_main.c`: the
+//! `vfio_file_*` exports for KVM), `mig` (`vfio_main.c`: migration helpers).
 
 pub(crate) mod core;
 mod dma;
 mod file;
 mod iommufd;
 mod mig;
+mod virqfd;
 
 use crate::{
     device_file::DeviceFile,

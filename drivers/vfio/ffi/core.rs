@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The C ABI of `vfio.ko`'s core: `#[no_mangle]` entry points with upstream's names and
-//! signatures (`vfio_main.c`, `container.c`, `group.c`, `virqfd.c`), and the release
+//! signatures (`vfio_main.c`, `container.c`, `group.c`), and the release
 //! callback of a device's embedded `struct device`.
 //!
 //! Each function converts raw arguments into the safe types of [`crate::kernel_ext`] and calls the
@@ -29,11 +29,7 @@ use crate::{
                 cap_bytes,
                 InfoCapBuf, //
             },
-            iommu_driver::IommuDriver,
-            virqfd::{
-                self,
-                Slot, //
-            }, //
+            iommu_driver::IommuDriver, //
         },
     },
 };
@@ -403,61 +399,4 @@ pub(crate) unsafe fn held<'a>(
     // SAFETY: `set` is `dev`'s set, whose mutex the current thread holds for `'a` (function
     // contract).
     Some((dev, unsafe { set.assert_held() }))
-}
-
-/// `int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
-/// void (*thread)(void *, void *), void *data, struct virqfd **pvirqfd, int fd)`.
-///
-/// # Safety
-///
-/// `pvirqfd` must point to a slot that holds null or a virqfd of ours and stays valid until the
-/// slot is disabled; `handler` must be callable with (`opaque`, `data`) in atomic context and
-/// `thread` from process context until then. Calls for one slot must be serialised.
-#[no_mangle]
-unsafe extern "C" fn vfio_virqfd_enable(
-    opaque: *mut c_void,
-    handler: Option<virqfd::Handler>,
-    thread: Option<virqfd::Thread>,
-    data: *mut c_void,
-    pvirqfd: *mut *mut bindings::virqfd,
-    fd: c_int,
-) -> c_int {
-    // SAFETY: Per the function contract.
-    let Some(slot) = (unsafe { Slot::from_raw(pvirqfd) }) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: Per the function contract.
-    let callbacks = unsafe { virqfd::Callbacks::new(opaque, handler, thread, data) };
-    match crate::virqfd::enable(callbacks, slot, fd) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_virqfd_disable(struct virqfd **pvirqfd)`: returns once the slot's virqfd (if any)
-/// is freed; its callbacks are no longer running.
-///
-/// # Safety
-///
-/// As [`vfio_virqfd_enable`], for the slot.
-#[no_mangle]
-unsafe extern "C" fn vfio_virqfd_disable(pvirqfd: *mut *mut bindings::virqfd) {
-    // SAFETY: Per the function contract.
-    if let Some(slot) = unsafe { Slot::from_raw(pvirqfd) } {
-        crate::virqfd::disable(slot);
-    }
-}
-
-/// `void vfio_virqfd_flush_thread(struct virqfd **pvirqfd)`: waits for a thread function
-/// already queued by the slot's virqfd.
-///
-/// # Safety
-///
-/// As [`vfio_virqfd_enable`], for the slot.
-#[no_mangle]
-unsafe extern "C" fn vfio_virqfd_flush_thread(pvirqfd: *mut *mut bindings::virqfd) {
-    // SAFETY: Per the function contract.
-    if let Some(slot) = unsafe { Slot::from_raw(pvirqfd) } {
-        crate::virqfd::flush_thread(slot);
-    }
 }
