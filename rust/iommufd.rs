@@ -57,11 +57,6 @@ impl IommufdCtx {
         NonNull::new(ptr).map(|ptr| Self { ptr })
     }
 
-    /// The raw context, for device binding.
-    pub(crate) fn as_raw(&self) -> *mut bindings::iommufd_ctx {
-        self.ptr.as_ptr()
-    }
-
     /// Creates the context's compat IOAS (VFIO type1 emulation) if it has none.
     pub(crate) fn compat_ioas_create(&self) -> Result {
         // SAFETY: The context is valid (type invariant).
@@ -229,6 +224,15 @@ impl Drop for IommufdBinding {
     fn drop(&mut self) {
         // SAFETY: This object owns the binding (type invariant).
         unsafe { bindings::iommufd_device_unbind(self.ptr.as_ptr()) };
+    }
+}
+
+impl Deref for IommufdCtx {
+    type Target = IommufdCtxRef;
+
+    fn deref(&self) -> &IommufdCtxRef {
+        // SAFETY: We hold a reference for as long as the borrow (type invariant).
+        unsafe { IommufdCtxRef::from_raw(self.ptr.as_ptr()) }
     }
 }
 
