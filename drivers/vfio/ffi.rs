@@ -17,7 +17,7 @@ mod dma;
 mod file;
 mod iommufd;
 mod mig;
-mod virqfd;
+pub(crate) mod virqfd;
 
 use crate::{
     device_file::DeviceFile,

@@ -154,13 +154,13 @@ impl Drop for Published {
 struct VfioModule {
     _iommu_drivers: iommu_driver::Registry,
     _core: Published,
-    _virqfd: kernel_ext::vfio::virqfd::Runtime,
+    _virqfd: ffi::virqfd::object::Runtime,
 }
 
 impl kernel::InPlaceModule for VfioModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _virqfd: kernel_ext::vfio::virqfd::Runtime::new()?,
+            _virqfd: ffi::virqfd::object::Runtime::new()?,
             _core: Published::new()?,
             _iommu_drivers: iommu_driver::Registry::new(),
         })

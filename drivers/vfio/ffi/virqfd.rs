@@ -5,14 +5,16 @@
 //! ioeventfds. The logic is `drivers/vfio/virqfd.rs`; the `EXPORT_SYMBOL_GPL`s are in
 //! `drivers/vfio/vfio_exports.c`.
 
-use crate::kernel_ext::{
-    bindings,
-    vfio::virqfd::{
-        self,
-        Slot, //
-    },
-};
+pub(crate) mod object;
+
+use crate::kernel_ext::bindings;
 use kernel::prelude::*;
+use object::{
+    Callbacks,
+    Handler,
+    Slot,
+    Thread, //
+};
 
 /// `int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
 /// void (*thread)(void *, void *), void *data, struct virqfd **pvirqfd, int fd)`.
@@ -25,8 +27,8 @@ use kernel::prelude::*;
 #[no_mangle]
 unsafe extern "C" fn vfio_virqfd_enable(
     opaque: *mut c_void,
-    handler: Option<virqfd::Handler>,
-    thread: Option<virqfd::Thread>,
+    handler: Option<Handler>,
+    thread: Option<Thread>,
     data: *mut c_void,
     pvirqfd: *mut *mut bindings::virqfd,
     fd: c_int,
@@ -36,7 +38,7 @@ unsafe extern "C" fn vfio_virqfd_enable(
         return EINVAL.to_errno();
     };
     // SAFETY: Per the function contract.
-    let callbacks = unsafe { virqfd::Callbacks::new(opaque, handler, thread, data) };
+    let callbacks = unsafe { Callbacks::new(opaque, handler, thread, data) };
     match crate::virqfd::enable(callbacks, slot, fd) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

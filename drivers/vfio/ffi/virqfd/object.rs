@@ -6,7 +6,12 @@
 //!
 //! A driver owns a `struct virqfd *` slot and passes its address to the core. Drivers never look
 //! inside the object, but it is the C struct of the header all the same: kmalloc'd here, with its
-//! wait-queue entry, poll table and work items embedded.
+//! wait-queue entry, poll table and work items embedded. Only `vfio.ko` builds and frees these
+//! objects, so this is part of its C ABI glue rather than an abstraction under `rust/`: the
+//! object's memory, the driver's slot, the work functions and the wake-up dispatch C calls, and
+//! upstream's module state behind them (the slot lock, the cleanup queue). The eventfd side
+//! (hooking onto its wait queue) is `rust/eventfd.rs`; what a virqfd does is
+//! `drivers/vfio/virqfd.rs`.
 //!
 //! Lifetime rules, which the `unsafe` blocks below rely on:
 //! * An object is built unpublished ([`NewVirqfd`]), then published into its slot under the slot
@@ -61,7 +66,7 @@ use kernel::{
     types::Opaque, //
 };
 
-// The layout of `struct virqfd` is asserted against the C compiler's in `layout.rs`.
+// The layout of `struct virqfd` is asserted against the C compiler's in `rust/vfio/layout.rs`.
 
 kernel::sync::global_lock! {
     // SAFETY: `Runtime::new` initialises the lock once (claimed through `LOCK_STATE`), and
@@ -128,7 +133,10 @@ pub(crate) fn flush_cleanup() {
 }
 
 /// The slot lock (upstream's `virqfd_lock`): irq-safe, as the wake callback takes it.
-pub(crate) struct SlotsGuard(GlobalGuard<VIRQFD_LOCK>);
+pub(crate) struct SlotsGuard {
+    /// Held for as long as the guard lives (only its drop is used).
+    _guard: GlobalGuard<VIRQFD_LOCK>,
+}
 
 /// Takes the slot lock.
 ///
@@ -140,7 +148,9 @@ pub(crate) fn lock_slots() -> SlotsGuard {
         LOCK_STATE.load(Ordering::Acquire) == 2,
         "virqfd lock used before init"
     );
-    SlotsGuard(VIRQFD_LOCK.lock())
+    SlotsGuard {
+        _guard: VIRQFD_LOCK.lock(),
+    }
 }
 
 /// A driver's handler: `int (*)(void *opaque, void *data)`.
