@@ -1,17 +1,127 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! eventfd contexts (`struct eventfd_ctx`), as a consumer that waits on them sees them.
+//! eventfd contexts (`struct eventfd_ctx`), as a consumer that waits on them sees them: a
+//! counted reference ([`EventFdRef`]), and an object hooked onto an eventfd's wait queue through
+//! the wait-queue entry and poll table it embeds ([`EventFdWaiter`], [`arm`]), whose wake-ups
+//! call a [`WaitCallback`] (as virqfd and KVM's irqfd wait on theirs).
 //!
-//! C header: [`include/linux/eventfd.h`](srctree/include/linux/eventfd.h).
+//! C headers: [`include/linux/eventfd.h`](srctree/include/linux/eventfd.h),
+//! [`include/linux/wait.h`](srctree/include/linux/wait.h),
+//! [`include/linux/poll.h`](srctree/include/linux/poll.h).
 
+use crate::kernel_ext::{
+    bindings,
+    helpers, //
+};
 use core::ptr::NonNull;
 use kernel::{
-    bindings,
     error::from_err_ptr,
     fs::LocalFile,
     prelude::*,
     types::Opaque, //
 };
+
+/// Events of a poll or a wake-up (`__poll_t`).
+#[derive(Clone, Copy)]
+pub(crate) struct PollEvents(u32);
+
+impl PollEvents {
+    /// `EPOLLIN`: the eventfd's counter is non-zero.
+    pub(crate) fn readable(self) -> bool {
+        self.0 & bindings::EPOLLIN != 0
+    }
+
+    /// `EPOLLHUP`: the eventfd's last file reference is going away.
+    pub(crate) fn hung_up(self) -> bool {
+        self.0 & bindings::EPOLLHUP != 0
+    }
+}
+
+/// An object that waits on an eventfd through a `struct wait_queue_entry` and a `poll_table`
+/// it embeds.
+///
+/// # Safety
+///
+/// `WAIT` and `POLL_TABLE` must be the offsets of such members in `Self`, and `Self` must allow
+/// C to write them while it is shared (e.g. by wrapping its C struct in `Opaque`).
+pub(crate) unsafe trait EventFdWaiter: Sized {
+    /// Offset of the `struct wait_queue_entry`.
+    const WAIT: usize;
+    /// Offset of the `poll_table`.
+    const POLL_TABLE: usize;
+}
+
+/// What the wake-ups of an eventfd do to a waiter `T` hooked onto it by [`arm`].
+pub(crate) trait WaitCallback<T> {
+    /// Called for each wake-up of the eventfd's wait queue (a signal, or the hang-up when its
+    /// last file reference goes), in atomic context under the queue's lock.
+    fn wake(waiter: &T, events: PollEvents);
+}
+
+/// Wait-queue callback: `wait` is the `T::WAIT` member of a waiter.
+///
+/// # Safety
+///
+/// Called by the wait queue [`arm`] hooked the waiter onto, under its lock.
+unsafe extern "C" fn wake_callback<T: EventFdWaiter, C: WaitCallback<T>>(
+    wait: *mut bindings::wait_queue_entry,
+    _mode: c_uint,
+    _sync: c_int,
+    key: *mut c_void,
+) -> c_int {
+    // SAFETY: `wait` is the `T::WAIT` member of a waiter that outlives its membership of the
+    // queue (`arm`'s contract), which is where wake-ups come from.
+    let waiter = unsafe { &*wait.cast::<u8>().sub(T::WAIT).cast::<T>() };
+    // `key_to_poll`: wakers pass the events as the key (or none).
+    C::wake(waiter, PollEvents(key as usize as u32));
+    0
+}
+
+/// Poll-table callback of the `vfs_poll` in [`arm`]: hooks the waiter onto the wait queue.
+///
+/// # Safety
+///
+/// `pt` must be the `T::POLL_TABLE` member of a waiter being armed and `wqh` the eventfd's live
+/// wait queue.
+unsafe extern "C" fn poll_queue_callback<T: EventFdWaiter>(
+    _file: *mut bindings::file,
+    wqh: *mut bindings::wait_queue_head,
+    pt: *mut bindings::poll_table,
+) {
+    // SAFETY: `pt` lies `T::POLL_TABLE` bytes into a waiter (function contract), whose entry
+    // `arm` initialised just before `vfs_poll`; the waiter outlives its membership of the
+    // queue (`arm`'s contract).
+    unsafe {
+        let wait = pt.cast::<u8>().sub(T::POLL_TABLE).add(T::WAIT);
+        bindings::add_wait_queue(wqh, wait.cast());
+    }
+}
+
+/// Hooks `waiter` onto the wait queue of the eventfd open as `file` (`vfs_poll` through the
+/// waiter's poll table), its entry calling `C` on every wake-up: the events already pending,
+/// which no wake-up will report.
+///
+/// # Safety
+///
+/// `waiter` must be valid, with its entry and poll table on no queue and accessed by nobody
+/// else during the call; it must stay valid until its entry is unhooked
+/// ([`EventFd::remove_wait_queue`]); `file` must be an eventfd.
+pub(crate) unsafe fn arm<T: EventFdWaiter, C: WaitCallback<T>>(
+    waiter: *mut T,
+    file: &LocalFile,
+) -> PollEvents {
+    let base = waiter.cast::<u8>();
+    // SAFETY: The members lie at these offsets (`EventFdWaiter` contract) of a valid waiter that
+    // nobody else accesses (function contract); the callbacks match them, and `file` is live.
+    let pending = unsafe {
+        let wait = base.add(T::WAIT).cast::<bindings::wait_queue_entry>();
+        let pt = base.add(T::POLL_TABLE).cast::<bindings::poll_table>();
+        helpers::vfio_rs_init_waitqueue_func_entry(wait, Some(wake_callback::<T, C>));
+        helpers::vfio_rs_init_poll_funcptr(pt, Some(poll_queue_callback::<T>));
+        helpers::vfio_rs_vfs_poll(file.as_ptr(), pt)
+    };
+    PollEvents(pending)
+}
 
 /// An eventfd context, borrowed.
 ///

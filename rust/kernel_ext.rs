@@ -3,8 +3,9 @@
 //! Crate root of vfio-rs's shared kernel abstractions (`kernel_ext`): what the VFIO modules need
 //! that 7.3's `kernel` crate lacks. Not a stable ABI: the modules are built together.
 //!
-//! Written as if it were a set of `rust/kernel` patches: the only place in the project that
-//! touches raw bindings, `extern "C"` or C helpers. Every module's crate root includes it with
+//! Written as if it were a set of `rust/kernel` patches: with each module's own C ABI glue
+//! (`drivers/vfio/ffi.rs` for `vfio.ko`), the only place in the project that touches raw
+//! bindings, `extern "C"` or C helpers. Every module's crate root includes it with
 //! `#[path = "../../rust/kernel_ext.rs"] mod kernel_ext;`, so each `.ko` carries its own copy of
 //! the subset it uses.
 

@@ -18,4 +18,3 @@ pub(crate) mod kvm;
 pub(crate) mod layout;
 pub(crate) mod migration;
 pub(crate) mod unmap_notify;
-pub(crate) mod virqfd;

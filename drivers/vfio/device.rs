@@ -45,7 +45,7 @@ pub(crate) fn alloc(
     }
     Ok(new.initialize(
         core.device_class.as_raw(),
-        crate::core_exports::release_trampoline(),
+        crate::ffi::core::release_trampoline(),
     ))
 }
 
@@ -82,7 +82,7 @@ pub(crate) fn register(dev: RegisteredDevice, emulated: bool) -> Result {
     }
     if let Err(e) = dev.add_cdev(
         core.device_devt.base() + dev.index(),
-        crate::DEVICE_FILE_FOPS.get(),
+        crate::ffi::DEVICE_FILE_FOPS.get(),
         kernel::module::this_module::<crate::LocalModule>().as_ptr(),
     ) {
         group::detach_device(&core, &dev);

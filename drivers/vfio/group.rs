@@ -220,7 +220,7 @@ fn add_group(
             class: core.group_class.as_raw(),
             devt: core.group_devt.base() + minor,
             name: &name,
-            fops: crate::GROUP_FOPS.get(),
+            fops: crate::ffi::GROUP_FOPS.get(),
             owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
             data: core::ptr::null_mut(),
         })?;
@@ -474,7 +474,7 @@ impl GroupFile {
         let file = KBox::new(DeviceFile::new(dev, self.group.clone()), GFP_KERNEL)?;
         self.group.open_device(dev)?;
         file.grant_access();
-        match create_file(&crate::DEVICE_FILE_FOPS, file) {
+        match create_file(&crate::ffi::DEVICE_FILE_FOPS, file) {
             Ok(f) => {
                 let fd = reservation.reserved_fd();
                 reservation.fd_install(f);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfio.ko's C ABI: exports the Rust #[no_mangle] functions of
- * rust/vfio/core_exports.rs under upstream's names, with upstream's
+ * drivers/vfio/ffi/ under upstream's names, with upstream's
  * prototypes in scope so the compiler checks each name exists there, plus the
  * module metadata the Rust module! macro cannot express.
  */
@@ -30,12 +30,12 @@ EXPORT_SYMBOL_GPL(vfio_find_device_in_devset);
 EXPORT_SYMBOL_GPL(vfio_device_try_get_registration);
 EXPORT_SYMBOL_GPL(vfio_device_put_registration);
 
-/* rust/vfio/file_exports.rs: for KVM (symbol_get) */
+/* drivers/vfio/ffi/file.rs: for KVM (symbol_get) */
 EXPORT_SYMBOL_GPL(vfio_file_is_valid);
 EXPORT_SYMBOL_GPL(vfio_file_enforced_coherent);
 EXPORT_SYMBOL_GPL(vfio_file_set_kvm);
 
-/* rust/vfio/mig_exports.rs: for migration drivers */
+/* drivers/vfio/ffi/mig.rs: for migration drivers */
 EXPORT_SYMBOL_GPL(vfio_mig_get_next_state);
 EXPORT_SYMBOL_GPL(vfio_combine_iova_ranges);
 

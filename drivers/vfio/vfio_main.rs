@@ -10,17 +10,6 @@
 #[path = "../../rust/kernel_ext.rs"]
 mod kernel_ext;
 
-#[path = "../../rust/vfio/core_exports.rs"]
-mod core_exports;
-#[path = "../../rust/vfio/dma_exports.rs"]
-mod dma_exports;
-
-#[path = "../../rust/vfio/file_exports.rs"]
-mod file_exports;
-
-#[path = "../../rust/vfio/mig_exports.rs"]
-mod mig_exports;
-
 mod container;
 mod dev_set;
 mod device;
@@ -30,22 +19,22 @@ mod device_file;
 mod device_open;
 mod dma_access;
 mod feature_args;
+mod ffi;
 mod group;
 mod info_cap;
 mod info_cap_chain;
 mod iommu_driver;
+mod iommufd;
 mod iova_combine;
 mod irq_set;
 mod mig_state;
 mod virqfd;
 
 use kernel::{
-    module::this_module,
     prelude::*,
     sync::Arc, //
 };
 use kernel_ext::{
-    cdev_fops::CdevVtable,
     chrdev::{
         ChrdevRegion,
         ALL_MINORS, //
@@ -54,14 +43,12 @@ use kernel_ext::{
         Class,
         ClassInfo, //
     },
-    fops::StaticFops,
     global::module_mutex,
     ida::Ida,
     misc::{
         FixedMiscDevice,
         FixedMiscOptions, //
-    },
-    vfio::device_file::DeviceFileVtable,
+    }, //
 };
 
 // Pure code's errno and the driver API's `vfio_check_feature`, at the crate root where the pure
@@ -97,14 +84,6 @@ impl ClassInfo for DeviceClass {
     const NAME: &'static CStr = c"vfio-dev";
     const DEVNODE_DIR: &'static CStr = c"vfio/devices";
 }
-
-/// File operations of `/dev/vfio/N`.
-static GROUP_FOPS: StaticFops = CdevVtable::<group::GroupFile>::build(this_module::<LocalModule>());
-
-/// File operations of device files: `/dev/vfio/devices/vfioN` (whose `open` is used) and the
-/// fds of `VFIO_GROUP_GET_DEVICE_FD`, as upstream shares one table.
-static DEVICE_FILE_FOPS: StaticFops =
-    DeviceFileVtable::<device_file::DeviceFile>::build(this_module::<LocalModule>());
 
 /// State shared by the exported functions and the files. Fields drop top to bottom: the
 /// container node first, then the device side, then the group side.
@@ -182,13 +161,13 @@ impl Drop for Published {
 struct VfioModule {
     _iommu_drivers: iommu_driver::Registry,
     _core: Published,
-    _virqfd: kernel_ext::vfio::virqfd::Runtime,
+    _virqfd: ffi::virqfd::object::Runtime,
 }
 
 impl kernel::InPlaceModule for VfioModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _virqfd: kernel_ext::vfio::virqfd::Runtime::new()?,
+            _virqfd: ffi::virqfd::object::Runtime::new()?,
             _core: Published::new()?,
             _iommu_drivers: iommu_driver::Registry::new(),
         })

@@ -11,7 +11,7 @@
 //! Lock order: an eventfd's wait-queue lock, then the slot lock. The cleanup queue is flushed
 //! with neither held.
 
-use crate::kernel_ext::vfio::virqfd::{
+use crate::ffi::virqfd::object::{
     flush_cleanup,
     lock_slots,
     Callbacks,

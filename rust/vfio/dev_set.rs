@@ -179,8 +179,8 @@ impl SetLocked<'_> {
     /// owner: the caller has a bug, and going on would race with the device's real set lock.
     pub(crate) fn check(&self, dev: &RawDevice) {
         // PANIC: Unreachable from the core: every proof it makes is for the device's own set
-        // (`dev.dev_set()` locked, or asserted held in `core_exports::held`), or for the set
-        // whose members `for_each_device` walks.
+        // (`dev.dev_set()` locked, or asserted held by `held` in `drivers/vfio/ffi/core.rs`), or
+        // for the set whose members `for_each_device` walks.
         assert!(
             self.covers(dev),
             "vfio: device set lock proof for another set"

@@ -7,6 +7,12 @@
 
 use crate::kernel_ext::{
     bindings, helpers,
+    ida::IdaRef,
+    iommufd::{
+        IommufdBinding,
+        IommufdCtxRef,
+        IommufdDevice, //
+    },
     vfio::dev_set::{
         DevSet,
         SetLocked, //
@@ -318,142 +324,82 @@ impl RawDevice {
         unsafe { (*self.0.get()).iommufd_device }
     }
 
-    /// `vfio_iommufd_physical_bind`: binds the parent to `ictx`, returning the device id.
-    ///
-    /// # Safety
-    ///
-    /// `ictx` must be a valid iommufd context, and the current thread must hold the device's
-    /// set mutex (the driver's `bind_iommufd` op runs under it).
-    pub(crate) unsafe fn physical_bind(&self, ictx: *mut bindings::iommufd_ctx) -> Result<u32> {
-        let mut id = 0u32;
-        // SAFETY: `ictx` is valid (function contract) and the parent is bound.
-        let idev = unsafe { bindings::iommufd_device_bind(ictx, self.parent_raw(), &mut id) };
-        let idev = kernel::error::from_err_ptr(idev)?;
-        // SAFETY: The caller holds the set's mutex (function contract), which serialises these
-        // fields' users.
+    /// Binds the parent device to `ctx` and keeps the binding in `iommufd_device`, with an
+    /// empty PASID set (`pasids`): the parent's id in `ctx`. A binding already there is
+    /// dropped (unbound) first.
+    pub(crate) fn bind_parent_iommufd(
+        &self,
+        held: &mut SetLocked<'_>,
+        ctx: &IommufdCtxRef,
+    ) -> Result<u32> {
+        held.check(self);
+        // SAFETY: The parent stays valid while its vfio device is registered, and a binding
+        // is dropped (by the driver's `unbind_iommufd`, at last close) before unregistration
+        // completes.
+        let (binding, id) = unsafe { IommufdBinding::bind(ctx, self.parent_raw()) }?;
+        drop(self.take_iommufd_binding(held));
+        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
+        // the users of these fields; no borrow of the old binding or of `pasids` is left, as
+        // they borrow `held`, here borrowed mutably.
         unsafe {
-            (*self.0.get()).iommufd_device = idev;
+            (*self.0.get()).iommufd_device = binding.into_raw();
             helpers::vfio_rs_ida_init(&raw mut (*self.0.get()).pasids);
         }
         Ok(id)
     }
 
-    /// `vfio_iommufd_physical_unbind`: detaches every PASID and the device, then unbinds.
-    pub(crate) fn physical_unbind(&self, held: &SetLocked<'_>) {
+    /// The parent's iommufd binding and the PASIDs attached through it, if bound; set's
+    /// mutex held.
+    pub(crate) fn iommufd_device<'a>(
+        &'a self,
+        held: &'a SetLocked<'_>,
+    ) -> Option<(&'a IommufdDevice, &'a IdaRef)> {
         held.check(self);
-        let d = self.0.get();
         let idev = self.idev();
         if idev.is_null() {
-            return;
+            return None;
         }
-        // SAFETY: This device's set mutex is held (`held`, checked above), so the binding's
-        // fields are ours; `idev` is this device's binding and `pasids` was initialised at bind.
-        unsafe {
-            let pasids = &raw mut (*d).pasids;
-            loop {
-                let pasid = bindings::ida_find_first_range(pasids, 0, u32::MAX);
-                if pasid < 0 {
-                    break;
-                }
-                bindings::iommufd_device_detach(idev, pasid as u32);
-                bindings::ida_free(pasids, pasid as u32);
-            }
-            if (*d).iommufd_attached() != 0 {
-                bindings::iommufd_device_detach(idev, 0);
-                (*d).set_iommufd_attached(0);
-            }
-            bindings::iommufd_device_unbind(idev);
-            (*d).iommufd_device = core::ptr::null_mut();
-        }
+        // SAFETY: A non-null `iommufd_device` is a live binding of this device, with `pasids`
+        // initialised, by `bind_parent_iommufd`; they change only under `&mut SetLocked`,
+        // which the borrow of `held` for `'a` excludes.
+        Some(unsafe {
+            (
+                IommufdDevice::from_raw(idev),
+                IdaRef::from_raw(&raw mut (*self.0.get()).pasids),
+            )
+        })
     }
 
-    /// `vfio_iommufd_physical_attach_ioas`: attach (or replace) the default PASID's page table.
-    pub(crate) fn physical_attach(&self, held: &SetLocked<'_>, pt_id: &mut u32) -> Result {
+    /// Takes the parent's binding out of `iommufd_device` (left null); dropping it unbinds.
+    pub(crate) fn take_iommufd_binding(&self, held: &mut SetLocked<'_>) -> Option<IommufdBinding> {
         held.check(self);
-        let d = self.0.get();
-        let idev = self.idev();
-        if kernel::warn_on!(idev.is_null()) {
-            return Err(EINVAL);
-        }
         // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
-        // the writers of `iommufd_attached`; `idev` is this device's binding.
-        unsafe {
-            let rc = if (*d).iommufd_attached() != 0 {
-                bindings::iommufd_device_replace(idev, 0, pt_id)
-            } else {
-                bindings::iommufd_device_attach(idev, 0, pt_id)
-            };
-            kernel::error::to_result(rc)?;
-            (*d).set_iommufd_attached(1);
-        }
-        Ok(())
+        // the field's writers.
+        let idev = unsafe {
+            core::mem::replace(&mut (*self.0.get()).iommufd_device, core::ptr::null_mut())
+        };
+        // SAFETY: A non-null field holds a binding from `bind_parent_iommufd`, now reachable
+        // only through the value returned.
+        NonNull::new(idev).map(|p| unsafe { IommufdBinding::from_raw(p) })
     }
 
-    /// `vfio_iommufd_physical_detach_ioas`.
-    pub(crate) fn physical_detach(&self, held: &SetLocked<'_>) {
+    /// Whether the default PASID is attached (`iommufd_attached`); set's mutex held.
+    pub(crate) fn iommufd_attached(&self, held: &SetLocked<'_>) -> bool {
         held.check(self);
-        let d = self.0.get();
-        let idev = self.idev();
-        if kernel::warn_on!(idev.is_null()) {
-            return;
-        }
-        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
-        // the writers of `iommufd_attached`; `idev` is this device's binding.
-        unsafe {
-            if (*d).iommufd_attached() == 0 {
-                return;
-            }
-            bindings::iommufd_device_detach(idev, 0);
-            (*d).set_iommufd_attached(0);
-        }
+        // SAFETY: Writers of the bitfield hold this device's set mutex, as `held` proves the
+        // current thread does (checked above).
+        unsafe { (*self.0.get()).iommufd_attached() != 0 }
     }
 
-    /// `vfio_iommufd_physical_pasid_attach_ioas`.
-    pub(crate) fn pasid_attach(&self, held: &SetLocked<'_>, pasid: u32, pt_id: &mut u32) -> Result {
+    /// Sets `iommufd_attached`; set's mutex held.
+    pub(crate) fn set_iommufd_attached(&self, held: &SetLocked<'_>, attached: bool) {
         held.check(self);
-        let idev = self.idev();
-        if kernel::warn_on!(idev.is_null()) {
-            return Err(EINVAL);
-        }
-        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
-        // users of `pasids`; `idev` and `pasids` belong to this binding.
-        unsafe {
-            let pasids = &raw mut (*self.0.get()).pasids;
-            if bindings::ida_find_first_range(pasids, pasid, pasid) == pasid as c_int {
-                return kernel::error::to_result(bindings::iommufd_device_replace(
-                    idev, pasid, pt_id,
-                ));
-            }
-            let rc = bindings::ida_alloc_range(pasids, pasid, pasid, bindings::GFP_KERNEL);
-            kernel::error::to_result(rc)?;
-            let rc = bindings::iommufd_device_attach(idev, pasid, pt_id);
-            if rc != 0 {
-                bindings::ida_free(pasids, pasid);
-            }
-            kernel::error::to_result(rc)
-        }
+        // SAFETY: As in `iommufd_attached`.
+        unsafe { (*self.0.get()).set_iommufd_attached(u8::from(attached)) };
     }
 
-    /// `vfio_iommufd_physical_pasid_detach_ioas`.
-    pub(crate) fn pasid_detach(&self, held: &SetLocked<'_>, pasid: u32) {
-        held.check(self);
-        let idev = self.idev();
-        if kernel::warn_on!(idev.is_null()) {
-            return;
-        }
-        // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
-        // users of `pasids`; `idev` and `pasids` belong to this binding.
-        unsafe {
-            let pasids = &raw mut (*self.0.get()).pasids;
-            if bindings::ida_find_first_range(pasids, pasid, pasid) != pasid as c_int {
-                return;
-            }
-            bindings::iommufd_device_detach(idev, pasid);
-            bindings::ida_free(pasids, pasid);
-        }
-    }
-
-    /// `vfio_iommufd_device_ictx`: the context the device is bound to, or null.
+    /// `vfio_iommufd_device_ictx`: the context the device is bound to, or null. Read without
+    /// the set's mutex, as upstream does.
     pub(crate) fn bound_ictx(&self) -> *mut bindings::iommufd_ctx {
         let idev = self.idev();
         if idev.is_null() {

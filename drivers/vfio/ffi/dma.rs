@@ -1,101 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C ABI of `vfio.ko` for emulated-IOMMU drivers: their iommufd ops
-//! (`vfio_iommufd_emulated_*`) and DMA through the CPU (`vfio_pin_pages`, `vfio_unpin_pages`,
-//! `vfio_dma_rw`), dispatched to the container backend or the iommufd access of the open device.
+//! The C ABI of `vfio.ko` for emulated-IOMMU drivers' DMA through the CPU (`vfio_pin_pages`,
+//! `vfio_unpin_pages`, `vfio_dma_rw`), dispatched to the container backend or the iommufd access
+//! of the open device (their iommufd ops are in `iommufd.rs`).
 //!
-//! C sources mirrored: `drivers/vfio/iommufd.c`, `vfio_main.c` (`vfio_pin_pages` ..
-//! `vfio_dma_rw`), `container.c` (`vfio_device_container_*`).
+//! C sources mirrored: `vfio_main.c` (`vfio_pin_pages` .. `vfio_dma_rw`), `container.c`
+//! (`vfio_device_container_*`).
 
 use crate::{
-    core_exports::{
-        dev,
-        held, //
-    },
     dma_access,
+    ffi::core::dev,
     kernel_ext::{
         bindings,
         vfio::emulated::PIN_PAGES_MAX, //
     },
 };
 use kernel::prelude::*;
-
-/// `int vfio_iommufd_emulated_bind(struct vfio_device *, struct iommufd_ctx *, u32 *)`.
-///
-/// # Safety
-///
-/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call, `ictx`
-/// a valid context, `out_device_id` writable.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_emulated_bind(
-    vdev: *mut bindings::vfio_device,
-    ictx: *mut bindings::iommufd_ctx,
-    out_device_id: *mut u32,
-) -> c_int {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    let Some((dev, held)) = (unsafe { held(vdev) }) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: `ictx` is valid per the function contract.
-    match unsafe { dev.emulated_bind(&held, ictx) } {
-        Ok(id) => {
-            // SAFETY: Writable per the function contract.
-            unsafe { *out_device_id = id };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_emulated_unbind(struct vfio_device *)`; set's mutex held.
-///
-/// # Safety
-///
-/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_emulated_unbind(vdev: *mut bindings::vfio_device) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.emulated_unbind(&held);
-    }
-}
-
-/// `int vfio_iommufd_emulated_attach_ioas(struct vfio_device *, u32 *pt_id)`; mutex held.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_emulated_unbind`]; `pt_id` must be valid for reads.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_emulated_attach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pt_id: *mut u32,
-) -> c_int {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof; `pt_id` is valid (function contract).
-    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_ref() }) else {
-        return EINVAL.to_errno();
-    };
-    match dev.emulated_attach(&held, *pt) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_emulated_detach_ioas(struct vfio_device *)`; mutex held.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_emulated_unbind`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_emulated_detach_ioas(vdev: *mut bindings::vfio_device) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.emulated_detach(&held);
-    }
-}
 
 /// `int vfio_pin_pages(struct vfio_device *, dma_addr_t iova, int npage, int prot,
 /// struct page **pages)`: pins user pages behind `iova`; the number pinned or an errno.

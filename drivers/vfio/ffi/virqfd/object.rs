@@ -6,7 +6,12 @@
 //!
 //! A driver owns a `struct virqfd *` slot and passes its address to the core. Drivers never look
 //! inside the object, but it is the C struct of the header all the same: kmalloc'd here, with its
-//! wait-queue entry, poll table and work items embedded.
+//! wait-queue entry, poll table and work items embedded. Only `vfio.ko` builds and frees these
+//! objects, so this is part of its C ABI glue rather than an abstraction under `rust/`: the
+//! object's memory, the driver's slot, the work functions and the wake-up dispatch C calls, and
+//! upstream's module state behind them (the slot lock, the cleanup queue). The eventfd side
+//! (hooking onto its wait queue) is `rust/eventfd.rs`; what a virqfd does is
+//! `drivers/vfio/virqfd.rs`.
 //!
 //! Lifetime rules, which the `unsafe` blocks below rely on:
 //! * An object is built unpublished ([`NewVirqfd`]), then published into its slot under the slot
@@ -27,10 +32,13 @@
 use crate::kernel_ext::{
     bindings,
     eventfd::{
+        self,
         EventFd,
-        EventFdRef, //
+        EventFdRef,
+        EventFdWaiter,
+        PollEvents,
+        WaitCallback, //
     },
-    helpers,
     workqueue_ext::{
         self,
         OrderedQueue,
@@ -38,6 +46,7 @@ use crate::kernel_ext::{
     },
 };
 use core::{
+    marker::PhantomData,
     mem::offset_of,
     ptr::NonNull,
     sync::atomic::{
@@ -57,7 +66,7 @@ use kernel::{
     types::Opaque, //
 };
 
-// The layout of `struct virqfd` is asserted against the C compiler's in `layout.rs`.
+// The layout of `struct virqfd` is asserted against the C compiler's in `rust/vfio/layout.rs`.
 
 kernel::sync::global_lock! {
     // SAFETY: `Runtime::new` initialises the lock once (claimed through `LOCK_STATE`), and
@@ -124,7 +133,10 @@ pub(crate) fn flush_cleanup() {
 }
 
 /// The slot lock (upstream's `virqfd_lock`): irq-safe, as the wake callback takes it.
-pub(crate) struct SlotsGuard(GlobalGuard<VIRQFD_LOCK>);
+pub(crate) struct SlotsGuard {
+    /// Held for as long as the guard lives (only its drop is used).
+    _guard: GlobalGuard<VIRQFD_LOCK>,
+}
 
 /// Takes the slot lock.
 ///
@@ -136,7 +148,9 @@ pub(crate) fn lock_slots() -> SlotsGuard {
         LOCK_STATE.load(Ordering::Acquire) == 2,
         "virqfd lock used before init"
     );
-    SlotsGuard(VIRQFD_LOCK.lock())
+    SlotsGuard {
+        _guard: VIRQFD_LOCK.lock(),
+    }
 }
 
 /// A driver's handler: `int (*)(void *opaque, void *data)`.
@@ -181,22 +195,6 @@ impl Callbacks {
     }
 }
 
-/// Events of a poll or a wake-up (`__poll_t`).
-#[derive(Clone, Copy)]
-pub(crate) struct PollEvents(u32);
-
-impl PollEvents {
-    /// `EPOLLIN`: the eventfd's counter is non-zero.
-    pub(crate) fn readable(self) -> bool {
-        self.0 & bindings::EPOLLIN != 0
-    }
-
-    /// `EPOLLHUP`: the eventfd's last file reference is going away.
-    pub(crate) fn hung_up(self) -> bool {
-        self.0 & bindings::EPOLLHUP != 0
-    }
-}
-
 /// A virqfd object.
 ///
 /// # Invariants
@@ -212,7 +210,7 @@ impl Virqfd {
         self.0.get()
     }
 
-    /// Borrows the object that embeds the member at `ptr`, `offset` bytes into it.
+    /// Borrows the object that embeds the work item at `ptr`, `offset` bytes into it.
     ///
     /// # Safety
     ///
@@ -403,40 +401,20 @@ impl Wakeup<'_> {
     }
 }
 
-/// Wait-queue callback: `wait` is the object's `wait` member.
-///
-/// # Safety
-///
-/// Called by the wait queue the object was added to, under its lock.
-unsafe extern "C" fn wake_callback<W: WakeHandler>(
-    wait: *mut bindings::wait_queue_entry,
-    _mode: c_uint,
-    _sync: c_int,
-    key: *mut c_void,
-) -> c_int {
-    // SAFETY: The entry is unhooked under the queue's lock before the object is freed.
-    let virqfd = unsafe { Virqfd::container_of(wait, offset_of!(bindings::virqfd, wait)) };
-    // `key_to_poll`: wakers pass the events as the key (or none).
-    let events = PollEvents(key as usize as u32);
-    W::wake(&Wakeup { virqfd, events });
-    0
+// SAFETY: `wait` and `pt` are the object's `struct wait_queue_entry` and `poll_table`, and the
+// C struct is behind `Opaque`.
+unsafe impl EventFdWaiter for Virqfd {
+    const WAIT: usize = offset_of!(bindings::virqfd, wait);
+    const POLL_TABLE: usize = offset_of!(bindings::virqfd, pt);
 }
 
-/// Poll-table callback of `vfs_poll` during arming: hooks the object onto the wait queue.
-///
-/// # Safety
-///
-/// `pt` must be the object's `pt` member and `wqh` the eventfd's live wait queue.
-unsafe extern "C" fn poll_queue_callback(
-    _file: *mut bindings::file,
-    wqh: *mut bindings::wait_queue_head,
-    pt: *mut bindings::poll_table,
-) {
-    // SAFETY: Arming runs on a published object that cannot be shut down meanwhile.
-    let virqfd = unsafe { Virqfd::container_of(pt, offset_of!(bindings::virqfd, pt)) };
-    // SAFETY: The entry was initialised just before `vfs_poll`, and the object outlives its
-    // membership of the queue (shutdown unhooks it first).
-    unsafe { bindings::add_wait_queue(wqh, &raw mut (*virqfd.raw()).wait) };
+/// Hands an object's wake-ups to the core's [`WakeHandler`] `W`.
+struct Dispatch<W>(PhantomData<W>);
+
+impl<W: WakeHandler> WaitCallback<Virqfd> for Dispatch<W> {
+    fn wake(virqfd: &Virqfd, events: PollEvents) {
+        W::wake(&Wakeup { virqfd, events });
+    }
 }
 
 /// Inject work: runs the driver's thread function.
@@ -576,22 +554,15 @@ impl Attached {
         drop(guard);
         // SAFETY: `KBox::into_raw` never returns null.
         let virqfd = unsafe { NonNull::new_unchecked(raw) };
-        let raw = raw.cast::<bindings::virqfd>();
         // SAFETY: The object is live (see `Armed`) and on no wait queue yet, so nothing reads
-        // `wait` or `pt` concurrently; `file` is the eventfd the object holds.
-        let pending = unsafe {
-            helpers::vfio_rs_init_waitqueue_func_entry(
-                &raw mut (*raw).wait,
-                Some(wake_callback::<W>),
-            );
-            helpers::vfio_rs_init_poll_funcptr(&raw mut (*raw).pt, Some(poll_queue_callback));
-            helpers::vfio_rs_vfs_poll(file.as_ptr(), &raw mut (*raw).pt)
-        };
+        // `wait` or `pt` concurrently; its shutdown unhooks it before freeing it; `file` is the
+        // eventfd the object holds.
+        let pending = unsafe { eventfd::arm::<Virqfd, Dispatch<W>>(raw, &file) };
         // INVARIANT: Published with its file held; see the type invariant.
         Ok(Armed {
             virqfd,
             _file: file,
-            pending: PollEvents(pending),
+            pending,
         })
     }
 }

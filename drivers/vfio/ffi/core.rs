@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C ABI of `vfio.ko`: `#[no_mangle]` entry points with upstream's names and signatures.
+//! The C ABI of `vfio.ko`'s core: `#[no_mangle]` entry points with upstream's names and
+//! signatures (`vfio_main.c`, `container.c`, `group.c`), and the release
+//! callback of a device's embedded `struct device`.
 //!
-//! Only `vfio.ko`'s crate root includes this file. Each function converts raw arguments into the
-//! safe types of [`crate::kernel_ext`] and calls the core; `drivers/vfio/vfio_exports.c` then does
-//! the `EXPORT_SYMBOL_GPL`s, with upstream's prototypes in scope.
+//! Each function converts raw arguments into the safe types of [`crate::kernel_ext`] and calls the
+//! core; `drivers/vfio/vfio_exports.c` then does the `EXPORT_SYMBOL_GPL`s, with upstream's
+//! prototypes in scope.
 
 use crate::{
     irq_set::{
@@ -13,8 +15,6 @@ use crate::{
     },
     kernel_ext::{
         bindings,
-        iommu::IommuGroup,
-        iommufd,
         vfio::{
             dev_set::{
                 DevSet,
@@ -29,11 +29,7 @@ use crate::{
                 cap_bytes,
                 InfoCapBuf, //
             },
-            iommu_driver::IommuDriver,
-            virqfd::{
-                self,
-                Slot, //
-            }, //
+            iommu_driver::IommuDriver, //
         },
     },
 };
@@ -364,7 +360,7 @@ unsafe extern "C" fn vfio_device_put_registration(device: *mut bindings::vfio_de
 #[no_mangle]
 unsafe extern "C" fn vfio_file_is_group(file: *mut bindings::file) -> bool {
     // SAFETY: Per the function contract.
-    crate::GROUP_FOPS.owns(unsafe { File::from_raw_file(file) })
+    super::GROUP_FOPS.owns(unsafe { File::from_raw_file(file) })
 }
 
 /// `bool vfio_file_has_dev(struct file *file, struct vfio_device *device)`: whether `file` is
@@ -381,7 +377,7 @@ unsafe extern "C" fn vfio_file_has_dev(
     // SAFETY: Per the function contract.
     let file = unsafe { File::from_raw_file(file) };
     // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<GroupFile>`.
-    match unsafe { crate::GROUP_FOPS.data_of::<crate::group::GroupFile>(file) } {
+    match unsafe { super::GROUP_FOPS.data_of::<crate::group::GroupFile>(file) } {
         // SAFETY: Per the function contract.
         Some(g) => g.group().has_device(unsafe { dev(device) }),
         None => false,
@@ -403,217 +399,4 @@ pub(crate) unsafe fn held<'a>(
     // SAFETY: `set` is `dev`'s set, whose mutex the current thread holds for `'a` (function
     // contract).
     Some((dev, unsafe { set.assert_held() }))
-}
-
-/// `struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)`.
-///
-/// # Safety
-///
-/// `vdev` must be a live device.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_device_ictx(
-    vdev: *mut bindings::vfio_device,
-) -> *mut bindings::iommufd_ctx {
-    // SAFETY: Per the function contract.
-    unsafe { dev(vdev) }.bound_ictx()
-}
-
-/// `int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)`: the
-/// device's id in `ictx`; `-ENOENT` if `ictx` only holds another device of its group,
-/// `-ENODEV` otherwise.
-///
-/// # Safety
-///
-/// `vdev` must be a live device and `ictx` a valid context.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_get_dev_id(
-    vdev: *mut bindings::vfio_device,
-    ictx: *mut bindings::iommufd_ctx,
-) -> c_int {
-    // SAFETY: Per the function contract.
-    let dev = unsafe { dev(vdev) };
-    if core::ptr::eq(dev.bound_ictx(), ictx) {
-        return match dev.bound_id() {
-            Ok(id) => id as c_int,
-            Err(e) => e.to_errno(),
-        };
-    }
-    // SAFETY: The parent of a live device is valid.
-    let Some(group) = (unsafe { IommuGroup::of_device(dev.parent_raw()) }) else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: `ictx` is valid per the function contract.
-    if unsafe { iommufd::ctx_has_group(ictx, &group) } {
-        ENOENT.to_errno()
-    } else {
-        ENODEV.to_errno()
-    }
-}
-
-/// `int vfio_iommufd_physical_bind(struct vfio_device *, struct iommufd_ctx *, u32 *)`.
-///
-/// # Safety
-///
-/// `vdev` must be a live device in a set whose mutex the caller holds, `ictx` a valid context,
-/// `out_device_id` writable.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_bind(
-    vdev: *mut bindings::vfio_device,
-    ictx: *mut bindings::iommufd_ctx,
-    out_device_id: *mut u32,
-) -> c_int {
-    // SAFETY: Per the function contract.
-    match unsafe { dev(vdev).physical_bind(ictx) } {
-        Ok(id) => {
-            // SAFETY: Writable per the function contract.
-            unsafe { *out_device_id = id };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_physical_unbind(struct vfio_device *)`; set's mutex held.
-///
-/// # Safety
-///
-/// `vdev` must be a live device in a set whose mutex the caller holds for the whole call.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_unbind(vdev: *mut bindings::vfio_device) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.physical_unbind(&held);
-    }
-}
-
-/// `int vfio_iommufd_physical_attach_ioas(struct vfio_device *, u32 *pt_id)`; mutex held.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_unbind`]; `pt_id` must be valid for reads and writes.
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_attach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pt_id: *mut u32,
-) -> c_int {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof; `pt_id` is valid (function contract).
-    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
-        return EINVAL.to_errno();
-    };
-    match dev.physical_attach(&held, pt) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_physical_detach_ioas(struct vfio_device *)`; mutex held.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_unbind`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_detach_ioas(vdev: *mut bindings::vfio_device) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.physical_detach(&held);
-    }
-}
-
-/// `int vfio_iommufd_physical_pasid_attach_ioas(struct vfio_device *, u32 pasid, u32 *pt_id)`.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_attach_ioas`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_pasid_attach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pasid: u32,
-    pt_id: *mut u32,
-) -> c_int {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof; `pt_id` is valid (function contract).
-    let (Some((dev, held)), Some(pt)) = (unsafe { held(vdev) }, unsafe { pt_id.as_mut() }) else {
-        return EINVAL.to_errno();
-    };
-    match dev.pasid_attach(&held, pasid, pt) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_iommufd_physical_pasid_detach_ioas(struct vfio_device *, u32 pasid)`.
-///
-/// # Safety
-///
-/// As [`vfio_iommufd_physical_unbind`].
-#[no_mangle]
-unsafe extern "C" fn vfio_iommufd_physical_pasid_detach_ioas(
-    vdev: *mut bindings::vfio_device,
-    pasid: u32,
-) {
-    // SAFETY: `vdev` is live and the caller holds its set's mutex for the whole call, so
-    // for as long as the proof (function contract).
-    if let Some((dev, held)) = unsafe { held(vdev) } {
-        dev.pasid_detach(&held, pasid);
-    }
-}
-
-/// `int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
-/// void (*thread)(void *, void *), void *data, struct virqfd **pvirqfd, int fd)`.
-///
-/// # Safety
-///
-/// `pvirqfd` must point to a slot that holds null or a virqfd of ours and stays valid until the
-/// slot is disabled; `handler` must be callable with (`opaque`, `data`) in atomic context and
-/// `thread` from process context until then. Calls for one slot must be serialised.
-#[no_mangle]
-unsafe extern "C" fn vfio_virqfd_enable(
-    opaque: *mut c_void,
-    handler: Option<virqfd::Handler>,
-    thread: Option<virqfd::Thread>,
-    data: *mut c_void,
-    pvirqfd: *mut *mut bindings::virqfd,
-    fd: c_int,
-) -> c_int {
-    // SAFETY: Per the function contract.
-    let Some(slot) = (unsafe { Slot::from_raw(pvirqfd) }) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: Per the function contract.
-    let callbacks = unsafe { virqfd::Callbacks::new(opaque, handler, thread, data) };
-    match crate::virqfd::enable(callbacks, slot, fd) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `void vfio_virqfd_disable(struct virqfd **pvirqfd)`: returns once the slot's virqfd (if any)
-/// is freed; its callbacks are no longer running.
-///
-/// # Safety
-///
-/// As [`vfio_virqfd_enable`], for the slot.
-#[no_mangle]
-unsafe extern "C" fn vfio_virqfd_disable(pvirqfd: *mut *mut bindings::virqfd) {
-    // SAFETY: Per the function contract.
-    if let Some(slot) = unsafe { Slot::from_raw(pvirqfd) } {
-        crate::virqfd::disable(slot);
-    }
-}
-
-/// `void vfio_virqfd_flush_thread(struct virqfd **pvirqfd)`: waits for a thread function
-/// already queued by the slot's virqfd.
-///
-/// # Safety
-///
-/// As [`vfio_virqfd_enable`], for the slot.
-#[no_mangle]
-unsafe extern "C" fn vfio_virqfd_flush_thread(pvirqfd: *mut *mut bindings::virqfd) {
-    // SAFETY: Per the function contract.
-    if let Some(slot) = unsafe { Slot::from_raw(pvirqfd) } {
-        crate::virqfd::flush_thread(slot);
-    }
 }

@@ -6,6 +6,10 @@
 //! `GET_DEVICE_FD`), told apart by their `f_op` tables as upstream does. The
 //! `EXPORT_SYMBOL_GPL`s are in `drivers/vfio/vfio_exports.c`.
 
+use super::{
+    DEVICE_FILE_FOPS,
+    GROUP_FOPS, //
+};
 use crate::{
     device_file::DeviceFile,
     group::GroupFile,
@@ -13,8 +17,6 @@ use crate::{
         bindings,
         vfio::device_file::DeviceFileOps, //
     },
-    DEVICE_FILE_FOPS,
-    GROUP_FOPS, //
 };
 use kernel::fs::File;
 
