@@ -41,6 +41,8 @@ bindings:
 		--allowlist-function 'iommufd_.*' --allowlist-var 'IOMMUFD_ACCESS_RW_.*' \
 		--allowlist-function '_vfio_alloc_device|vfio_(register_emulated_iommu_dev|register_group_dev|unregister_group_dev|assign_device_set|device_set_open_count|iommufd_emulated_.*|iommufd_physical_.*|pin_pages|unpin_pages|dma_rw|register_iommu_driver|unregister_iommu_driver|info_cap_add|info_cap_shift|info_add_capability|set_irqs_validate_and_prepare|virqfd_.*|mig_get_next_state)' \
 		--allowlist-function 'iova_bitmap_set'
+	@scripts/gen-bindings $(KDIR) rust/mdev_helper.h $(GEN)/mdev.rs \
+		--allowlist-type 'mdev_(device|type|parent|driver)' --allowlist-var 'RUST_CONST_HELPER_VFIO_RS_.*_mdev_.*'
 
 modules: bindings
 	$(KMAKE) modules
