@@ -27,7 +27,7 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check check-host \
-	check-debug check-harness run bench print-kdir clean host-test setup
+	check-debug check-harness run bench print-kdir clean host-test setup mdpy
 
 all: modules selftests
 
@@ -66,6 +66,17 @@ selftests:
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(SELFTESTS)/kmod MO=$(CURDIR)/out/kmod LLVM=$(LLVM) modules
 	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
+	$(MAKE) --no-print-directory mdpy
+
+# Upstream's unmodified mdpy sample (a second mdev parent, with max_instances and a
+# description, for vfio_mdev_test), built out of tree when the kernel tree did not build it.
+MDPY_SRC = $(KDIR)/samples/vfio-mdev
+mdpy:
+	@if [ -f $(MDPY_SRC)/mdpy.c ]; then \
+		mkdir -p out/mdpy && cp $(MDPY_SRC)/mdpy.c $(MDPY_SRC)/mdpy-defs.h out/mdpy/ && \
+		echo 'obj-m := mdpy.o' >out/mdpy/Kbuild && \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/out/mdpy LLVM=$(LLVM) modules; \
+	fi
 
 # Packages, QEMU, virtme-ng, bindgen, kernel source: whatever is missing (idempotent; a
 # fraction of a second when nothing is). The targets that boot a guest start with it, and
