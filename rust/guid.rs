@@ -76,8 +76,8 @@ mod tests {
         assert_eq!(
             g.0,
             [
-                0xf2, 0xf4, 0xb8, 0x83, 0x9f, 0x50, 0x2f, 0x38, 0x3c, 0x1e, 0xe6, 0xbf, 0xe0,
-                0xfa, 0x10, 0x01
+                0xf2, 0xf4, 0xb8, 0x83, 0x9f, 0x50, 0x2f, 0x38, 0x3c, 0x1e, 0xe6, 0xbf, 0xe0, 0xfa,
+                0x10, 0x01
             ]
         );
     }
@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(Guid::parse(&U[..35]), None);
         assert_eq!(Guid::parse(b"83b8f4f2509f-382f-3c1e-e6bfe0fa1001-"), None);
         assert_eq!(Guid::parse(b"83b8f4f2-509f-382f-3c1e-e6bfe0fa100g"), None);
-        assert_eq!(Guid::parse(b"83b8f4f2-509f-382f-3c1e-e6bfe0fa10\x001"), None);
+        assert_eq!(
+            Guid::parse(b"83b8f4f2-509f-382f-3c1e-e6bfe0fa10\x001"),
+            None
+        );
         assert_eq!(Guid::parse(b"{3b8f4f2-509f-382f-3c1e-e6bfe0fa1001"), None);
     }
 

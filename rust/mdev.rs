@@ -676,8 +676,7 @@ impl Device {
         // `mdev_driver`, registered (thus alive) while a device is bound to it.
         Some(unsafe {
             Driver::from_raw(
-                drv
-                    .byte_sub(offset_of!(bindings::mdev_driver, driver))
+                drv.byte_sub(offset_of!(bindings::mdev_driver, driver))
                     .cast(),
             )
         })

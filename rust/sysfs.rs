@@ -274,9 +274,8 @@ impl ShowBuf {
     fn page(&mut self) -> Page<'_> {
         // SAFETY: By the type invariant `buf` is valid for `PAGE_SIZE` bytes and used by no
         // one else during the call.
-        let page = unsafe {
-            core::slice::from_raw_parts_mut(self.buf.cast::<u8>(), bindings::PAGE_SIZE)
-        };
+        let page =
+            unsafe { core::slice::from_raw_parts_mut(self.buf.cast::<u8>(), bindings::PAGE_SIZE) };
         Page { page, len: 0 }
     }
 }

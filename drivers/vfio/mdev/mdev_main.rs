@@ -13,9 +13,9 @@
 #[path = "../../../rust/kernel_ext_mdev.rs"]
 mod kernel_ext;
 
-mod mdev_core;
 mod driver;
 mod ffi;
+mod mdev_core;
 mod rules;
 mod sysfs;
 

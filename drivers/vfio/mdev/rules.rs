@@ -167,19 +167,41 @@ mod tests {
         nl.push(b'\n');
         assert_eq!(parse_create(&nl), Err(Errno::Inval));
         assert_eq!(parse_create(&U[..35]), Err(Errno::Inval));
-        assert_eq!(parse_create(b"not-a-uuid-not-a-uuid-not-a-uuid-xxx"), Err(Errno::Inval));
+        assert_eq!(
+            parse_create(b"not-a-uuid-not-a-uuid-not-a-uuid-xxx"),
+            Err(Errno::Inval)
+        );
     }
 
     #[test]
     fn remove_values_like_kstrtoul() {
-        for ok in [&b"1"[..], b"1\n", b"+1", b"0x1", b"0X1f", b"017", b"1\0junk", b"99"] {
+        for ok in [
+            &b"1"[..],
+            b"1\n",
+            b"+1",
+            b"0x1",
+            b"0X1f",
+            b"017",
+            b"1\0junk",
+            b"99",
+        ] {
             assert_eq!(parse_remove(ok), Ok(true), "{:?}", ok);
         }
         for zero in [&b"0"[..], b"0\n", b"00", b"+0", b"0x0"] {
             assert_eq!(parse_remove(zero), Ok(false), "{:?}", zero);
         }
         for bad in [
-            &b""[..], b"\n", b" 1", b"-1", b"1 ", b"1\n\n", b"08", b"0x", b"x1", b"+", b"++1",
+            &b""[..],
+            b"\n",
+            b" 1",
+            b"-1",
+            b"1 ",
+            b"1\n\n",
+            b"08",
+            b"0x",
+            b"x1",
+            b"+",
+            b"++1",
             b"18446744073709551616",
         ] {
             assert_eq!(parse_remove(bad), Err(Errno::Inval), "{:?}", bad);
@@ -194,8 +216,14 @@ mod tests {
         let a = Guid::parse(U).unwrap();
         let b = Guid::parse(b"83b8f4f2-509f-382f-3c1e-e6bfe0fa1002").unwrap();
         let mut n = 0;
-        assert_eq!(admit_create([a].iter(), &a, Some(&mut n)), Err(Errno::Exist));
-        assert_eq!(admit_create([a].iter(), &b, Some(&mut n)), Err(Errno::Users));
+        assert_eq!(
+            admit_create([a].iter(), &a, Some(&mut n)),
+            Err(Errno::Exist)
+        );
+        assert_eq!(
+            admit_create([a].iter(), &b, Some(&mut n)),
+            Err(Errno::Users)
+        );
         n = 2;
         assert_eq!(admit_create([a].iter(), &b, Some(&mut n)), Ok(()));
         assert_eq!(n, 1);

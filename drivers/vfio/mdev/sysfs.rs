@@ -7,7 +7,6 @@
 //! `<parent>/<uuid>/` holds `remove` and the `mdev_type` link.
 
 use crate::{
-    mdev_core,
     kernel_ext::{
         mdev::{
             Device,
@@ -15,7 +14,7 @@ use crate::{
         },
         sysfs::ShowBuf,
     },
-    rules,
+    mdev_core, rules,
 };
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;

@@ -242,8 +242,8 @@ TEST_F(mdev, duplicate_uuid)
 
 TEST_F(mdev, malformed_uuid)
 {
+	/* (An empty write never reaches the kernel.) */
 	static const char *const bad[] = {
-		"",
 		"\n",
 		"83b8f4f2",
 		"83b8f4f2-509f-382f-3c1e-e6bfe0fa300",		/* 35 */
@@ -260,7 +260,7 @@ TEST_F(mdev, malformed_uuid)
 		int ret = create(T2, bad[i]);
 
 		/* The 37-character one is accepted: only the first 36 are a UUID. */
-		if (i == 4) {
+		if (i == 3) {
 			EXPECT_EQ(0, ret);
 			EXPECT_TRUE(exists(U1));
 			EXPECT_EQ(0, remove_dev(U1, "1"));
