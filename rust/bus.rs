@@ -35,7 +35,10 @@ impl BusType {
     ) -> Self {
         // SAFETY: All-zero is a valid bus type (no groups, no other callbacks).
         let mut bus: bindings::bus_type = unsafe { core::mem::zeroed() };
-        bus.name = name.as_ptr().cast();
+        // `CStrExt::as_char_ptr` is not `const`; this is the same pointer and cast.
+        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` cannot be called in a const fn")]
+        let name_ptr = name.as_ptr();
+        bus.name = name_ptr.cast();
         bus.match_ = Some(match_);
         bus.probe = Some(probe);
         bus.remove = Some(remove);

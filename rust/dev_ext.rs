@@ -89,6 +89,11 @@ impl Dev {
     /// Calls `f` on each child (`device_for_each_child`), under the driver core's klist
     /// iteration (children may be deleted meanwhile, each stays alive during its call).
     pub(crate) fn for_each_child<F: FnMut(&Dev)>(&self, mut f: F) {
+        /// Calls the closure behind `data` on `dev`.
+        ///
+        /// # Safety
+        ///
+        /// `data` must be the `&mut F` of the iteration, `dev` a child it holds a reference on.
         unsafe extern "C" fn call<F: FnMut(&Dev)>(
             dev: *mut bindings::device,
             data: *mut c_void,

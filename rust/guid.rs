@@ -52,7 +52,7 @@ impl Guid {
     }
 
     /// `%pUl`: the lower-case string form, the inverse of [`Guid::parse`].
-    pub(crate) fn to_lower_string(&self) -> [u8; UUID_STRING_LEN] {
+    pub(crate) fn to_lower_string(self) -> [u8; UUID_STRING_LEN] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut s = [b'-'; UUID_STRING_LEN];
         for (i, &at) in STRING_INDEX.iter().enumerate() {

@@ -33,7 +33,10 @@ impl Attribute {
         // SAFETY: All-zero is a valid `struct attribute` (null pointers, no lockdep key: a
         // static attribute needs none).
         let mut attr: bindings::attribute = unsafe { core::mem::zeroed() };
-        attr.name = name.as_ptr().cast();
+        // `CStrExt::as_char_ptr` is not `const`; this is the same pointer and cast.
+        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` cannot be called in a const fn")]
+        let name_ptr = name.as_ptr();
+        attr.name = name_ptr.cast();
         attr.mode = mode;
         Self(attr)
     }

@@ -45,6 +45,10 @@ use kernel::prelude::*;
 pub(crate) static MDEV_BUS: Bus = unsafe { Bus::new(c"mdev", mdev_match, mdev_probe, mdev_remove) };
 
 /// `match`: no driver binds by itself (`device_driver_attach` does it).
+///
+/// # Safety
+///
+/// None: the arguments are not used.
 unsafe extern "C" fn mdev_match(
     _dev: *mut kernel::bindings::device,
     _drv: *const kernel::bindings::device_driver,
