@@ -36,7 +36,10 @@ impl BusType {
         // SAFETY: All-zero is a valid bus type (no groups, no other callbacks).
         let mut bus: bindings::bus_type = unsafe { core::mem::zeroed() };
         // `CStrExt::as_char_ptr` is not `const`; this is the same pointer and cast.
-        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` cannot be called in a const fn")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "`as_char_ptr` cannot be called in a const fn"
+        )]
         let name_ptr = name.as_ptr();
         bus.name = name_ptr.cast();
         bus.match_ = Some(match_);

@@ -34,7 +34,10 @@ impl Attribute {
         // static attribute needs none).
         let mut attr: bindings::attribute = unsafe { core::mem::zeroed() };
         // `CStrExt::as_char_ptr` is not `const`; this is the same pointer and cast.
-        #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` cannot be called in a const fn")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "`as_char_ptr` cannot be called in a const fn"
+        )]
         let name_ptr = name.as_ptr();
         attr.name = name_ptr.cast();
         attr.mode = mode;
