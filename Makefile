@@ -27,7 +27,7 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check check-host \
-	check-debug check-harness run bench print-kdir clean host-test setup mdpy
+	check-debug check-harness run bench print-kdir clean host-test setup mdev-samples
 
 all: modules selftests
 
@@ -66,16 +66,19 @@ selftests:
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(SELFTESTS)/kmod MO=$(CURDIR)/out/kmod LLVM=$(LLVM) modules
 	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
-	$(MAKE) --no-print-directory mdpy
+	$(MAKE) --no-print-directory mdev-samples
 
-# Upstream's unmodified mdpy sample (a second mdev parent, with max_instances and a
-# description, for vfio_mdev_test), built out of tree when the kernel tree did not build it.
-MDPY_SRC = $(KDIR)/samples/vfio-mdev
-mdpy:
-	@if [ -f $(MDPY_SRC)/mdpy.c ]; then \
-		mkdir -p out/mdpy && cp $(MDPY_SRC)/mdpy.c $(MDPY_SRC)/mdpy-defs.h out/mdpy/ && \
-		echo 'obj-m := mdpy.o' >out/mdpy/Kbuild && \
-		$(MAKE) -C $(KDIR) M=$(CURDIR)/out/mdpy LLVM=$(LLVM) modules; \
+# Upstream's unmodified mdpy and mbochs samples (more mdev parents: core-counted
+# max_instances, descriptions), built out of tree into out/mdev-samples/ for
+# vfio_mdev_test when the kernel tree did not build them.
+MDEV_SAMPLES = $(KDIR)/samples/vfio-mdev
+mdev-samples:
+	@if [ -f $(MDEV_SAMPLES)/mdpy.c ] && [ -f $(MDEV_SAMPLES)/mbochs.c ]; then \
+		mkdir -p out/mdev-samples && \
+		cp $(MDEV_SAMPLES)/mdpy.c $(MDEV_SAMPLES)/mdpy-defs.h $(MDEV_SAMPLES)/mbochs.c \
+			out/mdev-samples/ && \
+		echo 'obj-m := mdpy.o mbochs.o' >out/mdev-samples/Kbuild && \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/out/mdev-samples LLVM=$(LLVM) modules; \
 	fi
 
 # Packages, QEMU, virtme-ng, bindgen, kernel source: whatever is missing (idempotent; a

@@ -2,8 +2,9 @@
 /*
  * The mdev core's user ABI, with upstream's unmodified C mtty sample (one
  * parent, two types, instances counted by the driver) and, when built
- * (make mdpy: out/mdpy/mdpy.ko), upstream's mdpy sample as a second parent
- * (max_instances counted by the core, a description):
+ * (make mdev-samples: out/mdev-samples/), upstream's mdpy sample as a second
+ * parent (max_instances counted by the core, a description) and its mbochs
+ * sample as a third:
  *  - the sysfs layout: /sys/class/mdev_bus/<parent>, mdev_supported_types/
  *    <driver>-<type>/{create,device_api,name,available_instances,
  *    description,devices/}, <parent>/<uuid>/{remove,mdev_type},
@@ -34,6 +35,8 @@
 #define MDPY "/sys/class/mdev_bus/mdpy"
 #define MDPY_VGA MDPY "/mdev_supported_types/mdpy-vga"
 #define MDPY_XGA MDPY "/mdev_supported_types/mdpy-xga"
+#define MBOCHS "/sys/class/mdev_bus/mbochs"
+#define MBOCHS_SMALL MBOCHS "/mdev_supported_types/mbochs-small"
 #define BUS_DEV "/sys/bus/mdev/devices/"
 
 /* The contents of a sysfs file (at most len - 1 bytes), or "" on error. */
@@ -124,10 +127,10 @@ static int bus_count(void)
 	return n;
 }
 
-/* Loads out/mdpy/mdpy.ko (found from this binary's path): 0, or -1 if not built. */
-static int load_mdpy(void)
+/* Loads out/mdev-samples/NAME.ko (found from this binary's path): 0, or -1 if not built. */
+static int load_sample(const char *name)
 {
-	char exe[PATH_MAX], cmd[PATH_MAX + 32];
+	char exe[PATH_MAX], cmd[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n < 0)
@@ -135,20 +138,21 @@ static int load_mdpy(void)
 	exe[n] = 0;
 	*strrchr(exe, '/') = 0;
 	*strrchr(exe, '/') = 0;
-	snprintf(cmd, sizeof(cmd), "%s/mdpy/mdpy.ko", exe);
+	snprintf(cmd, sizeof(cmd), "%s/mdev-samples/%s.ko", exe, name);
 	if (access(cmd, F_OK))
 		return -1;
-	snprintf(cmd, sizeof(cmd), "insmod %s/mdpy/mdpy.ko", exe);
+	snprintf(cmd, sizeof(cmd), "insmod %s/mdev-samples/%s.ko", exe, name);
 	return vfio_rs_sh(cmd);
 }
 
 FIXTURE(mdev) {
-	int mdpy;
+	int mdpy, mbochs;
 };
 
 FIXTURE_SETUP(mdev)
 {
 	self->mdpy = 0;
+	self->mbochs = 0;
 	if (vfio_rs_sh("modinfo mtty >/dev/null 2>&1"))
 		SKIP(return, "no mtty module in this kernel");
 	ASSERT_EQ(0, vfio_rs_modprobe_mdev_driver("mtty"));
@@ -161,6 +165,8 @@ FIXTURE_TEARDOWN(mdev)
 	remove_dev(U2, "1");
 	if (self->mdpy)
 		vfio_rs_sh("rmmod mdpy");
+	if (self->mbochs)
+		vfio_rs_sh("rmmod mbochs");
 	vfio_rs_sh("rmmod mtty");
 	/* Unregistering the parents removed whatever was left. */
 	EXPECT_EQ(0, bus_count());
@@ -305,8 +311,8 @@ TEST_F(mdev, second_parent)
 	char buf[256];
 	int i;
 
-	if (load_mdpy())
-		SKIP(return, "upstream's mdpy sample not built (make mdpy)");
+	if (load_sample("mdpy"))
+		SKIP(return, "upstream's mdpy sample not built (make mdev-samples)");
 	self->mdpy = 1;
 	/* max_instances = 4, counted by the core for the whole parent. */
 	EXPECT_EQ(4, avail(MDPY_VGA));
@@ -335,6 +341,29 @@ TEST_F(mdev, second_parent)
 	EXPECT_EQ(0, remove_dev(U2, "1"));
 	EXPECT_EQ(1, avail(MDPY_XGA));
 	/* rmmod mdpy in the teardown removes the three left through mdev_unregister_parent. */
+}
+
+TEST_F(mdev, third_parent)
+{
+	char buf[256];
+	long n;
+
+	if (load_sample("mbochs"))
+		SKIP(return, "upstream's mbochs sample not built (make mdev-samples)");
+	self->mbochs = 1;
+	EXPECT_EQ(0444, mode_of(MBOCHS_SMALL "/description"));
+	EXPECT_NE(0, strlen(slurp(MBOCHS_SMALL "/description", buf, sizeof(buf))));
+	EXPECT_STREQ("mbochs-small\n", slurp(MBOCHS_SMALL "/name", buf, sizeof(buf)));
+	n = avail(MBOCHS_SMALL);
+	EXPECT_LT(0, n);
+	ASSERT_EQ(0, create(MBOCHS_SMALL, U2));
+	EXPECT_EQ(n - 1, avail(MBOCHS_SMALL));
+	EXPECT_EQ(-EEXIST, create(T2, U2));
+	EXPECT_TRUE(same_dir(MBOCHS "/" U2 "/mdev_type", MBOCHS_SMALL));
+	EXPECT_EQ(0, remove_dev(U2, "1"));
+	EXPECT_EQ(n, avail(MBOCHS_SMALL));
+	/* One left for rmmod (mdev_unregister_parent) to remove. */
+	EXPECT_EQ(0, create(MBOCHS_SMALL, U2));
 }
 
 /* remove_race: one creator, one remover, one UUID, N rounds. */
