@@ -27,7 +27,7 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check check-host \
-	check-debug check-harness run bench bench-run print-kdir clean host-test setup
+	check-debug check-harness run bench bench-run print-kdir clean host-test setup mdev-samples
 
 all: modules selftests
 
@@ -44,6 +44,8 @@ bindings:
 	@scripts/gen-bindings $(KDIR) rust/helpers_helper.h $(GEN)/helpers.rs \
 		--allowlist-function 'vfio_rs_.*' --allowlist-type 'vfio_rs_.*' --allowlist-var 'VFIO_RS_.*' \
 		--with-derive-custom-struct 'vfio_rs_.*=Clone,Copy'
+	@scripts/gen-bindings $(KDIR) rust/mdev_helper.h $(GEN)/mdev.rs \
+		--allowlist-type 'mdev_(device|type|parent|driver)' --allowlist-var 'RUST_CONST_HELPER_VFIO_RS_.*_mdev_.*'
 
 modules: bindings
 	$(KMAKE) modules
@@ -67,6 +69,20 @@ selftests:
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(SELFTESTS)/kmod MO=$(CURDIR)/out/kmod LLVM=$(LLVM) modules
 	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
+	$(MAKE) --no-print-directory mdev-samples
+
+# Upstream's unmodified mdpy and mbochs samples (more mdev parents: core-counted
+# max_instances, descriptions), built out of tree into out/mdev-samples/ for
+# vfio_mdev_test when the kernel tree did not build them.
+MDEV_SAMPLES = $(KDIR)/samples/vfio-mdev
+mdev-samples:
+	@if [ -f $(MDEV_SAMPLES)/mdpy.c ] && [ -f $(MDEV_SAMPLES)/mbochs.c ]; then \
+		mkdir -p out/mdev-samples && \
+		cp $(MDEV_SAMPLES)/mdpy.c $(MDEV_SAMPLES)/mdpy-defs.h $(MDEV_SAMPLES)/mbochs.c \
+			out/mdev-samples/ && \
+		echo 'obj-m := mdpy.o mbochs.o' >out/mdev-samples/Kbuild && \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/out/mdev-samples LLVM=$(LLVM) modules; \
+	fi
 
 # Packages, QEMU, virtme-ng, bindgen, kernel source: whatever is missing (idempotent; a
 # fraction of a second when nothing is). The targets that boot a guest start with it, and

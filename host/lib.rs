@@ -35,3 +35,10 @@ pub mod feature_check;
 
 #[path = "../drivers/vfio/feature_args.rs"]
 pub mod feature_args;
+
+#[path = "../rust/guid.rs"]
+pub mod guid;
+
+/// The pure rules of `mdev.ko` (`drivers/vfio/mdev/rules.rs`).
+#[path = "../drivers/vfio/mdev/rules.rs"]
+pub mod mdev_rules;

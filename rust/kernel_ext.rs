@@ -14,14 +14,18 @@
 #![allow(dead_code)]
 
 pub(crate) mod bindings;
+pub(crate) mod bus;
 pub(crate) mod cdev_fops;
 pub(crate) mod cdev_node;
 pub(crate) mod chrdev;
 pub(crate) mod class;
+pub(crate) mod class_compat;
+pub(crate) mod dev_ext;
 pub(crate) mod errno;
 pub(crate) mod eventfd;
 pub(crate) mod fops;
 pub(crate) mod global;
+pub(crate) mod guid;
 pub(crate) mod helpers;
 pub(crate) mod ida;
 pub(crate) mod interval_tree;
@@ -29,11 +33,15 @@ pub(crate) mod iommu;
 pub(crate) mod iommu_domain;
 pub(crate) mod iommufd;
 pub(crate) mod iova_bitmap;
+pub(crate) mod kobject;
 pub(crate) mod kvm;
+pub(crate) mod mdev;
 pub(crate) mod misc;
 pub(crate) mod module_ref;
 pub(crate) mod param;
 pub(crate) mod pfnmap;
+pub(crate) mod rwsem;
+pub(crate) mod sysfs;
 pub(crate) mod uaccess_ext;
 pub(crate) mod uapi;
 pub(crate) mod user_mm;

@@ -12,11 +12,16 @@
 vfio_rs_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Dependency order of the VFIO stack, and where our Rust build of each lives.
-vfio_rs_order=(iommufd vfio vfio_iommu_type1 vfio_pci_core vfio_pci)
+vfio_rs_order=(iommufd vfio vfio_iommu_type1 vfio_pci_core vfio_pci mdev)
 declare -A vfio_rs_ko=(
 	[vfio]=$vfio_rs_repo/drivers/vfio/vfio.ko
 	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
+	[mdev]=$vfio_rs_repo/drivers/vfio/mdev/mdev.ko
 )
+# Modules loaded at the start only when a per-module SPEC names them (`mdev=rust` or
+# `mdev=upstream`); otherwise they stay unloaded until their users' modprobe pulls in
+# upstream's copy (mtty needs mdev), as before they were in the list.
+vfio_rs_on_demand=(mdev)
 # The Rust modules `rust` loads: those that pass upstream's tests (all of ours now). A module
 # added to vfio_rs_ko later is reached only through a per-module SPEC until it does.
 vfio_rs_complete=(vfio vfio_iommu_type1)
@@ -33,6 +38,28 @@ vfio_rs_choice() {
 	esac
 }
 
+# vfio_rs_named SPEC MODULE: true if SPEC is a per-module list naming MODULE.
+vfio_rs_named() {
+	local kv
+	case $1 in rust | upstream) return 1 ;; esac
+	for kv in ${1//,/ }; do
+		[ "${kv%%=*}" = "$2" ] && return 0
+	done
+	return 1
+}
+
+# vfio_rs_wanted SPEC: the modules SPEC loads at the start, in dependency order (all but
+# the on-demand ones it does not name).
+vfio_rs_wanted() {
+	local m
+	for m in "${vfio_rs_order[@]}"; do
+		if [[ " ${vfio_rs_on_demand[*]} " == *" $m "* ]] && ! vfio_rs_named "$1" "$m"; then
+			continue
+		fi
+		echo "$m"
+	done
+}
+
 # vfio_rs_load SPEC: loads the stack as SPEC says (modules already loaded stay,
 # except an upstream copy of one we load in Rust). Sets vfio_rs_loaded to the
 # list of `module=impl` and exports VFIO_RS_KO_<module> for each Rust build loaded.
@@ -40,7 +67,7 @@ vfio_rs_choice() {
 vfio_rs_load() {
 	local spec=$1 m c ko
 	vfio_rs_loaded=()
-	for m in "${vfio_rs_order[@]}"; do
+	for m in $(vfio_rs_wanted "$spec"); do
 		c=$(vfio_rs_choice "$spec" "$m")
 		case $c in
 		rust)
@@ -97,8 +124,8 @@ vfio_rs_switch() {
 	vfio_rs_unload && vfio_rs_load "$1"
 }
 
-# The modules vfio_rs_show lists: the stack, and mdev when something loaded it.
-vfio_rs_show_mods=("${vfio_rs_order[@]}" mdev)
+# The modules vfio_rs_show lists: the stack (mdev only when something loaded it).
+vfio_rs_show_mods=("${vfio_rs_order[@]}")
 
 # vfio_rs_build_id FILE: the GNU build ID (hex) of a .ko, empty if it cannot be read
 # (no readelf, a compressed module).

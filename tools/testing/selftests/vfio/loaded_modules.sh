@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# In the guest: one TAP case per module of the VFIO stack (scripts/guest-lib.sh's
-# order): it is loaded, and it is the implementation the boot's SPEC asked for
-# (ours are out-of-tree: taint `O`; upstream's are not). A module that failed to
+# In the guest: one TAP case per module of the VFIO stack the SPEC loads at the start
+# (scripts/guest-lib.sh's vfio_rs_wanted): it is loaded, and it is the implementation
+# the boot's SPEC asked for (ours are out-of-tree: taint `O`; upstream's are not). A module that failed to
 # load would otherwise only make later tests skip.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../../../scripts/guest-lib.sh"
 spec=${VFIO_RS_IMPL:-rust}
+# On-demand modules (mdev) are checked only when the SPEC names them.
+mapfile -t mods < <(vfio_rs_wanted "$spec")
 echo "TAP version 13"
-echo "1..${#vfio_rs_order[@]}"
+echo "1..${#mods[@]}"
 i=0 bad=0
-for m in "${vfio_rs_order[@]}"; do
+for m in "${mods[@]}"; do
 	i=$((i + 1))
 	want=$(vfio_rs_choice "$spec" "$m")
 	if [ ! -d "/sys/module/$m" ]; then

@@ -205,7 +205,7 @@ FIXTURE_SETUP(mig)
 	self->container = self->group = self->iommufd = self->a = self->b = -1;
 	if (vfio_rs_sh("modinfo mtty >/dev/null 2>&1"))
 		SKIP(return, "no mtty module in this kernel");
-	ASSERT_EQ(0, vfio_rs_sh("modprobe mtty"));
+	ASSERT_EQ(0, vfio_rs_modprobe_mdev_driver("mtty"));
 	ASSERT_EQ(0, vfio_rs_sysfs_write(CREATE, UUID_A));
 	self->created_a = 1;
 	ASSERT_EQ(0, vfio_rs_sysfs_write(CREATE, UUID_B));

@@ -61,7 +61,7 @@ FIXTURE_SETUP(mtty)
 	if (vfio_rs_sh("modinfo mtty >/dev/null 2>&1"))
 		SKIP(return, "no mtty module in this kernel");
 	/* Loading fails if the core lacks an export mtty uses. */
-	ASSERT_EQ(0, vfio_rs_sh("modprobe mtty"));
+	ASSERT_EQ(0, vfio_rs_modprobe_mdev_driver("mtty"));
 	ASSERT_EQ(0, vfio_rs_sysfs_write(CREATE, UUID));
 	self->created = 1;
 	/* The UUID namespace is global: a second create fails. */

@@ -55,6 +55,26 @@ static inline long vfio_rs_vmlck_kb(pid_t pid)
 }
 
 /*
+ * modprobe of an mdev driver (mtty) on the mdev core the boot's SPEC chose: when
+ * scripts/guest-load loaded our mdev.ko (it exports VFIO_RS_KO_mdev) and a test has
+ * unloaded it since, that build is loaded again first, so that modprobe does not
+ * pull in upstream's.
+ */
+static inline int vfio_rs_modprobe_mdev_driver(const char *name)
+{
+	const char *ko = getenv("VFIO_RS_KO_mdev");
+	char cmd[PATH_MAX + 16];
+
+	if (ko && *ko && access("/sys/module/mdev", F_OK)) {
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+		if (vfio_rs_sh(cmd))
+			return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "modprobe %s", name);
+	return vfio_rs_sh(cmd);
+}
+
+/*
  * Loads samples/vfio-rs-sample (found from this binary's path,
  * <repo>/out/selftests/<test>), with debugfs mounted for its counters.
  */
