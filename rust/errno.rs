@@ -6,7 +6,7 @@
 //! exist) has one error convention: a failure is `Result<T, E>` where `E` is [`Errno`] when the
 //! failure is what user space gets, or a small domain enum when the caller acts on its kind (a
 //! warning, a state change) rather than passing it on. Never `()` or `Option` for a failure.
-//! The kernel side turns an [`Errno`] into an `Error` with `From` (in `kernel_ext.rs`).
+//! The kernel side turns an [`Errno`] into an `Error` with `From` (below, built into modules only).
 
 use core::fmt;
 
@@ -23,6 +23,8 @@ impl Errno {
     pub(crate) const ESRCH: Errno = Errno(3);
     /// Argument list too long.
     pub(crate) const E2BIG: Errno = Errno(7);
+    /// Try again (an mdev still being created).
+    pub(crate) const EAGAIN: Errno = Errno(11);
     /// Out of memory.
     pub(crate) const ENOMEM: Errno = Errno(12);
     /// Permission denied (a v2-only operation on a v1 container).
@@ -41,6 +43,8 @@ impl Errno {
     pub(crate) const ENOSPC: Errno = Errno(28);
     /// Address arithmetic overflows.
     pub(crate) const EOVERFLOW: Errno = Errno(75);
+    /// Too many users (an mdev parent with no instances left).
+    pub(crate) const EUSERS: Errno = Errno(87);
 
     /// The negative value the kernel returns to user space.
     pub(crate) fn to_errno(self) -> i32 {
@@ -54,6 +58,7 @@ impl Errno {
             2 => "ENOENT",
             3 => "ESRCH",
             7 => "E2BIG",
+            11 => "EAGAIN",
             12 => "ENOMEM",
             13 => "EACCES",
             14 => "EFAULT",
@@ -63,6 +68,7 @@ impl Errno {
             22 => "EINVAL",
             28 => "ENOSPC",
             75 => "EOVERFLOW",
+            87 => "EUSERS",
             _ => "E?",
         }
     }
@@ -71,6 +77,14 @@ impl Errno {
 impl fmt::Debug for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}({})", self.name(), self.0)
+    }
+}
+
+/// Pure code's errno as the kernel's error (modules only: the host build has no `kernel`).
+#[cfg(MODULE)]
+impl From<Errno> for kernel::error::Error {
+    fn from(e: Errno) -> Self {
+        kernel::error::Error::from_errno(e.to_errno())
     }
 }
 

@@ -48,10 +48,3 @@ pub(crate) mod user_mm;
 pub(crate) mod user_pages;
 pub(crate) mod vfio;
 pub(crate) mod workqueue_ext;
-
-impl From<errno::Errno> for kernel::error::Error {
-    /// Pure code's errno as the kernel's error.
-    fn from(e: errno::Errno) -> Self {
-        kernel::error::Error::from_errno(e.to_errno())
-    }
-}

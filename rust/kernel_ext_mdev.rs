@@ -13,6 +13,7 @@
 pub(crate) mod bus;
 pub(crate) mod class_compat;
 pub(crate) mod dev_ext;
+pub(crate) mod errno;
 pub(crate) mod global;
 pub(crate) mod guid;
 pub(crate) mod kobject;

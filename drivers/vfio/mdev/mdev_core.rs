@@ -59,8 +59,8 @@ fn id_of(mdev: &Device) -> usize {
 }
 
 /// An error of the pure rules as a kernel error.
-pub(crate) fn to_error(e: rules::Errno) -> Error {
-    Error::from_errno(-e.value())
+pub(crate) fn to_error(e: crate::errno::Errno) -> Error {
+    Error::from(e)
 }
 
 /// The module's global state: published at init, withdrawn at exit.

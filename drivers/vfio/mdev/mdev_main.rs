@@ -20,7 +20,10 @@ mod rules;
 mod sysfs;
 
 // The pure rules name `crate::guid`, as the host build has it.
-use kernel_ext::guid;
+use kernel_ext::{
+    errno,
+    guid, //
+};
 
 use kernel::prelude::*;
 

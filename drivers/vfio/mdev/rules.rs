@@ -8,43 +8,19 @@
 //! (upstream removes the file first and leaves a live device without one). Kernel-independent:
 //! the host build runs the tests.
 
+use crate::errno::Errno;
 use crate::guid::{
     Guid,
     UUID_STRING_LEN, //
 };
 
-/// The errors of these rules, as kernel errno values.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Errno {
-    /// `EINVAL`: a malformed write.
-    Inval,
-    /// `EEXIST`: the UUID names a device already.
-    Exist,
-    /// `EUSERS`: the parent has no instances left.
-    Users,
-    /// `EAGAIN`: the device is still being created.
-    Again,
-}
-
-impl Errno {
-    /// The positive errno value.
-    pub(crate) fn value(self) -> i32 {
-        match self {
-            Errno::Inval => 22,
-            Errno::Exist => 17,
-            Errno::Users => 87,
-            Errno::Again => 11,
-        }
-    }
-}
-
 /// `create_store`'s input: 36 or 37 bytes (a trailing newline, or any one byte), the first 36
 /// a UUID string.
 pub(crate) fn parse_create(buf: &[u8]) -> Result<Guid, Errno> {
     if buf.len() < UUID_STRING_LEN || buf.len() > UUID_STRING_LEN + 1 {
-        return Err(Errno::Inval);
+        return Err(Errno::EINVAL);
     }
-    Guid::parse(buf).ok_or(Errno::Inval)
+    Guid::parse(buf).ok_or(Errno::EINVAL)
 }
 
 /// `kstrtoul(buf, 0, &val)` on the C string in `buf` (up to its first NUL): an optional `+`,
@@ -82,15 +58,15 @@ pub(crate) fn parse_remove(buf: &[u8]) -> Result<bool, Errno> {
         value = value
             .checked_mul(base)
             .and_then(|v| v.checked_add(d))
-            .ok_or(Errno::Inval)?;
+            .ok_or(Errno::EINVAL)?;
         digits += 1;
     }
     if digits == 0 {
-        return Err(Errno::Inval);
+        return Err(Errno::EINVAL);
     }
     match &s[digits..] {
         [] | [b'\n'] => Ok(value != 0),
-        _ => Err(Errno::Inval),
+        _ => Err(Errno::EINVAL),
     }
 }
 
@@ -103,11 +79,11 @@ pub(crate) fn admit_create<'a>(
     available: Option<&mut i32>,
 ) -> Result<(), Errno> {
     if existing.any(|g| g == uuid) {
-        return Err(Errno::Exist);
+        return Err(Errno::EEXIST);
     }
     if let Some(n) = available {
         if *n == 0 {
-            return Err(Errno::Users);
+            return Err(Errno::EUSERS);
         }
         *n -= 1;
     }
@@ -137,7 +113,7 @@ impl Life {
         if self.active {
             Ok(())
         } else {
-            Err(Errno::Again)
+            Err(Errno::EAGAIN)
         }
     }
 
@@ -165,11 +141,11 @@ mod tests {
         nl[36] = b'x';
         assert!(parse_create(&nl).is_ok());
         nl.push(b'\n');
-        assert_eq!(parse_create(&nl), Err(Errno::Inval));
-        assert_eq!(parse_create(&U[..35]), Err(Errno::Inval));
+        assert_eq!(parse_create(&nl), Err(Errno::EINVAL));
+        assert_eq!(parse_create(&U[..35]), Err(Errno::EINVAL));
         assert_eq!(
             parse_create(b"not-a-uuid-not-a-uuid-not-a-uuid-xxx"),
-            Err(Errno::Inval)
+            Err(Errno::EINVAL)
         );
     }
 
@@ -204,10 +180,10 @@ mod tests {
             b"++1",
             b"18446744073709551616",
         ] {
-            assert_eq!(parse_remove(bad), Err(Errno::Inval), "{:?}", bad);
+            assert_eq!(parse_remove(bad), Err(Errno::EINVAL), "{:?}", bad);
         }
         // "0x" without a hex digit is octal 0 followed by junk.
-        assert_eq!(parse_remove(b"0xg"), Err(Errno::Inval));
+        assert_eq!(parse_remove(b"0xg"), Err(Errno::EINVAL));
         assert_eq!(parse_remove(b"18446744073709551615"), Ok(true));
     }
 
@@ -218,11 +194,11 @@ mod tests {
         let mut n = 0;
         assert_eq!(
             admit_create([a].iter(), &a, Some(&mut n)),
-            Err(Errno::Exist)
+            Err(Errno::EEXIST)
         );
         assert_eq!(
             admit_create([a].iter(), &b, Some(&mut n)),
-            Err(Errno::Users)
+            Err(Errno::EUSERS)
         );
         n = 2;
         assert_eq!(admit_create([a].iter(), &b, Some(&mut n)), Ok(()));
