@@ -18,13 +18,13 @@ declare -A vfio_rs_ko=(
 	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
 	[mdev]=$vfio_rs_repo/drivers/vfio/mdev/mdev.ko
 )
-# Modules loaded at the start only when a per-module SPEC names them (`mdev=rust` or
-# `mdev=upstream`); otherwise they stay unloaded until their users' modprobe pulls in
-# upstream's copy (mtty needs mdev), as before they were in the list.
-vfio_rs_on_demand=(mdev)
+# Modules loaded at the start only when a per-module SPEC names them; otherwise they stay
+# unloaded until their users' modprobe pulls in upstream's copy. (Empty since mdev joined
+# `rust`: every SPEC now loads mdev at the start, ours or upstream's.)
+vfio_rs_on_demand=()
 # The Rust modules `rust` loads: those that pass upstream's tests (all of ours now). A module
 # added to vfio_rs_ko later is reached only through a per-module SPEC until it does.
-vfio_rs_complete=(vfio vfio_iommu_type1)
+vfio_rs_complete=(vfio vfio_iommu_type1 mdev)
 
 # vfio_rs_choice SPEC MODULE: prints `rust` or `upstream`.
 vfio_rs_choice() {

@@ -36,9 +36,6 @@ run_program loaded_modules "$here/loaded_modules.sh"
 for t in "$bins"/*_test; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t")
-	# Not in the manifest yet (its remove_race case fails on upstream's mdev.ko by
-	# design): run by hand, or named in CHECK_ONLY.
-	[ "$n" = vfio_mdev_test ] && [[ " ${CHECK_ONLY:-} " != *" $n "* ]] && continue
 	case $inject in
 	truncate) [ "$n" = vfio_group_test ] && { run_program "$n" sh -c 'cd /tmp && "$0" | head -8' "$t"; continue; } ;;
 	skip_rust) [ "$n" = vfio_group_test ] && [ "${VFIO_RS_IMPL:-}" = rust ] &&
