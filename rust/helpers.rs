@@ -9,7 +9,7 @@
 //! `rust/helpers.c` (generic, linked into each module that uses them),
 //! `drivers/vfio/device_inode.c` (`vfio.ko` only) and `drivers/vfio/type1/type1_*.c`
 //! (`vfio_iommu_type1.ko` only). The kernel types they reference resolve through
-//! [`crate::kernel_ext::bindings`].
+//! [`crate::bindings`].
 
 #![allow(
     non_camel_case_types,
@@ -21,7 +21,7 @@
               members behind pointers, unsafe blocks in derived `Default`s"
 )]
 
-use crate::kernel_ext::bindings::*;
+use crate::bindings::*;
 use kernel::ffi;
 
 include!("generated/helpers.rs");

@@ -21,8 +21,7 @@
 //! private feature [`SAMPLE_FEATURE`] (`device_feature`), and counts the core's requests to
 //! release it during unregistration (`request`, `requests` in debugfs).
 
-#[path = "../../rust/kernel_ext.rs"]
-mod kernel_ext;
+use vfio_rs_kernel_ext as kernel_ext;
 
 use core::{
     fmt,
@@ -72,9 +71,6 @@ use kernel_ext::{
         SetKey, //
     }, //
 };
-
-// Pure code's errno, at the crate root where the driver API's pure parts find it.
-use kernel_ext::errno;
 
 module! {
     type: SampleModule,
