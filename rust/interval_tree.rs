@@ -124,6 +124,10 @@ impl IntervalTree {
     }
 
     /// The number of nodes inserted (removed ones included).
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
     pub fn len(&self) -> usize {
         self.nodes.len()
     }

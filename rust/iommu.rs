@@ -194,10 +194,7 @@ impl IommuGroup {
     /// Calls `f` with each reserved IOVA region of the group's devices
     /// (`iommu_get_group_resv_regions`) as `(start, length, enum iommu_resv_type)`. Up to 16
     /// regions are copied out on the stack; a group with more takes one heap buffer.
-    pub fn for_each_resv_region(
-        &self,
-        mut f: impl FnMut(u64, u64, u32) -> Result,
-    ) -> Result {
+    pub fn for_each_resv_region(&self, mut f: impl FnMut(u64, u64, u32) -> Result) -> Result {
         const ON_STACK: usize = 16;
         let mut small = [crate::helpers::vfio_rs_resv_region::default(); ON_STACK];
         let mut heap = KVec::new();
@@ -206,11 +203,7 @@ impl IommuGroup {
             let max = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
             // SAFETY: The group is valid; `buf` has room for `max` entries.
             let n = unsafe {
-                crate::helpers::vfio_rs_group_resv_regions(
-                    self.ptr.as_ptr(),
-                    buf.as_mut_ptr(),
-                    max,
-                )
+                crate::helpers::vfio_rs_group_resv_regions(self.ptr.as_ptr(), buf.as_mut_ptr(), max)
             };
             if n < 0 {
                 return Err(Error::from_errno(n));

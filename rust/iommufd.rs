@@ -175,10 +175,7 @@ impl IommufdBinding {
     /// # Safety
     ///
     /// `dev` must be a valid device until the binding is dropped.
-    pub unsafe fn bind(
-        ctx: &IommufdCtxRef,
-        dev: *mut bindings::device,
-    ) -> Result<(Self, u32)> {
+    pub unsafe fn bind(ctx: &IommufdCtxRef, dev: *mut bindings::device) -> Result<(Self, u32)> {
         let mut id = 0u32;
         // SAFETY: `ctx` is valid for the call, `dev` until unbinding (function contract).
         let ptr =

@@ -43,12 +43,7 @@ impl IovaBitmapWindow<'_> {
 impl IovaBitmap {
     /// `iova_bitmap_alloc`: a bitmap of `length` bytes of IOVA from `iova`, one bit per
     /// `page_size`, stored at the user address `bitmap` (not touched until bits are set).
-    pub fn alloc(
-        iova: usize,
-        length: usize,
-        page_size: usize,
-        bitmap: UserPtr,
-    ) -> Result<Self> {
+    pub fn alloc(iova: usize, length: usize, page_size: usize, bitmap: UserPtr) -> Result<Self> {
         #[cfg(not(CONFIG_IOMMUFD_DRIVER))]
         {
             let _ = (iova, length, page_size, bitmap);

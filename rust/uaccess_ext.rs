@@ -109,10 +109,7 @@ pub fn write_user_bytes(addr: usize, data: &[u8]) -> Result {
 
 /// `copy_struct_from_user` of a `T` from a user struct of `usize_` bytes at `src`: a shorter
 /// user struct is zero-extended, a longer one must have only zeroes past `T` (`E2BIG`).
-pub fn copy_struct_from_user<T: FromBytes + AsBytes>(
-    src: usize,
-    usize_: usize,
-) -> Result<T> {
+pub fn copy_struct_from_user<T: FromBytes + AsBytes>(src: usize, usize_: usize) -> Result<T> {
     let mut v = zeroed::<T>();
     copy_struct_bytes(v.as_bytes_mut(), src, usize_)?;
     Ok(v)

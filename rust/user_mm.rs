@@ -88,6 +88,10 @@ pub enum RwData<'a> {
 
 impl RwData<'_> {
     /// Bytes left.
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
     pub fn len(&self) -> usize {
         match self {
             RwData::Write(b) => b.len(),

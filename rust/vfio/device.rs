@@ -500,10 +500,7 @@ impl RawDevice {
     /// The driver's VF token check (`match_token_uuid`) of the token `uuid` gives (`None`: no
     /// token). `uuid` runs only if the driver has the op, so a token is read from user space
     /// only for a driver that checks it; `None` without the op.
-    pub fn match_token(
-        &self,
-        uuid: impl FnOnce() -> Result<Option<[u8; 16]>>,
-    ) -> Option<Result> {
+    pub fn match_token(&self, uuid: impl FnOnce() -> Result<Option<[u8; 16]>>) -> Option<Result> {
         let f = self.ops().match_token_uuid?;
         let uuid = match uuid() {
             Ok(u) => u,

@@ -230,12 +230,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
 /// `vfio_check_feature` for a `device_feature` op: whether to do the GET or SET (`false`: a
 /// PROBE, answer 0); `EINVAL` for a direction outside `supported` (`VFIO_DEVICE_FEATURE_GET`,
 /// `_SET`), neither direction, or less than `minsz` bytes of data.
-pub fn check_feature(
-    flags: u32,
-    argsz: usize,
-    supported: u32,
-    minsz: usize,
-) -> Result<bool> {
+pub fn check_feature(flags: u32, argsz: usize, supported: u32, minsz: usize) -> Result<bool> {
     let action = super::feature_check::check_feature(flags, argsz, supported, minsz)?;
     Ok(action == super::feature_check::Action::Run)
 }

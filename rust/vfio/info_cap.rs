@@ -28,6 +28,10 @@ impl<'a> InfoCapBuf<'a> {
     }
 
     /// Current length of the chain in bytes.
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
     pub fn len(&self) -> usize {
         self.raw.size
     }
@@ -81,10 +85,7 @@ impl<'a> InfoCapBuf<'a> {
 /// # Safety
 ///
 /// `cap` must be valid for reads of `size` bytes for `'a`.
-pub unsafe fn cap_bytes<'a>(
-    cap: *const bindings::vfio_info_cap_header,
-    size: usize,
-) -> &'a [u8] {
+pub unsafe fn cap_bytes<'a>(cap: *const bindings::vfio_info_cap_header, size: usize) -> &'a [u8] {
     if cap.is_null() {
         return &[];
     }
@@ -98,6 +99,10 @@ pub struct OwnedInfoCap(bindings::vfio_info_cap);
 
 impl OwnedInfoCap {
     /// An empty chain.
+    #[expect(
+        clippy::new_without_default,
+        reason = "not a value type: `Default` would invite copies"
+    )]
     pub fn new() -> Self {
         Self(bindings::vfio_info_cap::default())
     }

@@ -217,13 +217,7 @@ impl Backend {
     /// # Safety
     ///
     /// `data` must be valid for `len` bytes of reads (and writes when `!write`).
-    pub unsafe fn dma_rw(
-        &self,
-        iova: u64,
-        data: *mut c_void,
-        len: usize,
-        write: bool,
-    ) -> Result {
+    pub unsafe fn dma_rw(&self, iova: u64, data: *mut c_void, len: usize, write: bool) -> Result {
         let Some(rw) = self.driver.ops().dma_rw else {
             return Err(ENOTTY);
         };

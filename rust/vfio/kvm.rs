@@ -48,6 +48,10 @@ pub struct KvmSlot(GlobalLockedBy<KvmPtr, kvm_ref_lock::LOCK>);
 
 impl KvmSlot {
     /// An empty slot.
+    #[expect(
+        clippy::new_without_default,
+        reason = "not a value type: `Default` would invite copies"
+    )]
     pub fn new() -> Self {
         Self(GlobalLockedBy::new(KvmPtr::NULL))
     }

@@ -53,6 +53,10 @@ impl RegionInfoCaps<'_> {
     }
 
     /// Bytes in the chain so far.
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
     pub fn len(&self) -> usize {
         // SAFETY: `raw` is valid (type invariant).
         unsafe { (*self.raw).size }
