@@ -78,8 +78,6 @@ module! {
     authors: ["vfio-rs developers"],
     description: "Emulated VFIO devices sharing a device set, counting open/close",
     license: "GPL v2",
-    // The shared kernel_ext layer links iommufd helpers (unused here) into every module.
-    imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
 }
 
 /// Devices the module creates.

@@ -56,8 +56,6 @@ module! {
     authors: ["vfio-rs developers"],
     description: "Type1 IOMMU driver for VFIO",
     license: "GPL v2",
-    // The shared kernel_ext layer links iommufd helpers (unused here) into every module.
-    imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
 }
 
 /// Upstream's parameters, same names, types and modes (0644).
