@@ -22,7 +22,7 @@
 )]
 
 #[allow(unused_imports)]
-pub(crate) use kernel::bindings::*;
+pub use kernel::bindings::*;
 use kernel::ffi;
 
 include!("generated/bindings.rs");

@@ -11,23 +11,23 @@ use kernel::{
 };
 
 /// `match` of a bus.
-pub(crate) type BusMatch =
+pub type BusMatch =
     unsafe extern "C" fn(*mut bindings::device, *const bindings::device_driver) -> c_int;
 /// `probe` of a bus.
-pub(crate) type BusProbe = unsafe extern "C" fn(*mut bindings::device) -> c_int;
+pub type BusProbe = unsafe extern "C" fn(*mut bindings::device) -> c_int;
 /// `remove` of a bus.
-pub(crate) type BusRemove = unsafe extern "C" fn(*mut bindings::device);
+pub type BusRemove = unsafe extern "C" fn(*mut bindings::device);
 
 /// A static `struct bus_type`.
 #[repr(transparent)]
-pub(crate) struct BusType(bindings::bus_type);
+pub struct BusType(bindings::bus_type);
 
 // SAFETY: The driver core only reads the bus type (its state is in `subsys_private`).
 unsafe impl Sync for BusType {}
 
 impl BusType {
     /// A bus named `name` with these callbacks.
-    pub(crate) const fn new(
+    pub const fn new(
         name: &'static CStr,
         match_: BusMatch,
         probe: BusProbe,
@@ -49,12 +49,12 @@ impl BusType {
     }
 
     /// The raw bus type.
-    pub(crate) const fn as_ptr(&'static self) -> *const bindings::bus_type {
+    pub const fn as_ptr(&'static self) -> *const bindings::bus_type {
         &self.0
     }
 
     /// Registers the bus; it is unregistered when the registration drops.
-    pub(crate) fn register(&'static self) -> Result<BusRegistration> {
+    pub fn register(&'static self) -> Result<BusRegistration> {
         // SAFETY: `self` is static and fully initialised.
         to_result(unsafe { bindings::bus_register(self.as_ptr()) })?;
         Ok(BusRegistration(self))
@@ -66,7 +66,7 @@ impl BusType {
 /// # Invariants
 ///
 /// The bus is registered until this value drops.
-pub(crate) struct BusRegistration(&'static BusType);
+pub struct BusRegistration(&'static BusType);
 
 impl Drop for BusRegistration {
     fn drop(&mut self) {
@@ -81,10 +81,7 @@ impl Drop for BusRegistration {
 ///
 /// `drv` must be valid, not registered, and stay valid until [`driver_unregister`]; `bus` must
 /// be registered.
-pub(crate) unsafe fn driver_register(
-    drv: *mut bindings::device_driver,
-    bus: &'static BusType,
-) -> Result {
+pub unsafe fn driver_register(drv: *mut bindings::device_driver, bus: &'static BusType) -> Result {
     // SAFETY: `drv` is valid and unregistered (the contract).
     unsafe { (*drv).bus = bus.as_ptr() };
     // SAFETY: As above.
@@ -96,7 +93,7 @@ pub(crate) unsafe fn driver_register(
 /// # Safety
 ///
 /// `drv` must have been registered with [`driver_register`].
-pub(crate) unsafe fn driver_unregister(drv: *mut bindings::device_driver) {
+pub unsafe fn driver_unregister(drv: *mut bindings::device_driver) {
     // SAFETY: As the contract says.
     unsafe { bindings::driver_unregister(drv) };
 }

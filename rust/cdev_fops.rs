@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
-use crate::kernel_ext::fops::StaticFops;
+use crate::fops::StaticFops;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -15,7 +15,7 @@ use kernel::{
 };
 
 /// The private data of an open node.
-pub(crate) trait CdevFile: Sized + Send + Sync + 'static {
+pub trait CdevFile: Sized + Send + Sync + 'static {
     /// Opens the node with this minor; the result becomes the file's private data.
     fn open(minor: u32, file: &File) -> Result<KBox<Self>>;
 
@@ -29,7 +29,7 @@ pub(crate) trait CdevFile: Sized + Send + Sync + 'static {
 }
 
 /// Builds the `file_operations` of a [`CdevFile`].
-pub(crate) struct CdevVtable<T>(PhantomData<T>);
+pub struct CdevVtable<T>(PhantomData<T>);
 
 impl<T: CdevFile> CdevVtable<T> {
     /// # Safety
@@ -77,7 +77,7 @@ impl<T: CdevFile> CdevVtable<T> {
     }
 
     /// The table for `T`, owned by `owner`.
-    pub(crate) const fn build(owner: &'static ThisModule) -> StaticFops {
+    pub const fn build(owner: &'static ThisModule) -> StaticFops {
         StaticFops(bindings::file_operations {
             owner: owner.as_ptr(),
             open: Some(Self::open),
@@ -92,7 +92,7 @@ impl<T: CdevFile> CdevVtable<T> {
 
 impl StaticFops {
     /// Whether `file` was opened through this table.
-    pub(crate) fn owns(&'static self, file: &File) -> bool {
+    pub fn owns(&'static self, file: &File) -> bool {
         // SAFETY: `f_op` of a live file is readable.
         core::ptr::eq(unsafe { (*file.as_ptr()).f_op }, &self.0)
     }
@@ -102,7 +102,7 @@ impl StaticFops {
     /// # Safety
     ///
     /// This table must have been built by `CdevVtable::<T>::build`.
-    pub(crate) unsafe fn data_of<'a, T: CdevFile>(&'static self, file: &'a File) -> Option<&'a T> {
+    pub unsafe fn data_of<'a, T: CdevFile>(&'static self, file: &'a File) -> Option<&'a T> {
         if !self.owns(file) {
             return None;
         }

@@ -24,19 +24,19 @@ struct Inner {
 }
 
 /// Where a [`CdevNode`] goes and what its file operations are.
-pub(crate) struct CdevNodeSpec<'a> {
+pub struct CdevNodeSpec<'a> {
     /// Class of the device (its devnode callback names the `/dev` path).
-    pub(crate) class: *const bindings::class,
+    pub class: *const bindings::class,
     /// Device number of the node.
-    pub(crate) devt: bindings::dev_t,
+    pub devt: bindings::dev_t,
     /// Device name (`/sys/class/<class>/<name>`).
-    pub(crate) name: &'a CStr,
+    pub name: &'a CStr,
     /// File operations of the node.
-    pub(crate) fops: &'static bindings::file_operations,
+    pub fops: &'static bindings::file_operations,
     /// Module owning `fops`.
-    pub(crate) owner: *mut bindings::module,
+    pub owner: *mut bindings::module,
     /// Opaque pointer the file operations get back through [`CdevNode::data_of_inode`].
-    pub(crate) data: *mut c_void,
+    pub data: *mut c_void,
 }
 
 /// An added class device + cdev; dropping the handle does not remove it, [`CdevNode::remove`]
@@ -45,7 +45,7 @@ pub(crate) struct CdevNodeSpec<'a> {
 /// # Invariants
 ///
 /// `inner` was added with `cdev_device_add` and this handle owns one device reference.
-pub(crate) struct CdevNode {
+pub struct CdevNode {
     inner: NonNull<Inner>,
 }
 
@@ -66,7 +66,7 @@ unsafe extern "C" fn release(dev: *mut bindings::device) {
 
 impl CdevNode {
     /// Creates and adds the device and its cdev.
-    pub(crate) fn add(spec: &CdevNodeSpec<'_>) -> Result<Self> {
+    pub fn add(spec: &CdevNodeSpec<'_>) -> Result<Self> {
         let inner = KBox::new(
             Inner {
                 device: Opaque::zeroed(),
@@ -100,7 +100,7 @@ impl CdevNode {
     }
 
     /// Removes the node from sysfs and `/dev`; open files keep the memory until they close.
-    pub(crate) fn remove(self) {
+    pub fn remove(self) {
         // SAFETY: The node was added (type invariant).
         unsafe { bindings::cdev_device_del((*self.inner.as_ptr()).cdev.get(), self.device()) };
     }
@@ -115,10 +115,10 @@ impl CdevNode {
     /// # Safety
     ///
     /// `inode` must be an inode of a node created by [`CdevNode::add`], being opened.
-    pub(crate) unsafe fn data_of_inode(inode: *mut bindings::inode) -> *mut c_void {
+    pub unsafe fn data_of_inode(inode: *mut bindings::inode) -> *mut c_void {
         // SAFETY: `i_cdev` is the `cdev` field of an `Inner` (function contract).
         unsafe {
-            let cdev = crate::kernel_ext::helpers::vfio_rs_inode_cdev(inode);
+            let cdev = crate::helpers::vfio_rs_inode_cdev(inode);
             let inner = cdev
                 .cast::<u8>()
                 .sub(core::mem::offset_of!(Inner, cdev))

@@ -11,7 +11,7 @@ use kernel::{
 };
 
 /// Number of minors in a region that spans a whole major (`MINORMASK + 1`).
-pub(crate) const ALL_MINORS: u32 = 1 << bindings::MINORBITS;
+pub const ALL_MINORS: u32 = 1 << bindings::MINORBITS;
 
 /// A region of device numbers obtained with `alloc_chrdev_region`.
 ///
@@ -19,14 +19,14 @@ pub(crate) const ALL_MINORS: u32 = 1 << bindings::MINORBITS;
 ///
 /// `[base, base + count)` is registered with the name given at allocation and is released
 /// exactly once, on drop.
-pub(crate) struct ChrdevRegion {
+pub struct ChrdevRegion {
     base: bindings::dev_t,
     count: u32,
 }
 
 impl ChrdevRegion {
     /// Allocates `count` minors under a dynamic major, shown as `name` in `/proc/devices`.
-    pub(crate) fn alloc(count: u32, name: &'static CStr) -> Result<Self> {
+    pub fn alloc(count: u32, name: &'static CStr) -> Result<Self> {
         let mut base: bindings::dev_t = 0;
         // SAFETY: `base` is a valid out pointer and `name` lives forever, as the region requires.
         to_result(unsafe {
@@ -37,7 +37,7 @@ impl ChrdevRegion {
     }
 
     /// The first device number of the region.
-    pub(crate) fn base(&self) -> bindings::dev_t {
+    pub fn base(&self) -> bindings::dev_t {
         self.base
     }
 }

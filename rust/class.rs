@@ -13,7 +13,7 @@ use kernel::{
 };
 
 /// Static description of a class: its sysfs name and the `/dev` directory of its nodes.
-pub(crate) trait ClassInfo {
+pub trait ClassInfo {
     /// Name under `/sys/class/`.
     const NAME: &'static CStr;
     /// Device nodes are created as `/dev/<DEVNODE_DIR>/<device name>`.
@@ -27,7 +27,7 @@ pub(crate) trait ClassInfo {
 /// `inner` is registered with `class_register` and unregistered exactly once, on drop; it is
 /// pinned, as the driver core keeps pointers to it while registered.
 #[pin_data(PinnedDrop)]
-pub(crate) struct Class<T: ClassInfo> {
+pub struct Class<T: ClassInfo> {
     #[pin]
     inner: Opaque<bindings::class>,
     _info: PhantomData<T>,
@@ -41,7 +41,7 @@ unsafe impl<T: ClassInfo> Sync for Class<T> {}
 
 impl<T: ClassInfo> Class<T> {
     /// Registers the class.
-    pub(crate) fn register() -> impl PinInit<Self, Error> {
+    pub fn register() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             inner <- Opaque::try_ffi_init(|slot: *mut bindings::class| {
                 let class = bindings::class {
@@ -60,7 +60,7 @@ impl<T: ClassInfo> Class<T> {
     }
 
     /// The raw class, for creating devices in it.
-    pub(crate) fn as_raw(&self) -> *mut bindings::class {
+    pub fn as_raw(&self) -> *mut bindings::class {
         self.inner.get()
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/device/class.h`](srctree/include/linux/device/class.h).
 
-use crate::kernel_ext::dev_ext::Dev;
+use crate::dev_ext::Dev;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -18,7 +18,7 @@ use kernel::{
 /// # Invariants
 ///
 /// `ptr` is a class registered with `class_compat_register` and owned by this value.
-pub(crate) struct ClassCompat {
+pub struct ClassCompat {
     ptr: NonNull<bindings::class_compat>,
 }
 
@@ -29,7 +29,7 @@ unsafe impl Sync for ClassCompat {}
 
 impl ClassCompat {
     /// `class_compat_register(name)`.
-    pub(crate) fn register(name: &'static CStr) -> Result<Self> {
+    pub fn register(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is a valid string that outlives the class (it is static).
         let ptr = unsafe { bindings::class_compat_register(name.as_char_ptr()) };
         // INVARIANT: Non-null means registered (upstream maps null to `-ENOMEM`).
@@ -39,13 +39,13 @@ impl ClassCompat {
     }
 
     /// Adds a link to `dev` named after it.
-    pub(crate) fn create_link(&self, dev: &Dev) -> Result {
+    pub fn create_link(&self, dev: &Dev) -> Result {
         // SAFETY: The class is registered (type invariant) and `dev` is alive.
         to_result(unsafe { bindings::class_compat_create_link(self.ptr.as_ptr(), dev.as_raw()) })
     }
 
     /// Removes the link to `dev`.
-    pub(crate) fn remove_link(&self, dev: &Dev) {
+    pub fn remove_link(&self, dev: &Dev) {
         // SAFETY: The class is registered (type invariant) and `dev` is alive.
         unsafe { bindings::class_compat_remove_link(self.ptr.as_ptr(), dev.as_raw()) };
     }

@@ -9,7 +9,7 @@
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h).
 
-use crate::kernel_ext::kobject::Kobject;
+use crate::kobject::Kobject;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -26,7 +26,7 @@ use kernel::{
 /// A shared reference to a [`Dev`] means the device is initialised (`device_initialize`) and
 /// alive for the reference's lifetime.
 #[repr(transparent)]
-pub(crate) struct Dev(Opaque<bindings::device>);
+pub struct Dev(Opaque<bindings::device>);
 
 // SAFETY: Devices are reference-counted and usable from any thread.
 unsafe impl Send for Dev {}
@@ -52,43 +52,43 @@ impl Dev {
     /// # Safety
     ///
     /// `ptr` must point to an initialised device that stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::device) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::device) -> &'a Self {
         // SAFETY: `Dev` is a transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The raw device.
-    pub(crate) fn as_raw(&self) -> *mut bindings::device {
+    pub fn as_raw(&self) -> *mut bindings::device {
         self.0.get()
     }
 
     /// Its kobject.
-    pub(crate) fn kobj(&self) -> &Kobject {
+    pub fn kobj(&self) -> &Kobject {
         // SAFETY: The device is alive (type invariant), and so is its embedded kobject.
         unsafe { Kobject::from_raw(&raw mut (*self.as_raw()).kobj) }
     }
 
     /// `dev_name()`.
-    pub(crate) fn name(&self) -> &CStr {
+    pub fn name(&self) -> &CStr {
         // SAFETY: The device is alive (type invariant); its name is a valid string while it is.
         unsafe { CStr::from_char_ptr(bindings::dev_name(self.as_raw())) }
     }
 
     /// `dev_driver_string()`: the bound driver's name, else the bus's, else the class's.
-    pub(crate) fn driver_string(&self) -> &CStr {
+    pub fn driver_string(&self) -> &CStr {
         // SAFETY: The device is alive (type invariant); the string is static or the device's.
         unsafe { CStr::from_char_ptr(bindings::dev_driver_string(self.as_raw())) }
     }
 
     /// Whether the device sits on `bus`.
-    pub(crate) fn is_on_bus(&self, bus: *const bindings::bus_type) -> bool {
+    pub fn is_on_bus(&self, bus: *const bindings::bus_type) -> bool {
         // SAFETY: The device is alive (type invariant); `bus` is set before `device_add`.
         core::ptr::eq(unsafe { (*self.as_raw()).bus }, bus)
     }
 
     /// Calls `f` on each child (`device_for_each_child`), under the driver core's klist
     /// iteration (children may be deleted meanwhile, each stays alive during its call).
-    pub(crate) fn for_each_child<F: FnMut(&Dev)>(&self, mut f: F) {
+    pub fn for_each_child<F: FnMut(&Dev)>(&self, mut f: F) {
         /// Calls the closure behind `data` on `dev`.
         ///
         /// # Safety
@@ -114,7 +114,7 @@ impl Dev {
     /// # Safety
     ///
     /// `drv` must be a registered driver of this device's bus.
-    pub(crate) unsafe fn driver_attach(&self, drv: *const bindings::device_driver) -> Result {
+    pub unsafe fn driver_attach(&self, drv: *const bindings::device_driver) -> Result {
         // SAFETY: The device is alive; `drv` is registered (the contract).
         to_result(unsafe { bindings::device_driver_attach(drv, self.as_raw()) })
     }
@@ -125,7 +125,7 @@ impl Dev {
     /// # Safety
     ///
     /// Must be called from the `store` callback of `attr` on this device.
-    pub(crate) unsafe fn remove_file_self(&self, attr: *const bindings::device_attribute) -> bool {
+    pub unsafe fn remove_file_self(&self, attr: *const bindings::device_attribute) -> bool {
         // SAFETY: As the contract says.
         unsafe { bindings::device_remove_file_self(self.as_raw(), attr) }
     }

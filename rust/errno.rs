@@ -12,47 +12,47 @@ use core::fmt;
 
 /// A positive errno value (`EINVAL` is 22), as in `include/uapi/asm-generic/errno-base.h`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Errno(i32);
+pub struct Errno(i32);
 
 impl Errno {
     /// Operation not permitted.
-    pub(crate) const EPERM: Errno = Errno(1);
+    pub const EPERM: Errno = Errno(1);
     /// No such entry.
-    pub(crate) const ENOENT: Errno = Errno(2);
+    pub const ENOENT: Errno = Errno(2);
     /// No such process (the mapping's mm is gone).
-    pub(crate) const ESRCH: Errno = Errno(3);
+    pub const ESRCH: Errno = Errno(3);
     /// Argument list too long.
-    pub(crate) const E2BIG: Errno = Errno(7);
+    pub const E2BIG: Errno = Errno(7);
     /// Try again (an mdev still being created).
-    pub(crate) const EAGAIN: Errno = Errno(11);
+    pub const EAGAIN: Errno = Errno(11);
     /// Out of memory.
-    pub(crate) const ENOMEM: Errno = Errno(12);
+    pub const ENOMEM: Errno = Errno(12);
     /// Permission denied (a v2-only operation on a v1 container).
-    pub(crate) const EACCES: Errno = Errno(13);
+    pub const EACCES: Errno = Errno(13);
     /// Bad user address.
-    pub(crate) const EFAULT: Errno = Errno(14);
+    pub const EFAULT: Errno = Errno(14);
     /// Busy (vaddr invalidated, emulated groups present, pins not released).
-    pub(crate) const EBUSY: Errno = Errno(16);
+    pub const EBUSY: Errno = Errno(16);
     /// A mapping overlaps.
-    pub(crate) const EEXIST: Errno = Errno(17);
+    pub const EEXIST: Errno = Errno(17);
     /// No such device.
-    pub(crate) const ENODEV: Errno = Errno(19);
+    pub const ENODEV: Errno = Errno(19);
     /// Invalid argument.
-    pub(crate) const EINVAL: Errno = Errno(22);
+    pub const EINVAL: Errno = Errno(22);
     /// No more mappings allowed (`dma_entry_limit`).
-    pub(crate) const ENOSPC: Errno = Errno(28);
+    pub const ENOSPC: Errno = Errno(28);
     /// Address arithmetic overflows.
-    pub(crate) const EOVERFLOW: Errno = Errno(75);
+    pub const EOVERFLOW: Errno = Errno(75);
     /// Too many users (an mdev parent with no instances left).
-    pub(crate) const EUSERS: Errno = Errno(87);
+    pub const EUSERS: Errno = Errno(87);
 
     /// The negative value the kernel returns to user space.
-    pub(crate) fn to_errno(self) -> i32 {
+    pub fn to_errno(self) -> i32 {
         -self.0
     }
 
     /// The symbolic name, for messages and test failures.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self.0 {
             1 => "EPERM",
             2 => "ENOENT",

@@ -9,7 +9,7 @@
 //! [`include/linux/wait.h`](srctree/include/linux/wait.h),
 //! [`include/linux/poll.h`](srctree/include/linux/poll.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     helpers, //
 };
@@ -23,16 +23,16 @@ use kernel::{
 
 /// Events of a poll or a wake-up (`__poll_t`).
 #[derive(Clone, Copy)]
-pub(crate) struct PollEvents(u32);
+pub struct PollEvents(u32);
 
 impl PollEvents {
     /// `EPOLLIN`: the eventfd's counter is non-zero.
-    pub(crate) fn readable(self) -> bool {
+    pub fn readable(self) -> bool {
         self.0 & bindings::EPOLLIN != 0
     }
 
     /// `EPOLLHUP`: the eventfd's last file reference is going away.
-    pub(crate) fn hung_up(self) -> bool {
+    pub fn hung_up(self) -> bool {
         self.0 & bindings::EPOLLHUP != 0
     }
 }
@@ -44,7 +44,7 @@ impl PollEvents {
 ///
 /// `WAIT` and `POLL_TABLE` must be the offsets of such members in `Self`, and `Self` must allow
 /// C to write them while it is shared (e.g. by wrapping its C struct in `Opaque`).
-pub(crate) unsafe trait EventFdWaiter: Sized {
+pub unsafe trait EventFdWaiter: Sized {
     /// Offset of the `struct wait_queue_entry`.
     const WAIT: usize;
     /// Offset of the `poll_table`.
@@ -52,7 +52,7 @@ pub(crate) unsafe trait EventFdWaiter: Sized {
 }
 
 /// What the wake-ups of an eventfd do to a waiter `T` hooked onto it by [`arm`].
-pub(crate) trait WaitCallback<T> {
+pub trait WaitCallback<T> {
     /// Called for each wake-up of the eventfd's wait queue (a signal, or the hang-up when its
     /// last file reference goes), in atomic context under the queue's lock.
     fn wake(waiter: &T, events: PollEvents);
@@ -106,7 +106,7 @@ unsafe extern "C" fn poll_queue_callback<T: EventFdWaiter>(
 /// `waiter` must be valid, with its entry and poll table on no queue and accessed by nobody
 /// else during the call; it must stay valid until its entry is unhooked
 /// ([`EventFd::remove_wait_queue`]); `file` must be an eventfd.
-pub(crate) unsafe fn arm<T: EventFdWaiter, C: WaitCallback<T>>(
+pub unsafe fn arm<T: EventFdWaiter, C: WaitCallback<T>>(
     waiter: *mut T,
     file: &LocalFile,
 ) -> PollEvents {
@@ -129,7 +129,7 @@ pub(crate) unsafe fn arm<T: EventFdWaiter, C: WaitCallback<T>>(
 ///
 /// A `&EventFd` only exists while someone holds a reference on the context.
 #[repr(transparent)]
-pub(crate) struct EventFd(Opaque<bindings::eventfd_ctx>);
+pub struct EventFd(Opaque<bindings::eventfd_ctx>);
 
 impl EventFd {
     /// Borrows the context behind `ptr`.
@@ -137,13 +137,13 @@ impl EventFd {
     /// # Safety
     ///
     /// `ptr` must be a context on which a reference is held for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::eventfd_ctx) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::eventfd_ctx) -> &'a Self {
         // SAFETY: Per the function contract; `EventFd` is transparent over the C struct.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The C context.
-    pub(crate) fn as_raw(&self) -> *mut bindings::eventfd_ctx {
+    pub fn as_raw(&self) -> *mut bindings::eventfd_ctx {
         self.0.get()
     }
 
@@ -152,7 +152,7 @@ impl EventFd {
     /// # Safety
     ///
     /// The caller must hold the context's wait-queue lock, as wake callbacks do.
-    pub(crate) unsafe fn do_read_locked(&self) -> u64 {
+    pub unsafe fn do_read_locked(&self) -> u64 {
         let mut cnt = 0u64;
         // SAFETY: The context is live (type invariant); the lock is held per the contract.
         unsafe { bindings::eventfd_ctx_do_read(self.as_raw(), &mut cnt) };
@@ -165,7 +165,7 @@ impl EventFd {
     /// # Safety
     ///
     /// `wait` must be an entry that was added to this context's wait queue and not removed.
-    pub(crate) unsafe fn remove_wait_queue(&self, wait: *mut bindings::wait_queue_entry) -> u64 {
+    pub unsafe fn remove_wait_queue(&self, wait: *mut bindings::wait_queue_entry) -> u64 {
         let mut cnt = 0u64;
         // SAFETY: The context is live (type invariant) and `wait` is queued on it (contract).
         // The call only fails (`-EAGAIN`) when the counter was zero, which we report as 0.
@@ -179,7 +179,7 @@ impl EventFd {
 /// # Invariants
 ///
 /// This object owns one reference on `ptr`, dropped with `eventfd_ctx_put`.
-pub(crate) struct EventFdRef {
+pub struct EventFdRef {
     ptr: NonNull<bindings::eventfd_ctx>,
 }
 
@@ -191,7 +191,7 @@ unsafe impl Sync for EventFdRef {}
 
 impl EventFdRef {
     /// The context of an open eventfd file (`eventfd_ctx_fileget`); `EINVAL` for other files.
-    pub(crate) fn from_file(file: &LocalFile) -> Result<Self> {
+    pub fn from_file(file: &LocalFile) -> Result<Self> {
         // SAFETY: `file` is a live file; a context comes back with a new reference.
         let ptr = from_err_ptr(unsafe { bindings::eventfd_ctx_fileget(file.as_ptr()) })?;
         // INVARIANT: `eventfd_ctx_fileget` took a reference.
@@ -201,7 +201,7 @@ impl EventFdRef {
     }
 
     /// Gives the reference up to a C struct that stores the context pointer.
-    pub(crate) fn into_raw(self) -> *mut bindings::eventfd_ctx {
+    pub fn into_raw(self) -> *mut bindings::eventfd_ctx {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
         ptr
@@ -212,7 +212,7 @@ impl EventFdRef {
     /// # Safety
     ///
     /// `ptr` must come from [`EventFdRef::into_raw`], and that reference must not be used again.
-    pub(crate) unsafe fn from_raw(ptr: *mut bindings::eventfd_ctx) -> Self {
+    pub unsafe fn from_raw(ptr: *mut bindings::eventfd_ctx) -> Self {
         // INVARIANT: Per the function contract the reference is handed back to us.
         Self {
             // SAFETY: `into_raw` only returns non-null pointers.

@@ -13,7 +13,7 @@ use kernel::{
 /// A `file_operations` table that may live in a `static` (it only holds function and module
 /// pointers, which are immutable). Its address identifies files opened through it.
 #[repr(transparent)]
-pub(crate) struct StaticFops(pub(crate) bindings::file_operations);
+pub struct StaticFops(pub bindings::file_operations);
 
 // SAFETY: The table is never mutated after construction; its pointers are to code and to the
 // owning module, both valid for the module's lifetime.
@@ -27,7 +27,7 @@ extern "C" fn open_enodev(_inode: *mut bindings::inode, _file: *mut bindings::fi
 impl StaticFops {
     /// A node whose open fails with `ENODEV`: the node exists (sysfs, `/dev`) but its file
     /// interface is not provided yet.
-    pub(crate) const fn unopenable(owner: &'static ThisModule) -> Self {
+    pub const fn unopenable(owner: &'static ThisModule) -> Self {
         Self(bindings::file_operations {
             owner: owner.as_ptr(),
             open: Some(open_enodev),
@@ -36,7 +36,7 @@ impl StaticFops {
     }
 
     /// The table, for `cdev_init`.
-    pub(crate) fn get(&'static self) -> &'static bindings::file_operations {
+    pub fn get(&'static self) -> &'static bindings::file_operations {
         &self.0
     }
 }

@@ -6,8 +6,7 @@
 //! once and checked: the owning module's init calls `init()`, everything else calls `lock()`.
 
 /// Declares `mod $name` holding a global `Mutex<$ty>` with `init()` and `lock()`.
-// Modules without module-global state (the sample drivers) include this layer too.
-#[allow(unused_macros)]
+#[macro_export]
 macro_rules! module_mutex {
     ($(#[$meta:meta])* $vis:vis static $name:ident: $ty:ty = $value:expr;) => {
         $(#[$meta])*
@@ -52,5 +51,4 @@ macro_rules! module_mutex {
         }
     };
 }
-#[allow(unused_imports)]
-pub(crate) use module_mutex;
+pub use crate::module_mutex;

@@ -6,7 +6,7 @@
 //! [`lib/uuid.c`](srctree/lib/uuid.c). Kernel-independent, so the host build tests it.
 
 /// `UUID_STRING_LEN`: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-pub(crate) const UUID_STRING_LEN: usize = 36;
+pub const UUID_STRING_LEN: usize = 36;
 
 /// Where each byte of a `guid_t` comes from in the string: upstream's `guid_index`.
 const GUID_INDEX: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -15,7 +15,7 @@ const STRING_INDEX: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28
 
 /// A `guid_t`: 16 bytes in the kernel's GUID (mixed-endian) order.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub(crate) struct Guid(pub(crate) [u8; 16]);
+pub struct Guid(pub [u8; 16]);
 
 /// The value of one hex digit (`hex_to_bin`), either case.
 fn hex_value(c: u8) -> Option<u8> {
@@ -31,7 +31,7 @@ impl Guid {
     /// `guid_parse()`: the first [`UUID_STRING_LEN`] bytes of `s` must be a UUID string
     /// (`uuid_is_valid()`: dashes at 8, 13, 18 and 23, hex digits elsewhere); anything after
     /// them is ignored, as C stops reading there. `None` where upstream returns `-EINVAL`.
-    pub(crate) fn parse(s: &[u8]) -> Option<Self> {
+    pub fn parse(s: &[u8]) -> Option<Self> {
         let s = s.get(..UUID_STRING_LEN)?;
         for (i, &c) in s.iter().enumerate() {
             let ok = match i {
@@ -52,7 +52,7 @@ impl Guid {
     }
 
     /// `%pUl`: the lower-case string form, the inverse of [`Guid::parse`].
-    pub(crate) fn to_lower_string(self) -> [u8; UUID_STRING_LEN] {
+    pub fn to_lower_string(self) -> [u8; UUID_STRING_LEN] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut s = [b'-'; UUID_STRING_LEN];
         for (i, &at) in STRING_INDEX.iter().enumerate() {

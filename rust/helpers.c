@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C helpers for static inline kernel functions that the kernel's own
- * rust/helpers do not cover. Linked into each module that needs them, never
- * exported; prototypes in include/vfio-rs/helpers.h.
+ * rust/helpers do not cover. Linked once, into vfio_rs_kernel_ext.ko, which
+ * exports them (an #[inline] or generic user in another module calls them
+ * there); prototypes in include/vfio-rs/helpers.h.
  */
 #include <linux/lockdep.h>
 

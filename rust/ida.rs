@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/idr.h`](srctree/include/linux/idr.h).
 
-use crate::kernel_ext::helpers;
+use crate::helpers;
 use core::ops::Deref;
 use kernel::{
     bindings,
@@ -19,7 +19,7 @@ use kernel::{
 ///
 /// `inner` is initialised and pinned; it is destroyed on drop.
 #[pin_data(PinnedDrop)]
-pub(crate) struct Ida {
+pub struct Ida {
     #[pin]
     inner: Opaque<bindings::ida>,
 }
@@ -31,7 +31,7 @@ unsafe impl Sync for Ida {}
 
 impl Ida {
     /// An empty allocator.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `ida_init` fully initialises it.
             inner <- Opaque::ffi_init(|slot| unsafe { helpers::vfio_rs_ida_init(slot) }),
@@ -50,7 +50,7 @@ impl Deref for Ida {
 
 /// An initialised IDA owned by someone else (an [`Ida`], or a C struct embedding one).
 #[repr(transparent)]
-pub(crate) struct IdaRef(Opaque<bindings::ida>);
+pub struct IdaRef(Opaque<bindings::ida>);
 
 impl IdaRef {
     /// Borrows an IDA.
@@ -58,18 +58,18 @@ impl IdaRef {
     /// # Safety
     ///
     /// `ptr` must be an initialised IDA, not destroyed or re-initialised for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::ida) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::ida) -> &'a Self {
         // SAFETY: Per the function contract; `IdaRef` is transparent over the C struct.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// Allocates the lowest free id in `0..=max`.
-    pub(crate) fn alloc_max(&self, max: u32) -> Result<u32> {
+    pub fn alloc_max(&self, max: u32) -> Result<u32> {
         self.alloc_range(0, max)
     }
 
     /// Allocates the lowest free id in `min..=max`.
-    pub(crate) fn alloc_range(&self, min: u32, max: u32) -> Result<u32> {
+    pub fn alloc_range(&self, min: u32, max: u32) -> Result<u32> {
         // SAFETY: The IDA is initialised (`from_raw`'s contract).
         let id = unsafe { bindings::ida_alloc_range(self.0.get(), min, max, bindings::GFP_KERNEL) };
         kernel::error::to_result(id)?;
@@ -77,14 +77,14 @@ impl IdaRef {
     }
 
     /// The lowest allocated id in `min..=max`, if any.
-    pub(crate) fn first_in(&self, min: u32, max: u32) -> Option<u32> {
+    pub fn first_in(&self, min: u32, max: u32) -> Option<u32> {
         // SAFETY: The IDA is initialised (`from_raw`'s contract).
         let id = unsafe { bindings::ida_find_first_range(self.0.get(), min, max) };
         u32::try_from(id).ok()
     }
 
     /// Frees an allocated id.
-    pub(crate) fn free(&self, id: u32) {
+    pub fn free(&self, id: u32) {
         // SAFETY: The IDA is initialised (`from_raw`'s contract).
         unsafe { bindings::ida_free(self.0.get(), id) };
     }

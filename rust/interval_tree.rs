@@ -21,7 +21,7 @@ const ALL: (usize, usize) = (0, usize::MAX);
 /// `root` is a valid tree for `'a` that only this cursor changes; `at` is null or a node
 /// currently in it (only nodes found through the tree are stored, and a removed node is
 /// replaced at once).
-pub(crate) struct IntervalTreeCursor<'a> {
+pub struct IntervalTreeCursor<'a> {
     root: NonNull<bindings::rb_root_cached>,
     at: *mut bindings::interval_tree_node,
     _tree: PhantomData<&'a mut bindings::rb_root_cached>,
@@ -35,7 +35,7 @@ impl IntervalTreeCursor<'_> {
     /// `root` must be a valid interval tree of `interval_tree_node`s that nobody else reads or
     /// changes during `'a`, and every node in it must stay allocated during `'a` (removing a
     /// node does not free it).
-    pub(crate) unsafe fn new(root: NonNull<bindings::rb_root_cached>) -> Self {
+    pub unsafe fn new(root: NonNull<bindings::rb_root_cached>) -> Self {
         // INVARIANT: Per the function contract; no node yet.
         Self {
             root,
@@ -45,7 +45,7 @@ impl IntervalTreeCursor<'_> {
     }
 
     /// Moves to the first node; false if the tree is empty.
-    pub(crate) fn rewind(&mut self) -> bool {
+    pub fn rewind(&mut self) -> bool {
         // SAFETY: `root` is valid (type invariant); full-range queries visit every node.
         // INVARIANT: The result is null or a node of the tree.
         self.at = unsafe { bindings::interval_tree_iter_first(self.root.as_ptr(), ALL.0, ALL.1) };
@@ -53,7 +53,7 @@ impl IntervalTreeCursor<'_> {
     }
 
     /// Moves to the next node; false past the last one (or with no current node).
-    pub(crate) fn advance(&mut self) -> bool {
+    pub fn advance(&mut self) -> bool {
         if self.at.is_null() {
             return false;
         }
@@ -64,20 +64,20 @@ impl IntervalTreeCursor<'_> {
     }
 
     /// The current node's `start`, or 0 without one.
-    pub(crate) fn start(&self) -> usize {
+    pub fn start(&self) -> usize {
         // SAFETY: `at` is null or a node of the tree (type invariant).
         unsafe { self.at.as_ref() }.map_or(0, |n| n.start)
     }
 
     /// The current node's `last`, or 0 without one.
-    pub(crate) fn last(&self) -> usize {
+    pub fn last(&self) -> usize {
         // SAFETY: `at` is null or a node of the tree (type invariant).
         unsafe { self.at.as_ref() }.map_or(0, |n| n.last)
     }
 
     /// Writes the current node's `last` in place (as upstream's callers of this walk do:
     /// the node keeps its place, only a full-range walk is guaranteed to see it).
-    pub(crate) fn set_last(&mut self, last: usize) {
+    pub fn set_last(&mut self, last: usize) {
         // SAFETY: `at` is null or a node of the tree, which this cursor may change.
         if let Some(n) = unsafe { self.at.as_mut() } {
             n.last = last;
@@ -86,7 +86,7 @@ impl IntervalTreeCursor<'_> {
 
     /// Removes the current node from the tree (its memory stays the caller's) and moves to
     /// the next one; false if there is none.
-    pub(crate) fn remove_and_advance(&mut self) -> bool {
+    pub fn remove_and_advance(&mut self) -> bool {
         let node = self.at;
         if node.is_null() {
             return false;
@@ -108,14 +108,14 @@ impl IntervalTreeCursor<'_> {
 ///
 /// `nodes` never reallocates (nodes are only pushed within its capacity), so the nodes linked
 /// into `root` stay at their addresses; every node linked into `root` is one of `nodes`.
-pub(crate) struct IntervalTree {
+pub struct IntervalTree {
     root: bindings::rb_root_cached,
     nodes: kernel::alloc::KVec<bindings::interval_tree_node>,
 }
 
 impl IntervalTree {
     /// An empty tree with room for `capacity` nodes (`GFP_KERNEL`).
-    pub(crate) fn with_capacity(capacity: usize) -> kernel::error::Result<Self> {
+    pub fn with_capacity(capacity: usize) -> kernel::error::Result<Self> {
         Ok(Self {
             // `RB_ROOT_CACHED`: no root node, no leftmost node.
             root: bindings::rb_root_cached::default(),
@@ -124,20 +124,24 @@ impl IntervalTree {
     }
 
     /// The number of nodes inserted (removed ones included).
-    pub(crate) fn len(&self) -> usize {
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
+    pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
     /// Whether a node of the tree overlaps `start ..= last`, by the tree's own query
     /// (`interval_tree_iter_first`).
-    pub(crate) fn overlaps(&mut self, start: usize, last: usize) -> bool {
+    pub fn overlaps(&mut self, start: usize, last: usize) -> bool {
         // SAFETY: `root` is a valid tree whose nodes are alive (type invariant); the query does
         // not change it.
         !unsafe { bindings::interval_tree_iter_first(&mut self.root, start, last) }.is_null()
     }
 
     /// Inserts a node `start ..= last`; `ENOSPC` when the capacity is used up.
-    pub(crate) fn insert(&mut self, start: usize, last: usize) -> kernel::error::Result {
+    pub fn insert(&mut self, start: usize, last: usize) -> kernel::error::Result {
         let node = bindings::interval_tree_node {
             start,
             last,
@@ -158,7 +162,7 @@ impl IntervalTree {
 
     /// The tree for a C callee, which may query it and remove nodes (not free them) until it
     /// returns.
-    pub(crate) fn as_raw(&mut self) -> *mut bindings::rb_root_cached {
+    pub fn as_raw(&mut self) -> *mut bindings::rb_root_cached {
         &mut self.root
     }
 }

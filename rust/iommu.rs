@@ -15,7 +15,7 @@ use kernel::{
 /// # Invariants
 ///
 /// `ptr` is a group on which this object owns one reference.
-pub(crate) struct IommuGroup {
+pub struct IommuGroup {
     ptr: NonNull<bindings::iommu_group>,
 }
 
@@ -30,24 +30,24 @@ impl IommuGroup {
     /// # Safety
     ///
     /// `dev` must be a valid device.
-    pub(crate) unsafe fn of_device(dev: *mut bindings::device) -> Option<Self> {
+    pub unsafe fn of_device(dev: *mut bindings::device) -> Option<Self> {
         // SAFETY: `dev` is valid per the function contract; the result is a new reference.
         NonNull::new(unsafe { bindings::iommu_group_get(dev) }).map(|ptr| Self { ptr })
     }
 
     /// The group's id (`/sys/kernel/iommu_groups/<id>`).
-    pub(crate) fn id(&self) -> i32 {
+    pub fn id(&self) -> i32 {
         // SAFETY: The group is valid while referenced (type invariant).
         unsafe { bindings::iommu_group_id(self.ptr.as_ptr()) }
     }
 
     /// Whether both refer to the same group.
-    pub(crate) fn same(&self, other: &IommuGroup) -> bool {
+    pub fn same(&self, other: &IommuGroup) -> bool {
         self.ptr == other.ptr
     }
 
     /// The raw group, for IOMMU drivers (`attach_group`).
-    pub(crate) fn as_raw(&self) -> *mut bindings::iommu_group {
+    pub fn as_raw(&self) -> *mut bindings::iommu_group {
         self.ptr.as_ptr()
     }
 }
@@ -61,7 +61,7 @@ impl IommuGroup {
     /// # Safety
     ///
     /// `dev` must be a valid device that is in no IOMMU group.
-    pub(crate) unsafe fn alloc_for_device(dev: *mut bindings::device) -> Result<Self> {
+    pub unsafe fn alloc_for_device(dev: *mut bindings::device) -> Result<Self> {
         // SAFETY: No precondition; the result is a new reference or an error pointer.
         let ptr = kernel::error::from_err_ptr(unsafe { bindings::iommu_group_alloc() })?;
         // INVARIANT: `iommu_group_alloc` returned a group with one reference, now ours.
@@ -83,7 +83,7 @@ impl IommuGroup {
     /// # Safety
     ///
     /// `dev` must be a valid device added to this group by [`IommuGroup::alloc_for_device`].
-    pub(crate) unsafe fn remove_device(&self, dev: *mut bindings::device) {
+    pub unsafe fn remove_device(&self, dev: *mut bindings::device) {
         // SAFETY: `dev` is valid and in this group per the function contract.
         unsafe { bindings::iommu_group_remove_device(dev) };
     }
@@ -101,14 +101,14 @@ impl Clone for IommuGroup {
 impl IommuGroup {
     /// Whether a kernel driver or another owner uses the group's DMA (the group is then not
     /// viable for userspace).
-    pub(crate) fn dma_owner_claimed(&self) -> bool {
+    pub fn dma_owner_claimed(&self) -> bool {
         // SAFETY: The group is valid (type invariant).
         unsafe { bindings::iommu_group_dma_owner_claimed(self.ptr.as_ptr()) }
     }
 
     /// Claims the group's DMA for userspace on behalf of `owner` (an identity token); fails
     /// with `EPERM` while a kernel driver is bound, `EBUSY` while another owner holds it.
-    pub(crate) fn claim_dma_owner(&self, owner: usize) -> Result<DmaOwnership> {
+    pub fn claim_dma_owner(&self, owner: usize) -> Result<DmaOwnership> {
         // SAFETY: The group is valid; `owner` is only compared by the IOMMU core.
         kernel::error::to_result(unsafe {
             bindings::iommu_group_claim_dma_owner(self.ptr.as_ptr(), owner as *mut c_void)
@@ -120,7 +120,7 @@ impl IommuGroup {
 }
 
 /// DMA ownership of a group, released on drop.
-pub(crate) struct DmaOwnership {
+pub struct DmaOwnership {
     group: IommuGroup,
 }
 
@@ -143,7 +143,7 @@ impl Drop for IommuGroup {
 /// # Safety
 ///
 /// `dev` must be a valid device.
-pub(crate) unsafe fn cache_coherent(dev: *mut bindings::device) -> bool {
+pub unsafe fn cache_coherent(dev: *mut bindings::device) -> bool {
     // SAFETY: `dev` is valid per the function contract.
     unsafe { bindings::device_iommu_capable(dev, bindings::iommu_cap_IOMMU_CAP_CACHE_COHERENCY) }
 }
@@ -154,7 +154,7 @@ pub(crate) unsafe fn cache_coherent(dev: *mut bindings::device) -> bool {
 /// # Safety
 ///
 /// `dev` must be a valid device.
-pub(crate) unsafe fn enforces_cache_coherency(dev: *mut bindings::device) -> bool {
+pub unsafe fn enforces_cache_coherency(dev: *mut bindings::device) -> bool {
     // SAFETY: `dev` is valid per the function contract.
     unsafe {
         bindings::device_iommu_capable(dev, bindings::iommu_cap_IOMMU_CAP_ENFORCE_CACHE_COHERENCY)
@@ -163,7 +163,7 @@ pub(crate) unsafe fn enforces_cache_coherency(dev: *mut bindings::device) -> boo
 
 impl IommuGroup {
     /// Gives the reference to a C caller, who must drop it with `iommu_group_put`.
-    pub(crate) fn into_raw(self) -> *mut bindings::iommu_group {
+    pub fn into_raw(self) -> *mut bindings::iommu_group {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
         ptr
@@ -176,7 +176,7 @@ impl IommuGroup {
     /// # Safety
     ///
     /// `ptr` must be a valid group on which the caller holds a reference for the call.
-    pub(crate) unsafe fn from_borrowed(ptr: *mut bindings::iommu_group) -> Option<Self> {
+    pub unsafe fn from_borrowed(ptr: *mut bindings::iommu_group) -> Option<Self> {
         let ptr = NonNull::new(ptr)?;
         // SAFETY: The group is valid per the function contract; this takes our own reference.
         unsafe { bindings::iommu_group_ref_get(ptr.as_ptr()) };
@@ -186,7 +186,7 @@ impl IommuGroup {
 
     /// Whether the group's devices have isolated MSIs (interrupt remapping), so a device cannot
     /// forge interrupts of others (`iommu_group_has_isolated_msi`).
-    pub(crate) fn has_isolated_msi(&self) -> bool {
+    pub fn has_isolated_msi(&self) -> bool {
         // SAFETY: The group is valid (type invariant).
         unsafe { bindings::iommu_group_has_isolated_msi(self.ptr.as_ptr()) }
     }
@@ -194,23 +194,16 @@ impl IommuGroup {
     /// Calls `f` with each reserved IOVA region of the group's devices
     /// (`iommu_get_group_resv_regions`) as `(start, length, enum iommu_resv_type)`. Up to 16
     /// regions are copied out on the stack; a group with more takes one heap buffer.
-    pub(crate) fn for_each_resv_region(
-        &self,
-        mut f: impl FnMut(u64, u64, u32) -> Result,
-    ) -> Result {
+    pub fn for_each_resv_region(&self, mut f: impl FnMut(u64, u64, u32) -> Result) -> Result {
         const ON_STACK: usize = 16;
-        let mut small = [crate::kernel_ext::helpers::vfio_rs_resv_region::default(); ON_STACK];
+        let mut small = [crate::helpers::vfio_rs_resv_region::default(); ON_STACK];
         let mut heap = KVec::new();
-        let mut buf: &mut [crate::kernel_ext::helpers::vfio_rs_resv_region] = &mut small;
+        let mut buf: &mut [crate::helpers::vfio_rs_resv_region] = &mut small;
         loop {
             let max = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
             // SAFETY: The group is valid; `buf` has room for `max` entries.
             let n = unsafe {
-                crate::kernel_ext::helpers::vfio_rs_group_resv_regions(
-                    self.ptr.as_ptr(),
-                    buf.as_mut_ptr(),
-                    max,
-                )
+                crate::helpers::vfio_rs_group_resv_regions(self.ptr.as_ptr(), buf.as_mut_ptr(), max)
             };
             if n < 0 {
                 return Err(Error::from_errno(n));
@@ -225,7 +218,7 @@ impl IommuGroup {
             heap.clear();
             heap.resize(
                 n as usize,
-                crate::kernel_ext::helpers::vfio_rs_resv_region::default(),
+                crate::helpers::vfio_rs_resv_region::default(),
                 GFP_KERNEL,
             )?;
             buf = &mut heap;

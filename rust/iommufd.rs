@@ -6,7 +6,7 @@
 //!
 //! C header: [`include/linux/iommufd.h`](srctree/include/linux/iommufd.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     iommu::IommuGroup, //
 };
@@ -29,7 +29,7 @@ use kernel::{
 /// # Invariants
 ///
 /// This object owns one reference on `ptr`, dropped with `iommufd_ctx_put`.
-pub(crate) struct IommufdCtx {
+pub struct IommufdCtx {
     ptr: NonNull<bindings::iommufd_ctx>,
 }
 
@@ -40,7 +40,7 @@ unsafe impl Sync for IommufdCtx {}
 
 impl IommufdCtx {
     /// The context behind a user's fd (`EBADF`, or `EBADFD` if it is not `/dev/iommu`).
-    pub(crate) fn from_fd(fd: i32) -> Result<Self> {
+    pub fn from_fd(fd: i32) -> Result<Self> {
         // SAFETY: Any fd number is accepted; a context comes back with a new reference.
         let ptr = from_err_ptr(unsafe { bindings::iommufd_ctx_from_fd(fd) })?;
         // INVARIANT: `iommufd_ctx_from_fd` took a reference.
@@ -50,7 +50,7 @@ impl IommufdCtx {
     }
 
     /// The context of an open `/dev/iommu` file, or `None` for any other file.
-    pub(crate) fn from_file(file: &LocalFile) -> Option<Self> {
+    pub fn from_file(file: &LocalFile) -> Option<Self> {
         // SAFETY: `file` is a live file; a context comes back with a new reference.
         let ptr = from_err_ptr(unsafe { bindings::iommufd_ctx_from_file(file.as_ptr()) }).ok()?;
         // INVARIANT: `iommufd_ctx_from_file` took a reference.
@@ -58,7 +58,7 @@ impl IommufdCtx {
     }
 
     /// Creates the context's compat IOAS (VFIO type1 emulation) if it has none.
-    pub(crate) fn compat_ioas_create(&self) -> Result {
+    pub fn compat_ioas_create(&self) -> Result {
         // SAFETY: The context is valid (type invariant).
         kernel::error::to_result(unsafe {
             bindings::iommufd_vfio_compat_ioas_create(self.as_raw())
@@ -66,7 +66,7 @@ impl IommufdCtx {
     }
 
     /// The id of the context's compat IOAS.
-    pub(crate) fn compat_ioas_id(&self) -> Result<u32> {
+    pub fn compat_ioas_id(&self) -> Result<u32> {
         let mut id = 0u32;
         // SAFETY: The context is valid; `id` is a valid out pointer.
         kernel::error::to_result(unsafe {
@@ -78,7 +78,7 @@ impl IommufdCtx {
 
 /// A context a C caller lends (it holds the reference).
 #[repr(transparent)]
-pub(crate) struct IommufdCtxRef(Opaque<bindings::iommufd_ctx>);
+pub struct IommufdCtxRef(Opaque<bindings::iommufd_ctx>);
 
 impl IommufdCtxRef {
     /// Borrows a context.
@@ -86,18 +86,18 @@ impl IommufdCtxRef {
     /// # Safety
     ///
     /// `ptr` must be a valid context for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::iommufd_ctx) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::iommufd_ctx) -> &'a Self {
         // SAFETY: Per the function contract; `IommufdCtxRef` is transparent over the C struct.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The raw context.
-    pub(crate) fn as_raw(&self) -> *mut bindings::iommufd_ctx {
+    pub fn as_raw(&self) -> *mut bindings::iommufd_ctx {
         self.0.get()
     }
 
     /// Whether the context holds a device of `group`.
-    pub(crate) fn has_group(&self, group: &IommuGroup) -> bool {
+    pub fn has_group(&self, group: &IommuGroup) -> bool {
         // SAFETY: The context is valid for `&self`; `group` is referenced.
         unsafe { bindings::iommufd_ctx_has_group(self.as_raw(), group.as_raw()) }
     }
@@ -105,7 +105,7 @@ impl IommufdCtxRef {
 
 /// A device bound to an iommufd context (`struct iommufd_device`), borrowed from its binding.
 #[repr(transparent)]
-pub(crate) struct IommufdDevice(Opaque<bindings::iommufd_device>);
+pub struct IommufdDevice(Opaque<bindings::iommufd_device>);
 
 impl IommufdDevice {
     /// Borrows a binding kept in a C struct.
@@ -113,43 +113,43 @@ impl IommufdDevice {
     /// # Safety
     ///
     /// `ptr` must be a live binding for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::iommufd_device) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::iommufd_device) -> &'a Self {
         // SAFETY: Per the function contract; `IommufdDevice` is transparent over the C struct.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The raw binding.
-    pub(crate) fn as_raw(&self) -> *mut bindings::iommufd_device {
+    pub fn as_raw(&self) -> *mut bindings::iommufd_device {
         self.0.get()
     }
 
     /// Attaches `pasid` (0: the device itself) to the page table `*pt_id` (an IOAS or HWPT id;
     /// iommufd writes back the HWPT used).
-    pub(crate) fn attach(&self, pasid: u32, pt_id: &mut u32) -> Result {
+    pub fn attach(&self, pasid: u32, pt_id: &mut u32) -> Result {
         // SAFETY: The binding is live for `&self`; `pt_id` is valid for reads and writes.
         to_result(unsafe { bindings::iommufd_device_attach(self.as_raw(), pasid, pt_id) })
     }
 
     /// Replaces the page table `pasid` is attached to, as [`IommufdDevice::attach`].
-    pub(crate) fn replace(&self, pasid: u32, pt_id: &mut u32) -> Result {
+    pub fn replace(&self, pasid: u32, pt_id: &mut u32) -> Result {
         // SAFETY: As in `attach`.
         to_result(unsafe { bindings::iommufd_device_replace(self.as_raw(), pasid, pt_id) })
     }
 
     /// Detaches `pasid`, which must be attached.
-    pub(crate) fn detach(&self, pasid: u32) {
+    pub fn detach(&self, pasid: u32) {
         // SAFETY: The binding is live for `&self`.
         unsafe { bindings::iommufd_device_detach(self.as_raw(), pasid) };
     }
 
     /// The context the device is bound to.
-    pub(crate) fn ctx(&self) -> &IommufdCtxRef {
+    pub fn ctx(&self) -> &IommufdCtxRef {
         // SAFETY: The binding holds its context for as long as it lives (`&self`).
         unsafe { IommufdCtxRef::from_raw(bindings::iommufd_device_to_ictx(self.as_raw())) }
     }
 
     /// The device's id in its context.
-    pub(crate) fn id(&self) -> u32 {
+    pub fn id(&self) -> u32 {
         // SAFETY: The binding is live for `&self`.
         unsafe { bindings::iommufd_device_to_id(self.as_raw()) }
     }
@@ -160,7 +160,7 @@ impl IommufdDevice {
 /// # Invariants
 ///
 /// `ptr` is a live binding from `iommufd_device_bind` that this object owns.
-pub(crate) struct IommufdBinding {
+pub struct IommufdBinding {
     ptr: NonNull<bindings::iommufd_device>,
 }
 
@@ -175,10 +175,7 @@ impl IommufdBinding {
     /// # Safety
     ///
     /// `dev` must be a valid device until the binding is dropped.
-    pub(crate) unsafe fn bind(
-        ctx: &IommufdCtxRef,
-        dev: *mut bindings::device,
-    ) -> Result<(Self, u32)> {
+    pub unsafe fn bind(ctx: &IommufdCtxRef, dev: *mut bindings::device) -> Result<(Self, u32)> {
         let mut id = 0u32;
         // SAFETY: `ctx` is valid for the call, `dev` until unbinding (function contract).
         let ptr =
@@ -193,7 +190,7 @@ impl IommufdBinding {
     }
 
     /// Gives up ownership, for storing the binding in a C struct.
-    pub(crate) fn into_raw(self) -> *mut bindings::iommufd_device {
+    pub fn into_raw(self) -> *mut bindings::iommufd_device {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
         ptr
@@ -204,7 +201,7 @@ impl IommufdBinding {
     /// # Safety
     ///
     /// `ptr` must come from `into_raw` and not be used through it afterwards.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::iommufd_device>) -> Self {
+    pub unsafe fn from_raw(ptr: NonNull<bindings::iommufd_device>) -> Self {
         // INVARIANT: Per the function contract, ownership comes back.
         Self { ptr }
     }

@@ -19,7 +19,7 @@ use kernel::{
 /// # Invariants
 ///
 /// `ptr` came from `iova_bitmap_alloc` and is freed only by `drop`.
-pub(crate) struct IovaBitmap {
+pub struct IovaBitmap {
     ptr: NonNull<bindings::iova_bitmap>,
 }
 
@@ -28,14 +28,14 @@ pub(crate) struct IovaBitmap {
 /// # Invariants
 ///
 /// `ptr` is the live bitmap of the walk that made the window.
-pub(crate) struct IovaBitmapWindow<'a> {
+pub struct IovaBitmapWindow<'a> {
     ptr: *mut bindings::iova_bitmap,
     _walk: core::marker::PhantomData<&'a mut IovaBitmap>,
 }
 
 impl IovaBitmapWindow<'_> {
     /// The C object, for a callee that records dirty ranges in it (`iova_bitmap_set`).
-    pub(crate) fn as_raw(&self) -> *mut bindings::iova_bitmap {
+    pub fn as_raw(&self) -> *mut bindings::iova_bitmap {
         self.ptr
     }
 }
@@ -43,12 +43,7 @@ impl IovaBitmapWindow<'_> {
 impl IovaBitmap {
     /// `iova_bitmap_alloc`: a bitmap of `length` bytes of IOVA from `iova`, one bit per
     /// `page_size`, stored at the user address `bitmap` (not touched until bits are set).
-    pub(crate) fn alloc(
-        iova: usize,
-        length: usize,
-        page_size: usize,
-        bitmap: UserPtr,
-    ) -> Result<Self> {
+    pub fn alloc(iova: usize, length: usize, page_size: usize, bitmap: UserPtr) -> Result<Self> {
         #[cfg(not(CONFIG_IOMMUFD_DRIVER))]
         {
             let _ = (iova, length, page_size, bitmap);
@@ -72,7 +67,7 @@ impl IovaBitmap {
     /// `iova_bitmap_for_each`: calls `f` with the bitmap, and the IOVA and length it covers;
     /// returns what `f` returns (a negative errno is an error).
     #[cfg(CONFIG_IOMMUFD_DRIVER)]
-    pub(crate) fn for_each<F>(&mut self, mut f: F) -> Result<c_int>
+    pub fn for_each<F>(&mut self, mut f: F) -> Result<c_int>
     where
         F: FnMut(&IovaBitmapWindow<'_>, usize, usize) -> c_int,
     {
@@ -112,7 +107,7 @@ impl IovaBitmap {
 #[cfg(not(CONFIG_IOMMUFD_DRIVER))]
 impl IovaBitmap {
     /// Never called: no bitmap exists without `CONFIG_IOMMUFD_DRIVER`.
-    pub(crate) fn for_each<F>(&mut self, _f: F) -> Result<c_int>
+    pub fn for_each<F>(&mut self, _f: F) -> Result<c_int>
     where
         F: FnMut(&IovaBitmapWindow<'_>, usize, usize) -> c_int,
     {

@@ -1,50 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Crate root of vfio-rs's shared kernel abstractions (`kernel_ext`): what the VFIO modules need
-//! that 7.3's `kernel` crate lacks. Not a stable ABI: the modules are built together.
+//! Crate root of vfio-rs's shared kernel abstractions: what the VFIO modules need that 7.3's
+//! `kernel` crate lacks. Not a stable ABI: the modules are built together.
 //!
 //! Written as if it were a set of `rust/kernel` patches: with each module's own C ABI glue
 //! (`drivers/vfio/ffi.rs` for `vfio.ko`), the only place in the project that touches raw
-//! bindings, `extern "C"` or C helpers. Every module's crate root includes it with
-//! `#[path = "../../rust/kernel_ext.rs"] mod kernel_ext;`, so each `.ko` carries its own copy of
-//! the subset it uses.
+//! bindings, `extern "C"` or C helpers. Compiled once, as crate `vfio_rs_kernel_ext`, into the
+//! library module `vfio_rs_kernel_ext.ko` (`rust/Kbuild`), which exports every global symbol it
+//! defines; the other modules use it with `use vfio_rs_kernel_ext as kernel_ext;` and
+//! `--extern vfio_rs_kernel_ext` (see `docs/design/shared-crate.md`).
+//!
+//! Rule: nothing compiled into this module may call an export of `vfio.ko` (or of any other
+//! module of ours), or the library would depend on its own user. A function that does is
+//! `#[inline]` or generic, so that it is codegenned in the module that calls it; `make check`
+//! verifies `modinfo -F depends` of the library (`scripts/check-libmod`).
 
-// Each module uses a different subset of this shared layer, so which items are dead depends on
-// the crate including it: `expect` cannot be used, an unused item is not a bug here.
-#![allow(dead_code)]
+pub mod bindings;
+pub mod bus;
+pub mod cdev_fops;
+pub mod cdev_node;
+pub mod chrdev;
+pub mod class;
+pub mod class_compat;
+pub mod dev_ext;
+pub mod errno;
+pub mod eventfd;
+pub mod fops;
+pub mod global;
+pub mod guid;
+pub mod helpers;
+pub mod ida;
+pub mod interval_tree;
+pub mod iommu;
+pub mod iommu_domain;
+pub mod iommufd;
+pub mod iova_bitmap;
+pub mod kobject;
+pub mod kvm;
+pub mod mdev;
+pub mod misc;
+pub mod module_ref;
+pub mod param;
+pub mod pfnmap;
+pub mod rwsem;
+pub mod sysfs;
+pub mod uaccess_ext;
+pub mod uapi;
+pub mod user_mm;
+pub mod user_pages;
+pub mod vfio;
+pub mod workqueue_ext;
 
-pub(crate) mod bindings;
-pub(crate) mod bus;
-pub(crate) mod cdev_fops;
-pub(crate) mod cdev_node;
-pub(crate) mod chrdev;
-pub(crate) mod class;
-pub(crate) mod class_compat;
-pub(crate) mod dev_ext;
-pub(crate) mod errno;
-pub(crate) mod eventfd;
-pub(crate) mod fops;
-pub(crate) mod global;
-pub(crate) mod guid;
-pub(crate) mod helpers;
-pub(crate) mod ida;
-pub(crate) mod interval_tree;
-pub(crate) mod iommu;
-pub(crate) mod iommu_domain;
-pub(crate) mod iommufd;
-pub(crate) mod iova_bitmap;
-pub(crate) mod kobject;
-pub(crate) mod kvm;
-pub(crate) mod mdev;
-pub(crate) mod misc;
-pub(crate) mod module_ref;
-pub(crate) mod param;
-pub(crate) mod pfnmap;
-pub(crate) mod rwsem;
-pub(crate) mod sysfs;
-pub(crate) mod uaccess_ext;
-pub(crate) mod uapi;
-pub(crate) mod user_mm;
-pub(crate) mod user_pages;
-pub(crate) mod vfio;
-pub(crate) mod workqueue_ext;
+/// The library module: no state of its own, it only carries the layer's code and exports.
+struct KernelExt;
+
+impl kernel::Module for KernelExt {
+    fn init(_module: &'static kernel::ThisModule) -> kernel::error::Result<Self> {
+        Ok(KernelExt)
+    }
+}
+
+kernel::prelude::module! {
+    type: KernelExt,
+    name: "vfio_rs_kernel_ext",
+    authors: ["vfio-rs developers"],
+    description: "vfio-rs shared Rust abstractions (library module)",
+    license: "GPL v2",
+    imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
+}

@@ -20,7 +20,7 @@ use kernel::{
 /// A shared reference to a [`Kobject`] means the kobject is initialised and alive for the
 /// reference's lifetime.
 #[repr(transparent)]
-pub(crate) struct Kobject(Opaque<bindings::kobject>);
+pub struct Kobject(Opaque<bindings::kobject>);
 
 impl Kobject {
     /// The kobject at `ptr`.
@@ -28,18 +28,18 @@ impl Kobject {
     /// # Safety
     ///
     /// `ptr` must point to an initialised kobject that stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::kobject) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::kobject) -> &'a Self {
         // SAFETY: `Kobject` is a transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The raw kobject.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::kobject {
+    pub fn as_ptr(&self) -> *mut bindings::kobject {
         self.0.get()
     }
 
     /// Sends a `KOBJ_CHANGE` uevent carrying `env` (one `KEY=value`).
-    pub(crate) fn uevent_change(&self, env: &CStr) {
+    pub fn uevent_change(&self, env: &CStr) {
         let mut envp = [env.as_char_ptr().cast_mut(), core::ptr::null_mut()];
         // SAFETY: The kobject is alive (type invariant); `envp` is a NULL-terminated array of
         // strings the call only reads.
@@ -53,7 +53,7 @@ impl Kobject {
     }
 
     /// `sysfs_create_link(self, target, name)`.
-    pub(crate) fn create_link(&self, target: &Kobject, name: &CStr) -> Result {
+    pub fn create_link(&self, target: &Kobject, name: &CStr) -> Result {
         // SAFETY: Both kobjects are alive (type invariant); `name` is a valid string.
         to_result(unsafe {
             bindings::sysfs_create_link(self.as_ptr(), target.as_ptr(), name.as_char_ptr())
@@ -61,13 +61,13 @@ impl Kobject {
     }
 
     /// `sysfs_remove_link(self, name)`.
-    pub(crate) fn remove_link(&self, name: &CStr) {
+    pub fn remove_link(&self, name: &CStr) {
         // SAFETY: The kobject is alive (type invariant); `name` is a valid string.
         unsafe { bindings::sysfs_remove_link(self.as_ptr(), name.as_char_ptr()) };
     }
 
     /// Takes a reference (`kobject_get`), kept until [`Kobject::put`].
-    pub(crate) fn get(&self) {
+    pub fn get(&self) {
         // SAFETY: The kobject is alive (type invariant).
         unsafe { bindings::kobject_get(self.as_ptr()) };
     }
@@ -78,7 +78,7 @@ impl Kobject {
     ///
     /// The caller must own a reference it got from [`Kobject::get`] (or from initialising
     /// the kobject) and must not use `self` afterwards unless it holds another one.
-    pub(crate) unsafe fn put(&self) {
+    pub unsafe fn put(&self) {
         // SAFETY: The caller gives up a reference it owns.
         unsafe { bindings::kobject_put(self.as_ptr()) };
     }
@@ -89,7 +89,7 @@ impl Kobject {
 /// # Invariants
 ///
 /// `ptr` is a registered kset this value owns the creation reference of.
-pub(crate) struct Kset {
+pub struct Kset {
     ptr: NonNull<bindings::kset>,
 }
 
@@ -100,7 +100,7 @@ unsafe impl Sync for Kset {}
 
 impl Kset {
     /// `kset_create_and_add(name, NULL, parent)`.
-    pub(crate) fn create_and_add(name: &CStr, parent: &Kobject) -> Result<Self> {
+    pub fn create_and_add(name: &CStr, parent: &Kobject) -> Result<Self> {
         // SAFETY: `name` is a valid string, `parent` is alive (type invariant).
         let ptr = unsafe {
             bindings::kset_create_and_add(name.as_char_ptr(), core::ptr::null(), parent.as_ptr())
@@ -112,12 +112,12 @@ impl Kset {
     }
 
     /// The raw kset, for `kobj.kset` of its members.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::kset {
+    pub fn as_ptr(&self) -> *mut bindings::kset {
         self.ptr.as_ptr()
     }
 
     /// Gives the kset to C storage (a struct field); [`Kset::from_raw`] takes it back.
-    pub(crate) fn into_raw(self) -> *mut bindings::kset {
+    pub fn into_raw(self) -> *mut bindings::kset {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
         ptr
@@ -128,7 +128,7 @@ impl Kset {
     /// # Safety
     ///
     /// `ptr` must come from [`Kset::into_raw`] and be taken back only once.
-    pub(crate) unsafe fn from_raw(ptr: *mut bindings::kset) -> Option<Self> {
+    pub unsafe fn from_raw(ptr: *mut bindings::kset) -> Option<Self> {
         // INVARIANT: By the contract, ownership of a registered kset moves back here.
         NonNull::new(ptr).map(|ptr| Self { ptr })
     }
@@ -146,7 +146,7 @@ impl Drop for Kset {
 /// # Invariants
 ///
 /// `ptr` is an added kobject this value owns the creation reference of.
-pub(crate) struct OwnedKobject {
+pub struct OwnedKobject {
     ptr: NonNull<bindings::kobject>,
 }
 
@@ -157,7 +157,7 @@ unsafe impl Sync for OwnedKobject {}
 
 impl OwnedKobject {
     /// `kobject_create_and_add(name, parent)`: an empty directory under `parent`.
-    pub(crate) fn create_and_add(name: &CStr, parent: &Kobject) -> Result<Self> {
+    pub fn create_and_add(name: &CStr, parent: &Kobject) -> Result<Self> {
         // SAFETY: `name` is a valid string, `parent` is alive (type invariant).
         let ptr = unsafe { bindings::kobject_create_and_add(name.as_char_ptr(), parent.as_ptr()) };
         // INVARIANT: A non-null result is an added kobject whose reference we own.
@@ -167,7 +167,7 @@ impl OwnedKobject {
     }
 
     /// Gives the kobject to C storage; [`OwnedKobject::from_raw`] takes it back.
-    pub(crate) fn into_raw(self) -> *mut bindings::kobject {
+    pub fn into_raw(self) -> *mut bindings::kobject {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
         ptr
@@ -178,7 +178,7 @@ impl OwnedKobject {
     /// # Safety
     ///
     /// `ptr` must come from [`OwnedKobject::into_raw`] and be taken back only once.
-    pub(crate) unsafe fn from_raw(ptr: *mut bindings::kobject) -> Option<Self> {
+    pub unsafe fn from_raw(ptr: *mut bindings::kobject) -> Option<Self> {
         // INVARIANT: By the contract, ownership moves back here.
         NonNull::new(ptr).map(|ptr| Self { ptr })
     }

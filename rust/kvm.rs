@@ -6,17 +6,17 @@
 //!
 //! C header: [`include/linux/kvm_host.h`](srctree/include/linux/kvm_host.h).
 
-use crate::kernel_ext::bindings;
+use crate::bindings;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
 /// Whether the target kernel has KVM (`IS_ENABLED(CONFIG_KVM)`). Without it upstream compiles
 /// the reference taking out; code paths test this constant so both variants always compile.
-pub(crate) const ENABLED: bool = cfg!(CONFIG_KVM);
+pub const ENABLED: bool = cfg!(CONFIG_KVM);
 
 /// A VM pointer as KVM passed it: only stored, compared and handed on, never dereferenced.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct KvmPtr(*mut bindings::kvm);
+pub struct KvmPtr(*mut bindings::kvm);
 
 // SAFETY: The pointer is an opaque token here; using it is guarded where it is dereferenced.
 unsafe impl Send for KvmPtr {}
@@ -25,21 +25,21 @@ unsafe impl Sync for KvmPtr {}
 
 impl KvmPtr {
     /// No VM.
-    pub(crate) const NULL: Self = Self(core::ptr::null_mut());
+    pub const NULL: Self = Self(core::ptr::null_mut());
 
     /// Wraps a pointer received from C.
-    pub(crate) fn from_raw(kvm: *mut bindings::kvm) -> Self {
+    pub fn from_raw(kvm: *mut bindings::kvm) -> Self {
         Self(kvm)
     }
 
     /// The pointer, for C.
-    pub(crate) fn as_raw(self) -> *mut bindings::kvm {
+    pub fn as_raw(self) -> *mut bindings::kvm {
         self.0
     }
 }
 
 /// `void kvm_put_kvm(struct kvm *)`, as found by `symbol_get`.
-pub(crate) type PutKvmFn = unsafe extern "C" fn(*mut bindings::kvm);
+pub type PutKvmFn = unsafe extern "C" fn(*mut bindings::kvm);
 
 /// `bool kvm_get_kvm_safe(struct kvm *)`.
 type GetKvmSafeFn = unsafe extern "C" fn(*mut bindings::kvm) -> bool;
@@ -50,11 +50,11 @@ const GET_KVM_SAFE: &CStr = c"kvm_get_kvm_safe";
 /// A reference on a VM plus a module reference on `kvm_put_kvm` (which keeps KVM loaded until
 /// the VM reference is dropped), as upstream's `vfio_device_get_kvm_safe` takes them. The
 /// owner stores both parts where C expects them and gives them back to [`put`].
-pub(crate) struct KvmRef {
+pub struct KvmRef {
     /// The VM.
-    pub(crate) kvm: NonNull<bindings::kvm>,
+    pub kvm: NonNull<bindings::kvm>,
     /// `kvm_put_kvm`, pinned.
-    pub(crate) put: PutKvmFn,
+    pub put: PutKvmFn,
 }
 
 /// Takes a reference on `kvm` unless the VM is already being destroyed; `None` then, and
@@ -65,7 +65,7 @@ pub(crate) struct KvmRef {
 /// `kvm` must be null or a VM whose memory stays valid during the call (KVM keeps a VM it
 /// registered with `vfio_file_set_kvm` alive until it unregisters it, which the caller's lock
 /// excludes).
-pub(crate) unsafe fn get_safe(kvm: KvmPtr) -> Option<KvmRef> {
+pub unsafe fn get_safe(kvm: KvmPtr) -> Option<KvmRef> {
     let kvm = NonNull::new(kvm.0)?;
     // SAFETY: Looking a symbol up by a NUL-terminated name; a hit pins its module.
     let put = unsafe { bindings::__symbol_get(PUT_KVM.as_char_ptr()) };
@@ -104,7 +104,7 @@ pub(crate) unsafe fn get_safe(kvm: KvmPtr) -> Option<KvmRef> {
 /// # Safety
 ///
 /// `kvm` and `put` must be the parts of a [`KvmRef`] that was not put yet.
-pub(crate) unsafe fn put(kvm: NonNull<bindings::kvm>, put: PutKvmFn) {
+pub unsafe fn put(kvm: NonNull<bindings::kvm>, put: PutKvmFn) {
     // SAFETY: The caller owns a VM reference taken by `get_safe`, and `put` is `kvm_put_kvm`,
     // still loaded because of the module reference dropped below.
     unsafe { put(kvm.as_ptr()) };

@@ -10,10 +10,10 @@
 //!
 //! C header: [`include/linux/mdev.h`](srctree/include/linux/mdev.h).
 
-pub(crate) mod bindings;
+pub mod bindings;
 mod layout;
 
-use crate::kernel_ext::{
+use crate::{
     bus::{
         self,
         BusMatch,
@@ -58,7 +58,7 @@ use kernel::{
 /// every device on it is the `dev` of a [`Device`] and every driver the `driver` of a
 /// [`Driver`].
 #[repr(transparent)]
-pub(crate) struct Bus(BusType);
+pub struct Bus(BusType);
 
 impl Bus {
     /// The bus named `name` (upstream's `mdev`).
@@ -67,7 +67,7 @@ impl Bus {
     ///
     /// The bus type must not be handed to C code that adds devices or drivers to it other than
     /// through [`Device::new`] and [`Driver::register`] (it is not exported).
-    pub(crate) const unsafe fn new(
+    pub const unsafe fn new(
         name: &'static CStr,
         match_: BusMatch,
         probe: BusProbe,
@@ -78,7 +78,7 @@ impl Bus {
     }
 
     /// The bus type, to register it.
-    pub(crate) fn bus_type(&'static self) -> &'static BusType {
+    pub fn bus_type(&'static self) -> &'static BusType {
         &self.0
     }
 }
@@ -90,7 +90,7 @@ impl Bus {
 /// Its callbacks treat every kobject of this ktype as the `kobj` of a [`Type`], and its
 /// release calls [`Type::release`].
 #[repr(transparent)]
-pub(crate) struct TypeKtype(KobjType);
+pub struct TypeKtype(KobjType);
 
 impl TypeKtype {
     /// Wraps `ktype`.
@@ -98,7 +98,7 @@ impl TypeKtype {
     /// # Safety
     ///
     /// `ktype`'s callbacks must satisfy the type invariant.
-    pub(crate) const unsafe fn new(ktype: KobjType) -> Self {
+    pub const unsafe fn new(ktype: KobjType) -> Self {
         // INVARIANT: Guaranteed by the caller.
         Self(ktype)
     }
@@ -111,7 +111,7 @@ impl TypeKtype {
 /// A shared reference means the driver struct is valid for the reference's lifetime and its
 /// callbacks may be called.
 #[repr(transparent)]
-pub(crate) struct Driver(Opaque<bindings::mdev_driver>);
+pub struct Driver(Opaque<bindings::mdev_driver>);
 
 // SAFETY: The driver struct is read-only after registration; its callbacks are thread-safe by
 // the mdev driver contract.
@@ -123,7 +123,7 @@ impl Driver {
     /// # Safety
     ///
     /// `ptr` must point to a valid `struct mdev_driver` that stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::mdev_driver) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::mdev_driver) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
@@ -135,36 +135,36 @@ impl Driver {
     }
 
     /// `device_api`, if the driver set it.
-    pub(crate) fn device_api(&self) -> Option<&CStr> {
+    pub fn device_api(&self) -> Option<&CStr> {
         let p = self.raw().device_api;
         // SAFETY: A non-null `device_api` is a string the driver keeps alive.
         (!p.is_null()).then(|| unsafe { CStr::from_char_ptr(p) })
     }
 
     /// `max_instances`.
-    pub(crate) fn max_instances(&self) -> u32 {
+    pub fn max_instances(&self) -> u32 {
         self.raw().max_instances
     }
 
     /// Whether the driver counts instances itself (`get_available`).
-    pub(crate) fn counts_instances(&self) -> bool {
+    pub fn counts_instances(&self) -> bool {
         self.raw().get_available.is_some()
     }
 
     /// `get_available(mtype)`, `None` without the callback.
-    pub(crate) fn get_available(&self, mtype: &Type) -> Option<u32> {
+    pub fn get_available(&self, mtype: &Type) -> Option<u32> {
         let f = self.raw().get_available?;
         // SAFETY: The type is one of this driver's registered types, alive for the call.
         Some(unsafe { f(mtype.as_raw()) })
     }
 
     /// Whether the driver has `show_description`.
-    pub(crate) fn has_description(&self) -> bool {
+    pub fn has_description(&self) -> bool {
         self.raw().show_description.is_some()
     }
 
     /// `show_description(mtype, buf)`, `-EIO` without the callback.
-    pub(crate) fn show_description(&self, mtype: &Type, buf: &mut ShowBuf) -> isize {
+    pub fn show_description(&self, mtype: &Type, buf: &mut ShowBuf) -> isize {
         match self.raw().show_description {
             // SAFETY: The type is alive; `buf` is the `show` page buffer.
             Some(f) => unsafe { f(mtype.as_raw(), buf.as_ptr()) },
@@ -173,7 +173,7 @@ impl Driver {
     }
 
     /// `probe(mdev)`: 0 without the callback.
-    pub(crate) fn probe(&self, mdev: &Device) -> Result {
+    pub fn probe(&self, mdev: &Device) -> Result {
         match self.raw().probe {
             // SAFETY: The device is alive and being bound to this driver.
             Some(f) => to_result(unsafe { f(mdev.as_raw()) }),
@@ -182,7 +182,7 @@ impl Driver {
     }
 
     /// `remove(mdev)`, if the driver has it.
-    pub(crate) fn remove(&self, mdev: &Device) {
+    pub fn remove(&self, mdev: &Device) {
         if let Some(f) = self.raw().remove {
             // SAFETY: The device is alive and being unbound from this driver.
             unsafe { f(mdev.as_raw()) };
@@ -199,7 +199,7 @@ impl Driver {
     /// # Safety
     ///
     /// The driver must stay valid until [`Driver::unregister`], which its owner must call.
-    pub(crate) unsafe fn register(&self, bus: &'static Bus) -> Result {
+    pub unsafe fn register(&self, bus: &'static Bus) -> Result {
         // SAFETY: The driver struct lives until unregistration (the contract); the bus is
         // registered while `mdev.ko` is loaded, which the importing driver module pins.
         unsafe { bus::driver_register(self.device_driver(), &bus.0) }
@@ -210,7 +210,7 @@ impl Driver {
     /// # Safety
     ///
     /// The driver must have been registered with [`Driver::register`].
-    pub(crate) unsafe fn unregister(&self) {
+    pub unsafe fn unregister(&self) {
         // SAFETY: As the contract says.
         unsafe { bus::driver_unregister(self.device_driver()) };
     }
@@ -225,7 +225,7 @@ impl Driver {
 /// returns). Its fields other than the semaphore and the counter are written only while it is
 /// registered or unregistered, which its driver does not race with anything else.
 #[repr(transparent)]
-pub(crate) struct Parent(Opaque<bindings::mdev_parent>);
+pub struct Parent(Opaque<bindings::mdev_parent>);
 
 // SAFETY: Shared use goes through the semaphore, the atomic counter and read-only fields.
 unsafe impl Sync for Parent {}
@@ -239,7 +239,7 @@ impl Parent {
     /// `ptr` must be valid for writes and not in use; `dev` must be a live device the caller
     /// holds a reference on; `driver` and the `nr_types` entries of `types` must be valid and
     /// stay so, like `ptr`, until the parent is unregistered.
-    pub(crate) unsafe fn init<'a>(
+    pub unsafe fn init<'a>(
         ptr: *mut bindings::mdev_parent,
         dev: *mut kernel::bindings::device,
         driver: *mut bindings::mdev_driver,
@@ -274,7 +274,7 @@ impl Parent {
     /// # Safety
     ///
     /// `ptr` must be a parent initialised by [`Parent::init`] and valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::mdev_parent) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::mdev_parent) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
@@ -284,19 +284,19 @@ impl Parent {
     }
 
     /// The parent device.
-    pub(crate) fn dev(&self) -> &Dev {
+    pub fn dev(&self) -> &Dev {
         // SAFETY: The driver holds a reference on `dev` while the parent is registered.
         unsafe { Dev::from_raw((*self.raw()).dev) }
     }
 
     /// The parent's mdev driver.
-    pub(crate) fn driver(&self) -> &Driver {
+    pub fn driver(&self) -> &Driver {
         // SAFETY: Valid while the parent is (the `init` contract).
         unsafe { Driver::from_raw((*self.raw()).mdev_driver) }
     }
 
     /// The parent's types.
-    pub(crate) fn types(&self) -> impl Iterator<Item = &Type> + '_ {
+    pub fn types(&self) -> impl Iterator<Item = &Type> + '_ {
         // SAFETY: `types` has `nr_types` valid entries while the parent is registered.
         let (types, n) = unsafe { ((*self.raw()).types, (*self.raw()).nr_types) };
         // CAST: `u32` to `usize` is lossless on every supported target.
@@ -307,13 +307,13 @@ impl Parent {
     }
 
     /// `unreg_sem`: creation and removal hold it for reading, unregistration for writing.
-    pub(crate) fn unreg_sem(&self) -> &RwSem {
+    pub fn unreg_sem(&self) -> &RwSem {
         // SAFETY: Initialised by `init`, alive with the parent.
         unsafe { RwSem::from_raw(&raw mut (*self.raw()).unreg_sem) }
     }
 
     /// `available_instances` (used when the driver has no `get_available`).
-    pub(crate) fn available(&self) -> &AtomicI32 {
+    pub fn available(&self) -> &AtomicI32 {
         // SAFETY: The counter is an aligned `int` alive with the parent, only accessed
         // atomically (C reads it with `atomic_read`).
         unsafe { AtomicI32::from_ptr(&raw mut (*self.raw()).available_instances.counter) }
@@ -337,7 +337,7 @@ impl Parent {
 
     /// `parent_create_sysfs_files`: the `mdev_supported_types` kset and one directory per
     /// type. `EBUSY` if they exist already.
-    pub(crate) fn add_types(&self, ktype: &'static TypeKtype) -> Result {
+    pub fn add_types(&self, ktype: &'static TypeKtype) -> Result {
         // SAFETY: Written only during (un)registration (type invariant).
         if !unsafe { (*self.raw()).mdev_types_kset }.is_null() {
             return Err(EBUSY);
@@ -359,7 +359,7 @@ impl Parent {
     }
 
     /// `parent_remove_sysfs_files`: undoes [`Parent::add_types`]; nothing if it did not run.
-    pub(crate) fn remove_types(&self) {
+    pub fn remove_types(&self) {
         let Some(kset) = self.take_types_kset() else {
             return;
         };
@@ -379,7 +379,7 @@ impl Parent {
 /// ([`Type::add`]) its kobject is initialised, and its `parent` and `devices_kobj` are set
 /// until [`Type::remove`].
 #[repr(transparent)]
-pub(crate) struct Type(Opaque<bindings::mdev_type>);
+pub struct Type(Opaque<bindings::mdev_type>);
 
 // SAFETY: After registration the type is read-only but for its kobject's refcount.
 unsafe impl Sync for Type {}
@@ -390,7 +390,7 @@ impl Type {
     /// # Safety
     ///
     /// `ptr` must be a valid type that stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::mdev_type) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::mdev_type) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
@@ -401,7 +401,7 @@ impl Type {
     ///
     /// `kobj` must be the kobject of an added type (one with the ktype [`Type::add`] was
     /// given), alive for `'a`.
-    pub(crate) unsafe fn from_kobj<'a>(kobj: *mut kernel::bindings::kobject) -> &'a Self {
+    pub unsafe fn from_kobj<'a>(kobj: *mut kernel::bindings::kobject) -> &'a Self {
         // SAFETY: `kobj` is embedded in a `struct mdev_type` (the contract).
         unsafe {
             Self::from_raw(
@@ -416,13 +416,13 @@ impl Type {
     }
 
     /// `sysfs_name`.
-    pub(crate) fn sysfs_name(&self) -> &CStr {
+    pub fn sysfs_name(&self) -> &CStr {
         // SAFETY: The driver sets it to a valid string before registering the parent.
         unsafe { CStr::from_char_ptr((*self.as_raw()).sysfs_name) }
     }
 
     /// `pretty_name`, if set.
-    pub(crate) fn pretty_name(&self) -> Option<&CStr> {
+    pub fn pretty_name(&self) -> Option<&CStr> {
         // SAFETY: The type is valid (type invariant).
         let p = unsafe { (*self.as_raw()).pretty_name };
         // SAFETY: A non-null `pretty_name` is a valid string the driver keeps.
@@ -430,19 +430,19 @@ impl Type {
     }
 
     /// The parent of an added type.
-    pub(crate) fn parent(&self) -> &Parent {
+    pub fn parent(&self) -> &Parent {
         // SAFETY: Set by `add` (type invariant) to a parent that outlives its types' use.
         unsafe { Parent::from_raw((*self.as_raw()).parent) }
     }
 
     /// The type's own kobject (`<parent>/mdev_supported_types/<name>`).
-    pub(crate) fn kobj(&self) -> &Kobject {
+    pub fn kobj(&self) -> &Kobject {
         // SAFETY: Initialised by `add` (type invariant).
         unsafe { Kobject::from_raw(&raw mut (*self.as_raw()).kobj) }
     }
 
     /// Its `devices` directory.
-    pub(crate) fn devices_kobj(&self) -> &Kobject {
+    pub fn devices_kobj(&self) -> &Kobject {
         // SAFETY: Set by `add` until `remove` (type invariant).
         unsafe { Kobject::from_raw((*self.as_raw()).devices_kobj) }
     }
@@ -528,7 +528,7 @@ impl Type {
     /// # Safety
     ///
     /// Called once, from the type kobject's release.
-    pub(crate) unsafe fn release(&self) {
+    pub unsafe fn release(&self) {
         let parent = self.parent().dev();
         // SAFETY: `add` took this reference for the kobject, whose life ends here.
         unsafe { <Dev as AlwaysRefCounted>::dec_ref(NonNull::from(parent)) };
@@ -543,7 +543,7 @@ impl Type {
 /// reference for the borrow); its `type` is set and holds a reference on the type's kobject
 /// until the device's release.
 #[repr(transparent)]
-pub(crate) struct Device(Opaque<bindings::mdev_device>);
+pub struct Device(Opaque<bindings::mdev_device>);
 
 // SAFETY: Devices are reference-counted and usable from any thread.
 unsafe impl Send for Device {}
@@ -564,7 +564,7 @@ unsafe impl AlwaysRefCounted for Device {
 }
 
 /// The `release` of an mdev's `struct device`.
-pub(crate) type DeviceRelease = unsafe extern "C" fn(*mut kernel::bindings::device);
+pub type DeviceRelease = unsafe extern "C" fn(*mut kernel::bindings::device);
 
 impl Device {
     /// `mdev_device_create`'s allocation: a zeroed device of `mtype` named by `uuid`, on
@@ -573,7 +573,7 @@ impl Device {
     /// device through `release`.
     ///
     /// `release` must free the device with [`Device::free`].
-    pub(crate) fn new<const N: usize>(
+    pub fn new<const N: usize>(
         mtype: &Type,
         uuid: &Guid,
         bus: &'static Bus,
@@ -609,7 +609,7 @@ impl Device {
     /// # Safety
     ///
     /// `dev` must be the `struct device` of a [`Device::new`] device, in its `release`.
-    pub(crate) unsafe fn free(dev: *mut kernel::bindings::device) {
+    pub unsafe fn free(dev: *mut kernel::bindings::device) {
         let p = dev.cast::<bindings::mdev_device>();
         // SAFETY: The device is being released; its type is still referenced by it.
         unsafe { Type::from_raw((*p).type_).kobj().put() };
@@ -618,7 +618,7 @@ impl Device {
     }
 
     /// The mdev whose `struct device` is `dev`, if `dev` is on `bus`.
-    pub(crate) fn from_dev<'a>(dev: &'a Dev, bus: &'static Bus) -> Option<&'a Self> {
+    pub fn from_dev<'a>(dev: &'a Dev, bus: &'static Bus) -> Option<&'a Self> {
         if !dev.is_on_bus(bus.0.as_ptr()) {
             return None;
         }
@@ -632,7 +632,7 @@ impl Device {
     /// # Safety
     ///
     /// `dev` must be the `struct device` of a [`Device::new`] device, alive for `'a`.
-    pub(crate) unsafe fn from_raw_dev<'a>(dev: *mut kernel::bindings::device) -> &'a Self {
+    pub unsafe fn from_raw_dev<'a>(dev: *mut kernel::bindings::device) -> &'a Self {
         // SAFETY: As the contract says; `dev` is the first member.
         unsafe { &*dev.cast::<Self>() }
     }
@@ -642,31 +642,31 @@ impl Device {
     }
 
     /// Its `struct device`.
-    pub(crate) fn dev(&self) -> &Dev {
+    pub fn dev(&self) -> &Dev {
         // SAFETY: Alive (type invariant); `dev` is initialised.
         unsafe { Dev::from_raw(&raw mut (*self.as_raw()).dev) }
     }
 
     /// Its UUID.
-    pub(crate) fn uuid(&self) -> Guid {
+    pub fn uuid(&self) -> Guid {
         // SAFETY: Set before the device was shared, never written again.
         Guid(unsafe { (*self.as_raw()).uuid.b })
     }
 
     /// Its type.
-    pub(crate) fn mtype(&self) -> &Type {
+    pub fn mtype(&self) -> &Type {
         // SAFETY: Set by `new`; the device holds a reference on the type (type invariant).
         unsafe { Type::from_raw((*self.as_raw()).type_) }
     }
 
     /// Sets `active`, which C drivers may read.
-    pub(crate) fn set_active(&self, active: bool) {
+    pub fn set_active(&self, active: bool) {
         // SAFETY: The core writes `active` under its list lock only; the field is a `bool`.
         unsafe { (*self.as_raw()).active = active };
     }
 
     /// The driver bound to it, during probe and remove.
-    pub(crate) fn bound_driver(&self) -> Option<&Driver> {
+    pub fn bound_driver(&self) -> Option<&Driver> {
         // SAFETY: The device is alive; `driver` is set by the driver core while bound.
         let drv = unsafe { (*self.as_raw()).dev.driver };
         if drv.is_null() {
@@ -683,7 +683,7 @@ impl Device {
     }
 
     /// `dev_set_name(dev, "%pUl", uuid)`.
-    pub(crate) fn set_name(&self) -> Result {
+    pub fn set_name(&self) -> Result {
         let mut name = [0u8; 37];
         name[..36].copy_from_slice(&self.uuid().to_lower_string());
         // SAFETY: The device is initialised; the format consumes the one string given.
@@ -697,19 +697,19 @@ impl Device {
     }
 
     /// `device_add()`.
-    pub(crate) fn add(&self) -> Result {
+    pub fn add(&self) -> Result {
         // SAFETY: Initialised and named; the caller holds a reference.
         to_result(unsafe { kernel::bindings::device_add(self.dev().as_raw()) })
     }
 
     /// `device_del()` of an added device.
-    pub(crate) fn del(&self) {
+    pub fn del(&self) {
         // SAFETY: The device is alive; the core calls this once per successful `add`.
         unsafe { kernel::bindings::device_del(self.dev().as_raw()) };
     }
 
     /// `device_driver_attach(&drv->driver, dev)`.
-    pub(crate) fn attach(&self, drv: &Driver) -> Result {
+    pub fn attach(&self, drv: &Driver) -> Result {
         // SAFETY: `drv` is a registered driver of the mdev bus (its parent's, which stays
         // registered while the parent is).
         unsafe { self.dev().driver_attach(drv.device_driver()) }

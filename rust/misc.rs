@@ -29,15 +29,15 @@ use kernel::{
 
 /// Where and how a [`FixedMiscDevice`] appears.
 #[derive(Clone, Copy)]
-pub(crate) struct FixedMiscOptions {
+pub struct FixedMiscOptions {
     /// Name in `/proc/misc` and sysfs.
-    pub(crate) name: &'static CStr,
+    pub name: &'static CStr,
     /// The fixed minor number under the misc major (10).
-    pub(crate) minor: u32,
+    pub minor: u32,
     /// Path of the node below `/dev`.
-    pub(crate) nodename: &'static CStr,
+    pub nodename: &'static CStr,
     /// Permission bits of the node.
-    pub(crate) mode: u16,
+    pub mode: u16,
 }
 
 /// A registered misc device with a fixed minor.
@@ -50,7 +50,7 @@ pub(crate) struct FixedMiscOptions {
 /// `inner` is registered with `misc_register` and deregistered exactly once, on drop.
 #[repr(transparent)]
 #[pin_data(PinnedDrop)]
-pub(crate) struct FixedMiscDevice<T> {
+pub struct FixedMiscDevice<T> {
     #[pin]
     inner: Opaque<bindings::miscdevice>,
     _t: PhantomData<T>,
@@ -63,7 +63,7 @@ unsafe impl<T> Sync for FixedMiscDevice<T> {}
 
 impl<T: MiscDevice> FixedMiscDevice<T> {
     /// Registers the device; fails with `EBUSY` if the minor is taken.
-    pub(crate) fn register(opts: FixedMiscOptions) -> impl PinInit<Self, Error> {
+    pub fn register(opts: FixedMiscOptions) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             inner <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
                 let mut raw = MiscDeviceOptions { name: opts.name }.into_raw::<T>();
@@ -92,7 +92,7 @@ impl<T> PinnedDrop for FixedMiscDevice<T> {
 impl<T: MiscDevice<Ptr = Arc<T>> + 'static> FixedMiscDevice<T> {
     /// The state of `file` if it was opened on this device (e.g. a container fd handed to a
     /// group), else `None`.
-    pub(crate) fn file_data(&self, file: &LocalFile) -> Option<Arc<T>> {
+    pub fn file_data(&self, file: &LocalFile) -> Option<Arc<T>> {
         // SAFETY: The device is registered (type invariant) and `file` is live, so both `fops`
         // and `f_op` are readable.
         let ours = unsafe { core::ptr::eq((*file.as_ptr()).f_op, (*self.inner.get()).fops) };

@@ -12,7 +12,7 @@ use kernel::bindings;
 ///
 /// `module` is null (built-in code) or a module on which this object holds one reference taken
 /// with `try_module_get`.
-pub(crate) struct ModuleRef {
+pub struct ModuleRef {
     module: *mut bindings::module,
 }
 
@@ -27,7 +27,7 @@ impl ModuleRef {
     /// # Safety
     ///
     /// `module` must be null or point to a module that is live or being unloaded (not freed).
-    pub(crate) unsafe fn try_get(module: *mut bindings::module) -> Option<Self> {
+    pub unsafe fn try_get(module: *mut bindings::module) -> Option<Self> {
         // SAFETY: The caller guarantees `module` is null or not freed; `try_module_get` accepts
         // both and fails for a module on its way out.
         if unsafe { bindings::try_module_get(module) } {

@@ -19,39 +19,39 @@ use kernel::{
 /// A `bool` parameter. C's `param_ops_bool` stores to it as a plain `bool`, which `AtomicBool`
 /// matches in layout; reads here are atomic.
 #[repr(transparent)]
-pub(crate) struct BoolParam(AtomicBool);
+pub struct BoolParam(AtomicBool);
 
 impl BoolParam {
     /// A parameter with its default.
-    pub(crate) const fn new(default: bool) -> Self {
+    pub const fn new(default: bool) -> Self {
         Self(AtomicBool::new(default))
     }
 
     /// The current value.
-    pub(crate) fn get(&self) -> bool {
+    pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
 
 /// A `uint` parameter (`param_ops_uint`), laid out as C's `unsigned int`.
 #[repr(transparent)]
-pub(crate) struct UintParam(AtomicU32);
+pub struct UintParam(AtomicU32);
 
 impl UintParam {
     /// A parameter with its default.
-    pub(crate) const fn new(default: u32) -> Self {
+    pub const fn new(default: u32) -> Self {
         Self(AtomicU32::new(default))
     }
 
     /// The current value.
-    pub(crate) fn get(&self) -> u32 {
+    pub fn get(&self) -> u32 {
         self.0.load(Ordering::Relaxed)
     }
 }
 
 /// One `struct kernel_param` of the `__param` section.
 #[repr(transparent)]
-pub(crate) struct ParamEntry(bindings::kernel_param);
+pub struct ParamEntry(bindings::kernel_param);
 
 // SAFETY: The entry is only read by the module loader and sysfs; its pointers are to the
 // module, to static ops and to the parameter's static storage.
@@ -79,7 +79,7 @@ impl ParamEntry {
     }
 
     /// The entry of a `bool` parameter with sysfs mode `perm`.
-    pub(crate) const fn of_bool(
+    pub const fn of_bool(
         name: &'static CStr,
         module: &'static ThisModule,
         param: &'static BoolParam,
@@ -97,7 +97,7 @@ impl ParamEntry {
     }
 
     /// The entry of a `uint` parameter with sysfs mode `perm`.
-    pub(crate) const fn of_uint(
+    pub const fn of_uint(
         name: &'static CStr,
         module: &'static ThisModule,
         param: &'static UintParam,
@@ -116,7 +116,7 @@ impl ParamEntry {
 }
 
 /// The bytes of `s` as a `.modinfo` entry of length `N` (`s.len()`, which must end in NUL).
-pub(crate) const fn modinfo<const N: usize>(s: &str) -> [u8; N] {
+pub const fn modinfo<const N: usize>(s: &str) -> [u8; N] {
     let b = s.as_bytes();
     let mut out = [0u8; N];
     let mut i = 0;
@@ -131,10 +131,10 @@ pub(crate) const fn modinfo<const N: usize>(s: &str) -> [u8; N] {
 /// `module_param_rw!(static NAME: bool|uint = DEFAULT, PERM, "description");`
 /// creating `static NAME` (a [`BoolParam`] or [`UintParam`]), its `__param` entry and the
 /// `parmtype`/`parm` modinfo lines `modinfo` shows.
-#[allow(unused_macros)]
+#[macro_export]
 macro_rules! module_param_rw {
     (@entry bool, $name:ident, $perm:expr) => {
-        $crate::kernel_ext::param::ParamEntry::of_bool(
+        $crate::param::ParamEntry::of_bool(
             kernel::c_str!(stringify!($name)),
             kernel::module::this_module::<LocalModule>(),
             &$name,
@@ -142,39 +142,38 @@ macro_rules! module_param_rw {
         )
     };
     (@entry uint, $name:ident, $perm:expr) => {
-        $crate::kernel_ext::param::ParamEntry::of_uint(
+        $crate::param::ParamEntry::of_uint(
             kernel::c_str!(stringify!($name)),
             kernel::module::this_module::<LocalModule>(),
             &$name,
             $perm,
         )
     };
-    (@store bool) => { $crate::kernel_ext::param::BoolParam };
-    (@store uint) => { $crate::kernel_ext::param::UintParam };
+    (@store bool) => { $crate::param::BoolParam };
+    (@store uint) => { $crate::param::UintParam };
     ($(#[$meta:meta])* static $name:ident: $kind:ident = $default:expr, $perm:expr, $desc:literal;) => {
         $(#[$meta])*
         #[allow(non_upper_case_globals)]
-        pub(crate) static $name: module_param_rw!(@store $kind) =
-            <module_param_rw!(@store $kind)>::new($default);
+        pub(crate) static $name: $crate::module_param_rw!(@store $kind) =
+            <$crate::module_param_rw!(@store $kind)>::new($default);
 
         const _: () = {
             #[link_section = "__param"]
             #[used(compiler)]
-            static ENTRY: $crate::kernel_ext::param::ParamEntry =
-                module_param_rw!(@entry $kind, $name, $perm);
+            static ENTRY: $crate::param::ParamEntry =
+                $crate::module_param_rw!(@entry $kind, $name, $perm);
 
             const PARMTYPE: &str = concat!("parmtype=", stringify!($name), ":", stringify!($kind), "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
             static PARMTYPE_INFO: [u8; PARMTYPE.len()] =
-                $crate::kernel_ext::param::modinfo(PARMTYPE);
+                $crate::param::modinfo(PARMTYPE);
 
             const PARM: &str = concat!("parm=", stringify!($name), ":", $desc, "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
-            static PARM_INFO: [u8; PARM.len()] = $crate::kernel_ext::param::modinfo(PARM);
+            static PARM_INFO: [u8; PARM.len()] = $crate::param::modinfo(PARM);
         };
     };
 }
-#[allow(unused_imports)]
-pub(crate) use module_param_rw;
+pub use crate::module_param_rw;

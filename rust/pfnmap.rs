@@ -10,7 +10,7 @@
 //! Lock order: the mm's mmap read lock, then (inside `follow_pfnmap_start`/`_end`) the page
 //! table lock.
 
-use crate::kernel_ext::helpers;
+use crate::helpers;
 use kernel::{
     bindings,
     mm::{virt::flags, Mm},
@@ -19,19 +19,21 @@ use kernel::{
 
 /// One frame found in a `VM_PFNMAP` mapping.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PfnmapFrame {
+pub struct PfnmapFrame {
     /// The frame at the looked-up address.
-    pub(crate) pfn: u64,
+    pub pfn: u64,
     /// Mask of the address bits the page table entry maps as one unit (`PAGE_MASK` for a PTE,
     /// `PMD_MASK` for a huge PMD...): the frames up to the end of that unit are contiguous.
-    pub(crate) addr_mask: u64,
+    pub addr_mask: u64,
 }
 
 /// Looks up user address `vaddr` of `mm` in a `VM_PFNMAP` mapping, faulting the entry in if it
 /// is not present (upstream type1's `follow_fault_pfn` in the `vma_lookup` retry loop of
 /// `vaddr_get_pfns`). `Ok(None)`: no `VM_PFNMAP` mapping at `vaddr`. `EFAULT` if `write` and
 /// the entry is read-only; `ESRCH` once the process has exited; the fault's error otherwise.
-pub(crate) fn follow_fault_pfnmap(mm: &Mm, vaddr: u64, write: bool) -> Result<Option<PfnmapFrame>> {
+// Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+#[inline]
+pub fn follow_fault_pfnmap(mm: &Mm, vaddr: u64, write: bool) -> Result<Option<PfnmapFrame>> {
     let mm = mm.mmget_not_zero().ok_or(ESRCH)?;
     let guard = mm.mmap_read_lock();
     // SAFETY: The mmap lock of `mm` is held by `guard`.

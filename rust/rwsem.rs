@@ -18,7 +18,7 @@ use kernel::{
 /// A shared reference to an [`RwSem`] means it was initialised (see [`RwSem::init`]) and stays
 /// alive for the reference's lifetime.
 #[repr(transparent)]
-pub(crate) struct RwSem(Opaque<bindings::rw_semaphore>);
+pub struct RwSem(Opaque<bindings::rw_semaphore>);
 
 // SAFETY: The semaphore is a kernel lock, usable from any thread.
 unsafe impl Sync for RwSem {}
@@ -29,7 +29,7 @@ impl RwSem {
     /// # Safety
     ///
     /// `ptr` must be valid for writes and not in use as a lock.
-    pub(crate) unsafe fn init(
+    pub unsafe fn init(
         ptr: *mut bindings::rw_semaphore,
         name: &'static CStr,
         key: Pin<&'static LockClassKey>,
@@ -44,20 +44,20 @@ impl RwSem {
     ///
     /// `ptr` must point to a semaphore initialised with [`RwSem::init`] (or `init_rwsem`) that
     /// stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::rw_semaphore) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::rw_semaphore) -> &'a Self {
         // SAFETY: `RwSem` is a transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// `down_write()`: held until the guard drops.
-    pub(crate) fn write(&self) -> WriteGuard<'_> {
+    pub fn write(&self) -> WriteGuard<'_> {
         // SAFETY: The semaphore is initialised (type invariant).
         unsafe { bindings::down_write(self.0.get()) };
         WriteGuard(self)
     }
 
     /// `down_read_trylock()`: `None` if a writer holds or waits for it.
-    pub(crate) fn try_read(&self) -> Option<ReadGuard<'_>> {
+    pub fn try_read(&self) -> Option<ReadGuard<'_>> {
         // SAFETY: The semaphore is initialised (type invariant).
         if unsafe { bindings::down_read_trylock(self.0.get()) } != 0 {
             Some(ReadGuard(self))
@@ -68,7 +68,7 @@ impl RwSem {
 }
 
 /// Proof that the semaphore is held for writing; releases it on drop.
-pub(crate) struct WriteGuard<'a>(&'a RwSem);
+pub struct WriteGuard<'a>(&'a RwSem);
 
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
@@ -78,7 +78,7 @@ impl Drop for WriteGuard<'_> {
 }
 
 /// Proof that the semaphore is held for reading; releases it on drop.
-pub(crate) struct ReadGuard<'a>(&'a RwSem);
+pub struct ReadGuard<'a>(&'a RwSem);
 
 impl Drop for ReadGuard<'_> {
     fn drop(&mut self) {

@@ -16,20 +16,20 @@ use kernel::{
 };
 
 /// `umode_t` of a read-only attribute (`__ATTR_RO`).
-pub(crate) const MODE_RO: u16 = 0o444;
+pub const MODE_RO: u16 = 0o444;
 /// `umode_t` of a write-only attribute (`__ATTR_WO`).
-pub(crate) const MODE_WO: u16 = 0o200;
+pub const MODE_WO: u16 = 0o200;
 
 /// A static `struct attribute`.
 #[repr(transparent)]
-pub(crate) struct Attribute(bindings::attribute);
+pub struct Attribute(bindings::attribute);
 
 // SAFETY: C only reads a static attribute; it holds no thread-bound state.
 unsafe impl Sync for Attribute {}
 
 impl Attribute {
     /// An attribute named `name` with permissions `mode`.
-    pub(crate) const fn new(name: &'static CStr, mode: u16) -> Self {
+    pub const fn new(name: &'static CStr, mode: u16) -> Self {
         // SAFETY: All-zero is a valid `struct attribute` (null pointers, no lockdep key: a
         // static attribute needs none).
         let mut attr: bindings::attribute = unsafe { core::mem::zeroed() };
@@ -45,29 +45,29 @@ impl Attribute {
     }
 
     /// The raw attribute, for tables and for identifying the one a callback was called for.
-    pub(crate) const fn as_ptr(&'static self) -> *const bindings::attribute {
+    pub const fn as_ptr(&'static self) -> *const bindings::attribute {
         &self.0
     }
 
     /// Whether `attr` is this attribute.
-    pub(crate) fn is(&'static self, attr: *const bindings::attribute) -> bool {
+    pub fn is(&'static self, attr: *const bindings::attribute) -> bool {
         core::ptr::eq(self.as_ptr(), attr)
     }
 
     /// Its mode, as an `is_visible` callback returns it.
-    pub(crate) const fn mode(&self) -> u16 {
+    pub const fn mode(&self) -> u16 {
         self.0.mode
     }
 }
 
 /// `show` of a `struct device_attribute`.
-pub(crate) type DeviceShow = unsafe extern "C" fn(
+pub type DeviceShow = unsafe extern "C" fn(
     *mut bindings::device,
     *mut bindings::device_attribute,
     *mut c_char,
 ) -> isize;
 /// `store` of a `struct device_attribute`.
-pub(crate) type DeviceStore = unsafe extern "C" fn(
+pub type DeviceStore = unsafe extern "C" fn(
     *mut bindings::device,
     *mut bindings::device_attribute,
     *const c_char,
@@ -76,14 +76,14 @@ pub(crate) type DeviceStore = unsafe extern "C" fn(
 
 /// A static `struct device_attribute`.
 #[repr(transparent)]
-pub(crate) struct DeviceAttribute(bindings::device_attribute);
+pub struct DeviceAttribute(bindings::device_attribute);
 
 // SAFETY: C only reads a static attribute.
 unsafe impl Sync for DeviceAttribute {}
 
 impl DeviceAttribute {
     /// A device attribute with the given callbacks (`DEVICE_ATTR_RO/WO/RW`).
-    pub(crate) const fn new(
+    pub const fn new(
         name: &'static CStr,
         mode: u16,
         show: Option<DeviceShow>,
@@ -97,19 +97,19 @@ impl DeviceAttribute {
     }
 
     /// The raw device attribute.
-    pub(crate) const fn as_ptr(&'static self) -> *const bindings::device_attribute {
+    pub const fn as_ptr(&'static self) -> *const bindings::device_attribute {
         &self.0
     }
 
     /// Its embedded `struct attribute`, for attribute lists.
-    pub(crate) const fn attr(&'static self) -> *const bindings::attribute {
+    pub const fn attr(&'static self) -> *const bindings::attribute {
         &self.0.attr
     }
 }
 
 /// A NULL-terminated array of `N - 1` attribute pointers (`struct attribute *attrs[]`).
 #[repr(transparent)]
-pub(crate) struct AttributeList<const N: usize>([*const bindings::attribute; N]);
+pub struct AttributeList<const N: usize>([*const bindings::attribute; N]);
 
 // SAFETY: The pointers are to statics C only reads.
 unsafe impl<const N: usize> Sync for AttributeList<N> {}
@@ -120,26 +120,26 @@ impl<const N: usize> AttributeList<N> {
     /// # Panics
     ///
     /// At compile time (the tables are `const`), if the last entry is not null.
-    pub(crate) const fn new(attrs: [*const bindings::attribute; N]) -> Self {
+    pub const fn new(attrs: [*const bindings::attribute; N]) -> Self {
         assert!(attrs[N - 1].is_null());
         Self(attrs)
     }
 }
 
 /// `is_visible` of an attribute group.
-pub(crate) type IsVisible =
+pub type IsVisible =
     unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, c_int) -> u16;
 
 /// A static `struct attribute_group` without a sub-directory name.
 #[repr(transparent)]
-pub(crate) struct AttributeGroup(bindings::attribute_group);
+pub struct AttributeGroup(bindings::attribute_group);
 
 // SAFETY: C only reads a static group.
 unsafe impl Sync for AttributeGroup {}
 
 impl AttributeGroup {
     /// The group of `attrs`, each shown when `is_visible` (if any) says so.
-    pub(crate) const fn new<const N: usize>(
+    pub const fn new<const N: usize>(
         attrs: &'static AttributeList<N>,
         is_visible: Option<IsVisible>,
     ) -> Self {
@@ -153,14 +153,14 @@ impl AttributeGroup {
     }
 
     /// The raw group.
-    pub(crate) const fn as_ptr(&'static self) -> *const bindings::attribute_group {
+    pub const fn as_ptr(&'static self) -> *const bindings::attribute_group {
         &self.0
     }
 }
 
 /// A NULL-terminated array of group pointers (`const struct attribute_group *groups[]`).
 #[repr(transparent)]
-pub(crate) struct GroupList<const N: usize>([*const bindings::attribute_group; N]);
+pub struct GroupList<const N: usize>([*const bindings::attribute_group; N]);
 
 // SAFETY: The pointers are to statics C only reads.
 unsafe impl<const N: usize> Sync for GroupList<N> {}
@@ -171,40 +171,40 @@ impl<const N: usize> GroupList<N> {
     /// # Panics
     ///
     /// At compile time, if the last entry is not null.
-    pub(crate) const fn new(groups: [*const bindings::attribute_group; N]) -> Self {
+    pub const fn new(groups: [*const bindings::attribute_group; N]) -> Self {
         assert!(groups[N - 1].is_null());
         Self(groups)
     }
 
     /// The raw list.
-    pub(crate) const fn as_ptr(&'static self) -> *const *const bindings::attribute_group {
+    pub const fn as_ptr(&'static self) -> *const *const bindings::attribute_group {
         self.0.as_ptr()
     }
 }
 
 /// `show` of a `struct sysfs_ops`.
-pub(crate) type KobjShow =
+pub type KobjShow =
     unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, *mut c_char) -> isize;
 /// `store` of a `struct sysfs_ops`.
-pub(crate) type KobjStore = unsafe extern "C" fn(
+pub type KobjStore = unsafe extern "C" fn(
     *mut bindings::kobject,
     *mut bindings::attribute,
     *const c_char,
     usize,
 ) -> isize;
 /// `release` of a `struct kobj_type`.
-pub(crate) type KobjRelease = unsafe extern "C" fn(*mut bindings::kobject);
+pub type KobjRelease = unsafe extern "C" fn(*mut bindings::kobject);
 
 /// A static `struct sysfs_ops`.
 #[repr(transparent)]
-pub(crate) struct SysfsOps(bindings::sysfs_ops);
+pub struct SysfsOps(bindings::sysfs_ops);
 
 // SAFETY: C only reads a static ops table.
 unsafe impl Sync for SysfsOps {}
 
 impl SysfsOps {
     /// Ops dispatching every attribute of a ktype to `show`/`store`.
-    pub(crate) const fn new(show: KobjShow, store: KobjStore) -> Self {
+    pub const fn new(show: KobjShow, store: KobjStore) -> Self {
         Self(bindings::sysfs_ops {
             show: Some(show),
             store: Some(store),
@@ -214,14 +214,14 @@ impl SysfsOps {
 
 /// A static `struct kobj_type`.
 #[repr(transparent)]
-pub(crate) struct KobjType(bindings::kobj_type);
+pub struct KobjType(bindings::kobj_type);
 
 // SAFETY: C only reads a static ktype.
 unsafe impl Sync for KobjType {}
 
 impl KobjType {
     /// A ktype whose default attributes (the `groups`) go through `ops`.
-    pub(crate) const fn new<const N: usize>(
+    pub const fn new<const N: usize>(
         ops: &'static SysfsOps,
         release: KobjRelease,
         groups: &'static GroupList<N>,
@@ -235,13 +235,13 @@ impl KobjType {
     }
 
     /// The raw ktype.
-    pub(crate) const fn as_ptr(&'static self) -> *const bindings::kobj_type {
+    pub const fn as_ptr(&'static self) -> *const bindings::kobj_type {
         &self.0
     }
 }
 
 /// The `PAGE_SIZE` buffer a `show` callback fills.
-pub(crate) struct ShowBuf {
+pub struct ShowBuf {
     buf: *mut c_char,
 }
 
@@ -252,25 +252,25 @@ impl ShowBuf {
     ///
     /// `buf` must be sysfs's page buffer of a `show` call (valid for `PAGE_SIZE` bytes of
     /// writes), used only for the duration of that call.
-    pub(crate) unsafe fn from_raw(buf: *mut c_char) -> Self {
+    pub unsafe fn from_raw(buf: *mut c_char) -> Self {
         Self { buf }
     }
 
     /// The raw buffer, for a C `show` callback that fills it itself.
-    pub(crate) fn as_ptr(&mut self) -> *mut c_char {
+    pub fn as_ptr(&mut self) -> *mut c_char {
         self.buf
     }
 
     /// `sysfs_emit(buf, ...)`: writes the formatted text, cut at `PAGE_SIZE - 1` bytes and
     /// NUL-terminated; returns the length written.
-    pub(crate) fn emit(&mut self, args: fmt::Arguments<'_>) -> isize {
+    pub fn emit(&mut self, args: fmt::Arguments<'_>) -> isize {
         let mut page = self.page();
         let _ = fmt::Write::write_fmt(&mut page, args);
         page.finish()
     }
 
     /// `sysfs_emit(buf, "%s\n", s)` for a byte string (not necessarily UTF-8).
-    pub(crate) fn line(&mut self, s: &[u8]) -> isize {
+    pub fn line(&mut self, s: &[u8]) -> isize {
         let mut page = self.page();
         page.put(s);
         page.put(b"\n");
@@ -319,7 +319,7 @@ impl fmt::Write for Page<'_> {
 /// # Safety
 ///
 /// `buf` must be valid for reads of `count` bytes for the duration of the `store` call.
-pub(crate) unsafe fn store_bytes<'a>(buf: *const c_char, count: usize) -> &'a [u8] {
+pub unsafe fn store_bytes<'a>(buf: *const c_char, count: usize) -> &'a [u8] {
     // SAFETY: As the function's contract says.
     unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) }
 }

@@ -4,13 +4,13 @@
 //! `minsz` bytes of one (as upstream's `copy_from_user(&s, arg, minsz)` and
 //! `copy_to_user(arg, &s, minsz)`), and `copy_struct_from_user` semantics for extensible ones.
 //!
-//! The structs are bindgen's, from the uAPI header ([`crate::kernel_ext::uapi`]); the ones the
+//! The structs are bindgen's, from the uAPI header ([`crate::uapi`]); the ones the
 //! modules copy implement [`FromBytes`] and [`AsBytes`] here, each checked at compile time to
 //! have no padding.
 //!
 //! C header: [`include/linux/uaccess.h`](srctree/include/linux/uaccess.h).
 
-use crate::kernel_ext::uapi;
+use crate::uapi;
 use core::mem::{
     size_of,
     MaybeUninit, //
@@ -73,7 +73,7 @@ fn zeroed<T: FromBytes>() -> T {
 }
 
 /// `copy_from_user` of a whole `T` at `addr`.
-pub(crate) fn read_user<T: FromBytes>(addr: usize) -> Result<T> {
+pub fn read_user<T: FromBytes>(addr: usize) -> Result<T> {
     UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
         .reader()
         .read::<T>()
@@ -81,7 +81,7 @@ pub(crate) fn read_user<T: FromBytes>(addr: usize) -> Result<T> {
 
 /// `copy_from_user(&v, addr, len)`: the first `len` bytes of a `T` at `addr`, the rest zero
 /// (`EINVAL` if `T` is shorter than `len`).
-pub(crate) fn read_user_prefix<T: FromBytes + AsBytes>(addr: usize, len: usize) -> Result<T> {
+pub fn read_user_prefix<T: FromBytes + AsBytes>(addr: usize, len: usize) -> Result<T> {
     let mut v = zeroed::<T>();
     let dst = v.as_bytes_mut().get_mut(..len).ok_or(EINVAL)?;
     UserSlice::new(UserPtr::from_addr(addr), len)
@@ -91,17 +91,17 @@ pub(crate) fn read_user_prefix<T: FromBytes + AsBytes>(addr: usize, len: usize) 
 }
 
 /// `copy_to_user` of a whole `T` to `addr`.
-pub(crate) fn write_user<T: AsBytes>(addr: usize, v: &T) -> Result {
+pub fn write_user<T: AsBytes>(addr: usize, v: &T) -> Result {
     write_user_bytes(addr, v.as_bytes())
 }
 
 /// `copy_to_user(addr, &v, len)`: the first `len` bytes of `v` (`EINVAL` if `T` is shorter).
-pub(crate) fn write_user_prefix<T: AsBytes>(addr: usize, v: &T, len: usize) -> Result {
+pub fn write_user_prefix<T: AsBytes>(addr: usize, v: &T, len: usize) -> Result {
     write_user_bytes(addr, v.as_bytes().get(..len).ok_or(EINVAL)?)
 }
 
 /// `copy_to_user` of `data` to `addr`.
-pub(crate) fn write_user_bytes(addr: usize, data: &[u8]) -> Result {
+pub fn write_user_bytes(addr: usize, data: &[u8]) -> Result {
     UserSlice::new(UserPtr::from_addr(addr), data.len())
         .writer()
         .write_slice(data)
@@ -109,10 +109,7 @@ pub(crate) fn write_user_bytes(addr: usize, data: &[u8]) -> Result {
 
 /// `copy_struct_from_user` of a `T` from a user struct of `usize_` bytes at `src`: a shorter
 /// user struct is zero-extended, a longer one must have only zeroes past `T` (`E2BIG`).
-pub(crate) fn copy_struct_from_user<T: FromBytes + AsBytes>(
-    src: usize,
-    usize_: usize,
-) -> Result<T> {
+pub fn copy_struct_from_user<T: FromBytes + AsBytes>(src: usize, usize_: usize) -> Result<T> {
     let mut v = zeroed::<T>();
     copy_struct_bytes(v.as_bytes_mut(), src, usize_)?;
     Ok(v)

@@ -8,7 +8,7 @@
 //! `include/vfio-rs/type1_emulated.h`). C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     helpers::{
         vfio_rs_access_ok,
@@ -22,25 +22,31 @@ use kernel::{mm::Mm, prelude::*};
 
 /// type1's `is_invalid_reserved_pfn`: the pfn has no `struct page` or a reserved one, so it
 /// is not charged as locked memory and needs no unpin.
-pub(crate) fn pfn_reserved(pfn: u64) -> bool {
+// Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+#[inline]
+pub fn pfn_reserved(pfn: u64) -> bool {
     // SAFETY: A pure test on a number.
     unsafe { vfio_rs_pfn_reserved(pfn as c_ulong) }
 }
 
 /// `pfn_valid`: the pfn has a `struct page`.
-pub(crate) fn pfn_valid(pfn: u64) -> bool {
+// Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+#[inline]
+pub fn pfn_valid(pfn: u64) -> bool {
     // SAFETY: A pure test on a number.
     unsafe { vfio_rs_pfn_valid(pfn as c_ulong) }
 }
 
 /// `access_ok`: `[addr, addr + size)` lies in the user address range.
-pub(crate) fn access_ok(addr: u64, size: u64) -> bool {
+// Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+#[inline]
+pub fn access_ok(addr: u64, size: u64) -> bool {
     // SAFETY: A pure range test; nothing is dereferenced.
     unsafe { vfio_rs_access_ok(addr as c_ulong, size as c_ulong) }
 }
 
 /// The caller's `struct page *pages[]` of `vfio_pin_pages`, filled one slot at a time.
-pub(crate) struct PageArray<'a>(&'a mut [*mut bindings::page]);
+pub struct PageArray<'a>(&'a mut [*mut bindings::page]);
 
 impl<'a> PageArray<'a> {
     /// Wraps the array the IOMMU driver's op received.
@@ -48,13 +54,15 @@ impl<'a> PageArray<'a> {
     /// # Safety
     ///
     /// `pages` must be valid for writes of `len` pointers, unaliased for `'a`.
-    pub(crate) unsafe fn from_raw(pages: *mut *mut bindings::page, len: usize) -> Self {
+    pub unsafe fn from_raw(pages: *mut *mut bindings::page, len: usize) -> Self {
         // SAFETY: Per the function contract.
         Self(unsafe { core::slice::from_raw_parts_mut(pages, len) })
     }
 
     /// Slot `i` gets the page of `pfn`, which must be [`pfn_valid`].
-    pub(crate) fn set(&mut self, i: usize, pfn: u64) {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn set(&mut self, i: usize, pfn: u64) {
         if let Some(slot) = self.0.get_mut(i) {
             // SAFETY: The caller passes a valid pfn (one it holds a pin on).
             *slot = unsafe { vfio_rs_pfn_to_page(pfn as c_ulong) };
@@ -62,7 +70,7 @@ impl<'a> PageArray<'a> {
     }
 
     /// Slot `i` becomes `NULL` (unwinding a failed pin).
-    pub(crate) fn clear(&mut self, i: usize) {
+    pub fn clear(&mut self, i: usize) {
         if let Some(slot) = self.0.get_mut(i) {
             *slot = core::ptr::null_mut();
         }
@@ -71,7 +79,7 @@ impl<'a> PageArray<'a> {
 
 /// The kernel buffer of a `vfio_dma_rw`: the source of a write to the process, the
 /// destination of a read.
-pub(crate) enum RwData<'a> {
+pub enum RwData<'a> {
     /// Device writes: copy to the process.
     Write(&'a [u8]),
     /// Device reads: copy from the process.
@@ -80,7 +88,11 @@ pub(crate) enum RwData<'a> {
 
 impl RwData<'_> {
     /// Bytes left.
-    pub(crate) fn len(&self) -> usize {
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
+    pub fn len(&self) -> usize {
         match self {
             RwData::Write(b) => b.len(),
             RwData::Read(b) => b.len(),
@@ -88,14 +100,16 @@ impl RwData<'_> {
     }
 
     /// Whether the device writes.
-    pub(crate) fn is_write(&self) -> bool {
+    pub fn is_write(&self) -> bool {
         matches!(self, RwData::Write(_))
     }
 
     /// Copies the first `count` bytes between the buffer and `vaddr` in `mm` and drops them
     /// from the buffer. A kernel thread borrows `mm` (`kthread_use_mm`); a process reaches only
     /// its own memory. `EPERM` once the process is gone; `EFAULT` if nothing could be copied.
-    pub(crate) fn copy(&mut self, mm: &Mm, vaddr: u64, count: usize) -> Result<usize> {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn copy(&mut self, mm: &Mm, vaddr: u64, count: usize) -> Result<usize> {
         let count = count.min(self.len());
         let (ptr, write) = match self {
             RwData::Write(b) => (b.as_ptr().cast_mut(), true),

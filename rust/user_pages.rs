@@ -5,7 +5,7 @@
 //! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h).
 
-use crate::kernel_ext::helpers;
+use crate::helpers;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -18,13 +18,13 @@ use kernel::{
 /// Physically contiguous pages one [`PinOwner::pin_runs`] call pinned: `npages` frames from
 /// `pfn`, reserved (`PageReserved`, never unpinned nor charged) if `rsvd`.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PinRun {
+pub struct PinRun {
     /// First frame.
-    pub(crate) pfn: u64,
+    pub pfn: u64,
     /// Frames in the run.
-    pub(crate) npages: u64,
+    pub npages: u64,
     /// The first page is reserved.
-    pub(crate) rsvd: bool,
+    pub rsvd: bool,
 }
 
 /// Bits of a packed run's pfn (`VFIO_RS_RUN_PFN_BITS` of `include/vfio-rs/type1_helpers.h`).
@@ -64,7 +64,7 @@ const PAGE_BATCH: usize = kernel::page::PAGE_SIZE / size_of::<u64>();
 /// `page`, if set, is an order-0 page from `get_free_pages` owned by this object, and
 /// `capacity` words fit in the buffer in use (at most `PAGE_BATCH`, else `SMALL_BATCH`); the
 /// first `nruns` words of it hold packed runs.
-pub(crate) struct PinBatch {
+pub struct PinBatch {
     page: Option<NonNull<u64>>,
     small: [u64; SMALL_BATCH],
     capacity: usize,
@@ -73,7 +73,7 @@ pub(crate) struct PinBatch {
 
 impl PinBatch {
     /// Room for `capacity` pages per call, as far as one page of pointers holds (at least 1).
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         let mut batch = Self {
             page: None,
             small: [0; SMALL_BATCH],
@@ -93,7 +93,7 @@ impl PinBatch {
     }
 
     /// Pages one call may pin.
-    pub(crate) fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.capacity
     }
 
@@ -106,7 +106,7 @@ impl PinBatch {
     }
 
     /// The runs of the last successful [`PinOwner::pin_runs`], in address order.
-    pub(crate) fn runs(&self) -> impl Iterator<Item = PinRun> + '_ {
+    pub fn runs(&self) -> impl Iterator<Item = PinRun> + '_ {
         let words = match self.page {
             // SAFETY: Per the invariants the page holds `nruns` packed runs written by the
             // helper; it lives as long as `self`.
@@ -129,7 +129,7 @@ impl Drop for PinBatch {
 /// The process a DMA mapping's pages belong to: its thread-group leader (whose `RLIMIT_MEMLOCK`
 /// applies), its address space (kept with `mmgrab`) and whether it may lock memory without
 /// limit (`CAP_IPC_LOCK` when the mapping was made).
-pub(crate) struct PinOwner {
+pub struct PinOwner {
     task: ARef<Task>,
     mm: ARef<Mm>,
     lock_cap: bool,
@@ -137,7 +137,9 @@ pub(crate) struct PinOwner {
 
 impl PinOwner {
     /// The calling process; `ENODEV` for a task without an address space.
-    pub(crate) fn current() -> Result<Self> {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn current() -> Result<Self> {
         let current = kernel::current!();
         let mm = current.mm().ok_or(ENODEV)?;
         Ok(Self {
@@ -148,19 +150,21 @@ impl PinOwner {
     }
 
     /// The owner's address space (for copies through it, `rust/user_mm.rs`).
-    pub(crate) fn mm(&self) -> &Mm {
+    pub fn mm(&self) -> &Mm {
         &self.mm
     }
 
     /// Whether both owners' memory is the same address space.
-    pub(crate) fn same_mm(&self, other: &PinOwner) -> bool {
+    pub fn same_mm(&self, other: &PinOwner) -> bool {
         self.mm.as_raw() == other.mm.as_raw()
     }
 
     /// Pins `pfns.len()` pages from user address `vaddr` long-term (writable if `write`) and
     /// stores their pfns in `pfns`; returns how many were pinned (at least one), `ESRCH` once the
     /// process has exited. The caller gives each pinned page back with [`Self::unpin`].
-    pub(crate) fn pin(&self, vaddr: u64, write: bool, pfns: &mut [u64]) -> Result<usize> {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn pin(&self, vaddr: u64, write: bool, pfns: &mut [u64]) -> Result<usize> {
         let n = c_long::try_from(pfns.len()).map_err(|_| EINVAL)?;
         // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. `pfns`
         // has room for `n` pointer-sized slots (`u64` is `unsigned long` here).
@@ -186,7 +190,9 @@ impl PinOwner {
     /// long-term (writable if `write`) and records them in `batch` as runs of contiguous
     /// pages; returns how many pages were pinned (at least one), `ESRCH` once the process has
     /// exited. The caller gives each non-reserved run back with [`Self::unpin`].
-    pub(crate) fn pin_runs(
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn pin_runs(
         &self,
         vaddr: u64,
         npages: usize,
@@ -221,7 +227,9 @@ impl PinOwner {
 
     /// Whether charging `npage` more pages would pass `RLIMIT_MEMLOCK` (upstream's early check
     /// while pinning, with its warning); the charge itself ([`Self::account`]) decides.
-    pub(crate) fn memlock_exceeded(&self, npage: u64) -> bool {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn memlock_exceeded(&self, npage: u64) -> bool {
         // SAFETY: `mm` is kept alive by `mmgrab`; only its counter is read.
         unsafe {
             helpers::vfio_rs_memlock_exceeded(self.mm.as_raw(), self.lock_cap, npage as c_ulong)
@@ -230,7 +238,9 @@ impl PinOwner {
 
     /// Unpins `npages` physically contiguous pages from `pfn`, marking them dirty if the device
     /// could write them. They must be pages [`Self::pin`] returned and not yet unpinned.
-    pub(crate) fn unpin(&self, pfn: u64, npages: u64, dirty: bool) {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn unpin(&self, pfn: u64, npages: u64, dirty: bool) {
         // SAFETY: The caller passes back pages it pinned, which are therefore valid.
         unsafe { helpers::vfio_rs_unpin_pfns(pfn as c_ulong, npages as c_ulong, dirty) };
     }
@@ -238,7 +248,9 @@ impl PinOwner {
     /// Charges (`npage > 0`) or returns (`npage < 0`) locked memory on the owner's mm; charging
     /// past `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK` fails with `ENOMEM`. `is_async`: the
     /// caller may run in another process, so the mm is only used while it has users (`ESRCH`).
-    pub(crate) fn account(&self, npage: i64, is_async: bool) -> Result {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn account(&self, npage: i64, is_async: bool) -> Result {
         let npage = c_long::try_from(npage).map_err(|_| EINVAL)?;
         // SAFETY: `task` and `mm` are referenced by this object.
         kernel::error::to_result(unsafe {
@@ -254,7 +266,9 @@ impl PinOwner {
 }
 
 /// `capable(CAP_IPC_LOCK)` for the calling task.
-pub(crate) fn has_cap_ipc_lock() -> bool {
+// Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+#[inline]
+pub fn has_cap_ipc_lock() -> bool {
     // SAFETY: No precondition.
     unsafe { helpers::vfio_rs_capable_ipc_lock() }
 }

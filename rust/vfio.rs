@@ -5,16 +5,16 @@
 //! C headers: [`include/linux/vfio.h`](srctree/include/linux/vfio.h),
 //! [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-pub(crate) mod dev_set;
-pub(crate) mod device;
-pub(crate) mod device_file;
-pub(crate) mod driver;
-pub(crate) mod emulated;
-pub(crate) mod feature_check;
-pub(crate) mod info_cap;
-pub(crate) mod iommu_driver;
-pub(crate) mod iommu_driver_impl;
-pub(crate) mod kvm;
-pub(crate) mod layout;
-pub(crate) mod migration;
-pub(crate) mod unmap_notify;
+pub mod dev_set;
+pub mod device;
+pub mod device_file;
+pub mod driver;
+pub mod emulated;
+pub mod feature_check;
+pub mod info_cap;
+pub mod iommu_driver;
+pub mod iommu_driver_impl;
+pub mod kvm;
+pub mod layout;
+pub mod migration;
+pub mod unmap_notify;

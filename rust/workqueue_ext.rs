@@ -6,7 +6,7 @@
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h).
 
-use crate::kernel_ext::helpers;
+use crate::helpers;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -20,7 +20,7 @@ use kernel::{
 /// # Invariants
 ///
 /// `ptr` is a workqueue this object allocated; it is destroyed (drained first) on drop.
-pub(crate) struct OrderedQueue {
+pub struct OrderedQueue {
     ptr: NonNull<bindings::workqueue_struct>,
 }
 
@@ -32,7 +32,7 @@ unsafe impl Sync for OrderedQueue {}
 impl OrderedQueue {
     /// Allocates an ordered, memory-reclaim-safe queue named `name`
     /// (`create_singlethread_workqueue`): its items run one at a time, in queueing order.
-    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+    pub fn new(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is a NUL-terminated string (copied by the call).
         let ptr = unsafe { helpers::vfio_rs_create_singlethread_workqueue(name.as_char_ptr()) };
         // INVARIANT: The queue was just allocated for us.
@@ -42,7 +42,7 @@ impl OrderedQueue {
     }
 
     /// The C workqueue.
-    pub(crate) fn as_raw(&self) -> *mut bindings::workqueue_struct {
+    pub fn as_raw(&self) -> *mut bindings::workqueue_struct {
         self.ptr.as_ptr()
     }
 }
@@ -59,7 +59,7 @@ impl Drop for OrderedQueue {
 /// # Safety
 ///
 /// `wq` must be a live workqueue. The caller must not hold locks that its items take.
-pub(crate) unsafe fn flush_queue(wq: *mut bindings::workqueue_struct) {
+pub unsafe fn flush_queue(wq: *mut bindings::workqueue_struct) {
     // SAFETY: Per the function contract.
     unsafe { bindings::__flush_workqueue(wq) };
 }
@@ -70,7 +70,7 @@ pub(crate) unsafe fn flush_queue(wq: *mut bindings::workqueue_struct) {
 ///
 /// The work item has been initialised (`INIT_WORK`).
 #[repr(transparent)]
-pub(crate) struct RawWork(Opaque<bindings::work_struct>);
+pub struct RawWork(Opaque<bindings::work_struct>);
 
 impl RawWork {
     /// Initialises the work item at `ptr` to run `func` (`INIT_WORK`), in lockdep class `key`.
@@ -79,7 +79,7 @@ impl RawWork {
     ///
     /// `ptr` must be valid for writes and not queued; `func` must be sound to run with `ptr`
     /// once queued.
-    pub(crate) unsafe fn init(
+    pub unsafe fn init(
         ptr: *mut bindings::work_struct,
         func: unsafe extern "C" fn(*mut bindings::work_struct),
         name: &'static CStr,
@@ -96,13 +96,13 @@ impl RawWork {
     /// # Safety
     ///
     /// `ptr` must be an initialised work item valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::work_struct) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::work_struct) -> &'a Self {
         // SAFETY: Per the function contract; `RawWork` is transparent over the C struct.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The C work item.
-    pub(crate) fn as_raw(&self) -> *mut bindings::work_struct {
+    pub fn as_raw(&self) -> *mut bindings::work_struct {
         self.0.get()
     }
 
@@ -111,7 +111,7 @@ impl RawWork {
     /// # Safety
     ///
     /// `wq` must be a live workqueue, and the item's memory must stay valid until it has run.
-    pub(crate) unsafe fn queue_on(&self, wq: *mut bindings::workqueue_struct) -> bool {
+    pub unsafe fn queue_on(&self, wq: *mut bindings::workqueue_struct) -> bool {
         // SAFETY: Per the function contract; the item is initialised (type invariant).
         unsafe {
             bindings::queue_work_on(
@@ -127,7 +127,7 @@ impl RawWork {
     /// # Safety
     ///
     /// As [`RawWork::queue_on`], for the item's memory.
-    pub(crate) unsafe fn schedule(&self) -> bool {
+    pub unsafe fn schedule(&self) -> bool {
         // SAFETY: `system_percpu_wq` is set up at boot and never changes.
         let wq = unsafe { bindings::system_percpu_wq };
         // SAFETY: A system queue is always live; the memory rule is the caller's.
@@ -135,7 +135,7 @@ impl RawWork {
     }
 
     /// Waits until the last queueing of the item has finished running (`flush_work`).
-    pub(crate) fn flush(&self) {
+    pub fn flush(&self) {
         // SAFETY: The item is initialised (type invariant) and live for the borrow.
         unsafe { bindings::flush_work(self.as_raw()) };
     }

@@ -6,14 +6,17 @@
 # SPEC: `rust` = every module we have in Rust (insmod by path, in dependency
 # order) and upstream's C modules for the rest; `upstream` = the test kernel's C
 # modules; or `mod=rust|upstream,...` per module (unlisted modules: upstream).
+# Under every SPEC our library module vfio_rs_kernel_ext (the shared Rust layer, no upstream
+# counterpart) is loaded after iommufd and before vfio, and unloaded after all its users.
 # modprobe is only used for upstream modules, after their dependencies are
 # loaded, so it never pulls in upstream's copy of a module we replace.
 
 vfio_rs_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Dependency order of the VFIO stack, and where our Rust build of each lives.
-vfio_rs_order=(iommufd vfio vfio_iommu_type1 vfio_pci_core vfio_pci mdev)
+vfio_rs_order=(iommufd vfio_rs_kernel_ext vfio vfio_iommu_type1 vfio_pci_core vfio_pci mdev)
 declare -A vfio_rs_ko=(
+	[vfio_rs_kernel_ext]=$vfio_rs_repo/rust/vfio_rs_kernel_ext.ko
 	[vfio]=$vfio_rs_repo/drivers/vfio/vfio.ko
 	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
 	[mdev]=$vfio_rs_repo/drivers/vfio/mdev/mdev.ko
@@ -25,10 +28,16 @@ vfio_rs_on_demand=()
 # The Rust modules `rust` loads: those that pass upstream's tests (all of ours now). A module
 # added to vfio_rs_ko later is reached only through a per-module SPEC until it does.
 vfio_rs_complete=(vfio vfio_iommu_type1 mdev)
+# Our modules with no upstream counterpart, loaded (ours) under every SPEC: the shared layer's
+# library module, which our Rust modules need (`modinfo -F depends`), including the sample
+# drivers the tests insmod on top of upstream's core. It depends only on kernel modules
+# (iommufd), and stays loaded when a test reloads vfio.
+vfio_rs_always=(vfio_rs_kernel_ext)
 
 # vfio_rs_choice SPEC MODULE: prints `rust` or `upstream`.
 vfio_rs_choice() {
 	local spec=$1 m=$2 kv
+	[[ " ${vfio_rs_always[*]} " == *" $m "* ]] && { echo rust; return; }
 	case $spec in
 	rust) [[ " ${vfio_rs_complete[*]} " == *" $m "* ]] && echo rust || echo upstream ;;
 	upstream) echo upstream ;;
@@ -73,6 +82,13 @@ vfio_rs_load() {
 		rust)
 			ko=${vfio_rs_ko[$m]:-}
 			[ -n "$ko" ] && [ -f "$ko" ] || { echo "guest-load: no Rust build of $m" >&2; return 2; }
+			# Tests that reload vfio leave the library loaded: keep it (it has no upstream
+			# copy to replace).
+			if [ -d "/sys/module/$m" ] && [[ " ${vfio_rs_always[*]} " == *" $m "* ]]; then
+				export "VFIO_RS_KO_$m=$ko"
+				vfio_rs_loaded+=("$m=rust")
+				continue
+			fi
 			# Upstream's vfio.ko pulls in its type1 by softdep; ours replaces it.
 			if [ -d "/sys/module/$m" ]; then
 				rmmod "$m" || { echo "guest-load: cannot unload upstream $m" >&2; return 2; }
@@ -161,10 +177,10 @@ vfio_rs_ko_path() {
 # the test kernel's own. For `make run` and anything else that wants to show it.
 vfio_rs_show() {
 	local m impl taint path
-	printf '%-17s %-9s %-6s %s\n' module impl taint path
+	printf '%-18s %-9s %-6s %s\n' module impl taint path
 	for m in "${vfio_rs_show_mods[@]}"; do
 		if [ ! -d "/sys/module/$m" ]; then
-			[ "$m" = mdev ] || printf '%-17s %-9s %-6s %s\n' "$m" - - "(not loaded)"
+			[ "$m" = mdev ] || printf '%-18s %-9s %-6s %s\n' "$m" - - "(not loaded)"
 			continue
 		fi
 		if [ ! -e "/sys/module/$m/initstate" ]; then
@@ -174,6 +190,6 @@ vfio_rs_show() {
 			[[ $taint == *O* ]] && impl=rust || impl=upstream
 			path=$(vfio_rs_ko_path "$m")
 		fi
-		printf '%-17s %-9s %-6s %s\n' "$m" "$impl" "${taint:--}" "$path"
+		printf '%-18s %-9s %-6s %s\n' "$m" "$impl" "${taint:--}" "$path"
 	done
 }

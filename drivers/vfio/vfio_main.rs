@@ -7,8 +7,7 @@
 //! the device cdev region. What exported functions need of it ([`Core`]) is published in a
 //! global for them and withdrawn first at exit.
 
-#[path = "../../rust/kernel_ext.rs"]
-mod kernel_ext;
+use vfio_rs_kernel_ext as kernel_ext;
 
 mod container;
 mod dev_set;
@@ -119,7 +118,7 @@ struct Published;
 impl Published {
     fn new() -> Result<Self> {
         core_slot::init();
-        kernel_ext::vfio::kvm::kvm_ref_lock::init();
+        kernel_ext::vfio::kvm::init_kvm_ref_lock();
         dev_set::sets::init();
         group::groups::init();
         dma_access::container_users::init();

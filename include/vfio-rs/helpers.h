@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Generic C helpers (rust/helpers.c): static inline kernel functions and
- * macros the kernel's own rust/helpers do not cover. Linked into each module
- * that needs them, never exported. The Rust side gets these prototypes from
+ * macros the kernel's own rust/helpers do not cover. Linked into the library
+ * module vfio_rs_kernel_ext.ko, which exports them. The Rust side gets these prototypes from
  * bindgen (rust/helpers_helper.h -> rust/generated/helpers.rs, the `helpers`
  * module of kernel_ext).
  */

@@ -23,7 +23,7 @@
 )]
 
 #[allow(unused_imports)]
-pub(crate) use kernel::bindings::*;
+pub use kernel::bindings::*;
 use kernel::ffi;
 
 include!("../generated/mdev.rs");

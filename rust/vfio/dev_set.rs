@@ -7,7 +7,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     helpers,
     vfio::device::RawDevice, //
@@ -37,7 +37,7 @@ use kernel::{
 /// `lock` and `device_list` are initialised; every entry of `device_list` is the `dev_set_list`
 /// of a live `struct vfio_device` whose `dev_set` points here, added and removed under `lock`.
 #[repr(transparent)]
-pub(crate) struct DevSet(Opaque<bindings::vfio_device_set>);
+pub struct DevSet(Opaque<bindings::vfio_device_set>);
 
 // SAFETY: The C struct is shared with C drivers that synchronise through its mutex.
 unsafe impl Send for DevSet {}
@@ -46,7 +46,7 @@ unsafe impl Sync for DevSet {}
 
 impl DevSet {
     /// Allocates an empty set for `set_id`.
-    pub(crate) fn new(set_id: usize) -> Result<Arc<Self>> {
+    pub fn new(set_id: usize) -> Result<Arc<Self>> {
         let set = Arc::new(DevSet(Opaque::zeroed()), GFP_KERNEL)?;
         let raw = set.0.get();
         // SAFETY: `raw` is a zeroed set not shared yet, at a stable address (an `Arc`'s
@@ -69,18 +69,18 @@ impl DevSet {
     /// # Safety
     ///
     /// `ptr` must be null or a set created by [`DevSet::new`] that outlives `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device_set) -> Option<&'a Self> {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device_set) -> Option<&'a Self> {
         // SAFETY: Per the function contract; `DevSet` is transparent over the C struct.
         unsafe { ptr.cast::<Self>().as_ref() }
     }
 
     /// The C struct, for storing in `vfio_device::dev_set`.
-    pub(crate) fn as_raw(&self) -> *mut bindings::vfio_device_set {
+    pub fn as_raw(&self) -> *mut bindings::vfio_device_set {
         self.0.get()
     }
 
     /// The key the set was created for.
-    pub(crate) fn set_id(&self) -> usize {
+    pub fn set_id(&self) -> usize {
         // SAFETY: `set_id` is written once, before the set is shared.
         unsafe { (*self.0.get()).set_id as usize }
     }
@@ -96,17 +96,17 @@ impl DevSet {
 
     /// Number of devices that joined (`device_count`); the core's set registry lock, held by
     /// the caller, serialises the read-modify-write sequences.
-    pub(crate) fn device_count(&self) -> u32 {
+    pub fn device_count(&self) -> u32 {
         self.device_count_atomic().load(Ordering::Relaxed)
     }
 
     /// Sets `device_count`; the caller holds the core's set registry lock.
-    pub(crate) fn set_device_count(&self, count: u32) {
+    pub fn set_device_count(&self, count: u32) {
         self.device_count_atomic().store(count, Ordering::Relaxed);
     }
 
     /// Takes the set's mutex (the one C drivers also take).
-    pub(crate) fn lock(&self) -> DevSetGuard<'_> {
+    pub fn lock(&self) -> DevSetGuard<'_> {
         // SAFETY: The mutex is initialised (type invariant).
         unsafe { bindings::mutex_lock(&raw mut (*self.0.get()).lock) };
         DevSetGuard {
@@ -126,7 +126,7 @@ impl DevSet {
     /// # Safety
     ///
     /// The current thread must hold the set's mutex for as long as the returned proof exists.
-    pub(crate) unsafe fn assert_held(&self) -> SetLocked<'_> {
+    pub unsafe fn assert_held(&self) -> SetLocked<'_> {
         // SAFETY: The mutex is initialised (type invariant).
         unsafe { helpers::vfio_rs_mutex_assert_held(&raw mut (*self.0.get()).lock) };
         // INVARIANT: The caller holds the mutex while the proof exists (function contract).
@@ -154,19 +154,19 @@ impl Drop for DevSet {
 /// # Invariants
 ///
 /// The mutex of `set` is held by the current thread while the value exists.
-pub(crate) struct SetLocked<'a> {
+pub struct SetLocked<'a> {
     set: &'a DevSet,
     _not_send: NotThreadSafe,
 }
 
 impl SetLocked<'_> {
     /// The locked set.
-    pub(crate) fn set(&self) -> &DevSet {
+    pub fn set(&self) -> &DevSet {
         self.set
     }
 
     /// Whether this proves `dev`'s set locked.
-    pub(crate) fn covers(&self, dev: &RawDevice) -> bool {
+    pub fn covers(&self, dev: &RawDevice) -> bool {
         dev.dev_set().is_some_and(|s| ptr::eq(s, self.set))
     }
 
@@ -177,7 +177,7 @@ impl SetLocked<'_> {
     ///
     /// Panics if `dev` is not in the locked set, as `LockedBy::access` does on a mismatched
     /// owner: the caller has a bug, and going on would race with the device's real set lock.
-    pub(crate) fn check(&self, dev: &RawDevice) {
+    pub fn check(&self, dev: &RawDevice) {
         // PANIC: Unreachable from the core: every proof it makes is for the device's own set
         // (`dev.dev_set()` locked, or asserted held by `held` in `drivers/vfio/ffi/core.rs`), or
         // for the set whose members `for_each_device` walks.
@@ -188,7 +188,7 @@ impl SetLocked<'_> {
     }
 
     /// Calls `f` on every device of the set, in list order.
-    pub(crate) fn for_each_device(&self, f: &mut dyn FnMut(&RawDevice) -> bool) {
+    pub fn for_each_device(&self, f: &mut dyn FnMut(&RawDevice) -> bool) {
         let head = self.set.head();
         // SAFETY: The set's mutex is held (type invariant), so the list is stable; entries are
         // `dev_set_list` members of live devices (`DevSet` type invariant).
@@ -217,7 +217,7 @@ impl DevSet {
 
 /// The set's mutex, held by us: unlocks it when dropped. Dereferences to the [`SetLocked`]
 /// proof it lends to the set's accessors.
-pub(crate) struct DevSetGuard<'a> {
+pub struct DevSetGuard<'a> {
     held: SetLocked<'a>,
 }
 
@@ -227,7 +227,7 @@ impl DevSetGuard<'_> {
     /// # Panics
     ///
     /// If `dev` already joined a set: linking it twice would corrupt that set's list.
-    pub(crate) fn add(&mut self, dev: &RawDevice) {
+    pub fn add(&mut self, dev: &RawDevice) {
         // PANIC: Unreachable from the core, which assigns a set only to a device without one;
         // only a C driver calling `vfio_assign_device_set` twice, which upstream's list would
         // not survive either, could get here.
@@ -244,7 +244,7 @@ impl DevSetGuard<'_> {
     }
 
     /// Unlinks `dev` from the set's list.
-    pub(crate) fn remove(&mut self, dev: &RawDevice) {
+    pub fn remove(&mut self, dev: &RawDevice) {
         self.held.check(dev);
         // SAFETY: The mutex is held (`SetLocked` invariant) and `dev` is in this set's list
         // (checked above; devices join a set's list in `add`, when their `dev_set` is set).

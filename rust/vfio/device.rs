@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings, helpers,
     ida::IdaRef,
     iommufd::{
@@ -31,7 +31,7 @@ use kernel::{
 /// The struct was allocated by [`NewDevice::alloc`] and its embedded `struct device` was
 /// initialised by [`NewDevice::initialize`], so it lives until that device's last reference.
 #[repr(transparent)]
-pub(crate) struct RawDevice(Opaque<bindings::vfio_device>);
+pub struct RawDevice(Opaque<bindings::vfio_device>);
 
 // SAFETY: Shared with C code that synchronises through the set mutex and the device model.
 unsafe impl Send for RawDevice {}
@@ -44,41 +44,41 @@ impl RawDevice {
     /// # Safety
     ///
     /// `ptr` must point to a live, initialised `struct vfio_device` for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device) -> &'a Self {
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device) -> &'a Self {
         // SAFETY: Per the function contract; `RawDevice` is transparent over the C struct.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The C struct.
-    pub(crate) fn as_raw(&self) -> *mut bindings::vfio_device {
+    pub fn as_raw(&self) -> *mut bindings::vfio_device {
         self.0.get()
     }
 
     /// The device's identity, for lists that must not own it.
-    pub(crate) fn id(&self) -> DeviceId {
+    pub fn id(&self) -> DeviceId {
         DeviceId(self.0.get() as usize)
     }
 
     /// The parent (physical or mdev) device, `vfio_device::dev`.
-    pub(crate) fn parent_raw(&self) -> *mut bindings::device {
+    pub fn parent_raw(&self) -> *mut bindings::device {
         // SAFETY: Reading a field of the live struct (type invariant).
         unsafe { (*self.0.get()).dev }
     }
 
     /// The driver's ops table.
-    pub(crate) fn ops(&self) -> &bindings::vfio_device_ops {
+    pub fn ops(&self) -> &bindings::vfio_device_ops {
         // SAFETY: Drivers pass a static, non-null ops table at allocation.
         unsafe { &*(*self.0.get()).ops }
     }
 
     /// The device index (`vfioN`, the cdev minor).
-    pub(crate) fn index(&self) -> u32 {
+    pub fn index(&self) -> u32 {
         // SAFETY: Reading a field of the live struct (type invariant).
         unsafe { (*self.0.get()).index }
     }
 
     /// The device set, once assigned.
-    pub(crate) fn dev_set(&self) -> Option<&DevSet> {
+    pub fn dev_set(&self) -> Option<&DevSet> {
         // SAFETY: `dev_set` is null or a set that lives while it has members (the core's
         // registry frees a set only after its last device left).
         unsafe { DevSet::from_raw((*self.0.get()).dev_set) }
@@ -90,7 +90,7 @@ impl RawDevice {
     ///
     /// If `held` proves another set locked ([`SetLocked::check`]), as every method taking a
     /// [`SetLocked`] does.
-    pub(crate) fn open_count(&self, held: &SetLocked<'_>) -> u32 {
+    pub fn open_count(&self, held: &SetLocked<'_>) -> u32 {
         held.check(self);
         // SAFETY: Reading a field of the live struct; writers hold this device's set mutex,
         // which `held` proves the current thread holds (checked above).
@@ -98,30 +98,30 @@ impl RawDevice {
     }
 
     /// Whether the device's `parent` is `dev`.
-    pub(crate) fn has_parent(&self, parent: ParentRef) -> bool {
+    pub fn has_parent(&self, parent: ParentRef) -> bool {
         core::ptr::eq(self.parent_raw(), parent.0)
     }
 
     /// The embedded `struct device` (the `vfioN` class device).
-    pub(crate) fn class_device(&self) -> *mut bindings::device {
+    pub fn class_device(&self) -> *mut bindings::device {
         // SAFETY: Field projection of the live struct.
         unsafe { &raw mut (*self.0.get()).device }
     }
 
     /// Sets the registration refcount to 1 (registered, no other users).
-    pub(crate) fn set_registered(&self) {
+    pub fn set_registered(&self) {
         // SAFETY: Written before the device is published to users.
         unsafe { bindings::refcount_set(&raw mut (*self.0.get()).refcount, 1) };
     }
 
     /// Takes a registration reference unless unregistration already dropped the last one.
-    pub(crate) fn try_get_registration(&self) -> bool {
+    pub fn try_get_registration(&self) -> bool {
         // SAFETY: `refcount` is a valid refcount_t of the live struct.
         unsafe { helpers::vfio_rs_refcount_inc_not_zero(&raw mut (*self.0.get()).refcount) }
     }
 
     /// Drops a registration reference; the last one wakes the unregistering thread.
-    pub(crate) fn put_registration(&self) {
+    pub fn put_registration(&self) {
         // SAFETY: `refcount` and `comp` are valid fields of the live struct.
         unsafe {
             if bindings::refcount_dec_and_test(&raw mut (*self.0.get()).refcount) {
@@ -132,7 +132,7 @@ impl RawDevice {
 
     /// Waits up to `timeout_ms` for the last registration reference; `Err(ERESTARTSYS)` if
     /// interrupted (only when `interruptible`).
-    pub(crate) fn wait_unused(&self, timeout_ms: u32, interruptible: bool) -> Result<bool> {
+    pub fn wait_unused(&self, timeout_ms: u32, interruptible: bool) -> Result<bool> {
         // SAFETY: `comp` was initialised at allocation.
         let comp = unsafe { &raw mut (*self.0.get()).comp };
         // SAFETY: Converting a duration is always safe.
@@ -152,7 +152,7 @@ impl RawDevice {
     }
 
     /// Calls the driver's `request` op (ask userspace to release the device), if any.
-    pub(crate) fn request(&self, count: u32) {
+    pub fn request(&self, count: u32) {
         if let Some(request) = self.ops().request {
             // SAFETY: The driver's op accepts its own live device.
             unsafe { request(self.as_raw(), count) };
@@ -160,7 +160,7 @@ impl RawDevice {
     }
 
     /// Calls the driver's `release` op, if any (from the embedded device's release).
-    pub(crate) fn call_release(&self) {
+    pub fn call_release(&self) {
         if let Some(release) = self.ops().release {
             // SAFETY: The driver's op accepts its own device at final release.
             unsafe { release(self.as_raw()) };
@@ -168,7 +168,7 @@ impl RawDevice {
     }
 
     /// Names the class device `vfio<index>`.
-    pub(crate) fn set_name(&self, index: u32) -> Result {
+    pub fn set_name(&self, index: u32) -> Result {
         // SAFETY: The embedded device is initialised; the format consumes one `unsigned int`.
         kernel::error::to_result(unsafe {
             bindings::dev_set_name(self.class_device(), c"vfio%u".as_char_ptr(), index)
@@ -176,7 +176,7 @@ impl RawDevice {
     }
 
     /// Upstream's warning when a signal interrupts the wait for users at unregistration.
-    pub(crate) fn warn_blocked(&self) {
+    pub fn warn_blocked(&self) {
         let task = kernel::current!();
         // SAFETY: `current` is valid for this call and `comm` is NUL-terminated; the format
         // consumes one string and one int.
@@ -192,7 +192,7 @@ impl RawDevice {
     }
 
     /// Sets `open_count`; the set's mutex is held (`held`).
-    pub(crate) fn set_open_count(&self, held: &SetLocked<'_>, count: u32) {
+    pub fn set_open_count(&self, held: &SetLocked<'_>, count: u32) {
         held.check(self);
         // SAFETY: Readers and writers hold this device's set mutex, as `held` proves the
         // current thread does (checked above).
@@ -200,7 +200,7 @@ impl RawDevice {
     }
 
     /// Clears `precopy_info_v2` at last close, as upstream.
-    pub(crate) fn reset_precopy_info(&self, held: &SetLocked<'_>) {
+    pub fn reset_precopy_info(&self, held: &SetLocked<'_>) {
         held.check(self);
         // SAFETY: Written under this device's set mutex, which `held` proves held (checked
         // above).
@@ -208,18 +208,18 @@ impl RawDevice {
     }
 
     /// Pins the module of the parent's bound driver (`dev->driver->owner`).
-    pub(crate) fn get_driver_module(&self) -> Option<crate::kernel_ext::module_ref::ModuleRef> {
+    pub fn get_driver_module(&self) -> Option<crate::module_ref::ModuleRef> {
         // SAFETY: The parent is bound while its vfio device is registered, so its driver and
         // the driver's module are live.
         unsafe {
-            crate::kernel_ext::module_ref::ModuleRef::try_get(helpers::vfio_rs_dev_driver_owner(
+            crate::module_ref::ModuleRef::try_get(helpers::vfio_rs_dev_driver_owner(
                 self.parent_raw(),
             ))
         }
     }
 
     /// The driver's `open_device`, if any.
-    pub(crate) fn call_open_device(&self, held: &SetLocked<'_>) -> Result {
+    pub fn call_open_device(&self, held: &SetLocked<'_>) -> Result {
         held.check(self);
         match self.ops().open_device {
             // SAFETY: Called under this device's set mutex (`held`, checked above) at first
@@ -230,7 +230,7 @@ impl RawDevice {
     }
 
     /// The driver's `close_device`, if any.
-    pub(crate) fn call_close_device(&self, held: &SetLocked<'_>) {
+    pub fn call_close_device(&self, held: &SetLocked<'_>) {
         held.check(self);
         if let Some(f) = self.ops().close_device {
             // SAFETY: Called under this device's set mutex (`held`, checked above) at last
@@ -240,7 +240,7 @@ impl RawDevice {
     }
 
     /// Whether the driver matches `name` (`ops->match`, else the parent's name).
-    pub(crate) fn matches(&self, name: &CStr) -> Result<bool> {
+    pub fn matches(&self, name: &CStr) -> Result<bool> {
         match self.ops().match_ {
             Some(f) => {
                 // SAFETY: `name` is NUL-terminated and outlives the call; drivers only read it.
@@ -255,7 +255,7 @@ impl RawDevice {
     }
 
     /// Resumes the parent for an ioctl (runtime PM); `EIO` if it cannot, as upstream.
-    pub(crate) fn pm_get(&self) -> Result {
+    pub fn pm_get(&self) -> Result {
         // SAFETY: The parent is a valid, bound device.
         if unsafe { helpers::vfio_rs_pm_get(self.parent_raw()) } != 0 {
             return Err(EIO);
@@ -264,13 +264,13 @@ impl RawDevice {
     }
 
     /// Drops the runtime PM reference of [`RawDevice::pm_get`].
-    pub(crate) fn pm_put(&self) {
+    pub fn pm_put(&self) {
         // SAFETY: The parent is a valid, bound device.
         unsafe { helpers::vfio_rs_pm_put(self.parent_raw()) };
     }
 
     /// The driver's `ioctl` for commands the core does not handle; `EINVAL` without one.
-    pub(crate) fn driver_ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+    pub fn driver_ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
         let Some(f) = self.ops().ioctl else {
             return Err(EINVAL);
         };
@@ -283,7 +283,7 @@ impl RawDevice {
     }
 
     /// The driver's `device_feature`; `ENOTTY` without one.
-    pub(crate) fn driver_feature(&self, flags: u32, data: usize, size: usize) -> Result<isize> {
+    pub fn driver_feature(&self, flags: u32, data: usize, size: usize) -> Result<isize> {
         let Some(f) = self.ops().device_feature else {
             return Err(ENOTTY);
         };
@@ -294,12 +294,12 @@ impl RawDevice {
     }
 
     /// Whether the driver implements `get_region_info_caps`.
-    pub(crate) fn has_region_info(&self) -> bool {
+    pub fn has_region_info(&self) -> bool {
         self.ops().get_region_info_caps.is_some()
     }
 
     /// The driver's `get_region_info_caps`: fills `info` and appends capabilities to `caps`.
-    pub(crate) fn region_info(
+    pub fn region_info(
         &self,
         info: &mut bindings::vfio_region_info,
         caps: &mut bindings::vfio_info_cap,
@@ -313,7 +313,9 @@ impl RawDevice {
 
     /// Points a new device file's mapping at the device inode, so zapping the inode's mapping
     /// (`unmap_mapping_range`) reaches every user mmap of the device.
-    pub(crate) fn share_mapping(&self, file: &kernel::fs::File) {
+    // Inline: calls vfio.ko's C helpers, device_inode.c (see kernel_ext.rs).
+    #[inline]
+    pub fn share_mapping(&self, file: &kernel::fs::File) {
         // SAFETY: The inode lives as long as the device; the file is new and not yet shared.
         unsafe { helpers::vfio_rs_file_set_mapping(file.as_ptr(), (*self.0.get()).inode) };
     }
@@ -327,7 +329,7 @@ impl RawDevice {
     /// Binds the parent device to `ctx` and keeps the binding in `iommufd_device`, with an
     /// empty PASID set (`pasids`): the parent's id in `ctx`. A binding already there is
     /// dropped (unbound) first.
-    pub(crate) fn bind_parent_iommufd(
+    pub fn bind_parent_iommufd(
         &self,
         held: &mut SetLocked<'_>,
         ctx: &IommufdCtxRef,
@@ -350,7 +352,7 @@ impl RawDevice {
 
     /// The parent's iommufd binding and the PASIDs attached through it, if bound; set's
     /// mutex held.
-    pub(crate) fn iommufd_device<'a>(
+    pub fn iommufd_device<'a>(
         &'a self,
         held: &'a SetLocked<'_>,
     ) -> Option<(&'a IommufdDevice, &'a IdaRef)> {
@@ -371,7 +373,7 @@ impl RawDevice {
     }
 
     /// Takes the parent's binding out of `iommufd_device` (left null); dropping it unbinds.
-    pub(crate) fn take_iommufd_binding(&self, held: &mut SetLocked<'_>) -> Option<IommufdBinding> {
+    pub fn take_iommufd_binding(&self, held: &mut SetLocked<'_>) -> Option<IommufdBinding> {
         held.check(self);
         // SAFETY: This device's set mutex is held (`held`, checked above), which serialises
         // the field's writers.
@@ -384,7 +386,7 @@ impl RawDevice {
     }
 
     /// Whether the default PASID is attached (`iommufd_attached`); set's mutex held.
-    pub(crate) fn iommufd_attached(&self, held: &SetLocked<'_>) -> bool {
+    pub fn iommufd_attached(&self, held: &SetLocked<'_>) -> bool {
         held.check(self);
         // SAFETY: Writers of the bitfield hold this device's set mutex, as `held` proves the
         // current thread does (checked above).
@@ -392,7 +394,7 @@ impl RawDevice {
     }
 
     /// Sets `iommufd_attached`; set's mutex held.
-    pub(crate) fn set_iommufd_attached(&self, held: &SetLocked<'_>, attached: bool) {
+    pub fn set_iommufd_attached(&self, held: &SetLocked<'_>, attached: bool) {
         held.check(self);
         // SAFETY: As in `iommufd_attached`.
         unsafe { (*self.0.get()).set_iommufd_attached(u8::from(attached)) };
@@ -400,7 +402,7 @@ impl RawDevice {
 
     /// `vfio_iommufd_device_ictx`: the context the device is bound to, or null. Read without
     /// the set's mutex, as upstream does.
-    pub(crate) fn bound_ictx(&self) -> *mut bindings::iommufd_ctx {
+    pub fn bound_ictx(&self) -> *mut bindings::iommufd_ctx {
         let idev = self.idev();
         if idev.is_null() {
             return core::ptr::null_mut();
@@ -410,7 +412,7 @@ impl RawDevice {
     }
 
     /// The device's id in its bound context (`EINVAL` if unbound).
-    pub(crate) fn bound_id(&self) -> Result<u32> {
+    pub fn bound_id(&self) -> Result<u32> {
         let idev = self.idev();
         if idev.is_null() {
             return Err(EINVAL);
@@ -420,10 +422,10 @@ impl RawDevice {
     }
 
     /// The driver's `bind_iommufd` (the core checked it exists at registration).
-    pub(crate) fn call_bind_iommufd(
+    pub fn call_bind_iommufd(
         &self,
         held: &SetLocked<'_>,
-        ctx: &crate::kernel_ext::iommufd::IommufdCtx,
+        ctx: &crate::iommufd::IommufdCtx,
     ) -> Result<u32> {
         held.check(self);
         let f = self.ops().bind_iommufd.ok_or(EINVAL)?;
@@ -435,7 +437,7 @@ impl RawDevice {
     }
 
     /// The driver's `unbind_iommufd`.
-    pub(crate) fn call_unbind_iommufd(&self, held: &SetLocked<'_>) {
+    pub fn call_unbind_iommufd(&self, held: &SetLocked<'_>) {
         held.check(self);
         if let Some(f) = self.ops().unbind_iommufd {
             // SAFETY: Under this device's set mutex (`held`, checked above) at last close,
@@ -445,7 +447,7 @@ impl RawDevice {
     }
 
     /// The driver's `attach_ioas`, or `pasid_attach_ioas` with a PASID.
-    pub(crate) fn call_attach_ioas(
+    pub fn call_attach_ioas(
         &self,
         held: &SetLocked<'_>,
         pasid: Option<u32>,
@@ -466,7 +468,7 @@ impl RawDevice {
     }
 
     /// The driver's `detach_ioas`, or `pasid_detach_ioas` with a PASID.
-    pub(crate) fn call_detach_ioas(&self, held: &SetLocked<'_>, pasid: Option<u32>) -> Result {
+    pub fn call_detach_ioas(&self, held: &SetLocked<'_>, pasid: Option<u32>) -> Result {
         held.check(self);
         // SAFETY: Under this device's set mutex (`held`, checked above) on a bound device, as
         // drivers expect.
@@ -480,7 +482,7 @@ impl RawDevice {
     }
 
     /// Whether the driver supports PASID attach (`pasid_attach_ioas`) and detach.
-    pub(crate) fn has_pasid_ops(&self) -> (bool, bool) {
+    pub fn has_pasid_ops(&self) -> (bool, bool) {
         (
             self.ops().pasid_attach_ioas.is_some(),
             self.ops().pasid_detach_ioas.is_some(),
@@ -488,7 +490,7 @@ impl RawDevice {
     }
 
     /// Sets the `cdev_opened` bit C drivers read (set's mutex held).
-    pub(crate) fn set_cdev_opened(&self, held: &SetLocked<'_>, opened: bool) {
+    pub fn set_cdev_opened(&self, held: &SetLocked<'_>, opened: bool) {
         held.check(self);
         // SAFETY: The bitfield byte is only written under the device's set mutex, which `held`
         // proves the current thread holds (checked above).
@@ -498,10 +500,7 @@ impl RawDevice {
     /// The driver's VF token check (`match_token_uuid`) of the token `uuid` gives (`None`: no
     /// token). `uuid` runs only if the driver has the op, so a token is read from user space
     /// only for a driver that checks it; `None` without the op.
-    pub(crate) fn match_token(
-        &self,
-        uuid: impl FnOnce() -> Result<Option<[u8; 16]>>,
-    ) -> Option<Result> {
+    pub fn match_token(&self, uuid: impl FnOnce() -> Result<Option<[u8; 16]>>) -> Option<Result> {
         let f = self.ops().match_token_uuid?;
         let uuid = match uuid() {
             Ok(u) => u,
@@ -519,7 +518,7 @@ impl RawDevice {
     /// # Safety
     ///
     /// `inode` must be a `/dev/vfio/devices/vfioN` inode being opened.
-    pub(crate) unsafe fn from_cdev_inode<'a>(inode: *mut bindings::inode) -> &'a Self {
+    pub unsafe fn from_cdev_inode<'a>(inode: *mut bindings::inode) -> &'a Self {
         // SAFETY: `i_cdev` is the `cdev` member of a `vfio_device` kept alive by the open
         // (the cdev pins the device's kobject).
         unsafe {
@@ -533,7 +532,7 @@ impl RawDevice {
     }
 
     /// Takes a registration reference, proving the device stays registered until it is put.
-    pub(crate) fn try_registered(&self) -> Option<RegisteredDevice> {
+    pub fn try_registered(&self) -> Option<RegisteredDevice> {
         if !self.try_get_registration() {
             return None;
         }
@@ -542,7 +541,7 @@ impl RawDevice {
     }
 
     /// Adds the `vfioN` class device and its cdev (`/dev/vfio/devices/vfioN`) with `fops`.
-    pub(crate) fn add_cdev(
+    pub fn add_cdev(
         &self,
         devt: bindings::dev_t,
         fops: &'static bindings::file_operations,
@@ -562,39 +561,39 @@ impl RawDevice {
     }
 
     /// Removes what [`RawDevice::add_cdev`] added.
-    pub(crate) fn del_cdev(&self) {
+    pub fn del_cdev(&self) {
         let d = self.0.get();
         // SAFETY: Paired with a successful `add_cdev`.
         unsafe { bindings::cdev_device_del(&raw mut (*d).cdev, &raw mut (*d).device) };
     }
 
     /// The IOMMU group of the parent device, if it has one.
-    pub(crate) fn iommu_group(&self) -> Option<crate::kernel_ext::iommu::IommuGroup> {
+    pub fn iommu_group(&self) -> Option<crate::iommu::IommuGroup> {
         // SAFETY: The parent of a live vfio device is a valid device.
-        unsafe { crate::kernel_ext::iommu::IommuGroup::of_device(self.parent_raw()) }
+        unsafe { crate::iommu::IommuGroup::of_device(self.parent_raw()) }
     }
 
     /// A fresh IOMMU group for an emulated-IOMMU device, holding its parent only.
-    pub(crate) fn alloc_emulated_group(&self) -> Result<crate::kernel_ext::iommu::IommuGroup> {
+    pub fn alloc_emulated_group(&self) -> Result<crate::iommu::IommuGroup> {
         // SAFETY: The parent of a live vfio device is a valid device; emulated-IOMMU parents
         // have no IOMMU group (upstream's contract for `vfio_register_emulated_iommu_dev`).
-        unsafe { crate::kernel_ext::iommu::IommuGroup::alloc_for_device(self.parent_raw()) }
+        unsafe { crate::iommu::IommuGroup::alloc_for_device(self.parent_raw()) }
     }
 
     /// Takes the parent out of the group made by [`RawDevice::alloc_emulated_group`].
-    pub(crate) fn leave_emulated_group(&self, group: &crate::kernel_ext::iommu::IommuGroup) {
+    pub fn leave_emulated_group(&self, group: &crate::iommu::IommuGroup) {
         // SAFETY: The parent is valid and was added to `group` by `alloc_emulated_group`.
         unsafe { group.remove_device(self.parent_raw()) };
     }
 
     /// Whether the parent's IOMMU enforces DMA cache coherency.
-    pub(crate) fn cache_coherent(&self) -> bool {
+    pub fn cache_coherent(&self) -> bool {
         // SAFETY: The parent of a live vfio device is a valid device.
-        unsafe { crate::kernel_ext::iommu::cache_coherent(self.parent_raw()) }
+        unsafe { crate::iommu::cache_coherent(self.parent_raw()) }
     }
 
     /// Takes a reference on the embedded device (keeps the allocation alive).
-    pub(crate) fn get(&self) {
+    pub fn get(&self) {
         // SAFETY: The embedded device is initialised (type invariant).
         unsafe { bindings::get_device(self.class_device()) };
     }
@@ -604,13 +603,13 @@ impl RawDevice {
     /// # Safety
     ///
     /// The caller must own a reference and not use `self` afterwards unless it holds another.
-    pub(crate) unsafe fn put(&self) {
+    pub unsafe fn put(&self) {
         // SAFETY: Per the function contract.
         unsafe { bindings::put_device(self.class_device()) };
     }
 
     /// The name of the parent device (for `GET_DEVICE_FD` matching and messages).
-    pub(crate) fn parent_name(&self) -> &CStr {
+    pub fn parent_name(&self) -> &CStr {
         // SAFETY: The parent outlives its vfio device and `dev_name` returns a NUL-terminated
         // string owned by it.
         unsafe { CStr::from_char_ptr(bindings::dev_name(self.parent_raw())) }
@@ -619,28 +618,28 @@ impl RawDevice {
 
 /// Identity of a parent `struct device` a C caller asks about (compared, never dereferenced).
 #[derive(Clone, Copy)]
-pub(crate) struct ParentRef(pub(crate) *const bindings::device);
+pub struct ParentRef(pub *const bindings::device);
 
 /// Identity of a `vfio_device` (its address), comparable without dereferencing it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DeviceId(usize);
+pub struct DeviceId(usize);
 
 impl DeviceId {
     /// The device as C sees it, for returning to C callers.
-    pub(crate) fn as_ptr(self) -> *mut bindings::vfio_device {
+    pub fn as_ptr(self) -> *mut bindings::vfio_device {
         self.0 as *mut bindings::vfio_device
     }
 }
 
 /// A freshly allocated device between `_vfio_alloc_device` and `device_initialize`: dropping it
 /// frees the memory (`kvfree`), after that only the embedded device's release may.
-pub(crate) struct NewDevice {
+pub struct NewDevice {
     ptr: NonNull<bindings::vfio_device>,
 }
 
 impl NewDevice {
     /// Allocates `size` zeroed bytes (the driver's struct, `vfio_device` first).
-    pub(crate) fn alloc(size: usize) -> Result<Self> {
+    pub fn alloc(size: usize) -> Result<Self> {
         if size < size_of::<bindings::vfio_device>() {
             return Err(EINVAL);
         }
@@ -657,12 +656,12 @@ impl NewDevice {
     }
 
     /// The struct, to fill in before [`NewDevice::initialize`].
-    pub(crate) fn raw(&self) -> *mut bindings::vfio_device {
+    pub fn raw(&self) -> *mut bindings::vfio_device {
         self.ptr.as_ptr()
     }
 
     /// Sets the fields every later step relies on.
-    pub(crate) fn set_basics(
+    pub fn set_basics(
         &self,
         parent: *mut bindings::device,
         ops: *const bindings::vfio_device_ops,
@@ -679,7 +678,9 @@ impl NewDevice {
     }
 
     /// Gives the device its inode on the core's pseudo filesystem (`vfio_device::inode`).
-    pub(crate) fn alloc_inode(&self) -> Result {
+    // Inline: calls vfio.ko's C helpers, device_inode.c (see kernel_ext.rs).
+    #[inline]
+    pub fn alloc_inode(&self) -> Result {
         // SAFETY: The helper returns a new inode or an error pointer.
         let inode = kernel::error::from_err_ptr(unsafe { helpers::vfio_rs_device_inode_new() })?;
         // SAFETY: We own the not yet shared allocation.
@@ -688,7 +689,9 @@ impl NewDevice {
     }
 
     /// Undoes [`NewDevice::alloc_inode`] when initialisation fails later.
-    pub(crate) fn free_inode(&self) {
+    // Inline: calls vfio.ko's C helpers, device_inode.c (see kernel_ext.rs).
+    #[inline]
+    pub fn free_inode(&self) {
         // SAFETY: We own the allocation; `inode` is null or from `alloc_inode`.
         unsafe {
             let inode = (*self.raw()).inode;
@@ -700,7 +703,7 @@ impl NewDevice {
     }
 
     /// Calls the driver's `init` op, if any.
-    pub(crate) fn call_init(&self) -> Result {
+    pub fn call_init(&self) -> Result {
         // SAFETY: `ops` was set by `set_basics` to the driver's static table.
         let init = unsafe { (*(*self.raw()).ops).init };
         match init {
@@ -712,7 +715,7 @@ impl NewDevice {
 
     /// `device_initialize` of the embedded device with the `vfio-dev` class and `release`;
     /// from now on only `release` (after the last `put_device`) frees the memory.
-    pub(crate) fn initialize(
+    pub fn initialize(
         self,
         class: *const bindings::class,
         release: unsafe extern "C" fn(*mut bindings::device),
@@ -742,7 +745,9 @@ impl Drop for NewDevice {
 /// # Safety
 ///
 /// `d` must be a device whose embedded `struct device` just dropped its last reference.
-pub(crate) unsafe fn free(d: *mut bindings::vfio_device) {
+// Inline: calls vfio.ko's C helpers, device_inode.c (see kernel_ext.rs).
+#[inline]
+pub unsafe fn free(d: *mut bindings::vfio_device) {
     // SAFETY: Nobody references the allocation any more (function contract); the inode was
     // set at allocation.
     unsafe {
@@ -761,7 +766,7 @@ pub(crate) unsafe fn free(d: *mut bindings::vfio_device) {
 ///
 /// Points to a device for which unregistration has not completed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RegisteredDevice(NonNull<bindings::vfio_device>);
+pub struct RegisteredDevice(NonNull<bindings::vfio_device>);
 
 // SAFETY: See `RawDevice`.
 unsafe impl Send for RegisteredDevice {}
@@ -775,7 +780,7 @@ impl RegisteredDevice {
     ///
     /// `d` must be live and the value (and its copies) must not be used after the device's
     /// unregistration finished, which the core ensures by dropping them from its lists first.
-    pub(crate) unsafe fn new(d: *mut bindings::vfio_device) -> Option<Self> {
+    pub unsafe fn new(d: *mut bindings::vfio_device) -> Option<Self> {
         NonNull::new(d).map(Self)
     }
 }
@@ -794,7 +799,7 @@ impl core::ops::Deref for RegisteredDevice {
 /// # Safety
 ///
 /// `dev` must be the `device` member of a `struct vfio_device`.
-pub(crate) unsafe fn from_class_device(dev: *mut bindings::device) -> *mut bindings::vfio_device {
+pub unsafe fn from_class_device(dev: *mut bindings::device) -> *mut bindings::vfio_device {
     // SAFETY: Per the function contract the containing struct starts this far before.
     unsafe {
         dev.cast::<u8>()

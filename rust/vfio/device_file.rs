@@ -6,7 +6,7 @@
 //! C headers: [`include/linux/anon_inodes.h`](srctree/include/linux/anon_inodes.h),
 //! [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     fops::StaticFops,
     vfio::device::RawDevice, //
@@ -21,7 +21,7 @@ use kernel::{
 };
 
 /// The private data of a device file.
-pub(crate) trait DeviceFileOps: Sized + Send + Sync + 'static {
+pub trait DeviceFileOps: Sized + Send + Sync + 'static {
     /// Opens `/dev/vfio/devices/vfioN` of `dev`: a file that can do nothing until bound.
     fn open_cdev(dev: &RawDevice) -> Result<KBox<Self>>;
     /// The device the file is open on.
@@ -35,7 +35,7 @@ pub(crate) trait DeviceFileOps: Sized + Send + Sync + 'static {
 }
 
 /// Builds the `file_operations` of device files.
-pub(crate) struct DeviceFileVtable<T>(PhantomData<T>);
+pub struct DeviceFileVtable<T>(PhantomData<T>);
 
 impl<T: DeviceFileOps> DeviceFileVtable<T> {
     /// # Safety
@@ -171,7 +171,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
     }
 
     /// The table for `T`, owned by `owner`.
-    pub(crate) const fn build(owner: &'static ThisModule) -> StaticFops {
+    pub const fn build(owner: &'static ThisModule) -> StaticFops {
         StaticFops(bindings::file_operations {
             owner: owner.as_ptr(),
             open: Some(Self::open),
@@ -190,7 +190,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
 
 /// Creates a `[vfio-device]` anon file owning `data`, readable, writable and seekable by
 /// pread/pwrite, sharing the device inode's mapping. On error `data` is handed back.
-pub(crate) fn create_file<T: DeviceFileOps>(
+pub fn create_file<T: DeviceFileOps>(
     fops: &'static StaticFops,
     data: KBox<T>,
 ) -> core::result::Result<ARef<File>, (Error, KBox<T>)> {
@@ -226,7 +226,7 @@ impl StaticFops {
     /// # Safety
     ///
     /// This table must have been built by `DeviceFileVtable::<T>::build`.
-    pub(crate) unsafe fn device_file_data<'a, T: DeviceFileOps>(
+    pub unsafe fn device_file_data<'a, T: DeviceFileOps>(
         &'static self,
         file: &'a File,
     ) -> Option<&'a T> {

@@ -30,24 +30,19 @@ mod irqs;
 mod ops;
 mod registration;
 
-pub(crate) use info_caps::RegionInfoCaps;
-// Used by drivers, unused in vfio.ko, which also includes this layer (see `kernel_ext.rs`).
-#[allow(unused_imports)]
-pub(crate) use irqs::{
+pub use info_caps::RegionInfoCaps;
+pub use irqs::{
     validate_irq_set,
     Virqfd,
     VirqfdHandler, //
 };
-// Used by drivers, unused in vfio.ko, which also includes this layer: `expect` would fail in
-// one of them (see `kernel_ext.rs`).
-#[allow(unused_imports)]
-pub(crate) use registration::{
+pub use registration::{
     DevSet,
     Registration,
     SetKey, //
 };
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     interval_tree::IntervalTreeCursor, //
 };
@@ -68,7 +63,7 @@ use kernel::{
 
 /// Which of the core's iommufd helpers a driver's devices bind with.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Binding {
+pub enum Binding {
     /// A device the IOMMU translates for (`vfio_iommufd_physical_*`); `pasid` also installs
     /// the PASID attach/detach ops. Registered with [`Registration::new_physical`].
     Physical {
@@ -81,7 +76,7 @@ pub(crate) enum Binding {
 }
 
 /// `enum vfio_device_mig_state` as the core passes it.
-pub(crate) type MigState = bindings::vfio_device_mig_state;
+pub type MigState = bindings::vfio_device_mig_state;
 
 /// Proof that the device set's mutex is held: given to [`Driver`] callbacks only.
 ///
@@ -90,14 +85,16 @@ pub(crate) type MigState = bindings::vfio_device_mig_state;
 /// `set` is the live set of the device whose `open_device`/`close_device` callback runs, and
 /// the core holds its mutex, on this thread, for `'a` (the callback's duration). The raw
 /// pointer keeps the proof on that thread (not `Send`).
-pub(crate) struct SetHeld<'a> {
+pub struct SetHeld<'a> {
     set: *mut bindings::vfio_device_set,
     _lock: PhantomData<&'a ()>,
 }
 
 impl SetHeld<'_> {
     /// How many devices of the set are open (`vfio_device_set_open_count`).
-    pub(crate) fn open_count(&self) -> u32 {
+    // Inline: calls a vfio.ko export (see kernel_ext.rs).
+    #[inline]
+    pub fn open_count(&self) -> u32 {
         // SAFETY: `set` is a live set whose mutex the current thread holds (type invariant), as
         // the export requires.
         unsafe { bindings::vfio_device_set_open_count(self.set) }
@@ -109,7 +106,7 @@ impl SetHeld<'_> {
 /// Every method but the two open/close ones is optional; the core treats a missing one as C
 /// drivers' NULL op (e.g. `ENOTTY` for ioctls, `EINVAL` for region info, no `request`).
 #[vtable]
-pub(crate) trait Driver: Sized + Send + Sync + 'static {
+pub trait Driver: Sized + Send + Sync + 'static {
     /// `vfio_device_ops::name`.
     const NAME: &'static CStr;
 
@@ -233,25 +230,20 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
 /// `vfio_check_feature` for a `device_feature` op: whether to do the GET or SET (`false`: a
 /// PROBE, answer 0); `EINVAL` for a direction outside `supported` (`VFIO_DEVICE_FEATURE_GET`,
 /// `_SET`), neither direction, or less than `minsz` bytes of data.
-pub(crate) fn check_feature(
-    flags: u32,
-    argsz: usize,
-    supported: u32,
-    minsz: usize,
-) -> Result<bool> {
+pub fn check_feature(flags: u32, argsz: usize, supported: u32, minsz: usize) -> Result<bool> {
     let action = super::feature_check::check_feature(flags, argsz, supported, minsz)?;
     Ok(action == super::feature_check::Action::Run)
 }
 
 /// The bitmap `log_read_and_clear` reports dirty IOVA ranges into (`struct iova_bitmap`).
-pub(crate) struct DirtyBitmap<'a> {
+pub struct DirtyBitmap<'a> {
     raw: *mut bindings::iova_bitmap,
     _call: PhantomData<&'a ()>,
 }
 
 impl DirtyBitmap<'_> {
     /// Marks `[iova, iova + length)` dirty (`iova_bitmap_set`).
-    pub(crate) fn set(&self, iova: u64, length: usize) {
+    pub fn set(&self, iova: u64, length: usize) {
         let Ok(iova) = c_ulong::try_from(iova) else {
             return;
         };
@@ -269,7 +261,7 @@ impl DirtyBitmap<'_> {
 /// false; `data` is initialised iff `data_live`, from right after the allocation until the
 /// core's `release` callback drops it.
 #[repr(C)]
-pub(crate) struct Device<T: Driver> {
+pub struct Device<T: Driver> {
     vdev: Opaque<bindings::vfio_device>,
     data_live: bool,
     data: T,
@@ -277,18 +269,18 @@ pub(crate) struct Device<T: Driver> {
 
 impl<T: Driver> Device<T> {
     /// The driver's data.
-    pub(crate) fn data(&self) -> &T {
+    pub fn data(&self) -> &T {
         &self.data
     }
 
     /// The driver's data, pinned (the device never moves).
-    pub(crate) fn data_pinned(&self) -> Pin<&T> {
+    pub fn data_pinned(&self) -> Pin<&T> {
         // SAFETY: The core's allocation never moves while referenced.
         unsafe { Pin::new_unchecked(&self.data) }
     }
 
     /// The device the VFIO device was registered for (`vfio_device::dev`).
-    pub(crate) fn parent(&self) -> &device::Device {
+    pub fn parent(&self) -> &device::Device {
         // SAFETY: `dev` was set by the allocation to a device the core holds a reference on
         // while the VFIO device lives.
         unsafe { device::Device::from_raw((*self.vdev()).dev) }
@@ -308,7 +300,7 @@ impl<T: Driver> Device<T> {
 
     /// Copies between the IOVA space the device sees and `buf` through the CPU
     /// (`vfio_dma_rw`); the device must be open.
-    pub(crate) fn dma_rw(&self, iova: u64, buf: &mut [u8], write: bool) -> Result {
+    pub fn dma_rw(&self, iova: u64, buf: &mut [u8], write: bool) -> Result {
         // SAFETY: The device is live; `buf` is valid for its length in both directions.
         kernel::error::to_result(unsafe {
             bindings::vfio_dma_rw(self.vdev(), iova, buf.as_mut_ptr().cast(), buf.len(), write)
@@ -317,7 +309,7 @@ impl<T: Driver> Device<T> {
 
     /// Pins `npage` pages from the page of `iova` (`vfio_pin_pages`), keeping only the pin:
     /// [`Device::unpin`] or the core's [`Driver::dma_unmap`] call must release it.
-    pub(crate) fn pin(&self, iova: u64, npage: usize, write: bool) -> Result<usize> {
+    pub fn pin(&self, iova: u64, npage: usize, write: bool) -> Result<usize> {
         let mut pages = KVec::from_elem(core::ptr::null_mut(), npage, GFP_KERNEL)?;
         let prot = bindings::IOMMU_READ | if write { bindings::IOMMU_WRITE } else { 0 };
         let n = c_int::try_from(npage).map_err(|_| EINVAL)?;
@@ -329,7 +321,7 @@ impl<T: Driver> Device<T> {
     }
 
     /// Releases pins taken by [`Device::pin`] (`vfio_unpin_pages`).
-    pub(crate) fn unpin(&self, iova: u64, npage: usize) {
+    pub fn unpin(&self, iova: u64, npage: usize) {
         let Ok(n) = c_int::try_from(npage) else {
             return;
         };

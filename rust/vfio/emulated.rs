@@ -6,7 +6,7 @@
 //! C sources mirrored: `drivers/vfio/iommufd.c` (the `vfio_iommufd_emulated_*` ops) and the
 //! iommufd half of `vfio_pin_pages`/`vfio_unpin_pages`/`vfio_dma_rw` in `vfio_main.c`.
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     vfio::{
         dev_set::SetLocked,
@@ -16,7 +16,7 @@ use crate::kernel_ext::{
 use kernel::prelude::*;
 
 /// Most pages one `vfio_pin_pages` call may pin (`VFIO_PIN_PAGES_MAX_ENTRIES`).
-pub(crate) const PIN_PAGES_MAX: i32 = (kernel::page::PAGE_SIZE / size_of::<c_ulong>()) as i32;
+pub const PIN_PAGES_MAX: i32 = (kernel::page::PAGE_SIZE / size_of::<c_ulong>()) as i32;
 
 /// `unmap` callback of the access: iommufd tells the driver to drop pins in a range.
 ///
@@ -57,7 +57,7 @@ impl RawDevice {
     /// # Safety
     ///
     /// `ictx` must be a valid iommufd context.
-    pub(crate) unsafe fn emulated_bind(
+    pub unsafe fn emulated_bind(
         &self,
         held: &SetLocked<'_>,
         ictx: *mut bindings::iommufd_ctx,
@@ -77,7 +77,7 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_emulated_unbind`.
-    pub(crate) fn emulated_unbind(&self, held: &SetLocked<'_>) {
+    pub fn emulated_unbind(&self, held: &SetLocked<'_>) {
         held.check(self);
         let d = self.as_raw();
         let access = self.access();
@@ -94,7 +94,7 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_emulated_attach_ioas`: attach (or replace) the IOAS the access reads.
-    pub(crate) fn emulated_attach(&self, held: &SetLocked<'_>, pt_id: u32) -> Result {
+    pub fn emulated_attach(&self, held: &SetLocked<'_>, pt_id: u32) -> Result {
         held.check(self);
         let d = self.as_raw();
         let access = self.access();
@@ -114,7 +114,7 @@ impl RawDevice {
     }
 
     /// `vfio_iommufd_emulated_detach_ioas`.
-    pub(crate) fn emulated_detach(&self, held: &SetLocked<'_>) {
+    pub fn emulated_detach(&self, held: &SetLocked<'_>) {
         held.check(self);
         let d = self.as_raw();
         let access = self.access();
@@ -133,12 +133,12 @@ impl RawDevice {
     }
 
     /// Whether the driver can be told to drop pins (`ops->dma_unmap`), which pinning needs.
-    pub(crate) fn has_dma_unmap(&self) -> bool {
+    pub fn has_dma_unmap(&self) -> bool {
         self.ops().dma_unmap.is_some()
     }
 
     /// Whether the device is bound through an access object (emulated, iommufd path).
-    pub(crate) fn has_access(&self) -> bool {
+    pub fn has_access(&self) -> bool {
         !self.access().is_null()
     }
 
@@ -147,7 +147,7 @@ impl RawDevice {
     /// # Safety
     ///
     /// `pages` must have room for `npage` pointers.
-    pub(crate) unsafe fn access_pin(
+    pub unsafe fn access_pin(
         &self,
         iova: u64,
         npage: i32,
@@ -179,7 +179,7 @@ impl RawDevice {
     }
 
     /// Unpins what [`RawDevice::access_pin`] pinned.
-    pub(crate) fn access_unpin(&self, iova: u64, npage: i32) {
+    pub fn access_unpin(&self, iova: u64, npage: i32) {
         let Ok(iova) = usize::try_from(iova) else {
             kernel::warn_on!(true);
             return;
@@ -198,7 +198,7 @@ impl RawDevice {
     /// # Safety
     ///
     /// `data` must be valid for `len` bytes of reads (and writes when `!write`).
-    pub(crate) unsafe fn access_rw(
+    pub unsafe fn access_rw(
         &self,
         iova: u64,
         data: *mut c_void,
@@ -224,7 +224,7 @@ impl RawDevice {
 impl RawDevice {
     /// Whether the device is open, read without the set's mutex (`vfio_assert_device_open`:
     /// drivers may only pin or copy while it is, and then the count cannot drop to 0).
-    pub(crate) fn is_open_unlocked(&self) -> bool {
+    pub fn is_open_unlocked(&self) -> bool {
         // SAFETY: An aligned field of the live struct; a racy read is what upstream's
         // `READ_ONCE` does here.
         unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).open_count) != 0 }

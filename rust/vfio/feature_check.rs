@@ -5,17 +5,17 @@
 //! tests it (through `drivers/vfio/feature_args.rs`).
 
 /// `VFIO_DEVICE_FEATURE_MASK`: the feature index bits of `flags`.
-pub(crate) const FEATURE_MASK: u32 = 0xffff;
+pub const FEATURE_MASK: u32 = 0xffff;
 /// `VFIO_DEVICE_FEATURE_GET`.
-pub(crate) const FEATURE_GET: u32 = 1 << 16;
+pub const FEATURE_GET: u32 = 1 << 16;
 /// `VFIO_DEVICE_FEATURE_SET`.
-pub(crate) const FEATURE_SET: u32 = 1 << 17;
+pub const FEATURE_SET: u32 = 1 << 17;
 /// `VFIO_DEVICE_FEATURE_PROBE`.
-pub(crate) const FEATURE_PROBE: u32 = 1 << 18;
+pub const FEATURE_PROBE: u32 = 1 << 18;
 
 /// What `vfio_check_feature` tells a feature handler to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Action {
+pub enum Action {
     /// A PROBE of a supported direction: return 0 without doing anything.
     Probe,
     /// Do the GET or SET.
@@ -27,7 +27,7 @@ use crate::errno::Errno;
 /// `vfio_check_feature(flags, argsz, supported_ops, minsz)`: a direction the feature lacks is
 /// `EINVAL` (even with PROBE); PROBE succeeds; otherwise GET or SET is needed and the data must
 /// be at least `minsz` bytes.
-pub(crate) fn check_feature(
+pub fn check_feature(
     flags: u32,
     argsz: usize,
     supported: u32,

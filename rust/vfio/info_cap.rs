@@ -7,11 +7,11 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::bindings;
+use crate::bindings;
 use kernel::prelude::*;
 
 /// A caller's `struct vfio_info_cap`, borrowed for one call.
-pub(crate) struct InfoCapBuf<'a> {
+pub struct InfoCapBuf<'a> {
     raw: &'a mut bindings::vfio_info_cap,
 }
 
@@ -22,18 +22,22 @@ impl<'a> InfoCapBuf<'a> {
     ///
     /// `caps` must be valid for writes for `'a`, and its `buf` must be null or a `kmalloc`
     /// allocation of at least `size` bytes owned by it.
-    pub(crate) unsafe fn from_raw(caps: *mut bindings::vfio_info_cap) -> Option<Self> {
+    pub unsafe fn from_raw(caps: *mut bindings::vfio_info_cap) -> Option<Self> {
         // SAFETY: Valid for `'a` per the function contract; null is rejected.
         unsafe { caps.as_mut() }.map(|raw| Self { raw })
     }
 
     /// Current length of the chain in bytes.
-    pub(crate) fn len(&self) -> usize {
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
+    pub fn len(&self) -> usize {
         self.raw.size
     }
 
     /// The chain's bytes.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
         if self.raw.buf.is_null() {
             return &mut [];
         }
@@ -43,7 +47,7 @@ impl<'a> InfoCapBuf<'a> {
 
     /// Grows the buffer by `extra` zeroed bytes, keeping its contents. On allocation failure the buffer is freed and
     /// emptied, as upstream's `vfio_info_cap_add` does, and `ENOMEM` returned.
-    pub(crate) fn grow(&mut self, extra: usize) -> Result {
+    pub fn grow(&mut self, extra: usize) -> Result {
         let new_size = self.raw.size.checked_add(extra).ok_or(ENOMEM)?;
         // SAFETY: `buf` is null or a kmalloc allocation (the `from_raw` contract); krealloc
         // keeps the old contents and frees the old block only on success.
@@ -71,7 +75,7 @@ impl<'a> InfoCapBuf<'a> {
     }
 
     /// Pointer to the entry at `offset`, as returned to C callers.
-    pub(crate) fn entry_ptr(&mut self, offset: usize) -> *mut bindings::vfio_info_cap_header {
+    pub fn entry_ptr(&mut self, offset: usize) -> *mut bindings::vfio_info_cap_header {
         self.as_mut_slice()[offset..].as_mut_ptr().cast()
     }
 }
@@ -81,10 +85,7 @@ impl<'a> InfoCapBuf<'a> {
 /// # Safety
 ///
 /// `cap` must be valid for reads of `size` bytes for `'a`.
-pub(crate) unsafe fn cap_bytes<'a>(
-    cap: *const bindings::vfio_info_cap_header,
-    size: usize,
-) -> &'a [u8] {
+pub unsafe fn cap_bytes<'a>(cap: *const bindings::vfio_info_cap_header, size: usize) -> &'a [u8] {
     if cap.is_null() {
         return &[];
     }
@@ -94,21 +95,25 @@ pub(crate) unsafe fn cap_bytes<'a>(
 
 /// A `struct vfio_info_cap` owned by the core for one request (drivers fill it through the
 /// capability exports); its buffer is freed on drop.
-pub(crate) struct OwnedInfoCap(bindings::vfio_info_cap);
+pub struct OwnedInfoCap(bindings::vfio_info_cap);
 
 impl OwnedInfoCap {
     /// An empty chain.
-    pub(crate) fn new() -> Self {
+    #[expect(
+        clippy::new_without_default,
+        reason = "not a value type: `Default` would invite copies"
+    )]
+    pub fn new() -> Self {
         Self(bindings::vfio_info_cap::default())
     }
 
     /// The C struct, for a driver op to fill.
-    pub(crate) fn raw_mut(&mut self) -> &mut bindings::vfio_info_cap {
+    pub fn raw_mut(&mut self) -> &mut bindings::vfio_info_cap {
         &mut self.0
     }
 
     /// The chain built so far.
-    pub(crate) fn buf(&mut self) -> InfoCapBuf<'_> {
+    pub fn buf(&mut self) -> InfoCapBuf<'_> {
         // INVARIANT: `buf` is null or kmalloc'ed by the capability helpers, which are the only
         // writers of this struct besides `raw_mut`'s users (drivers calling those helpers).
         InfoCapBuf { raw: &mut self.0 }
@@ -125,7 +130,9 @@ impl Drop for OwnedInfoCap {
 impl OwnedInfoCap {
     /// Appends a capability through the loaded core's `vfio_info_cap_add` export: a header
     /// with `id` and `version`, then `payload`.
-    pub(crate) fn add(&mut self, id: u16, version: u16, payload: &[u8]) -> Result {
+    // Inline: calls a vfio.ko export (see kernel_ext.rs).
+    #[inline]
+    pub fn add(&mut self, id: u16, version: u16, payload: &[u8]) -> Result {
         let size = size_of::<bindings::vfio_info_cap_header>() + payload.len();
         // SAFETY: `self.0` is a valid chain; the export grows its kmalloc'ed buffer.
         let header = unsafe { bindings::vfio_info_cap_add(&mut self.0, size, id, version) };
@@ -143,13 +150,15 @@ impl OwnedInfoCap {
 
     /// Rebases the chain's `next` offsets by `offset` (`vfio_info_cap_shift` export), for
     /// copying it behind an info struct of that size.
-    pub(crate) fn shift(&mut self, offset: usize) {
+    // Inline: calls a vfio.ko export (see kernel_ext.rs).
+    #[inline]
+    pub fn shift(&mut self, offset: usize) {
         // SAFETY: `self.0` is a valid chain.
         unsafe { bindings::vfio_info_cap_shift(&mut self.0, offset) };
     }
 
     /// The chain's bytes.
-    pub(crate) fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &[u8] {
         let raw = &self.0;
         if raw.buf.is_null() {
             return &[];

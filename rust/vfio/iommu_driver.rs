@@ -10,7 +10,7 @@
 //!
 //! C header: [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     iommu::IommuGroup,
     module_ref::ModuleRef,
@@ -31,7 +31,7 @@ static_assert!(size_of::<bindings::vfio_iommu_driver_ops>() == 13 * size_of::<us
 /// Values of this type are only kept by the core's registry and by containers holding a module
 /// reference.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IommuDriver {
+pub struct IommuDriver {
     ops: NonNull<bindings::vfio_iommu_driver_ops>,
 }
 
@@ -46,7 +46,7 @@ impl IommuDriver {
     /// # Safety
     ///
     /// `ops` must be null or stay valid until it is unregistered from the core.
-    pub(crate) unsafe fn from_raw(ops: *const bindings::vfio_iommu_driver_ops) -> Option<Self> {
+    pub unsafe fn from_raw(ops: *const bindings::vfio_iommu_driver_ops) -> Option<Self> {
         // INVARIANT: The caller guarantees validity while registered.
         NonNull::new(ops.cast_mut()).map(|ops| Self { ops })
     }
@@ -57,12 +57,12 @@ impl IommuDriver {
     }
 
     /// Upstream requires `register_device` and `unregister_device` to come as a pair.
-    pub(crate) fn has_paired_device_ops(&self) -> bool {
+    pub fn has_paired_device_ops(&self) -> bool {
         self.ops().register_device.is_some() == self.ops().unregister_device.is_some()
     }
 
     /// Pins the IOMMU driver's module so its code can be called; `None` if it is unloading.
-    pub(crate) fn get_module(&self) -> Option<ModuleRef> {
+    pub fn get_module(&self) -> Option<ModuleRef> {
         // SAFETY: The table is valid (type invariant), so its `owner` is null or the IOMMU driver's
         // module, which cannot be freed while its table is registered.
         unsafe { ModuleRef::try_get(self.ops().owner) }
@@ -71,7 +71,7 @@ impl IommuDriver {
     /// Asks the IOMMU driver, without an instance, whether it supports extension `ext`.
     ///
     /// `_module` proves the IOMMU driver's module is pinned for the call.
-    pub(crate) fn check_extension(&self, _module: &ModuleRef, ext: usize) -> isize {
+    pub fn check_extension(&self, _module: &ModuleRef, ext: usize) -> isize {
         match self.ops().ioctl {
             // SAFETY: The IOMMU driver's `ioctl` accepts a null instance for VFIO_CHECK_EXTENSION,
             // as upstream's core calls it that way; its module is pinned by `_module`.
@@ -93,7 +93,7 @@ impl IommuDriver {
 ///
 /// `data` is what `driver`'s `open` returned; `_module` pins the IOMMU driver for the instance's
 /// whole life; `release` runs exactly once, on drop.
-pub(crate) struct Backend {
+pub struct Backend {
     driver: IommuDriver,
     data: *mut c_void,
     _module: ModuleRef,
@@ -107,7 +107,7 @@ unsafe impl Sync for Backend {}
 
 impl Backend {
     /// Opens an instance of `driver` for IOMMU type `arg` (`VFIO_SET_IOMMU`'s argument).
-    pub(crate) fn open(driver: IommuDriver, module: ModuleRef, arg: usize) -> Result<Self> {
+    pub fn open(driver: IommuDriver, module: ModuleRef, arg: usize) -> Result<Self> {
         let Some(open) = driver.ops().open else {
             return Err(ENODEV);
         };
@@ -123,12 +123,12 @@ impl Backend {
     }
 
     /// The instance's IOMMU driver.
-    pub(crate) fn driver(&self) -> IommuDriver {
+    pub fn driver(&self) -> IommuDriver {
         self.driver
     }
 
     /// `ops->attach_group`: makes `group`'s DMA go through this instance.
-    pub(crate) fn attach_group(&self, group: &IommuGroup, group_type: u32) -> Result {
+    pub fn attach_group(&self, group: &IommuGroup, group_type: u32) -> Result {
         let Some(attach) = self.driver.ops().attach_group else {
             return Err(EINVAL);
         };
@@ -137,7 +137,7 @@ impl Backend {
     }
 
     /// `ops->detach_group`.
-    pub(crate) fn detach_group(&self, group: &IommuGroup) {
+    pub fn detach_group(&self, group: &IommuGroup) {
         if let Some(detach) = self.driver.ops().detach_group {
             // SAFETY: As for `attach_group`; `group` was attached to this instance.
             unsafe { detach(self.data, group.as_raw()) };
@@ -145,7 +145,7 @@ impl Backend {
     }
 
     /// `ops->ioctl` on this instance (container ioctls the core does not handle itself).
-    pub(crate) fn ioctl(&self, cmd: u32, arg: usize) -> isize {
+    pub fn ioctl(&self, cmd: u32, arg: usize) -> isize {
         match self.driver.ops().ioctl {
             // SAFETY: `data` is a live instance; the IOMMU driver copies `arg` from userspace
             // itself.
@@ -166,7 +166,7 @@ impl Drop for Backend {
 
 impl Backend {
     /// `ops->register_device`: a device of an attached group was opened.
-    pub(crate) fn register_device(&self, dev: &crate::kernel_ext::vfio::device::RawDevice) {
+    pub fn register_device(&self, dev: &crate::vfio::device::RawDevice) {
         if let Some(f) = self.driver.ops().register_device {
             // SAFETY: `data` is a live instance and `dev` an open device of an attached group.
             unsafe { f(self.data, dev.as_raw()) };
@@ -174,7 +174,7 @@ impl Backend {
     }
 
     /// `ops->unregister_device`, at the device's last close.
-    pub(crate) fn unregister_device(&self, dev: &crate::kernel_ext::vfio::device::RawDevice) {
+    pub fn unregister_device(&self, dev: &crate::vfio::device::RawDevice) {
         if let Some(f) = self.driver.ops().unregister_device {
             // SAFETY: As for `register_device`; paired with it.
             unsafe { f(self.data, dev.as_raw()) };
@@ -188,7 +188,7 @@ impl Backend {
     /// # Safety
     ///
     /// `pages` must have room for `npage` pointers.
-    pub(crate) unsafe fn pin_pages(
+    pub unsafe fn pin_pages(
         &self,
         group: &IommuGroup,
         iova: u64,
@@ -205,7 +205,7 @@ impl Backend {
     }
 
     /// `ops->unpin_pages`.
-    pub(crate) fn unpin_pages(&self, iova: u64, npage: i32) {
+    pub fn unpin_pages(&self, iova: u64, npage: i32) {
         if let Some(unpin) = self.driver.ops().unpin_pages {
             // SAFETY: `data` is a live instance; the IOMMU driver checks the range was pinned.
             unsafe { unpin(self.data, iova, npage) };
@@ -217,13 +217,7 @@ impl Backend {
     /// # Safety
     ///
     /// `data` must be valid for `len` bytes of reads (and writes when `!write`).
-    pub(crate) unsafe fn dma_rw(
-        &self,
-        iova: u64,
-        data: *mut c_void,
-        len: usize,
-        write: bool,
-    ) -> Result {
+    pub unsafe fn dma_rw(&self, iova: u64, data: *mut c_void, len: usize, write: bool) -> Result {
         let Some(rw) = self.driver.ops().dma_rw else {
             return Err(ENOTTY);
         };

@@ -8,7 +8,7 @@
 //!
 //! C header: [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     iommu::IommuGroup,
     iommu_domain::IommuDomain,
@@ -25,7 +25,7 @@ use kernel::{
 };
 
 /// One backend instance per container (`ops->open` .. `ops->release`).
-pub(crate) trait IommuDriverImpl: Sized + Send + Sync + 'static {
+pub trait IommuDriverImpl: Sized + Send + Sync + 'static {
     /// `VFIO_SET_IOMMU` with IOMMU type `arg` (the core already asked `check_extension`).
     fn open(arg: u64) -> Result<Pin<KBox<Self>>>;
 
@@ -83,11 +83,11 @@ pub(crate) trait IommuDriverImpl: Sized + Send + Sync + 'static {
 /// An IOMMU domain as `group_iommu_domain` hands it to the core: a bare pointer, which stays
 /// valid only while the group stays attached to it (no reference is taken, as upstream).
 #[derive(Clone, Copy)]
-pub(crate) struct DomainHandle(*mut bindings::iommu_domain);
+pub struct DomainHandle(*mut bindings::iommu_domain);
 
 impl DomainHandle {
     /// The handle of `domain`.
-    pub(crate) fn of(domain: &IommuDomain) -> Self {
+    pub fn of(domain: &IommuDomain) -> Self {
         Self(domain.as_raw())
     }
 }
@@ -95,14 +95,14 @@ impl DomainHandle {
 /// A `struct vfio_iommu_driver_ops` that may live in a `static`: immutable function, name and
 /// module pointers.
 #[repr(transparent)]
-pub(crate) struct StaticIommuOps(bindings::vfio_iommu_driver_ops);
+pub struct StaticIommuOps(bindings::vfio_iommu_driver_ops);
 
 // SAFETY: The table is never mutated after construction; its pointers are to code, a static
 // string and the owning module, valid for the module's lifetime.
 unsafe impl Sync for StaticIommuOps {}
 
 /// Builds the ops table of an [`IommuDriverImpl`].
-pub(crate) struct IommuOpsVtable<T>(PhantomData<T>);
+pub struct IommuOpsVtable<T>(PhantomData<T>);
 
 impl<T: IommuDriverImpl> IommuOpsVtable<T> {
     /// # Safety
@@ -130,7 +130,7 @@ impl<T: IommuDriverImpl> IommuOpsVtable<T> {
     unsafe extern "C" fn ioctl(data: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: Null or a live instance per the function contract.
         let this = unsafe { data.cast::<T>().as_ref() };
-        if cmd == crate::kernel_ext::uapi::VFIO_CHECK_EXTENSION {
+        if cmd == crate::uapi::VFIO_CHECK_EXTENSION {
             return T::check_extension(this, arg as u64) as c_long;
         }
         let Some(this) = this else {
@@ -288,7 +288,7 @@ impl<T: IommuDriverImpl> IommuOpsVtable<T> {
     }
 
     /// The ops table of `T`, named `name`, owned by `owner`.
-    pub(crate) const fn build(name: &'static CStr, owner: &'static ThisModule) -> StaticIommuOps {
+    pub const fn build(name: &'static CStr, owner: &'static ThisModule) -> StaticIommuOps {
         #[expect(clippy::disallowed_methods, reason = "`as_char_ptr` is not a const fn")]
         let name = name.as_ptr().cast_mut().cast();
         StaticIommuOps(bindings::vfio_iommu_driver_ops {
@@ -331,13 +331,15 @@ impl<T: IommuDriverImpl> IommuOpsVtable<T> {
 
 /// A registered IOMMU driver; unregistered on drop (which waits for no container to use it, as
 /// the core only lets an IOMMU driver go when no instance of it is open).
-pub(crate) struct IommuDriverRegistration {
+pub struct IommuDriverRegistration {
     ops: &'static StaticIommuOps,
 }
 
 impl IommuDriverRegistration {
     /// Registers `ops` with the loaded VFIO core.
-    pub(crate) fn new(ops: &'static StaticIommuOps) -> Result<Self> {
+    // Inline: calls a vfio.ko export (see kernel_ext.rs).
+    #[inline]
+    pub fn new(ops: &'static StaticIommuOps) -> Result<Self> {
         // SAFETY: `ops` is a static table valid until unregistered in `drop`.
         kernel::error::to_result(unsafe { bindings::vfio_register_iommu_driver(&ops.0) })?;
         Ok(Self { ops })
@@ -345,6 +347,8 @@ impl IommuDriverRegistration {
 }
 
 impl Drop for IommuDriverRegistration {
+    // Inline: calls a vfio.ko export (see kernel_ext.rs).
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: The table was registered in `new`.
         unsafe { bindings::vfio_unregister_iommu_driver(&self.ops.0) };

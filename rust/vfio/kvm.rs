@@ -11,7 +11,7 @@
 //! C headers: [`include/linux/vfio.h`](srctree/include/linux/vfio.h),
 //! [`drivers/vfio/vfio.h`](srctree/drivers/vfio/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     global::module_mutex,
     kvm::{
@@ -28,7 +28,13 @@ use kernel::sync::GlobalLockedBy;
 
 module_mutex! {
     /// Guards every [`KvmSlot`]; the owning module's init calls `kvm_ref_lock::init()`.
-    pub(crate) static kvm_ref_lock: () = ();
+    pub static kvm_ref_lock: () = ();
+}
+
+/// Initialises [`kvm_ref_lock`] (the macro's `init` is crate-private): `vfio.ko`'s init calls
+/// this once the library module is loaded; later calls do nothing.
+pub fn init_kvm_ref_lock() {
+    kvm_ref_lock::init();
 }
 
 /// Where `vfio_file_set_kvm` records a VM: in a group, or in a device file.
@@ -38,11 +44,15 @@ module_mutex! {
 /// The pointer is null or a VM KVM keeps alive while it is recorded (KVM's contract: it
 /// replaces its VM with null before dropping its own reference); it only changes under
 /// [`kvm_ref_lock`].
-pub(crate) struct KvmSlot(GlobalLockedBy<KvmPtr, kvm_ref_lock::LOCK>);
+pub struct KvmSlot(GlobalLockedBy<KvmPtr, kvm_ref_lock::LOCK>);
 
 impl KvmSlot {
     /// An empty slot.
-    pub(crate) fn new() -> Self {
+    #[expect(
+        clippy::new_without_default,
+        reason = "not a value type: `Default` would invite copies"
+    )]
+    pub fn new() -> Self {
         Self(GlobalLockedBy::new(KvmPtr::NULL))
     }
 
@@ -51,7 +61,7 @@ impl KvmSlot {
     /// # Safety
     ///
     /// `kvm` must be null or a VM the caller keeps alive until it records another pointer.
-    pub(crate) unsafe fn set(&self, kvm: *mut bindings::kvm) {
+    pub unsafe fn set(&self, kvm: *mut bindings::kvm) {
         let mut guard = kvm_ref_lock::lock();
         // INVARIANT: Validity per the function contract; written under the lock.
         *self.0.as_mut(&mut guard) = KvmPtr::from_raw(kvm);
@@ -59,7 +69,7 @@ impl KvmSlot {
 
     /// Before a device's first open: takes a reference on the recorded VM for the driver
     /// (`vfio_device::kvm`), until [`RawDevice::put_kvm`]. Nothing without KVM in the kernel.
-    pub(crate) fn get_for_device(&self, dev: &RawDevice, held: &SetLocked<'_>) {
+    pub fn get_for_device(&self, dev: &RawDevice, held: &SetLocked<'_>) {
         if !kvm::ENABLED {
             return;
         }
@@ -88,7 +98,7 @@ impl RawDevice {
 
     /// After a device's last close: drops the VM reference taken at its first open, if any
     /// (upstream's `vfio_device_put_kvm`). Nothing without KVM in the kernel.
-    pub(crate) fn put_kvm(&self, held: &SetLocked<'_>) {
+    pub fn put_kvm(&self, held: &SetLocked<'_>) {
         if !kvm::ENABLED {
             return;
         }
@@ -116,8 +126,8 @@ impl RawDevice {
 
     /// Whether the parent's IOMMU ignores no-snoop, keeping DMA cache coherent
     /// (`IOMMU_CAP_ENFORCE_CACHE_COHERENCY`).
-    pub(crate) fn enforces_cache_coherency(&self) -> bool {
+    pub fn enforces_cache_coherency(&self) -> bool {
         // SAFETY: The parent of a live vfio device is a valid device.
-        unsafe { crate::kernel_ext::iommu::enforces_cache_coherency(self.parent_raw()) }
+        unsafe { crate::iommu::enforces_cache_coherency(self.parent_raw()) }
     }
 }

@@ -9,7 +9,7 @@
 //! (`rust/vfio/layout_helper.h`, evaluated while bindgen runs), and compared here with what
 //! `core::mem` says about the types bindgen generated: any mismatch fails the build.
 
-use crate::kernel_ext::bindings;
+use crate::bindings;
 use core::mem::{
     offset_of,
     size_of, //

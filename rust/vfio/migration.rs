@@ -9,7 +9,7 @@
 //!
 //! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     interval_tree::IntervalTree,
     iova_bitmap::IovaBitmap,
@@ -23,14 +23,14 @@ use kernel::{
 
 impl RawDevice {
     /// `migration_flags`: which `VFIO_MIGRATION_*` features the driver implements.
-    pub(crate) fn migration_flags(&self) -> u32 {
+    pub fn migration_flags(&self) -> u32 {
         // SAFETY: Reading a field of the live struct, written by the driver before
         // registration only.
         unsafe { (*self.as_raw()).migration_flags }
     }
 
     /// The driver's migration callbacks (`mig_ops`), if it supports migration.
-    pub(crate) fn mig_ops(&self) -> Option<MigOps<'_>> {
+    pub fn mig_ops(&self) -> Option<MigOps<'_>> {
         // SAFETY: `mig_ops` is null or a table that outlives the device, set before
         // registration and never changed.
         let ops = unsafe { (*self.as_raw()).mig_ops.as_ref() }?;
@@ -38,7 +38,7 @@ impl RawDevice {
     }
 
     /// The driver's DMA logging callbacks (`log_ops`), if it supports dirty logging.
-    pub(crate) fn log_ops(&self) -> Option<LogOps<'_>> {
+    pub fn log_ops(&self) -> Option<LogOps<'_>> {
         // SAFETY: As for `mig_ops`.
         let ops = unsafe { (*self.as_raw()).log_ops.as_ref() }?;
         Some(LogOps { dev: self, ops })
@@ -46,7 +46,7 @@ impl RawDevice {
 
     /// Sets `precopy_info_v2`: the driver's `VFIO_MIG_GET_PRECOPY_INFO` reports `flags` from now
     /// until the device's last close.
-    pub(crate) fn set_precopy_info_v2(&self) {
+    pub fn set_precopy_info_v2(&self) {
         // SAFETY: A field of the live struct. Upstream writes it without a lock while drivers
         // may read it (`vfio_check_precopy_ioctl`); the byte store is a `WRITE_ONCE` here.
         unsafe { core::ptr::write_volatile(&raw mut (*self.as_raw()).precopy_info_v2, 1) };
@@ -58,7 +58,7 @@ impl RawDevice {
 /// Upstream calls the three callbacks without checking them (drivers must set all three, which
 /// vfio-pci-core checks at registration); a missing one is `EOPNOTSUPP` here instead of a null
 /// call.
-pub(crate) struct MigOps<'a> {
+pub struct MigOps<'a> {
     dev: &'a RawDevice,
     ops: &'a bindings::vfio_migration_ops,
 }
@@ -73,7 +73,7 @@ fn int_result(ret: c_int) -> Result<c_int> {
 impl MigOps<'_> {
     /// `migration_get_state`: the driver's non-negative return (0 normally) and the device's
     /// current `enum vfio_device_mig_state` (meaningful when the return is 0).
-    pub(crate) fn get_state(&self) -> Result<(c_int, u32)> {
+    pub fn get_state(&self) -> Result<(c_int, u32)> {
         let f = self.ops.migration_get_state.ok_or(EOPNOTSUPP)?;
         let mut state: bindings::vfio_device_mig_state = 0;
         // SAFETY: The device is open (the caller holds a device file with access); `state` is
@@ -85,7 +85,7 @@ impl MigOps<'_> {
     /// `migration_set_state`: moves the device to `new_state` (any value userspace passed; the
     /// driver validates it). Returns the data transfer file the driver opened for the new state,
     /// if any, with the reference the driver gave the caller.
-    pub(crate) fn set_state(&self, new_state: u32) -> Result<Option<ARef<File>>> {
+    pub fn set_state(&self, new_state: u32) -> Result<Option<ARef<File>>> {
         let f = self.ops.migration_set_state.ok_or(EOPNOTSUPP)?;
         // SAFETY: The device is open; the driver returns null, an error pointer, or a file
         // reference the caller owns.
@@ -103,7 +103,7 @@ impl MigOps<'_> {
 
     /// `migration_get_data_size`: the driver's non-negative return (0 normally) and the
     /// estimated `STOP_COPY` data length (meaningful when the return is 0).
-    pub(crate) fn get_data_size(&self) -> Result<(c_int, u64)> {
+    pub fn get_data_size(&self) -> Result<(c_int, u64)> {
         let f = self.ops.migration_get_data_size.ok_or(EOPNOTSUPP)?;
         let mut len: c_ulong = 0;
         // SAFETY: The device is open; `len` is writable for the call.
@@ -115,7 +115,7 @@ impl MigOps<'_> {
 /// A device's `struct vfio_log_ops`.
 ///
 /// As for [`MigOps`], a missing callback is `EOPNOTSUPP` (upstream requires all three).
-pub(crate) struct LogOps<'a> {
+pub struct LogOps<'a> {
     dev: &'a RawDevice,
     ops: &'a bindings::vfio_log_ops,
 }
@@ -123,7 +123,7 @@ pub(crate) struct LogOps<'a> {
 impl LogOps<'_> {
     /// `log_start`: starts DMA logging of the ranges in `ranges`; the driver may change
     /// `page_size` to the granularity it picked, and may remove nodes from the tree.
-    pub(crate) fn start(&self, ranges: &mut IntervalTree, page_size: &mut u64) -> Result<c_int> {
+    pub fn start(&self, ranges: &mut IntervalTree, page_size: &mut u64) -> Result<c_int> {
         let f = self.ops.log_start.ok_or(EOPNOTSUPP)?;
         let nnodes = ranges.len() as u32;
         // SAFETY: The device is open; the tree and its nodes live across the call and the driver
@@ -132,7 +132,7 @@ impl LogOps<'_> {
     }
 
     /// `log_stop`.
-    pub(crate) fn stop(&self) -> Result<c_int> {
+    pub fn stop(&self) -> Result<c_int> {
         let f = self.ops.log_stop.ok_or(EOPNOTSUPP)?;
         // SAFETY: The device is open.
         int_result(unsafe { f(self.dev.as_raw()) })
@@ -140,7 +140,7 @@ impl LogOps<'_> {
 
     /// `DMA_LOGGING_REPORT`'s walk: a bitmap over `iova .. iova + length` in `page_size` units
     /// at the user address `bitmap`, filled by the driver's `log_read_and_clear`.
-    pub(crate) fn report(
+    pub fn report(
         &self,
         iova: usize,
         length: usize,

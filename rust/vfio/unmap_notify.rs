@@ -7,7 +7,7 @@
 //! C helpers: `drivers/vfio/type1/type1_emulated.c` (prototypes in
 //! `include/vfio-rs/type1_emulated.h`). C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h).
 
-use crate::kernel_ext::{
+use crate::{
     bindings,
     helpers::{
         vfio_rs_device_has_dma_unmap,
@@ -25,7 +25,7 @@ use kernel::{prelude::*, types::Opaque};
 ///
 /// Points to a live `struct vfio_device` that the core keeps registered with the IOMMU driver
 /// (open) from `register_device` until `unregister_device` returns.
-pub(crate) struct NotifyDevice(*mut bindings::vfio_device);
+pub struct NotifyDevice(*mut bindings::vfio_device);
 
 impl NotifyDevice {
     /// Wraps the op's argument.
@@ -33,12 +33,14 @@ impl NotifyDevice {
     /// # Safety
     ///
     /// `vdev` must be live and, once added to a [`DmaUnmapList`], stay live until removed.
-    pub(crate) unsafe fn from_raw(vdev: *mut bindings::vfio_device) -> Self {
+    pub unsafe fn from_raw(vdev: *mut bindings::vfio_device) -> Self {
         Self(vdev)
     }
 
     /// The driver has a `dma_unmap` callback (only such devices are listed).
-    pub(crate) fn has_dma_unmap(&self) -> bool {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn has_dma_unmap(&self) -> bool {
         // SAFETY: Live per the type invariant.
         unsafe { vfio_rs_device_has_dma_unmap(self.0) }
     }
@@ -52,7 +54,7 @@ impl NotifyDevice {
 /// `head` is an initialised list of `vfio_device::iommu_entry` links of devices added by
 /// [`Self::add`] and not yet removed.
 #[pin_data]
-pub(crate) struct DmaUnmapList {
+pub struct DmaUnmapList {
     #[pin]
     head: Opaque<bindings::list_head>,
 }
@@ -65,7 +67,7 @@ unsafe impl Sync for DmaUnmapList {}
 
 impl DmaUnmapList {
     /// An empty list.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `INIT_LIST_HEAD` initialises it.
             head <- Opaque::ffi_init(|slot| unsafe { vfio_rs_devlist_init(slot) }),
@@ -73,21 +75,27 @@ impl DmaUnmapList {
     }
 
     /// Adds a device (`list_add`); it must not be in a list already.
-    pub(crate) fn add(&self, dev: &NotifyDevice) {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn add(&self, dev: &NotifyDevice) {
         // SAFETY: `head` is initialised (invariant); `dev` is live and stays so until
         // `remove` (its invariant); the owner's lock serialises list changes.
         unsafe { vfio_rs_devlist_add(self.head.get(), dev.0) };
     }
 
     /// Removes a device [`Self::add`] added (`list_del`).
-    pub(crate) fn remove(&self, dev: &NotifyDevice) {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn remove(&self, dev: &NotifyDevice) {
         // SAFETY: `dev` is in this list (caller pairs it with `add`), under the owner's lock.
         unsafe { vfio_rs_devlist_del(dev.0) };
     }
 
     /// Calls every listed device's `dma_unmap(iova, size)`. The callbacks may call back into
     /// the IOMMU driver (`vfio_unpin_pages`), so no IOMMU driver lock but the list's may be held.
-    pub(crate) fn notify(&self, iova: u64, size: u64) {
+    // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
+    #[inline]
+    pub fn notify(&self, iova: u64, size: u64) {
         // SAFETY: Listed devices are live and have `dma_unmap` (invariant, `add` callers).
         unsafe { vfio_rs_devlist_notify(self.head.get(), iova, size) };
     }

@@ -21,8 +21,7 @@
 //! private feature [`SAMPLE_FEATURE`] (`device_feature`), and counts the core's requests to
 //! release it during unregistration (`request`, `requests` in debugfs).
 
-#[path = "../../rust/kernel_ext.rs"]
-mod kernel_ext;
+use vfio_rs_kernel_ext as kernel_ext;
 
 use core::{
     fmt,
@@ -73,17 +72,12 @@ use kernel_ext::{
     }, //
 };
 
-// Pure code's errno, at the crate root where the driver API's pure parts find it.
-use kernel_ext::errno;
-
 module! {
     type: SampleModule,
     name: "vfio_rs_sample",
     authors: ["vfio-rs developers"],
     description: "Emulated VFIO devices sharing a device set, counting open/close",
     license: "GPL v2",
-    // The shared kernel_ext layer links iommufd helpers (unused here) into every module.
-    imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
 }
 
 /// Devices the module creates.

@@ -10,8 +10,7 @@
 //! Lock order: a parent's `unreg_sem`, then the device list (`mdev_core::devices`), then the
 //! compatibility class (`mdev_core::compat`), each released before a driver callback.
 
-#[path = "../../../rust/kernel_ext_mdev.rs"]
-mod kernel_ext;
+use vfio_rs_kernel_ext as kernel_ext;
 
 mod driver;
 mod ffi;

@@ -13,8 +13,7 @@
 //! page tracking), `emulated` (emulated-IOMMU devices: pinning and `dma_rw`) and `pfnmap`
 //! (getting and putting a mapping's frames). Plan and status: `docs/design/type1-plan.md`.
 
-#[path = "../../../rust/kernel_ext.rs"]
-mod kernel_ext;
+use vfio_rs_kernel_ext as kernel_ext;
 
 mod dirty;
 #[expect(dead_code, reason = "`test_bit` serves the host tests")]
@@ -57,8 +56,6 @@ module! {
     authors: ["vfio-rs developers"],
     description: "Type1 IOMMU driver for VFIO",
     license: "GPL v2",
-    // The shared kernel_ext layer links iommufd helpers (unused here) into every module.
-    imports_ns: ["IOMMUFD", "IOMMUFD_VFIO"],
 }
 
 /// Upstream's parameters, same names, types and modes (0644).

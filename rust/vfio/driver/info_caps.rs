@@ -3,7 +3,7 @@
 //! The capability chain a driver's `get_region_info_caps` adds to, through the core's
 //! `vfio_info_add_capability` export (so it works on any core).
 
-use crate::kernel_ext::bindings;
+use crate::bindings;
 use core::marker::PhantomData;
 use kernel::prelude::*;
 
@@ -16,7 +16,7 @@ const _: () = assert!(HEADER == 8);
 /// # Invariants
 ///
 /// `raw` is the core's chain, valid for `'a`, grown only through the core's exports.
-pub(crate) struct RegionInfoCaps<'a> {
+pub struct RegionInfoCaps<'a> {
     raw: *mut bindings::vfio_info_cap,
     _call: PhantomData<&'a mut bindings::vfio_info_cap>,
 }
@@ -36,7 +36,9 @@ impl RegionInfoCaps<'_> {
 
     /// Appends capability `id` (of `version`) whose payload, after the header, is `body`
     /// (`vfio_info_add_capability`).
-    pub(crate) fn add(&mut self, id: u16, version: u16, body: &[u8]) -> Result {
+    // Inline: calls a vfio.ko export (see kernel_ext.rs).
+    #[inline]
+    pub fn add(&mut self, id: u16, version: u16, body: &[u8]) -> Result {
         let size = HEADER.checked_add(body.len()).ok_or(EINVAL)?;
         let mut cap = KVec::with_capacity(size, GFP_KERNEL)?;
         cap.extend_from_slice(&id.to_ne_bytes(), GFP_KERNEL)?;
@@ -51,7 +53,11 @@ impl RegionInfoCaps<'_> {
     }
 
     /// Bytes in the chain so far.
-    pub(crate) fn len(&self) -> usize {
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a size for the caller, not a collection API"
+    )]
+    pub fn len(&self) -> usize {
         // SAFETY: `raw` is valid (type invariant).
         unsafe { (*self.raw).size }
     }

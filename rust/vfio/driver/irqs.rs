@@ -3,7 +3,7 @@
 //! Interrupt helpers the core exports to drivers: `VFIO_DEVICE_SET_IRQS` header validation and
 //! virqfds (an eventfd whose signal runs a driver callback, e.g. to unmask INTx).
 
-use crate::kernel_ext::bindings;
+use crate::bindings;
 use kernel::{
     new_mutex,
     prelude::*,
@@ -17,7 +17,9 @@ use kernel::{
 /// `vfio_set_irqs_validate_and_prepare`: checks a `VFIO_DEVICE_SET_IRQS` header against a
 /// device with `num_irqs` interrupts of `index` (of `max_irq_type` indexes); returns the size
 /// of the data that follows the header.
-pub(crate) fn validate_irq_set(
+// Inline: calls a vfio.ko export (see kernel_ext.rs).
+#[inline]
+pub fn validate_irq_set(
     hdr: &mut bindings::vfio_irq_set,
     num_irqs: i32,
     max_irq_type: i32,
@@ -32,7 +34,7 @@ pub(crate) fn validate_irq_set(
 
 /// What a [`Virqfd`] runs when its eventfd is signalled.
 #[vtable]
-pub(crate) trait VirqfdHandler: Send + Sync + 'static {
+pub trait VirqfdHandler: Send + Sync + 'static {
     /// In the eventfd's wakeup (atomic context): returns whether to run `thread` (in a
     /// workqueue). Without it, `thread` always runs.
     fn handler(&self) -> bool {
@@ -52,7 +54,7 @@ pub(crate) trait VirqfdHandler: Send + Sync + 'static {
 /// `raw` is only passed to the core's virqfd exports; while it holds a virqfd, `handler` holds
 /// the `Arc` whose pointer the virqfd calls with, so the handler outlives every callback.
 #[pin_data(PinnedDrop)]
-pub(crate) struct Virqfd<H: VirqfdHandler> {
+pub struct Virqfd<H: VirqfdHandler> {
     raw: Opaque<*mut bindings::virqfd>,
     #[pin]
     handler: Mutex<Option<Arc<H>>>,
@@ -66,7 +68,7 @@ unsafe impl<H: VirqfdHandler> Sync for Virqfd<H> {}
 
 impl<H: VirqfdHandler> Virqfd<H> {
     /// An empty slot.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             raw: Opaque::new(core::ptr::null_mut()),
             handler <- new_mutex!(None),
@@ -75,7 +77,7 @@ impl<H: VirqfdHandler> Virqfd<H> {
 
     /// Calls `handler` whenever the eventfd `fd` is signalled (`vfio_virqfd_enable`); `EBUSY`
     /// if one is enabled already.
-    pub(crate) fn enable(&self, handler: Arc<H>, fd: i32) -> Result {
+    pub fn enable(&self, handler: Arc<H>, fd: i32) -> Result {
         let mut held = self.handler.lock();
         let opaque = Arc::as_ptr(&handler).cast_mut().cast();
         // SAFETY: `raw` is ours (type invariant); `opaque` points to the handler, which `held`
@@ -104,7 +106,7 @@ impl<H: VirqfdHandler> Virqfd<H> {
     }
 
     /// Stops the virqfd, if any, and waits for its callbacks (`vfio_virqfd_disable`).
-    pub(crate) fn disable(&self) {
+    pub fn disable(&self) {
         let mut held = self.handler.lock();
         // SAFETY: `raw` is ours (type invariant); the export flushes the virqfd's work, so no
         // callback runs after it returns.
@@ -113,7 +115,7 @@ impl<H: VirqfdHandler> Virqfd<H> {
     }
 
     /// Waits for a running `thread` callback (`vfio_virqfd_flush_thread`).
-    pub(crate) fn flush_thread(&self) {
+    pub fn flush_thread(&self) {
         // SAFETY: `raw` is ours (type invariant).
         unsafe { bindings::vfio_virqfd_flush_thread(self.raw.get()) };
     }

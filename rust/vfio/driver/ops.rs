@@ -11,7 +11,7 @@ use super::{
     RegionInfoCaps,
     SetHeld, //
 };
-use crate::kernel_ext::{
+use crate::{
     bindings,
     interval_tree::IntervalTreeCursor, //
 };

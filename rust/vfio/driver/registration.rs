@@ -9,7 +9,7 @@ use super::{
     Device,
     Driver, //
 };
-use crate::kernel_ext::bindings;
+use crate::bindings;
 use core::ptr::NonNull;
 use kernel::{
     device,
@@ -18,17 +18,21 @@ use kernel::{
 
 /// Identity of a device set: devices registered with the same key share one set (and so
 /// one mutex, and first-open/last-close across all of them).
-pub(crate) struct SetKey(#[expect(dead_code, reason = "only its address matters")] u8);
+pub struct SetKey(#[expect(dead_code, reason = "only its address matters")] u8);
 
 impl SetKey {
     /// A key; give it a `static` home so its address stays unique.
-    pub(crate) const fn new() -> Self {
+    #[expect(
+        clippy::new_without_default,
+        reason = "not a value type: `Default` would invite copies"
+    )]
+    pub const fn new() -> Self {
         Self(0)
     }
 }
 
 /// Which device set a device joins.
-pub(crate) enum DevSet {
+pub enum DevSet {
     /// A set of its own (the core's default).
     Own,
     /// The set of every device registered with this key.
@@ -41,7 +45,7 @@ pub(crate) enum DevSet {
 ///
 /// `dev` is registered with the core, its data initialised, and this object owns one
 /// reference on it.
-pub(crate) struct Registration<T: Driver> {
+pub struct Registration<T: Driver> {
     dev: NonNull<Device<T>>,
 }
 
@@ -59,7 +63,7 @@ fn raw_device<Ctx: device::DeviceContext>(dev: &device::Device<Ctx>) -> *mut bin
 impl<T: Driver> Registration<T> {
     /// Registers a device doing its DMA through the CPU under `parent`, which must have no
     /// IOMMU group (the core gives it one): `vfio_register_emulated_iommu_dev`.
-    pub(crate) fn new_emulated<E>(
+    pub fn new_emulated<E>(
         parent: &device::Device<device::Bound>,
         data: impl PinInit<T, E>,
         set: DevSet,
@@ -73,7 +77,7 @@ impl<T: Driver> Registration<T> {
 
     /// Registers a device the IOMMU translates for, in `parent`'s IOMMU group:
     /// `vfio_register_group_dev`.
-    pub(crate) fn new_physical<E>(
+    pub fn new_physical<E>(
         parent: &device::Device<device::Bound>,
         data: impl PinInit<T, E>,
         set: DevSet,
@@ -150,7 +154,7 @@ impl<T: Driver> Registration<T> {
     }
 
     /// The device.
-    pub(crate) fn device(&self) -> &Device<T> {
+    pub fn device(&self) -> &Device<T> {
         // SAFETY: The device is live while registered (type invariant).
         unsafe { self.dev.as_ref() }
     }

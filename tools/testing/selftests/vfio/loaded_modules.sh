@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# In the guest: one TAP case per module of the VFIO stack the SPEC loads at the start
-# (scripts/guest-lib.sh's vfio_rs_wanted): it is loaded, and it is the implementation
-# the boot's SPEC asked for (ours are out-of-tree: taint `O`; upstream's are not). A module that failed to
-# load would otherwise only make later tests skip.
+# In the guest: one TAP case per module of the VFIO stack (scripts/guest-lib.sh's
+# order): it is loaded, and it is the implementation the boot's SPEC asked for
+# (ours are out-of-tree: taint `O`; upstream's are not). A module that failed to
+# load would otherwise only make later tests skip. Our library module vfio_rs_kernel_ext
+# is expected (ours) under every SPEC.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../../../scripts/guest-lib.sh"

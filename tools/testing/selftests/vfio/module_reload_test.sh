@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Unload and reload the VFIO core 20 times (the build scripts/guest-load loaded),
 # checking /dev/vfio/vfio comes and goes with it,
-# then restore the whole stack as scripts/guest-load had it.
+# then restore the whole stack as scripts/guest-load had it. The library module
+# vfio_rs_kernel_ext, which our vfio needs, stays loaded throughout (only vfio's users go).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
