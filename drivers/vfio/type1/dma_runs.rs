@@ -192,6 +192,7 @@ impl<V: RunStore> DmaRuns<V> {
 }
 
 /// The runs of a [`DmaRuns`], in IOVA order.
+#[derive(Clone)]
 pub(crate) struct Iter<'a> {
     first: Option<RunRec>,
     rest: core::slice::Iter<'a, RunRec>,
