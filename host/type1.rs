@@ -7,6 +7,8 @@
 pub mod dirty_bitmap;
 #[path = "../drivers/vfio/type1/dma_map.rs"]
 pub mod dma_map;
+#[path = "../drivers/vfio/type1/dma_runs.rs"]
+pub mod dma_runs;
 #[path = "../drivers/vfio/type1/iova_ranges.rs"]
 pub mod iova_ranges;
 #[path = "../drivers/vfio/type1/map_args.rs"]

@@ -9,6 +9,8 @@
 //! - `find_*`: [`DmaMap::find`]/[`DmaMap::first_in`] against a literal transcription of
 //!   upstream's red-black tree descents on random tree shapes, wrapping queries included.
 //! - `resv_exclude_*`, `aper_resize_*`: the IOVA list math against sets of addresses.
+//! - `dma_runs_*`: a mapping's run record under random map/fail/trim/unmap sequences against
+//!   one frame per page (pages, unpins, compactness, upstream's translated extents).
 //! - `dirty_copy_*`: the `update_user_bitmap` pipeline against one bit per page.
 //! - `*_never_panic`: arbitrary user values through every check and bit operation (the
 //!   kernel builds with overflow checks, so an overflow there would be a panic).
@@ -24,12 +26,15 @@ use super::dirty_bitmap::{
 };
 use super::dma_map::test_store::{BTreeStore, TestDma};
 use super::dma_map::{DmaMap, DmaRange, MapPlan, UnmapHooks, UnmapProgress, UnmapStep};
+use super::dma_runs::test_store::VecRuns;
+use super::dma_runs::DmaRuns;
 use super::iova_ranges::test_list::VecList;
 use super::iova_ranges::{aper_resize, resv_exclude, IovaRange, ResvRegion, ResvType};
 use super::map_args::{
     check_map, check_map_alignment, check_unmap, check_unmap_bitmap, check_unmap_header,
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
 };
+use super::pfn_runs::Run;
 use super::pgsize::INITIAL_PGSIZE_BITMAP;
 use super::pin::{check_pin_pages, page_iova, rw_chunk, unpin_args_ok};
 use super::uapi::{MAP_FLAG_VADDR, UNMAP_FLAG_ALL, UNMAP_FLAG_VADDR};
@@ -867,5 +872,127 @@ proptest! {
         reset_after_report(&mut map, b, c);
         let _ = plan.user_addr(c);
         let _ = test_bit(&map, a);
+    }
+}
+
+/// One step on a mapping's run record ([`DmaRuns`]).
+#[derive(Clone, Debug)]
+enum RunOp {
+    /// `pin_map` found `npages` frames from `pfn` (or continuing the last frame when `cont`)
+    /// and records them; with `full` a new record cannot be stored (`ENOMEM`); with
+    /// `map_fails` the IOMMU then refuses the run and the record is cut back.
+    Push {
+        cont: bool,
+        pfn: u64,
+        npages: u64,
+        rsvd: bool,
+        full: bool,
+        map_fails: bool,
+    },
+    /// Cut back to this many pages.
+    Truncate(u64),
+    /// `vfio_unmap_unpin`: everything unmapped and unpinned.
+    Clear,
+}
+
+fn run_op() -> impl Strategy<Value = RunOp> {
+    prop_oneof![
+        8 => (any::<bool>(), 0u64..48, 1u64..6, prop::bool::weighted(0.2), prop::bool::weighted(0.1), prop::bool::weighted(0.1))
+            .prop_map(|(cont, pfn, npages, rsvd, full, map_fails)| RunOp::Push { cont, pfn, npages, rsvd, full, map_fails }),
+        1 => (0u64..40).prop_map(RunOp::Truncate),
+        1 => Just(RunOp::Clear),
+    ]
+}
+
+/// Upstream's extents over per-page translations (`vfio_unmap_unpin`'s and
+/// `vfio_iommu_replay`'s walks): maximal stretches whose frames continue each other, as
+/// (first page, first frame, pages).
+fn translated_extents(pages: &[(u64, bool)]) -> Vec<(u64, u64, u64)> {
+    let mut out: Vec<(u64, u64, u64)> = vec![];
+    for (i, &(pfn, _)) in pages.iter().enumerate() {
+        match out.last_mut() {
+            Some(e) if e.1 + e.2 == pfn => e.2 += 1,
+            _ => out.push((i as u64, pfn, 1)),
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// Random map/fail/trim/unmap sequences on a run record against one (frame, reserved)
+    /// per page: the same IOVA→frame pages, the same pages unpinned (reserved ones never),
+    /// records that are maximal runs of one kind, and unmap/replay regions that are
+    /// upstream's translated extents cut only where the kind changes.
+    #[test]
+    fn dma_runs_match_per_page_model(ops in prop::collection::vec(run_op(), 1..40)) {
+        let mut real = DmaRuns::new(VecRuns::default());
+        let mut model: Vec<(u64, bool)> = vec![];
+        for op in ops {
+            match op {
+                RunOp::Push { cont, pfn, npages, rsvd, full, map_fails } => {
+                    let pfn = match (cont, model.last()) {
+                        (true, Some(&(last, _))) => last + 1,
+                        _ => pfn,
+                    };
+                    let offset = model.len() as u64 * PG;
+                    let merges = model.last().is_some_and(|&(last, k)| last + 1 == pfn && k == rsvd);
+                    real.store_mut().fail_push = full;
+                    let res = real.push(Run { offset, pfn, npages, rsvd });
+                    real.store_mut().fail_push = false;
+                    if full && !model.is_empty() && !merges {
+                        prop_assert_eq!(res, Err(Errno::ENOMEM));
+                    } else {
+                        prop_assert_eq!(res, Ok(()));
+                        if map_fails {
+                            real.truncate(offset / PG);
+                        } else {
+                            model.extend((0..npages).map(|i| (pfn + i, rsvd)));
+                        }
+                    }
+                }
+                RunOp::Truncate(n) => {
+                    real.truncate(n);
+                    model.truncate(n as usize);
+                }
+                RunOp::Clear => {
+                    real.clear();
+                    model.clear();
+                }
+            }
+            // Same pages, contiguous from offset 0.
+            let mut pages = vec![];
+            for r in real.iter() {
+                prop_assert_eq!(r.offset, pages.len() as u64 * PG);
+                prop_assert!(r.npages > 0);
+                pages.extend((0..r.npages).map(|i| (r.pfn + i, r.rsvd)));
+            }
+            prop_assert_eq!(&pages, &model);
+            prop_assert_eq!(real.pages(), model.len() as u64);
+            prop_assert_eq!(real.mapped_size(), model.len() as u64 * PG);
+            // Unpinned by run: every page not reserved, once.
+            let mut unpinned: Vec<u64> = real.iter().filter(|r| !r.rsvd)
+                .flat_map(|r| r.pfn..r.pfn + r.npages).collect();
+            let mut want: Vec<u64> = model.iter().filter(|p| !p.1).map(|p| p.0).collect();
+            unpinned.sort_unstable();
+            want.sort_unstable();
+            prop_assert_eq!(unpinned, want);
+            // Maximal runs of one kind: the fewest records that can describe the pages.
+            let stretches = model.iter().enumerate()
+                .filter(|&(i, &(pfn, k))| i == 0 || model[i - 1] != (pfn.wrapping_sub(1), k))
+                .count();
+            prop_assert_eq!(real.records(), stretches);
+            // Merging records whose frames continue, whatever their kind, gives upstream's
+            // extents: one region per record is one per extent unless the kind changes.
+            let mut merged: Vec<(u64, u64, u64)> = vec![];
+            for r in real.iter() {
+                match merged.last_mut() {
+                    Some(e) if e.1 + e.2 == r.pfn => e.2 += r.npages,
+                    _ => merged.push((r.offset / PG, r.pfn, r.npages)),
+                }
+            }
+            prop_assert_eq!(merged, translated_extents(&model));
+        }
     }
 }

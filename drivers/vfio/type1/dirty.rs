@@ -113,7 +113,7 @@ pub(crate) fn update_user_bitmap(
     mark_all: bool,
 ) -> Result<(), Errno> {
     let range = *dma.range();
-    let mark_all = mark_all && dma.mapped_size != 0;
+    let mark_all = mark_all && dma.mapped_size() != 0;
     let plan = CopyPlan::new(range.iova, range.size, base_iova, pgsize);
     let Some(map) = dma.bitmap.as_mut() else {
         return Err(Errno::EINVAL);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! One DMA mapping of a container (`struct vfio_dma`) and the kernel storage behind the pure
-//! [`DmaMap`](super::dma_map::DmaMap) and IOVA list.
+//! [`DmaMap`](super::dma_map::DmaMap), run record and IOVA list.
 
 use super::dma_map::{DmaEntry, DmaRange, DmaStore};
+use super::dma_runs::{DmaRuns, RunRec, RunStore};
 use super::emulated::PfnTree;
 use super::iova_ranges::{IovaList, IovaRange};
 use crate::errno::Errno;
@@ -16,9 +17,9 @@ pub(crate) struct VfioDma {
     range: DmaRange,
     /// The process whose memory is mapped, charged for the pinned pages.
     pub(crate) owner: PinOwner,
-    /// Bytes from `range.iova` that are pinned and mapped in every domain. A mapping made
-    /// while the container has no domain stays unpinned (0) until a domain arrives.
-    pub(crate) mapped_size: u64,
+    /// The physically contiguous runs pinned and mapped in every domain, from `range.iova`
+    /// on. A mapping made while the container has no domain has none until a domain arrives.
+    pub(crate) runs: DmaRuns<RunVec>,
     /// Pages charged to `owner`'s locked memory.
     pub(crate) locked: u64,
     /// Pages pinned by emulated devices (`emulated.rs`).
@@ -35,12 +36,19 @@ impl VfioDma {
         Self {
             range,
             owner,
-            mapped_size: 0,
+            runs: DmaRuns::new(RunVec(KVVec::new())),
             locked: 0,
             pfns: PfnTree::new(),
             bitmap: None,
             has_rsvd: false,
         }
+    }
+}
+
+impl VfioDma {
+    /// Bytes from `range.iova` that are pinned and mapped in every domain.
+    pub(crate) fn mapped_size(&self) -> u64 {
+        self.runs.mapped_size()
     }
 }
 
@@ -55,6 +63,34 @@ impl DmaEntry for VfioDma {
 
     fn has_pinned_pages(&self) -> bool {
         !self.pfns.is_empty()
+    }
+}
+
+/// A mapping's run records after the first (none allocated for a mapping of one run),
+/// charged to the caller's memory cgroup like upstream's `struct vfio_dma`.
+pub(crate) struct RunVec(KVVec<RunRec>);
+
+impl RunStore for RunVec {
+    fn runs(&self) -> &[RunRec] {
+        &self.0
+    }
+
+    fn last_mut(&mut self) -> Option<&mut RunRec> {
+        self.0.last_mut()
+    }
+
+    fn push(&mut self, rec: RunRec) -> Result<(), Errno> {
+        self.0
+            .push(rec, GFP_KERNEL_ACCOUNT)
+            .map_err(|_| Errno::ENOMEM)
+    }
+
+    fn pop(&mut self) {
+        let _ = self.0.pop();
+    }
+
+    fn free(&mut self) {
+        self.0 = KVVec::new();
     }
 }
 

@@ -2,16 +2,19 @@
 
 //! A container's IOMMU domains (`struct vfio_domain`) and how mappings get into and out of
 //! them: pinning user pages in batches and mapping physically contiguous runs with one
-//! `iommu_map` each (so the IOMMU can use large pages), and the reverse walk over the first
-//! domain's translations to unmap and unpin (upstream keeps no pfn list for IOMMU mappings).
+//! `iommu_map` each (so the IOMMU can use large pages), recording each run in the mapping
+//! (`dma_runs`); unmapping, unpinning and copying into a new domain then go by recorded run,
+//! where upstream (which keeps no pfn list for IOMMU mappings) asks the first domain for the
+//! translation of every page.
 //!
 //! Called with the container lock held (`iommu.rs`).
 
 use super::dma::VfioDma;
 use super::dma_map::DmaEntry;
+use super::dma_runs::Iter as RunIter;
 use super::pfn_runs::Run;
 use super::pfnmap::{get_runs, put_runs, unpin_range, Frames};
-use super::pgsize::{PAGE_SHIFT, PAGE_SIZE};
+use super::pgsize::PAGE_SHIFT;
 use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
 use crate::kernel_ext::{
     iommu::IommuGroup,
@@ -59,29 +62,31 @@ fn map_all(domains: &[Domain], iova: u64, paddr: u64, len: u64, prot: u32) -> Re
     Ok(())
 }
 
-/// Maps a run into every domain, with `IOMMU_CACHE` as upstream's `vfio_iommu_map` (cacheable
-/// DMA where the IOMMU encodes it, e.g. Arm SMMU); on failure the run's pages are unpinned
-/// (they stay counted in `dma.locked`, which the teardown gives back).
+/// Records a run in the mapping and maps it into every domain, with `IOMMU_CACHE` as
+/// upstream's `vfio_iommu_map` (cacheable DMA where the IOMMU encodes it, e.g. Arm SMMU); on
+/// failure the record is cut back and the run's pages are unpinned (they stay counted in
+/// `dma.locked`, which the teardown gives back). Recording first means a mapped run is never
+/// left unrecorded: `ENOMEM` if there is no room for the record (upstream allocates nothing
+/// here, but fails its own allocations on `MAP_DMA` the same way).
 fn map_run(domains: &[Domain], dma: &mut VfioDma, run: Run) -> Result {
     let range = *dma.range();
-    let len = run.npages << PAGE_SHIFT;
+    let before = dma.runs.pages();
+    if let Err(e) = dma.runs.push(run) {
+        abandon(dma, Some(run));
+        return Err(e.into());
+    }
     let res = map_all(
         domains,
         range.iova + run.offset,
         run.pfn << PAGE_SHIFT,
-        len,
+        run.npages << PAGE_SHIFT,
         range.prot | IOMMU_CACHE,
     );
-    match res {
-        Ok(()) => {
-            dma.mapped_size = run.offset + len;
-            Ok(())
-        }
-        Err(e) => {
-            abandon(dma, Some(run));
-            Err(e)
-        }
+    if res.is_err() {
+        dma.runs.truncate(before);
+        abandon(dma, Some(run));
     }
+    res
 }
 
 /// Adds the frames `next` (a run of one kind) to the current run, or maps the current run and
@@ -211,21 +216,22 @@ fn abandon(dma: &VfioDma, run: Option<Run>) {
     }
 }
 
-/// `vfio_unmap_unpin`: unmaps the mapping from every domain, unpins its pages (found through
-/// the first domain's translations) and gives back its locked-memory charge. The mapping
-/// stays valid, unpinned.
+/// `vfio_unmap_unpin`: unmaps the mapping from every domain, unpins its pages (the recorded
+/// runs) and gives back its locked-memory charge. The mapping stays valid, unpinned.
 pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
     let range = *dma.range();
     let dirty = range.prot & IOMMU_WRITE != 0;
+    let mapped = dma.mapped_size();
     if let Some((first, rest)) = domains.split_first() {
-        if dma.mapped_size != 0 {
+        if mapped != 0 {
+            // The other domains first, so no translation is left when the pages go.
             for d in rest {
-                d.domain.unmap(range.iova, dma.mapped_size);
+                d.domain.unmap(range.iova, mapped);
             }
             unmap_unpin_first(first, dma, dirty);
         }
     }
-    dma.mapped_size = 0;
+    dma.runs.clear();
     // Pages emulated devices still pin stay charged (`vfio_iommu_unmap_unpin_reaccount`).
     let keep = dma.pfns.accountable();
     if dma.locked > keep {
@@ -235,144 +241,83 @@ pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
     }
 }
 
-/// Unmaps a mapping from the domain whose translations tell which pages are pinned, in
-/// batches of physically contiguous regions with one IOTLB sync each, then unpins what each
-/// region covered. Most mappings are a few regions (huge pages): those need no allocation.
+/// Unmaps a mapping's runs from the first domain in batches with one IOTLB sync each, then
+/// unpins what each run's unmap covered. Most mappings are a few runs (huge pages): those
+/// need no allocation.
 fn unmap_unpin_first(first: &Domain, dma: &VfioDma, dirty: bool) {
-    let range = *dma.range();
-    let end = range.iova + dma.mapped_size;
+    let mut runs = dma.runs.iter();
     let mut small = [UnmapRegion::default(); SMALL_UNMAP_BATCH];
-    let mut small_phys = [0u64; SMALL_UNMAP_BATCH];
-    let at = unmap_unpin_with(
-        first,
-        dma,
-        dirty,
-        &mut small,
-        &mut small_phys,
-        range.iova,
-        end,
-        true,
-    );
-    if at >= end {
+    unmap_batches(first, dma, dirty, &mut small, &mut runs, true);
+    if runs.clone().next().is_none() {
         return;
     }
     // On the heap: a full batch is too large for the kernel stack.
     let mut regions = KVec::new();
-    let mut phys = KVec::new();
-    let heap = regions
+    if regions
         .resize(UNMAP_BATCH, UnmapRegion::default(), GFP_KERNEL)
         .is_ok()
-        && phys.resize(UNMAP_BATCH, 0u64, GFP_KERNEL).is_ok();
-    if heap {
-        unmap_unpin_with(first, dma, dirty, &mut regions, &mut phys, at, end, false);
+    {
+        unmap_batches(first, dma, dirty, &mut regions, &mut runs, false);
     } else {
-        unmap_unpin_with(
-            first,
-            dma,
-            dirty,
-            &mut small,
-            &mut small_phys,
-            at,
-            end,
-            false,
-        );
+        unmap_batches(first, dma, dirty, &mut small, &mut runs, false);
     }
 }
 
-/// [`unmap_unpin_first`] from `iova` to `end` with batches of `regions.len()` (and `phys` as
-/// long). With `stop_when_full` it returns after the first full batch: the IOVA where the rest
-/// starts (`end` when done).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one walk, two buffers, its bounds and mode"
-)]
-fn unmap_unpin_with(
+/// Unmaps the runs `runs` yields, `regions.len()` per IOTLB sync, and unpins the pages each
+/// unmap covered (reserved frames stay pinned-free: [`unpin_range`] skips them frame by frame
+/// as upstream's `put_pfn`). With `once` it returns after the first batch.
+fn unmap_batches(
     first: &Domain,
     dma: &VfioDma,
     dirty: bool,
     regions: &mut [UnmapRegion],
-    phys: &mut [u64],
-    mut iova: u64,
-    end: u64,
-    stop_when_full: bool,
-) -> u64 {
-    let cap = regions.len().min(phys.len());
-    let mut n = 0;
-    while iova < end {
-        let Some((start, len)) = translated_extent(&first.domain, iova, end) else {
-            iova += PAGE_SIZE;
-            continue;
-        };
-        if let (Some(r), Some(p)) = (regions.get_mut(n), phys.get_mut(n)) {
-            *r = UnmapRegion {
-                iova,
-                len,
+    runs: &mut RunIter<'_>,
+    once: bool,
+) {
+    let iova = dma.range().iova;
+    loop {
+        let batch = runs.clone();
+        let mut n = 0;
+        // `zip` asks `regions` first: a run is only taken when there is room for it.
+        for (slot, run) in regions.iter_mut().zip(runs.by_ref()) {
+            *slot = UnmapRegion {
+                iova: iova + run.offset,
+                len: run.npages << PAGE_SHIFT,
                 unmapped: 0,
             };
-            *p = start;
             n += 1;
         }
-        iova += len;
-        if n == cap {
-            flush(first, dma, dirty, &mut regions[..n], &phys[..n]);
-            n = 0;
-            if stop_when_full {
-                return iova;
+        if n == 0 {
+            return;
+        }
+        let done = &mut regions[..n];
+        first.domain.unmap_batch(done);
+        for (r, run) in done.iter().zip(batch) {
+            // A run is whole `iommu_map`s, so all of it goes; should the IOMMU unmap less,
+            // only that much is unpinned (the rest stays pinned, as upstream leaves it).
+            let npages = r.unmapped.min(r.len) >> PAGE_SHIFT;
+            if npages != 0 {
+                unpin_range(&dma.owner, run.pfn, npages, dirty, dma.has_rsvd || run.rsvd);
             }
         }
-    }
-    flush(first, dma, dirty, &mut regions[..n], &phys[..n]);
-    end
-}
-
-/// Unmaps a batch with one IOTLB sync and unpins what each region covered.
-fn flush(first: &Domain, dma: &VfioDma, dirty: bool, regions: &mut [UnmapRegion], phys: &[u64]) {
-    if regions.is_empty() {
-        return;
-    }
-    first.domain.unmap_batch(regions);
-    for (r, &p) in regions.iter().zip(phys.iter()) {
-        if r.unmapped != 0 {
-            let (pfn, npages) = (p >> PAGE_SHIFT, r.unmapped >> PAGE_SHIFT);
-            unpin_range(&dma.owner, pfn, npages, dirty, dma.has_rsvd);
+        if once || n < regions.len() {
+            return;
         }
     }
 }
 
-/// The physically contiguous translation at `iova` in `domain`, up to `end`: its physical
-/// start and length, `None` if `iova` is unmapped. Walks page by page as upstream's
-/// `vfio_unmap_unpin` (`iommu_iova_to_phys` per page); `iova < end` and the mapping lies
-/// within the IOVA space (checked at `MAP_DMA`), so the sums cannot wrap.
-fn translated_extent(domain: &IommuDomain, iova: u64, end: u64) -> Option<(u64, u64)> {
-    let phys = domain.iova_to_phys(iova);
-    if phys == 0 {
-        return None;
-    }
-    // The next page and where it must translate to, both advanced per page: fewer
-    // instructions per page than recomputing `iova + len` and `phys + len`.
-    let mut next = iova.wrapping_add(PAGE_SIZE);
-    let mut want = phys.wrapping_add(PAGE_SIZE);
-    while next < end && domain.iova_to_phys(next) == want {
-        next = next.wrapping_add(PAGE_SIZE);
-        want = want.wrapping_add(PAGE_SIZE);
-    }
-    Some((phys, next.wrapping_sub(iova)))
-}
-
-/// Copies a mapping's translations from `from` into `to` (`vfio_iommu_replay` with an existing
-/// domain). On failure `to` may hold a prefix, which [`IommuDomain::unmap`] of the whole range
-/// removes.
-pub(crate) fn copy_mappings(from: &Domain, to: &Domain, dma: &VfioDma) -> Result {
+/// Copies a mapping's recorded runs into `to` (`vfio_iommu_replay` with an existing domain,
+/// which finds them through the first domain's translations). On failure `to` may hold a
+/// prefix, which [`IommuDomain::unmap`] of the whole range removes.
+pub(crate) fn copy_mappings(to: &Domain, dma: &VfioDma) -> Result {
     let range = *dma.range();
-    let end = range.iova + dma.mapped_size;
-    let mut iova = range.iova;
-    while iova < end {
-        let Some((phys, len)) = translated_extent(&from.domain, iova, end) else {
-            iova += PAGE_SIZE;
-            continue;
-        };
-        to.domain.map(iova, phys, len, range.prot | IOMMU_CACHE)?;
-        iova += len;
+    for run in dma.runs.iter() {
+        to.domain.map(
+            range.iova + run.offset,
+            run.pfn << PAGE_SHIFT,
+            run.npages << PAGE_SHIFT,
+            range.prot | IOMMU_CACHE,
+        )?;
     }
     Ok(())
 }

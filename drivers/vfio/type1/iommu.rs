@@ -118,8 +118,9 @@ impl Inner {
         Ok((copy, msi))
     }
 
-    /// `vfio_iommu_replay`: puts every mapping into `new`, from the first domain's
-    /// translations, or by pinning when there is no domain yet. All or nothing.
+    /// `vfio_iommu_replay`: puts every mapping into `new`, from its recorded runs (upstream:
+    /// the first domain's translations), or by pinning when there is no domain yet. All or
+    /// nothing.
     fn replay(&mut self, new: &Domain) -> Result {
         let no_huge = module_params::disable_hugepages.get();
         let new_only = core::slice::from_ref(new);
@@ -130,7 +131,7 @@ impl Inner {
                 break;
             };
             let res = match self.domains.first() {
-                Some(first) => copy_mappings(first, new, dma),
+                Some(_) => copy_mappings(new, dma),
                 None => pin_map(new_only, dma, no_huge),
             };
             if let Err(e) = res {
@@ -150,7 +151,7 @@ impl Inner {
                     unmap_unpin(new_only, dma);
                 } else {
                     let range = *dma.range();
-                    new.domain.unmap(range.iova, dma.mapped_size);
+                    new.domain.unmap(range.iova, dma.mapped_size());
                 }
             }
             next = self.dmas.next(iova).map(|e| e.range().iova);

@@ -5,7 +5,8 @@
 //! `struct vfio_iommu_driver_ops` with whichever VFIO core is loaded, ours or upstream's.
 //!
 //! Decisions are the pure, kernel-independent sibling modules, host-tested in `host/type1.rs`:
-//! `dirty_bitmap` (dirty bitmap sizes and bits), `dma_map` (the mapping map), `errno`,
+//! `dirty_bitmap` (dirty bitmap sizes and bits), `dma_map` (the mapping map), `dma_runs` (a mapping's
+//! record of its mapped runs), `errno`,
 //! `iova_ranges` (usable IOVA ranges), `map_args` (MAP/UNMAP argument checks), `pfn_runs`
 //! (contiguous pinned runs), `pgsize` (page-size bitmap), `pin` (pin/unpin/`dma_rw` checks) and
 //! `uapi` (user API values). The kernel side: `iommu` (`struct vfio_iommu`, the ops), `ioctl`
@@ -21,6 +22,8 @@ mod dirty_bitmap;
 mod dma;
 #[expect(dead_code, reason = "`contains` and `iter` serve the host tests")]
 mod dma_map;
+#[expect(dead_code, reason = "`records` serves the host tests")]
+mod dma_runs;
 mod domain;
 mod emulated;
 mod ioctl;
