@@ -455,20 +455,16 @@ impl MigFile {
     }
 }
 
-/// `enum vfio_device_mig_state` values (uapi; the same as `drivers/vfio/mig_state.rs`).
-pub(crate) const STOP: u32 = 1;
-/// `VFIO_DEVICE_STATE_RUNNING`.
-pub(crate) const RUNNING: u32 = 2;
-/// `VFIO_DEVICE_STATE_STOP_COPY`.
-pub(crate) const STOP_COPY: u32 = 3;
-/// `VFIO_DEVICE_STATE_RESUMING`.
-pub(crate) const RESUMING: u32 = 4;
-/// `VFIO_DEVICE_STATE_RUNNING_P2P`.
-pub(crate) const RUNNING_P2P: u32 = 5;
-/// `VFIO_DEVICE_STATE_PRE_COPY`.
-pub(crate) const PRE_COPY: u32 = 6;
-/// `VFIO_DEVICE_STATE_PRE_COPY_P2P`.
-pub(crate) const PRE_COPY_P2P: u32 = 7;
+// `enum vfio_device_mig_state` values (uapi): one definition, with the core's FSM.
+pub(crate) use crate::mig_state::{
+    PRE_COPY,
+    PRE_COPY_P2P,
+    RESUMING,
+    RUNNING,
+    RUNNING_P2P,
+    STOP,
+    STOP_COPY, //
+};
 
 /// `vdev->migration_flags`: STOP_COPY | P2P | PRE_COPY.
 // upstream: mtty.c:1344
