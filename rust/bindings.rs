@@ -26,3 +26,5 @@ pub use kernel::bindings::*;
 use kernel::ffi;
 
 include!("generated/bindings.rs");
+// `include/linux/mdev.h` (from `rust/mdev_helper.h`), for `mdev.ko`'s views of its structs.
+include!("generated/mdev.rs");

@@ -10,7 +10,7 @@
 //!
 //! C header: [`include/linux/mdev.h`](srctree/include/linux/mdev.h).
 
-pub mod bindings;
+pub use crate::bindings;
 mod layout;
 
 use crate::{

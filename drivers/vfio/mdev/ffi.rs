@@ -155,10 +155,10 @@ static TYPE_GROUP: AttributeGroup = AttributeGroup::new(&TYPE_ATTRS, Some(type_i
 static TYPE_GROUPS: GroupList<2> = GroupList::new([TYPE_GROUP.as_ptr(), null()]);
 static TYPE_OPS: SysfsOps = SysfsOps::new(type_show, type_store);
 /// The ktype of type directories (upstream's `mdev_type_ktype`).
-// SAFETY: `type_show`, `type_store`, `type_is_visible` and `type_release` only ever see type
-// kobjects (this ktype is used by `Parent::add_types` alone), and `type_release` calls
-// `Type::release`.
 pub(crate) static TYPE_KTYPE: TypeKtype =
+    // SAFETY: `type_show`, `type_store`, `type_is_visible` and `type_release` only ever see type
+    // kobjects (this ktype is used by `Parent::add_types` alone), and `type_release` calls
+    // `Type::release`.
     unsafe { TypeKtype::new(KobjType::new(&TYPE_OPS, type_release, &TYPE_GROUPS)) };
 
 /// Which type attribute `attr` is.

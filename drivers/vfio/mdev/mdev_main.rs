@@ -3,8 +3,8 @@
 //! Mediated device core (`mdev.ko`) in Rust: a drop-in for upstream's `drivers/vfio/mdev`.
 //!
 //! Module init mirrors upstream's `mdev_init`: the `mdev` bus, then the `mdev_bus`
-//! compatibility class. Drivers reach the core through the four exports of [`ffi`] (the only
-//! `unsafe` code of the module); parents, types and devices are in [`mdev_core`], their sysfs
+//! compatibility class. Drivers reach the core through the four exports of [`ffi`] (the
+//! module's only FFI glue); parents, types and devices are in [`mdev_core`], their sysfs
 //! files in [`sysfs`], the bus callbacks in [`driver`], and the pure rules in [`rules`].
 //!
 //! Lock order: a parent's `unreg_sem`, then the device list (`mdev_core::devices`), then the
