@@ -128,6 +128,8 @@ run: setup
 BENCH_TIMEOUT ?= 1200
 BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust
 BENCH_CLOCK ?= icount
+# Room for the 4 GiB scaling buffer of 2 MiB pages beside the 1 GiB buffers and the 1 GiB page.
+BENCH_MEM ?= 8G
 # The figures are taken on the bench kernel (scripts/kconfig/bench.config: no lockdep,
 # kmemleak or list debugging, as users run); BENCH_KVARIANT=base takes them on the test kernel.
 BENCH_KVARIANT ?= bench
@@ -137,7 +139,7 @@ bench: setup
 bench-run:
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	@mkdir -p out/bench
-	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream \
+	{ timeout $(BENCH_TIMEOUT) env KDIR=$(KDIR) scripts/vm --impl upstream --mem $(BENCH_MEM) \
 		$(if $(filter icount,$(BENCH_CLOCK)),--icount) -- \
 		env VFIO_BENCH_RUST_SPEC=$(BENCH_RUST_SPEC) VFIO_BENCH_CLOCK=$(BENCH_CLOCK) VFIO_RS_KDIR=$(KDIR) \
 		$(CURDIR)/$(SELFTESTS)/bench_guest.sh \

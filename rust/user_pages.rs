@@ -47,6 +47,11 @@ impl PinRun {
     }
 }
 
+/// Most pages one [`PinOwner::pin_runs`] call pins (256 MiB): what may be pinned before the
+/// caller's next `RLIMIT_MEMLOCK` check, when huge pages make a batch hold far more pages
+/// than runs.
+pub const PIN_CALL_MAX: usize = 1 << 16;
+
 /// Pages one call pins when the batch lives on the stack.
 const SMALL_BATCH: usize = 16;
 
@@ -186,10 +191,12 @@ impl PinOwner {
         Ok(ret as usize)
     }
 
-    /// Pins up to `npages` (at most the batch's capacity) pages from user address `vaddr`
-    /// long-term (writable if `write`) and records them in `batch` as runs of contiguous
-    /// pages; returns how many pages were pinned (at least one), `ESRCH` once the process has
-    /// exited. The caller gives each non-reserved run back with [`Self::unpin`].
+    /// Pins up to `npages` pages from user address `vaddr` long-term (writable if `write`) and
+    /// records them in `batch` as runs of contiguous pages; returns how many pages were pinned
+    /// (at least one), `ESRCH` once the process has exited. In hugetlb memory a call pins up
+    /// to the batch's capacity in huge pages (and at most [`PIN_CALL_MAX`] pages), elsewhere
+    /// up to the capacity in pages. The caller gives each non-reserved run back with
+    /// [`Self::unpin`].
     // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
     #[inline]
     pub fn pin_runs(
@@ -199,16 +206,18 @@ impl PinOwner {
         write: bool,
         batch: &mut PinBatch,
     ) -> Result<usize> {
-        let n = c_long::try_from(npages.min(batch.capacity())).map_err(|_| EINVAL)?;
+        let n = c_long::try_from(npages.min(PIN_CALL_MAX)).map_err(|_| EINVAL)?;
+        let max_runs = c_long::try_from(batch.capacity()).map_err(|_| EINVAL)?;
         let mut pinned: c_long = 0;
         batch.nruns = 0;
         // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. The
-        // buffer has room for `n` words (`n` is at most the batch's capacity).
+        // buffer has room for `max_runs` words (the batch's capacity).
         let ret = unsafe {
             helpers::vfio_rs_pin_user_runs(
                 self.mm.as_raw(),
                 vaddr as c_ulong,
                 n,
+                max_runs,
                 write,
                 batch.buf().cast(),
                 &mut pinned,
@@ -220,7 +229,8 @@ impl PinOwner {
         if ret == 0 {
             return Err(EFAULT);
         }
-        // INVARIANT: The helper packed `ret` (at most `n`) runs at the start of the buffer.
+        // INVARIANT: The helper packed `ret` (at most `max_runs`) runs at the start of the
+        // buffer.
         batch.nruns = ret as usize;
         Ok(pinned as usize)
     }

@@ -19,11 +19,11 @@ use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
 use crate::kernel_ext::{
     iommu::IommuGroup,
     iommu_domain::{IommuDomain, UnmapRegion},
-    user_pages::PinBatch,
+    user_pages::{PinBatch, PIN_CALL_MAX},
 };
 use kernel::prelude::*;
 
-/// Pages pinned per `pin_user_pages_remote` call (one page of page pointers, as upstream).
+/// Runs (pages outside hugetlb memory) pinned per call: one page of page pointers, as upstream.
 const PIN_BATCH: usize = 512;
 
 /// Regions unmapped per IOTLB sync (`VFIO_IOMMU_TLB_SYNC_MAX`).
@@ -151,7 +151,8 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
     let mut done = 0u64;
     while done < npages {
         let left = npages - done;
-        let want = left.min(batch.capacity() as u64) as usize;
+        // The helper bounds a call by the batch's capacity in runs (hugetlb) or pages.
+        let want = if no_huge { 1 } else { left.min(PIN_CALL_MAX as u64) as usize };
         let vaddr = range.vaddr + (done << PAGE_SHIFT);
         // `disable_hugepages`: one page per lookup, PFNMAP frames included.
         let max_pfnmap = if no_huge { 1 } else { left };

@@ -6,6 +6,7 @@
  * prototypes in include/vfio-rs/type1_helpers.h.
  */
 #include <linux/capability.h>
+#include <linux/hugetlb.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/mm_inline.h>
@@ -98,19 +99,82 @@ long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 	return ret;
 }
 
-long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
-			   long npages, bool write, unsigned long *buf,
-			   long *pinned)
+/* A packed run (VFIO_RS_RUN_*). */
+static unsigned long vfio_rs_run(unsigned long pfn, unsigned long len, bool rsvd)
 {
-	/* GUP fills the buffer with page pointers; runs are packed over them. */
+	return pfn | len << VFIO_RS_RUN_PFN_BITS |
+	       (unsigned long)rsvd << VFIO_RS_RUN_RSVD_BIT;
+}
+
+/*
+ * The pages of a hugetlb VMA from vaddr to end, under the mmap lock: a huge page is
+ * always mapped whole, so one GUP of its first page in the range pins (and faults in,
+ * unshares or migrates off ZONE_MOVABLE) the whole folio, and folio_add_pins() gives
+ * each further page its own pin, as upstream's GUP of every page would. The runs are
+ * the folios, merged where physically adjacent.
+ */
+static long vfio_rs_pin_hugetlb_runs(struct mm_struct *mm,
+				     struct vm_area_struct *vma,
+				     unsigned long vaddr, unsigned long end,
+				     long max_runs, unsigned int flags,
+				     unsigned long *buf, long *pinned)
+{
+	unsigned long hsize = huge_page_size(hstate_vma(vma));
+	unsigned long last_pfn = 0, last_len = 0;
+	long n = 0, done = 0, ret;
+
+	while (vaddr < end && n < max_runs) {
+		unsigned long next = min(ALIGN_DOWN(vaddr, hsize) + hsize, end);
+		unsigned long len = (next - vaddr) >> PAGE_SHIFT, pfn;
+		struct folio *folio;
+		struct page *page;
+
+		ret = pin_user_pages_remote(mm, vaddr, 1, flags, &page, NULL);
+		if (ret != 1)
+			goto partial;
+		folio = page_folio(page);
+		/* Never past the folio, whatever the page tables said. */
+		len = min_t(unsigned long, len,
+			    folio_nr_pages(folio) - folio_page_idx(folio, page));
+		if (len > 1) {
+			ret = folio_add_pins(folio, len - 1);
+			if (ret) {
+				unpin_user_page(page);
+				goto partial;
+			}
+		}
+		pfn = page_to_pfn(page);
+		if (n && pfn == last_pfn + last_len &&
+		    last_len + len <= VFIO_RS_RUN_NPAGES_MAX) {
+			last_len += len;
+			buf[n - 1] = vfio_rs_run(last_pfn, last_len, false);
+		} else {
+			last_pfn = pfn;
+			last_len = len;
+			buf[n++] = vfio_rs_run(pfn, len, false);
+		}
+		done += len;
+		vaddr += len << PAGE_SHIFT;
+	}
+	*pinned = done;
+	return n;
+partial:
+	/* As GUP: what was pinned, or the error of the first page. */
+	*pinned = done;
+	return n ? n : (ret ? ret : -EFAULT);
+}
+
+/* GUP of up to npages pages into buf, then the stretches of contiguous pages packed over it. */
+static long vfio_rs_pin_page_runs(struct mm_struct *mm, unsigned long vaddr,
+				  long npages, unsigned int flags,
+				  unsigned long *buf, long *pinned)
+{
 	struct page **pages = (struct page **)buf;
 	long ret, i, n = 0;
 	size_t len;
 
 	BUILD_BUG_ON(sizeof(struct page *) != sizeof(unsigned long));
-	BUILD_BUG_ON(MAX_PHYSMEM_BITS - PAGE_SHIFT > VFIO_RS_RUN_PFN_BITS);
-	npages = min(npages, (long)VFIO_RS_RUN_NPAGES_MAX);
-	ret = vfio_rs_pin_user_pages(mm, vaddr, npages, write, pages);
+	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, NULL);
 	if (ret <= 0)
 		return ret;
 	/*
@@ -124,12 +188,39 @@ long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 		struct page *first = pages[i];
 
 		len = num_pages_contiguous(&pages[i], ret - i);
-		buf[n] = page_to_pfn(first) |
-			 (unsigned long)len << VFIO_RS_RUN_PFN_BITS |
-			 (unsigned long)PageReserved(first) << VFIO_RS_RUN_RSVD_BIT;
+		buf[n] = vfio_rs_run(page_to_pfn(first), len, PageReserved(first));
 	}
 	*pinned = ret;
 	return n;
+}
+
+long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
+			   long npages, long max_runs, bool write,
+			   unsigned long *buf, long *pinned)
+{
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	struct vm_area_struct *vma;
+	long ret;
+
+	BUILD_BUG_ON(MAX_PHYSMEM_BITS - PAGE_SHIFT > VFIO_RS_RUN_PFN_BITS);
+	if (npages <= 0 || max_runs <= 0)
+		return -EINVAL;
+	npages = min(npages, (long)((ULONG_MAX - vaddr) >> PAGE_SHIFT));
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	/* One page gains nothing from the hugetlb path: no VMA lookup. */
+	vma = npages > 1 ? vma_lookup(mm, vaddr) : NULL;
+	if (vma && is_vm_hugetlb_page(vma))
+		ret = vfio_rs_pin_hugetlb_runs(mm, vma, vaddr,
+					       min(vma->vm_end, vaddr + (npages << PAGE_SHIFT)),
+					       max_runs, flags, buf, pinned);
+	else
+		ret = vfio_rs_pin_page_runs(mm, vaddr, min(npages, max_runs),
+					    flags, buf, pinned);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
 }
 
 bool vfio_rs_memlock_exceeded(struct mm_struct *mm, bool lock_cap,

@@ -37,21 +37,30 @@ if [ "${1:-}" = switch ]; then
 	exit 0
 fi
 
-# Enough 2 MiB pages for the hugetlb buffer (-m MiB, default 1024), plus slack.
-mib=1024 args=("$@")
+# Enough 2 MiB pages for the hugetlb buffer (the larger of -m MiB, default 1024, and
+# -S MiB, default 4096), plus slack; a guest too small for -S gets -S 0 (no large scaling run).
+mib=1024 large=4096 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
 	[ "${args[i]}" = -m ] && mib=${args[i + 1]:-1024}
+	[ "${args[i]}" = -S ] && large=${args[i + 1]:-0}
 done
-want=$((mib / 2 + 8))
-echo "$want" >/proc/sys/vm/nr_hugepages
+huge=$((large > mib ? large : mib))
+echo $((huge / 2 + 8)) >/proc/sys/vm/nr_hugepages
 have=$(cat /proc/sys/vm/nr_hugepages)
-if [ "$have" -lt $((mib / 2)) ]; then
-	echo "bench_guest.sh: only $have of $want huge pages reserved (guest memory: scripts/vm --mem)" >&2
+if [ "$have" -lt $((huge / 2)) ] && [ "$huge" != "$mib" ]; then
+	echo "# bench: only $have huge pages of 2 MiB for -S $large: scaling run left out (scripts/vm --mem)"
+	args+=(-S 0) huge=$mib
+	echo $((huge / 2 + 8)) >/proc/sys/vm/nr_hugepages
+	have=$(cat /proc/sys/vm/nr_hugepages)
+fi
+if [ "$have" -lt $((huge / 2)) ]; then
+	echo "bench_guest.sh: only $have of $((huge / 2 + 8)) huge pages reserved (guest memory: scripts/vm --mem)" >&2
 	exit 1
 fi
+set -- "${args[@]}"
 
 dmesg -n 1 2>/dev/null   # keep the console for the figures; the log is scanned below
-echo "# bench: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB, $have huge pages"
+echo "# bench: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) MiB, $have huge pages of 2 MiB, $(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null || echo 0) of 1 GiB"
 case ${VFIO_BENCH_CLOCK:-} in
 icount) echo "# bench: clock: QEMU -icount shift=0, 1 ns = 1 guest instruction (host load does not count)" ;;
 wall) echo "# bench: clock: host time (noisy on a loaded host)" ;;

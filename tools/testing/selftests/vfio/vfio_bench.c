@@ -16,6 +16,9 @@
  *    2 MiB hugetlb buffer (a hundred times faster, so more samples against
  *    noise), each call timed alone; -k such rounds, the page sizes alternating;
  *    then 16 MAP_DMA + UNMAP_DMA of single 4 KiB pages (a vIOMMU guest's pattern);
+ *    with the hugetlb buffers also one 1 GiB page (when the guest has one) and,
+ *    for the scaling figures (time per GiB), the 2 MiB buffer at 256 MiB and at
+ *    -S MiB, and the 4 KiB buffer at 256 MiB;
  *  - the same buffers through iommufd, what users pick instead of type1: the
  *    device bound on its cdev and attached to an IOAS, IOMMU_IOAS_MAP then
  *    IOMMU_IOAS_UNMAP of each buffer, -k rounds (iommufd is upstream's in both
@@ -30,7 +33,7 @@
  * CLOCK_MONOTONIC: under `scripts/vm --icount` (make bench's default) that
  * counts guest instructions, 1 ns each, whatever the host's load.
  *
- * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-j N] [-n N] [-m MIB] [BDF]
+ * Usage: vfio_bench [-s SWITCH_CMD] [-p LABELS] [-k N] [-j N] [-n N] [-m MIB] [-S MIB] [BDF]
  *   -s  command run as `SWITCH_CMD LABEL` before each phase (none: measure
  *       what is loaded, labels are names only)
  *   -p  comma-separated phase labels; exactly two distinct labels, the first
@@ -39,6 +42,8 @@
  *   -j  2 MiB map/unmap pairs per round (default 4)
  *   -n  open cycles per path per phase (default 5)
  *   -m  size of each buffer in MiB (default 1024)
+ *   -S  the 2 MiB buffer's larger size for the scaling figures (default 4096;
+ *       0 or not above -m: none)
  *   BDF the device (default: the first igb, 8086:10c9)
  */
 #include <getopt.h>
@@ -63,6 +68,9 @@ enum metric {
 	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
 	GROUP_SETUP, SETUP_OPEN, SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
 	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE, IOAS_MAP_4K, IOAS_UNMAP_4K, IOAS_MAP_2M, IOAS_UNMAP_2M,
+	MAP_1G, UNMAP_1G, IOAS_MAP_1G, IOAS_UNMAP_1G,
+	MAP_4K_SMALL, UNMAP_4K_SMALL, MAP_2M_SMALL, UNMAP_2M_SMALL, MAP_2M_LARGE, UNMAP_2M_LARGE,
+	IOAS_MAP_2M_SMALL, IOAS_UNMAP_2M_SMALL, IOAS_MAP_2M_LARGE, IOAS_UNMAP_2M_LARGE,
 	NR_METRICS
 };
 
@@ -92,6 +100,21 @@ static const struct {
 	[IOAS_UNMAP_4K] = { "ioas_unmap_4k", "iommufd IOAS_UNMAP, 4 KiB pages" },
 	[IOAS_MAP_2M] = { "ioas_map_2m", "iommufd IOAS_MAP, 2 MiB hugetlb" },
 	[IOAS_UNMAP_2M] = { "ioas_unmap_2m", "iommufd IOAS_UNMAP, 2 MiB hugetlb" },
+	[MAP_1G] = { "map_1g", "MAP_DMA, one 1 GiB hugetlb page" },
+	[UNMAP_1G] = { "unmap_1g", "UNMAP_DMA, one 1 GiB hugetlb page" },
+	[IOAS_MAP_1G] = { "ioas_map_1g", "iommufd IOAS_MAP, one 1 GiB page" },
+	[IOAS_UNMAP_1G] = { "ioas_unmap_1g", "iommufd IOAS_UNMAP, one 1 GiB page" },
+	/* Size scaling: the time per GiB of a smaller and a larger mapping. */
+	[MAP_4K_SMALL] = { "map_4k_256m", "MAP_DMA 4 KiB, 256 MiB, per GiB" },
+	[UNMAP_4K_SMALL] = { "unmap_4k_256m", "UNMAP_DMA 4 KiB, 256 MiB, per GiB" },
+	[MAP_2M_SMALL] = { "map_2m_256m", "MAP_DMA 2 MiB, 256 MiB, per GiB" },
+	[UNMAP_2M_SMALL] = { "unmap_2m_256m", "UNMAP_DMA 2 MiB, 256 MiB, per GiB" },
+	[MAP_2M_LARGE] = { "map_2m_large", "MAP_DMA 2 MiB, -S MiB, per GiB" },
+	[UNMAP_2M_LARGE] = { "unmap_2m_large", "UNMAP_DMA 2 MiB, -S MiB, per GiB" },
+	[IOAS_MAP_2M_SMALL] = { "ioas_map_2m_256m", "IOAS_MAP 2 MiB, 256 MiB, per GiB" },
+	[IOAS_UNMAP_2M_SMALL] = { "ioas_unmap_2m_256m", "IOAS_UNMAP 2 MiB, 256 MiB, per GiB" },
+	[IOAS_MAP_2M_LARGE] = { "ioas_map_2m_large", "IOAS_MAP 2 MiB, -S MiB, per GiB" },
+	[IOAS_UNMAP_2M_LARGE] = { "ioas_unmap_2m_large", "IOAS_UNMAP 2 MiB, -S MiB, per GiB" },
 };
 
 /* Samples (ns) of one metric on one implementation. */
@@ -106,11 +129,16 @@ static const char *labels[2];
 static struct {
 	const char *switch_cmd;
 	int rounds, huge_reps, opens, page_reps;
-	size_t size;
+	size_t size, large;
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .page_reps = 16, .size = 1024UL << 20 };
+} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .page_reps = 16, .size = 1024UL << 20,
+	    .large = 4096UL << 20 };
+
+/* The scaling runs' smaller size. */
+#define SMALL_SIZE (256UL << 20)
+#define HUGE_1G (1UL << 30)
 
 static void die(const char *what)
 {
@@ -149,24 +177,26 @@ static long must_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
  * A buffer of cfg.size bytes, faulted in: 4 KiB pages (THP off for it) or
  * 2 MiB hugetlb pages.
  */
-static void *alloc_buffer(int huge)
+static void *alloc_buffer(size_t size, int huge_shift, int optional)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	void *p;
 
-	if (huge)
-		flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
-	p = mmap(NULL, cfg.size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (huge_shift)
+		flags |= MAP_HUGETLB | (huge_shift << MAP_HUGE_SHIFT);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (p == MAP_FAILED) {
-		if (huge)
-			fprintf(stderr, "vfio_bench: no %zu MiB of 2 MiB huge pages "
-				"(/proc/sys/vm/nr_hugepages must reserve %zu)\n",
-				cfg.size >> 20, cfg.size / HUGE_2M);
+		if (optional)
+			return NULL;
+		if (huge_shift)
+			fprintf(stderr, "vfio_bench: no %zu MiB of %lu KiB huge pages "
+				"(/proc/sys/vm/nr_hugepages must reserve them)\n",
+				size >> 20, (1UL << huge_shift) >> 10);
 		die("mmap");
 	}
-	if (!huge && madvise(p, cfg.size, MADV_NOHUGEPAGE))
+	if (!huge_shift && madvise(p, size, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE)");
-	memset(p, 0x5a, cfg.size);
+	memset(p, 0x5a, size);
 	return p;
 }
 
@@ -175,9 +205,9 @@ static void *alloc_buffer(int huge)
  * both type1 implementations make one iommu_map() call per run on MAP_DMA, and
  * one iommu_unmap_fast() per run on UNMAP_DMA. 0 if the pfns are hidden.
  */
-static long contiguous_runs(void *buf)
+static long contiguous_runs(void *buf, size_t size)
 {
-	size_t npages = cfg.size / 4096, i;
+	size_t npages = size / 4096, i;
 	uint64_t *pm = malloc(npages * sizeof(*pm));
 	long runs = 0;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -319,6 +349,8 @@ static void check_pins(const char *what, uint64_t acq0, uint64_t rel0, uint64_t 
 static void map_unmap(int impl, int container, void *buf, size_t size, enum metric map,
 		      enum metric unmap)
 {
+	/* The scaling metrics are per GiB. */
+	int per_gib = map >= MAP_4K_SMALL;
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -354,8 +386,8 @@ static void map_unmap(int impl, int container, void *buf, size_t size, enum metr
 	 * released after MAP_DMA) and UNMAP_DMA gives every one of them back.
 	 */
 	check_pins(metrics[map].name, acq0, rel0, acq1, rel1, acq2, rel2, size);
-	record(impl, map, t1 - t0);
-	record(impl, unmap, t3 - t2);
+	record(impl, map, per_gib ? (t1 - t0) * HUGE_1G / size : t1 - t0);
+	record(impl, unmap, per_gib ? (t3 - t2) * HUGE_1G / size : t3 - t2);
 }
 
 /* IOMMU_IOAS_MAP then IOMMU_IOAS_UNMAP of a whole buffer at BENCH_IOVA, each timed. */
@@ -375,6 +407,7 @@ static void ioas_map_unmap(int impl, int iommufd, __u32 ioas, void *buf, size_t 
 		.size = sizeof(u), .ioas_id = ioas, .iova = BENCH_IOVA, .length = size,
 	};
 	uint64_t t0, t1, t2, t3, acq0, rel0, acq1, rel1, acq2, rel2;
+	int per_gib = map >= MAP_4K_SMALL;
 
 	foll_pins(&acq0, &rel0);
 	t0 = now_ns();
@@ -391,12 +424,70 @@ static void ioas_map_unmap(int impl, int iommufd, __u32 ioas, void *buf, size_t 
 		exit(1);
 	}
 	check_pins(metrics[map].name, acq0, rel0, acq1, rel1, acq2, rel2, size);
-	record(impl, map, t1 - t0);
-	record(impl, unmap, t3 - t2);
+	record(impl, map, per_gib ? (t1 - t0) * HUGE_1G / size : t1 - t0);
+	record(impl, unmap, per_gib ? (t3 - t2) * HUGE_1G / size : t3 - t2);
+}
+
+/* The process's buffers, kept for the whole run (the same pages in every phase). */
+static struct {
+	void *b4k, *b2m, *b1g;
+} bufs;
+
+/* Each kind of buffer mapped and unmapped once through `one` (type1 or iommufd). */
+struct map_set {
+	enum metric m4k, m2m, m1g, m4k_small, m2m_small, m2m_large;
+};
+
+static const struct map_set type1_set = {
+	MAP_4K, MAP_2M, MAP_1G, MAP_4K_SMALL, MAP_2M_SMALL, MAP_2M_LARGE,
+};
+static const struct map_set ioas_set = {
+	IOAS_MAP_4K, IOAS_MAP_2M, IOAS_MAP_1G, NR_METRICS, IOAS_MAP_2M_SMALL, IOAS_MAP_2M_LARGE,
+};
+
+/* The IOAS iommufd_maps() maps into. */
+static __u32 ioas_id;
+
+/* MAP then UNMAP (the next metric) of size bytes of buf through the set's interface. */
+static void one_map(int impl, int fd, const struct map_set *set, void *buf, size_t size,
+		    enum metric map)
+{
+	if (map == NR_METRICS)
+		return;
+	if (set == &type1_set)
+		map_unmap(impl, fd, buf, size, map, map + 1);
+	else
+		ioas_map_unmap(impl, fd, ioas_id, buf, size, map, map + 1);
+}
+
+/* The hugetlb buffers: 2 MiB pages at three sizes, one 1 GiB page where there is one. */
+static void huge_maps(int impl, int fd, const struct map_set *set)
+{
+	one_map(impl, fd, set, bufs.b2m, cfg.size, set->m2m);
+	if (cfg.size > SMALL_SIZE)
+		one_map(impl, fd, set, bufs.b2m, SMALL_SIZE, set->m2m_small);
+	if (cfg.large)
+		one_map(impl, fd, set, bufs.b2m, cfg.large, set->m2m_large);
+	if (bufs.b1g)
+		one_map(impl, fd, set, bufs.b1g, HUGE_1G, set->m1g);
+}
+
+/* -k rounds over every buffer, -j times the (fast) hugetlb ones, page sizes alternating. */
+static void map_rounds(int impl, int fd, const struct map_set *set)
+{
+	for (int r = 0; r < cfg.rounds; r++) {
+		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
+			huge_maps(impl, fd, set);
+		one_map(impl, fd, set, bufs.b4k, cfg.size, set->m4k);
+		if (cfg.size > SMALL_SIZE)
+			one_map(impl, fd, set, bufs.b4k, SMALL_SIZE, set->m4k_small);
+		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
+			huge_maps(impl, fd, set);
+	}
 }
 
 /* The device on its cdev, attached to a new IOAS; the buffers mapped through it. */
-static void iommufd_maps(int impl, int iommufd, void *buf4k, void *buf2m)
+static void iommufd_maps(int impl, int iommufd)
 {
 	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
 	struct iommu_ioas_alloc a = { .size = sizeof(a) };
@@ -410,16 +501,8 @@ static void iommufd_maps(int impl, int iommufd, void *buf4k, void *buf2m)
 	must_ioctl(iommufd, IOMMU_IOAS_ALLOC, &a, "IOAS_ALLOC");
 	at.pt_id = a.out_ioas_id;
 	must_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at, "ATTACH_IOMMUFD_PT");
-	for (int r = 0; r < cfg.rounds; r++) {
-		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
-			ioas_map_unmap(impl, iommufd, a.out_ioas_id, buf2m, cfg.size, IOAS_MAP_2M,
-				       IOAS_UNMAP_2M);
-		ioas_map_unmap(impl, iommufd, a.out_ioas_id, buf4k, cfg.size, IOAS_MAP_4K,
-			       IOAS_UNMAP_4K);
-		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
-			ioas_map_unmap(impl, iommufd, a.out_ioas_id, buf2m, cfg.size, IOAS_MAP_2M,
-				       IOAS_UNMAP_2M);
-	}
+	ioas_id = a.out_ioas_id;
+	map_rounds(impl, iommufd, &ioas_set);
 	close(fd);
 	d.id = a.out_ioas_id;
 	must_ioctl(iommufd, IOMMU_DESTROY, &d, "DESTROY ioas");
@@ -473,22 +556,16 @@ static void cdev_cycle(int impl, int iommufd)
 	record(impl, OPEN_CDEV, t3 - t0);
 }
 
-static void run_phase(int impl, void *buf4k, void *buf2m)
+static void run_phase(int impl)
 {
 	int container, group, iommufd;
 
 	container = open_container(&group);
-	for (int r = 0; r < cfg.rounds; r++) {
-		/* Alternate which page size goes first. */
-		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
-			map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
-		map_unmap(impl, container, buf4k, cfg.size, MAP_4K, UNMAP_4K);
-		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
-			map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
-	}
+	map_rounds(impl, container, &type1_set);
 	/* A vIOMMU guest's pattern: one page mapped and unmapped at a time. */
 	for (int i = 0; i < cfg.page_reps; i++)
-		map_unmap(impl, container, (char *)buf4k + 4096 * i, 4096, MAP_PAGE, UNMAP_PAGE);
+		map_unmap(impl, container, (char *)bufs.b4k + 4096 * i, 4096, MAP_PAGE,
+			  UNMAP_PAGE);
 	close(group);
 	close(container);
 
@@ -504,7 +581,7 @@ static void run_phase(int impl, void *buf4k, void *buf2m)
 			cdev_cycle(impl, iommufd);
 		}
 	}
-	iommufd_maps(impl, iommufd, buf4k, buf2m);
+	iommufd_maps(impl, iommufd);
 	close(iommufd);
 }
 
@@ -535,21 +612,25 @@ static void report(void)
 
 	printf("\n# vfio_bench: median of each implementation's samples, ms; ratio = %s/%s\n",
 	       labels[1], labels[0]);
-	printf("# %-14s %-34s %12s %12s %7s %7s\n", "metric", "what", labels[0], labels[1],
+	printf("# %-20s %-36s %12s %12s %7s %7s\n", "metric", "what", labels[0], labels[1],
 	       "ratio", "samples");
 	for (int m = 0; m < NR_METRICS; m++) {
 		char name[32];
 
+		if (!results[0][m].n && !results[1][m].n)
+			continue;
 		snprintf(name, sizeof(name), "%s%s", metrics[m].detail ? "  " : "", metrics[m].name);
-		printf("# %-14s %-34s %12.3f %12.3f %7.3f %3d/%-3d\n", name, metrics[m].what,
+		printf("# %-20s %-36s %12.3f %12.3f %7.3f %3d/%-3d\n", name, metrics[m].what,
 		       med[0][m] / 1e6, med[1][m] / 1e6, med[0][m] ? med[1][m] / med[0][m] : 0,
 		       results[0][m].n, results[1][m].n);
 	}
 	printf("\n");
 	for (int m = 0; m < NR_METRICS; m++)
-		printf("vfio_bench: metric=%s %s_ns=%.0f %s_ns=%.0f ratio=%.3f samples=%d,%d\n",
-		       metrics[m].name, labels[0], med[0][m], labels[1], med[1][m],
-		       med[0][m] ? med[1][m] / med[0][m] : 0, results[0][m].n, results[1][m].n);
+		if (results[0][m].n || results[1][m].n)
+			printf("vfio_bench: metric=%s %s_ns=%.0f %s_ns=%.0f ratio=%.3f "
+			       "samples=%d,%d\n", metrics[m].name, labels[0], med[0][m], labels[1],
+			       med[1][m], med[0][m] ? med[1][m] / med[0][m] : 0, results[0][m].n,
+			       results[1][m].n);
 }
 
 int main(int argc, char **argv)
@@ -558,11 +639,10 @@ int main(int argc, char **argv)
 	char phases_copy[256];
 	const char *phases[MAX_PHASES];
 	int nphases = 0, opt;
-	void *buf4k, *buf2m;
-	long runs4k, runs2m;
+	long runs4k, runs2m, runs1g = 0;
 	char *tok, *save;
 
-	while ((opt = getopt(argc, argv, "s:p:k:j:n:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:k:j:n:m:S:")) != -1) {
 		switch (opt) {
 		case 's': cfg.switch_cmd = optarg; break;
 		case 'p': snprintf(phases_arg, sizeof(phases_arg), "%s", optarg); break;
@@ -570,17 +650,22 @@ int main(int argc, char **argv)
 		case 'j': cfg.huge_reps = atoi(optarg); break;
 		case 'n': cfg.opens = atoi(optarg); break;
 		case 'm': cfg.size = strtoul(optarg, NULL, 0) << 20; break;
+		case 'S': cfg.large = strtoul(optarg, NULL, 0) << 20; break;
 		default:
 			fprintf(stderr, "usage: %s [-s SWITCH_CMD] [-p LABELS] [-k N] [-j N] [-n N] "
-				"[-m MIB] [BDF]\n", argv[0]);
+				"[-m MIB] [-S MIB] [BDF]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (!cfg.size || cfg.size % HUGE_2M || cfg.rounds < 1 || cfg.huge_reps < 1 ||
-	    cfg.opens < 1) {
-		fprintf(stderr, "vfio_bench: -m must be a non-zero multiple of 2, -k, -j, -n positive\n");
+	if (!cfg.size || cfg.size % HUGE_2M || cfg.large % HUGE_2M || cfg.rounds < 1 ||
+	    cfg.huge_reps < 1 || cfg.opens < 1) {
+		fprintf(stderr, "vfio_bench: -m must be a non-zero multiple of 2, -S a multiple "
+			"of 2, -k, -j, -n positive\n");
 		return 2;
 	}
+	/* -S no larger than -m: no scaling run. */
+	if (cfg.large <= cfg.size)
+		cfg.large = 0;
 	snprintf(phases_copy, sizeof(phases_copy), "%s", phases_arg);
 	for (tok = strtok_r(phases_copy, ",", &save); tok && nphases < MAX_PHASES;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -606,16 +691,23 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	buf4k = alloc_buffer(0);
-	buf2m = alloc_buffer(1);
-	runs4k = contiguous_runs(buf4k);
-	runs2m = contiguous_runs(buf2m);
-	printf("# vfio_bench: device %s, 2 x %zu MiB at IOVA 0x%llx, %d map/unmap rounds "
-	       "(4k x1, 2m x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
-	       cfg.size >> 20, (unsigned long long)BENCH_IOVA, cfg.rounds, cfg.huge_reps,
-	       cfg.opens, phases_arg);
+	bufs.b4k = alloc_buffer(cfg.size, 0, 0);
+	bufs.b2m = alloc_buffer(cfg.size > cfg.large ? cfg.size : cfg.large, 21, 0);
+	bufs.b1g = alloc_buffer(HUGE_1G, 30, 1);
+	runs4k = contiguous_runs(bufs.b4k, cfg.size);
+	runs2m = contiguous_runs(bufs.b2m, cfg.size);
+	if (bufs.b1g)
+		runs1g = contiguous_runs(bufs.b1g, HUGE_1G);
+	else
+		printf("# vfio_bench: no 1 GiB huge page (boot with hugepagesz=1G hugepages=1): "
+		       "no 1g figures\n");
+	printf("# vfio_bench: device %s, 4k and 2m buffers of %zu MiB (2m scaled to 256 and "
+	       "%zu MiB), one 1 GiB page, at IOVA 0x%llx; %d map/unmap rounds (4k x1, hugetlb "
+	       "x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
+	       cfg.size >> 20, cfg.large >> 20, (unsigned long long)BENCH_IOVA, cfg.rounds,
+	       cfg.huge_reps, cfg.opens, phases_arg);
 	printf("# vfio_bench: physically contiguous runs (one iommu_map each): 4k buffer %ld, "
-	       "2m buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m);
+	       "2m buffer %ld, 1g buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m, runs1g);
 
 	for (int p = 0; p < nphases; p++) {
 		int impl = strcmp(phases[p], labels[0]) ? 1 : 0;
@@ -623,7 +715,7 @@ int main(int argc, char **argv)
 
 		printf("# vfio_bench: phase %d/%d: %s\n", p + 1, nphases, phases[p]);
 		start_phase(phases[p]);
-		run_phase(impl, buf4k, buf2m);
+		run_phase(impl);
 		printf("# vfio_bench: phase %d done in %.1f s\n", p + 1, (now_ns() - t0) / 1e9);
 	}
 	report();
