@@ -76,6 +76,9 @@ enum Op {
     },
     /// An emulated device pins the page (if mapped).
     Pin { page: u64 },
+    /// UNMAP_DMA of exactly the `nth` mapping (modulo their number), if any: the one-lookup
+    /// path of a vIOMMU guest's unmaps.
+    UnmapMapped { nth: usize, flags: u32 },
 }
 
 /// Mostly near 0, sometimes at the top of the IOVA space where sums overflow.
@@ -133,7 +136,17 @@ fn op() -> impl Strategy<Value = Op> {
                 skew,
             }
         });
-    prop_oneof![5 => map, 5 => unmap, 1 => (0u64..32).prop_map(|page| Op::Pin { page })]
+    let unmap_mapped = (
+        0usize..8,
+        prop_oneof![8 => Just(0u32), 1 => Just(UNMAP_FLAG_VADDR)],
+    )
+        .prop_map(|(nth, flags)| Op::UnmapMapped { nth, flags });
+    prop_oneof![
+        5 => map,
+        5 => unmap,
+        3 => unmap_mapped,
+        1 => (0u64..32).prop_map(|page| Op::Pin { page })
+    ]
 }
 
 /// A mapping in the model.
@@ -352,7 +365,7 @@ impl UnmapHooks<TestDma> for Removed {
     fn report_dirty(&mut self, _: &mut TestDma) -> Result<(), Errno> {
         Ok(())
     }
-    fn removed(&mut self, entry: TestDma) {
+    fn removed(&mut self, entry: &mut TestDma) {
         self.0.push(entry.range.iova);
     }
 }
@@ -364,7 +377,10 @@ impl Real {
         check_map_alignment(&req, INITIAL_PGSIZE_BITMAP)?;
         match self.map.plan_map(&req, &self.valid)? {
             MapPlan::UpdateVaddr => self.map.update_vaddr(req.iova, req.vaddr),
-            MapPlan::Create(range) => self.map.insert(TestDma::new(range)),
+            MapPlan::Create(new) => self
+                .map
+                .insert_new(new, TestDma::new(new.range()))
+                .map(|_| ()),
         }
     }
 
@@ -512,6 +528,19 @@ fn session(
                     flags,
                     iova: addr(base, page, skew & 0x800),
                     size: pages * PG + (skew & 1),
+                };
+                let expected = model.unmap(&args);
+                prop_assert_eq!(real.unmap(&args), expected, "{:?}", args);
+            }
+            Op::UnmapMapped { nth, flags } => {
+                let Some((&iova, m)) = model.maps.iter().nth(nth % model.maps.len().max(1)) else {
+                    continue;
+                };
+                let args = UnmapDmaArgs {
+                    argsz: 24,
+                    flags,
+                    iova,
+                    size: m.size,
                 };
                 let expected = model.unmap(&args);
                 prop_assert_eq!(real.unmap(&args), expected, "{:?}", args);

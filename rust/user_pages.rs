@@ -240,6 +240,10 @@ impl PinOwner {
     // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
     #[inline]
     pub fn memlock_exceeded(&self, npage: u64) -> bool {
+        // `CAP_IPC_LOCK` has no limit (the helper's first test; no call for it).
+        if self.lock_cap {
+            return false;
+        }
         // SAFETY: `mm` is kept alive by `mmgrab`; only its counter is read.
         unsafe {
             helpers::vfio_rs_memlock_exceeded(self.mm.as_raw(), self.lock_cap, npage as c_ulong)

@@ -9,7 +9,10 @@ use super::emulated::PfnTree;
 use super::iova_ranges::{IovaList, IovaRange};
 use crate::errno::Errno;
 use crate::kernel_ext::user_pages::PinOwner;
-use kernel::{prelude::*, rbtree::RBTree};
+use kernel::{
+    prelude::*,
+    rbtree::{Entry, RBTree, RBTreeNodeReservation},
+};
 
 /// A mapping: its range, whose pages it pins and how far it got.
 pub(crate) struct VfioDma {
@@ -36,7 +39,7 @@ impl VfioDma {
         Self {
             range,
             owner,
-            runs: DmaRuns::new(RunVec(KVVec::new())),
+            runs: DmaRuns::new(RunVec(None)),
             locked: 0,
             pfns: PfnTree::new(),
             bitmap: None,
@@ -67,30 +70,34 @@ impl DmaEntry for VfioDma {
 }
 
 /// A mapping's run records after the first (none allocated for a mapping of one run),
-/// charged to the caller's memory cgroup like upstream's `struct vfio_dma`.
-pub(crate) struct RunVec(KVVec<RunRec>);
+/// charged to the caller's memory cgroup like upstream's `struct vfio_dma`. `None` until the
+/// second run: dropping an empty vector still calls the allocator, on every unmap.
+pub(crate) struct RunVec(Option<KVVec<RunRec>>);
 
 impl RunStore for RunVec {
     fn runs(&self) -> &[RunRec] {
-        &self.0
+        self.0.as_deref().unwrap_or(&[])
     }
 
     fn last_mut(&mut self) -> Option<&mut RunRec> {
-        self.0.last_mut()
+        self.0.as_mut()?.last_mut()
     }
 
     fn push(&mut self, rec: RunRec) -> Result<(), Errno> {
         self.0
+            .get_or_insert_with(KVVec::new)
             .push(rec, GFP_KERNEL_ACCOUNT)
             .map_err(|_| Errno::ENOMEM)
     }
 
     fn pop(&mut self) {
-        let _ = self.0.pop();
+        if let Some(v) = self.0.as_mut() {
+            let _ = v.pop();
+        }
     }
 
     fn free(&mut self) {
-        self.0 = KVVec::new();
+        self.0 = None;
     }
 }
 
@@ -124,15 +131,47 @@ impl DmaStore for DmaTree {
         self.0.get_mut(&iova)
     }
 
-    fn insert(&mut self, entry: VfioDma) -> Result<(), Errno> {
+    fn first_range_from(&self, iova: u64) -> Option<DmaRange> {
         self.0
-            .try_create_and_insert(entry.range.iova, entry, GFP_KERNEL)
-            .map(|_| ())
-            .map_err(|_| Errno::ENOMEM)
+            .cursor_lower_bound(&iova)
+            .map(|c| *c.current().1.range())
+    }
+
+    fn last_range_before(&self, iova: u64) -> Option<DmaRange> {
+        match self.0.cursor_lower_bound(&iova) {
+            Some(c) => c.peek_prev().map(|(_, e)| *e.range()),
+            None => self.0.cursor_back().map(|c| *c.current().1.range()),
+        }
+    }
+
+    fn insert(&mut self, entry: VfioDma) -> Result<&mut VfioDma, Errno> {
+        let node = RBTreeNodeReservation::new(GFP_KERNEL).map_err(|_| Errno::ENOMEM)?;
+        match self.0.entry(entry.range.iova) {
+            Entry::Vacant(slot) => Ok(slot.insert(entry, node)),
+            // The map checks first: never here.
+            Entry::Occupied(_) => Err(Errno::EEXIST),
+        }
     }
 
     fn remove(&mut self, iova: u64) -> Option<VfioDma> {
         self.0.remove(&iova)
+    }
+
+    fn delete_if(
+        &mut self,
+        iova: u64,
+        doomed: impl FnOnce(&VfioDma) -> bool,
+        teardown: impl FnOnce(&mut VfioDma),
+    ) -> Option<DmaRange> {
+        let mut entry = self.0.find_mut(&iova)?;
+        if !doomed(entry.get()) {
+            return None;
+        }
+        teardown(entry.get_mut());
+        let range = *entry.get().range();
+        // Dropped in its node: a `VfioDma` is 160 bytes, not worth a copy per unmap.
+        drop(entry.remove_node());
+        Some(range)
     }
 }
 

@@ -73,11 +73,38 @@ pub(crate) trait DmaStore {
     fn last_before(&self, iova: u64) -> Option<&Self::Entry>;
     /// The entry starting exactly at `iova`.
     fn get_mut(&mut self, iova: u64) -> Option<&mut Self::Entry>;
-    /// Stores `entry` under its first IOVA, which is not yet used; `ENOMEM` if no node can be
-    /// allocated.
-    fn insert(&mut self, entry: Self::Entry) -> Result<(), Errno>;
+    /// [`Self::first_from`]'s range (one lookup where the store can: the checks of every
+    /// map and unmap need ranges only).
+    fn first_range_from(&self, iova: u64) -> Option<DmaRange> {
+        self.first_from(iova).map(|e| *e.range())
+    }
+    /// [`Self::last_before`]'s range.
+    fn last_range_before(&self, iova: u64) -> Option<DmaRange> {
+        self.last_before(iova).map(|e| *e.range())
+    }
+    /// Stores `entry` under its first IOVA, which is not yet used, and returns it; `ENOMEM` if
+    /// no node can be allocated.
+    fn insert(&mut self, entry: Self::Entry) -> Result<&mut Self::Entry, Errno>;
     /// Takes out the entry starting exactly at `iova`.
     fn remove(&mut self, iova: u64) -> Option<Self::Entry>;
+    /// Deletes the entry starting exactly at `iova` if `doomed` says so of it, after
+    /// `teardown` has had it, and returns its range: one lookup and no copy of the entry where
+    /// the store can (a vIOMMU guest unmaps one page at a time).
+    fn delete_if(
+        &mut self,
+        iova: u64,
+        doomed: impl FnOnce(&Self::Entry) -> bool,
+        teardown: impl FnOnce(&mut Self::Entry),
+    ) -> Option<DmaRange> {
+        let entry = self.get_mut(iova)?;
+        if !doomed(entry) {
+            return None;
+        }
+        teardown(entry);
+        let range = *entry.range();
+        self.remove(iova);
+        Some(range)
+    }
 }
 
 /// What a checked `MAP_DMA` is to do.
@@ -87,9 +114,21 @@ pub(crate) enum MapPlan {
     /// locked-memory accounting to the caller (`vfio_change_dma_owner`), then
     /// [`DmaMap::update_vaddr`].
     UpdateVaddr,
-    /// A new mapping: build the entry, [`DmaMap::insert`] it, pin and IOMMU-map it (removing
-    /// it again on failure), then allocate its dirty bitmap if tracking.
-    Create(DmaRange),
+    /// A new mapping: build the entry, [`DmaMap::insert_new`] it, pin and IOMMU-map it
+    /// (removing it again on failure), then allocate its dirty bitmap if tracking.
+    Create(NewMapping),
+}
+
+/// A new mapping [`DmaMap::plan_map`] found room and a free slot for; [`DmaMap::insert_new`]
+/// takes it without checking again, so it must be used before the map changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NewMapping(DmaRange);
+
+impl NewMapping {
+    /// Its range.
+    pub(crate) fn range(&self) -> DmaRange {
+        self.0
+    }
 }
 
 /// Per-mapping work of an unmap, done by the kernel module.
@@ -97,9 +136,9 @@ pub(crate) trait UnmapHooks<E> {
     /// `update_user_bitmap` (`:1533`) for an entry about to be removed, when the request has
     /// `get_dirty`; an error ends the unmap with the entries so far removed.
     fn report_dirty(&mut self, entry: &mut E) -> Result<(), Errno>;
-    /// The rest of `vfio_remove_dma` for an entry just taken out of the map: IOMMU unmap,
-    /// unpin and accounting, dropping the task and mm, freeing.
-    fn removed(&mut self, entry: E);
+    /// The rest of `vfio_remove_dma` for an entry the map deletes next (IOMMU unmap, unpin and
+    /// accounting); dropping it then gives back the task and mm and frees it.
+    fn removed(&mut self, entry: &mut E);
 }
 
 /// What an unmap walk stopped at.
@@ -212,6 +251,23 @@ impl<S: DmaStore> DmaMap<S> {
             .filter(|e| e.range().iova <= end)
     }
 
+    /// [`Self::first_ending_from`] by range lookups.
+    fn first_range_ending_from(&self, start: u64) -> Option<DmaRange> {
+        if let Some(below) = self.store.last_range_before(start) {
+            if below.last() >= start {
+                return Some(below);
+            }
+        }
+        self.store.first_range_from(start)
+    }
+
+    /// [`Self::find`]'s range: the checks that need no entry.
+    pub(crate) fn find_range(&self, start: u64, size: u64) -> Option<DmaRange> {
+        let end = start.wrapping_add(size).wrapping_sub(1);
+        self.first_range_ending_from(start)
+            .filter(|r| r.iova <= end)
+    }
+
     /// `vfio_find_dma_first_node` (`:186`): the lowest entry overlapping `[start, last]`.
     pub(crate) fn first_in(&self, start: u64, last: u64) -> Option<&S::Entry> {
         self.first_ending_from(start)
@@ -222,10 +278,10 @@ impl<S: DmaStore> DmaMap<S> {
     /// several mappings but must not cut one; `EINVAL` if a mapping holds `start` without
     /// starting there or holds `last` without ending there.
     pub(crate) fn check_no_bisect(&self, start: u64, last: u64) -> Result<(), Errno> {
-        if self.find(start, 1).is_some_and(|e| e.range().iova != start) {
+        if self.find_range(start, 1).is_some_and(|r| r.iova != start) {
             return Err(Errno::EINVAL);
         }
-        if self.find(last, 1).is_some_and(|e| e.range().last() != last) {
+        if self.find_range(last, 1).is_some_and(|r| r.last() != last) {
             return Err(Errno::EINVAL);
         }
         Ok(())
@@ -235,7 +291,7 @@ impl<S: DmaStore> DmaMap<S> {
     /// `ENOENT`/`EINVAL` for a vaddr update without an exactly matching invalidated mapping,
     /// `EEXIST` for an overlap, `ENOSPC` past `dma_entry_limit`, `EINVAL` outside `valid`.
     pub(crate) fn plan_map(&self, req: &MapRequest, valid: &[IovaRange]) -> Result<MapPlan, Errno> {
-        let found = self.find(req.iova, req.size).map(|e| *e.range());
+        let found = self.find_range(req.iova, req.size);
         if req.set_vaddr {
             return match found {
                 None => Err(Errno::ENOENT),
@@ -254,13 +310,13 @@ impl<S: DmaStore> DmaMap<S> {
         if !dma_valid(valid, req.iova, req.last) {
             return Err(Errno::EINVAL);
         }
-        Ok(MapPlan::Create(DmaRange {
+        Ok(MapPlan::Create(NewMapping(DmaRange {
             iova: req.iova,
             size: req.size,
             vaddr: req.vaddr,
             prot: req.prot,
             vaddr_invalid: false,
-        }))
+        })))
     }
 
     /// Completes [`MapPlan::UpdateVaddr`] (`:1740-1742`): the mapping at `iova` gets `vaddr`
@@ -285,7 +341,7 @@ impl<S: DmaStore> DmaMap<S> {
         if range.size == 0 || range.iova.checked_add(range.size - 1).is_none() {
             return Err(Errno::EINVAL);
         }
-        if self.find(range.iova, range.size).is_some() {
+        if self.find_range(range.iova, range.size).is_some() {
             return Err(Errno::EEXIST);
         }
         if self.dma_avail == 0 {
@@ -299,15 +355,36 @@ impl<S: DmaStore> DmaMap<S> {
         Ok(())
     }
 
+    /// Stores the entry of a mapping [`Self::plan_map`] just planned (no second overlap
+    /// lookup) and returns it; `EINVAL` if `entry` is not of the plan's range, `ENOMEM` from
+    /// the store.
+    pub(crate) fn insert_new(
+        &mut self,
+        new: NewMapping,
+        entry: S::Entry,
+    ) -> Result<&mut S::Entry, Errno> {
+        if *entry.range() != new.0 || self.dma_avail == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let entry = self.store.insert(entry)?;
+        self.dma_avail -= 1;
+        Ok(entry)
+    }
+
     /// Takes out the mapping at `iova`, giving back its `dma_avail` slot and its invalid
     /// count (`vfio_remove_dma`, `:1241-1244`); the caller does the rest of the teardown.
     pub(crate) fn remove(&mut self, iova: u64) -> Option<S::Entry> {
         let entry = self.store.remove(iova)?;
-        if entry.range().vaddr_invalid {
+        self.count_removed(entry.range());
+        Some(entry)
+    }
+
+    /// The counters' side of taking out the mapping of `range`.
+    fn count_removed(&mut self, range: &DmaRange) {
+        if range.vaddr_invalid {
             self.vaddr_invalid_count = self.vaddr_invalid_count.saturating_sub(1);
         }
         self.dma_avail = self.dma_avail.saturating_add(1);
-        Some(entry)
     }
 
     /// `vfio_iommu_unmap_unpin_all` (`:2428`): removes every mapping in IOVA order.
@@ -345,6 +422,28 @@ impl<S: DmaStore> DmaMap<S> {
     /// A mapping with pinned pages ends the walk with [`UnmapStep::NotifyPinned`]; the caller
     /// notifies and calls again. Upstream `BUG()`s when one mapping stays pinned through more
     /// than ten notifications; this returns `EBUSY` instead.
+    /// [`Self::unmap_walk`]'s result when the request is exactly one mapping that nobody has
+    /// pinned (a vIOMMU guest's unmap), found and removed in one lookup: no bisection is then
+    /// possible and the walk would stop after it. `None`: walk.
+    fn unmap_exact(
+        &mut self,
+        req: &UnmapRequest,
+        progress: &mut UnmapProgress,
+        hooks: &mut impl UnmapHooks<S::Entry>,
+    ) -> Option<UnmapStep> {
+        if req.all || req.invalidate_vaddr || req.get_dirty {
+            return None;
+        }
+        let range = self.store.delete_if(
+            req.iova,
+            |e| e.range().last() == req.last && !e.has_pinned_pages(),
+            |e| hooks.removed(e),
+        )?;
+        self.count_removed(&range);
+        progress.unmapped = progress.unmapped.wrapping_add(range.size);
+        Some(UnmapStep::Done(progress.unmapped))
+    }
+
     pub(crate) fn unmap_walk(
         &mut self,
         req: &UnmapRequest,
@@ -352,10 +451,15 @@ impl<S: DmaStore> DmaMap<S> {
         progress: &mut UnmapProgress,
         hooks: &mut impl UnmapHooks<S::Entry>,
     ) -> Result<UnmapStep, Errno> {
+        if let Some(done) = self.unmap_exact(req, progress, hooks) {
+            return Ok(done);
+        }
         if v2 && !req.all {
             self.check_no_bisect(req.iova, req.last)?;
         }
-        let first = self.first_in(req.iova, req.last).map(|e| *e.range());
+        let first = self
+            .first_range_ending_from(req.iova)
+            .filter(|r| r.iova <= req.last);
         let mut next = first;
         while let Some(range) = next {
             if range.iova > req.last || (!v2 && req.iova > range.iova) {
@@ -399,8 +503,11 @@ impl<S: DmaStore> DmaMap<S> {
             }
             progress.unmapped = progress.unmapped.wrapping_add(range.size);
             next = self.next(range.iova).map(|e| *e.range());
-            if let Some(entry) = self.remove(range.iova) {
-                hooks.removed(entry);
+            if let Some(gone) = self
+                .store
+                .delete_if(range.iova, |_| true, |e| hooks.removed(e))
+            {
+                self.count_removed(&gone);
             }
         }
         Ok(UnmapStep::Done(progress.unmapped))
@@ -479,12 +586,13 @@ pub(crate) mod test_store {
         fn get_mut(&mut self, iova: u64) -> Option<&mut TestDma> {
             self.map.get_mut(&iova)
         }
-        fn insert(&mut self, entry: TestDma) -> Result<(), Errno> {
+        fn insert(&mut self, entry: TestDma) -> Result<&mut TestDma, Errno> {
             if std::mem::take(&mut self.fail_next_insert) {
                 return Err(Errno::ENOMEM);
             }
-            assert!(self.map.insert(entry.range.iova, entry).is_none());
-            Ok(())
+            let iova = entry.range.iova;
+            assert!(self.map.insert(iova, entry).is_none());
+            Ok(self.map.get_mut(&iova).unwrap())
         }
         fn remove(&mut self, iova: u64) -> Option<TestDma> {
             self.map.remove(&iova)
@@ -510,7 +618,7 @@ pub(crate) mod test_store {
             self.reported.push(entry.range);
             Ok(())
         }
-        fn removed(&mut self, entry: TestDma) {
+        fn removed(&mut self, entry: &mut TestDma) {
             self.removed.push(entry.range);
         }
     }
@@ -523,7 +631,7 @@ pub(crate) mod test_store {
     ) -> Result<(), Errno> {
         match map.plan_map(req, valid)? {
             MapPlan::UpdateVaddr => map.update_vaddr(req.iova, req.vaddr),
-            MapPlan::Create(range) => map.insert(TestDma::new(range)),
+            MapPlan::Create(new) => map.insert_new(new, TestDma::new(new.range())).map(|_| ()),
         }
     }
 

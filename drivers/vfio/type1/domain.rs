@@ -152,7 +152,11 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
     while done < npages {
         let left = npages - done;
         // The helper bounds a call by the batch's capacity in runs (hugetlb) or pages.
-        let want = if no_huge { 1 } else { left.min(PIN_CALL_MAX as u64) as usize };
+        let want = if no_huge {
+            1
+        } else {
+            left.min(PIN_CALL_MAX as u64) as usize
+        };
         let vaddr = range.vaddr + (done << PAGE_SHIFT);
         // `disable_hugepages`: one page per lookup, PFNMAP frames included.
         let max_pfnmap = if no_huge { 1 } else { left };
@@ -247,6 +251,12 @@ pub(crate) fn unmap_unpin(domains: &[Domain], dma: &mut VfioDma) {
 /// need no allocation.
 fn unmap_unpin_first(first: &Domain, dma: &VfioDma, dirty: bool) {
     let mut runs = dma.runs.iter();
+    // One run (a page a vIOMMU guest maps, a huge page): one region.
+    if dma.runs.records() == 1 {
+        let mut one = [UnmapRegion::default()];
+        unmap_batches(first, dma, dirty, &mut one, &mut runs, true);
+        return;
+    }
     let mut small = [UnmapRegion::default(); SMALL_UNMAP_BATCH];
     unmap_batches(first, dma, dirty, &mut small, &mut runs, true);
     if runs.clone().next().is_none() {

@@ -170,16 +170,15 @@ fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
                 .update_vaddr(req.iova, req.vaddr)
                 .map_err(Error::from)
         }
-        MapPlan::Create(range) => {
-            let dma = VfioDma::new(range, PinOwner::current()?);
-            inner.dmas.insert(dma)?;
+        MapPlan::Create(new) => {
+            let range = new.range();
+            let dma = inner
+                .dmas
+                .insert_new(new, VfioDma::new(range, PinOwner::current()?))?;
             // Without an IOMMU domain (emulated groups only) pages are pinned on demand.
             let mut res = Ok(());
             if !inner.domains.is_empty() {
                 let no_huge = module_params::disable_hugepages.get();
-                let Some(dma) = inner.dmas.get_mut(range.iova) else {
-                    return Err(EINVAL);
-                };
                 res = pin_map(&inner.domains, dma, no_huge);
             }
             if res.is_ok() {
@@ -217,8 +216,8 @@ impl UnmapHooks<VfioDma> for Teardown<'_> {
         )
     }
 
-    fn removed(&mut self, mut entry: VfioDma) {
-        unmap_unpin(self.domains, &mut entry);
+    fn removed(&mut self, entry: &mut VfioDma) {
+        unmap_unpin(self.domains, entry);
     }
 }
 

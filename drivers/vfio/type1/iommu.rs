@@ -95,7 +95,7 @@ impl Inner {
     /// IOVA list with it and the software MSI base (`:2299-2336`).
     fn admit(&self, domain: &IommuDomain, group: &IommuGroup) -> Result<(IovaVec, Option<u64>)> {
         let (start, end) = domain.aperture();
-        let overlaps = |s, n| self.dmas.find(s, n).is_some();
+        let overlaps = |s, n| self.dmas.find_range(s, n).is_some();
         if aper_conflict(&self.iova_list.0, start, end, overlaps) {
             return Err(EINVAL);
         }

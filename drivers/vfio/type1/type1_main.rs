@@ -20,9 +20,11 @@ mod dirty;
 #[expect(dead_code, reason = "`test_bit` serves the host tests")]
 mod dirty_bitmap;
 mod dma;
-#[expect(dead_code, reason = "`contains` and `iter` serve the host tests")]
+#[expect(
+    dead_code,
+    reason = "`contains`, `iter` and the checked `insert` serve the host tests"
+)]
 mod dma_map;
-#[expect(dead_code, reason = "`records` serves the host tests")]
 mod dma_runs;
 mod domain;
 mod emulated;
