@@ -22,19 +22,31 @@
 use vfio_rs_kernel_ext as kernel_ext;
 
 // Each pure file has accessors (and a constant) only the host tests use.
-#[expect(dead_code, reason = "`ConfigSpace::bytes`, `MttyDevice::nr_ports`: host tests only")]
+#[expect(
+    dead_code,
+    reason = "`ConfigSpace::bytes`, `MttyDevice::nr_ports`: host tests only"
+)]
 mod mtty_config;
 #[expect(dead_code, reason = "`IrqState` accessors: host tests only")]
 mod mtty_irq;
-#[expect(dead_code, reason = "`MigFile` accessors, `resume_write`: host tests only")]
+#[expect(
+    dead_code,
+    reason = "`MigFile` accessors, `resume_write`: host tests only"
+)]
 mod mtty_mig;
-#[expect(dead_code, reason = "`Triggers::ONE`/`is_none`, `FCR_TRIGGER_MASK`: host tests only")]
+#[expect(
+    dead_code,
+    reason = "`Triggers::ONE`/`is_none`, `FCR_TRIGGER_MASK`: host tests only"
+)]
 mod mtty_uart;
 
 // The pure files' `crate::errno` and `crate::mig_state`.
 use kernel_ext::errno;
 #[path = "../../drivers/vfio/mig_state.rs"]
-#[expect(dead_code, reason = "the FSM table is the core's; mtty uses its state values")]
+#[expect(
+    dead_code,
+    reason = "the FSM table is the core's; mtty uses its state values"
+)]
 mod mig_state;
 
 use core::{
@@ -401,7 +413,8 @@ impl Mtty {
         let size = validate_irq_set(&mut hdr, num_irqs as i32, NUM_IRQS as i32)?;
         let mut data = KVec::new();
         if size != 0 {
-            UserSlice::new(UserPtr::from_addr(arg + MINSZ), size).read_all(&mut data, GFP_KERNEL)?;
+            UserSlice::new(UserPtr::from_addr(arg + MINSZ), size)
+                .read_all(&mut data, GFP_KERNEL)?;
         }
         let mut ops = self.ops.lock();
         ops.irq
