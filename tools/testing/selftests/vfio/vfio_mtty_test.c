@@ -103,6 +103,26 @@ TEST_F(mtty, group_and_type1)
 	close(container);
 }
 
+/*
+ * The mtty loaded is the build the boot's SPEC asked for: ours (out-of-tree, taint O)
+ * when scripts/guest-load exported VFIO_RS_KO_mtty (--impl rust, mtty=rust), else the
+ * test kernel's.
+ */
+TEST_F(mtty, wanted_build)
+{
+	const char *ko = getenv("VFIO_RS_KO_mtty");
+	char taint[16] = "";
+	FILE *f = fopen("/sys/module/mtty/taint", "r");
+
+	ASSERT_NE(NULL, f);
+	if (!fgets(taint, sizeof(taint), f))
+		taint[0] = 0;
+	fclose(f);
+	EXPECT_EQ(ko && *ko, strchr(taint, 'O') != NULL) {
+		TH_LOG("VFIO_RS_KO_mtty=%s, taint '%s'", ko ? ko : "(unset)", taint);
+	}
+}
+
 TEST_F(mtty, cdev_and_iommufd)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
