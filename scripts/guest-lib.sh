@@ -153,8 +153,9 @@ vfio_rs_switch() {
 	vfio_rs_unload && vfio_rs_load "$1"
 }
 
-# The modules vfio_rs_show lists: the stack (mdev only when something loaded it).
-vfio_rs_show_mods=("${vfio_rs_order[@]}")
+# The modules vfio_rs_show lists: the stack, and the test-loaded drivers (mdev and the
+# drivers only when something loaded them).
+vfio_rs_show_mods=("${vfio_rs_order[@]}" "${vfio_rs_drivers[@]}")
 
 # vfio_rs_build_id FILE: the GNU build ID (hex) of a .ko, empty if it cannot be read
 # (no readelf, a compressed module).
@@ -193,7 +194,7 @@ vfio_rs_show() {
 	printf '%-18s %-9s %-6s %s\n' module impl taint path
 	for m in "${vfio_rs_show_mods[@]}"; do
 		if [ ! -d "/sys/module/$m" ]; then
-			[ "$m" = mdev ] || printf '%-18s %-9s %-6s %s\n' "$m" - - "(not loaded)"
+			[ "$m" = mdev ] || [[ " ${vfio_rs_drivers[*]} " == *" $m "* ]] || printf '%-18s %-9s %-6s %s\n' "$m" - - "(not loaded)"
 			continue
 		fi
 		if [ ! -e "/sys/module/$m/initstate" ]; then
