@@ -84,7 +84,9 @@ pub trait MdevDriver: Sized + Send + Sync + 'static {
 /// # Invariants
 ///
 /// `raw` is registered with the mdev core until drop; its callbacks treat every device they get
-/// as one created from a type of a [`ParentRegistration<T>`] (only those name this driver).
+/// as one created from a type of a [`ParentRegistration<T>`]: only those name this driver, and
+/// the mdev bus matches no driver to a device by itself (`mdev_match` is 0, so a sysfs `bind`
+/// fails), the core attaches each device to its parent's driver.
 #[pin_data(PinnedDrop)]
 pub struct DriverRegistration<T: MdevDriver> {
     #[pin]

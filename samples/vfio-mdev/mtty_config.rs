@@ -710,6 +710,8 @@ mod tests {
     fn port_accounting() {
         assert_eq!(available_instances(MAX_MTTYS, 2), 12);
         assert_eq!(available_instances(3, 2), 1);
+        // No division by zero (a panic path in the module): a 0-port type has none.
+        assert_eq!(available_instances(MAX_MTTYS, 0), 0);
         assert_eq!(claim_ports(3, 2), Ok(1));
         assert_eq!(claim_ports(1, 2), Err(Errno::ENOSPC));
     }
