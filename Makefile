@@ -37,7 +37,7 @@ bindings:
 		--allowlist-type 'vfio_.*'
 	@scripts/gen-bindings $(KDIR) rust/bindings_helper.h $(GEN)/bindings.rs \
 		--allowlist-type 'vfio_.*' --allowlist-type 'iommufd_.*' --allowlist-type 'virqfd' --allowlist-type 'kvm' \
-		--allowlist-function 'anon_inode_getfile_fmode' --allowlist-var 'RUST_CONST_HELPER_.*' \
+		--allowlist-function 'anon_inode_getfile(_fmode)?' --allowlist-var 'RUST_CONST_HELPER_.*' \
 		--allowlist-function 'iommufd_.*' --allowlist-var 'IOMMUFD_ACCESS_RW_.*' \
 		--allowlist-function '_vfio_alloc_device|vfio_(register_emulated_iommu_dev|register_group_dev|unregister_group_dev|assign_device_set|device_set_open_count|iommufd_emulated_.*|iommufd_physical_.*|pin_pages|unpin_pages|dma_rw|register_iommu_driver|unregister_iommu_driver|info_cap_add|info_cap_shift|info_add_capability|set_irqs_validate_and_prepare|virqfd_.*|mig_get_next_state)' \
 		--allowlist-function 'iova_bitmap_set'
@@ -45,7 +45,7 @@ bindings:
 		--allowlist-function 'vfio_rs_.*' --allowlist-type 'vfio_rs_.*' --allowlist-var 'VFIO_RS_.*' \
 		--with-derive-custom-struct 'vfio_rs_.*=Clone,Copy'
 	@scripts/gen-bindings $(KDIR) rust/mdev_helper.h $(GEN)/mdev.rs \
-		--allowlist-type 'mdev_(device|type|parent|driver)' --allowlist-var 'RUST_CONST_HELPER_VFIO_RS_.*_mdev_.*'
+		--allowlist-type 'mdev_(device|type|parent|driver)' --allowlist-function 'mdev_(register|unregister)_(parent|driver)' --allowlist-var 'RUST_CONST_HELPER_VFIO_RS_.*_mdev_.*'
 
 modules: bindings
 	$(KMAKE) modules

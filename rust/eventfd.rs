@@ -147,6 +147,13 @@ impl EventFd {
         self.0.get()
     }
 
+    /// Adds 1 to the counter and wakes its waiters (`eventfd_signal`).
+    pub fn signal(&self) {
+        // SAFETY: The context is live (type invariant); `eventfd_signal` is
+        // `eventfd_signal_mask(ctx, 0)`, callable from any context.
+        unsafe { bindings::eventfd_signal_mask(self.as_raw(), 0) };
+    }
+
     /// Consumes the counter (`eventfd_ctx_do_read`): what a reader would have got.
     ///
     /// # Safety
@@ -195,6 +202,18 @@ impl EventFdRef {
         // SAFETY: `file` is a live file; a context comes back with a new reference.
         let ptr = from_err_ptr(unsafe { bindings::eventfd_ctx_fileget(file.as_ptr()) })?;
         // INVARIANT: `eventfd_ctx_fileget` took a reference.
+        Ok(Self {
+            ptr: NonNull::new(ptr).ok_or(EINVAL)?,
+        })
+    }
+
+    /// The context of the eventfd that file descriptor `fd` of the current task refers to
+    /// (`eventfd_ctx_fdget`): `EBADF` for a closed descriptor, `EINVAL` for another kind of file.
+    pub fn fdget(fd: i32) -> Result<Self> {
+        // SAFETY: Any value may be passed; a context comes back with a new reference, or an
+        // error pointer.
+        let ptr = from_err_ptr(unsafe { bindings::eventfd_ctx_fdget(fd) })?;
+        // INVARIANT: `eventfd_ctx_fdget` took a reference.
         Ok(Self {
             ptr: NonNull::new(ptr).ok_or(EINVAL)?,
         })

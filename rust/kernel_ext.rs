@@ -15,6 +15,7 @@
 //! `#[inline]` or generic, so that it is codegenned in the module that calls it; `make check`
 //! verifies `modinfo -F depends` of the library (`scripts/check-libmod`).
 
+pub mod anon_file;
 pub mod bindings;
 pub mod bus;
 pub mod cdev_fops;
@@ -38,6 +39,7 @@ pub mod iova_bitmap;
 pub mod kobject;
 pub mod kvm;
 pub mod mdev;
+pub mod mdev_driver;
 pub mod misc;
 pub mod module_ref;
 pub mod param;

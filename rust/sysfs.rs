@@ -96,6 +96,11 @@ impl DeviceAttribute {
         })
     }
 
+    /// A read-only device attribute shown by `S` (`DEVICE_ATTR_RO`).
+    pub const fn read_only<S: DeviceAttrShow>(name: &'static CStr) -> Self {
+        Self::new(name, MODE_RO, Some(device_show::<S>), None)
+    }
+
     /// The raw device attribute.
     pub const fn as_ptr(&'static self) -> *const bindings::device_attribute {
         &self.0
@@ -152,6 +157,21 @@ impl AttributeGroup {
         Self(group)
     }
 
+    /// The group of `attrs` in the sub-directory `name` (e.g. an mdev's `vendor/`).
+    pub const fn named<const N: usize>(
+        name: &'static CStr,
+        attrs: &'static AttributeList<N>,
+    ) -> Self {
+        let mut group = Self::new(attrs, None);
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "`as_char_ptr` cannot be called in a const fn"
+        )]
+        let name_ptr = name.as_ptr();
+        group.0.name = name_ptr.cast();
+        group
+    }
+
     /// The raw group.
     pub const fn as_ptr(&'static self) -> *const bindings::attribute_group {
         &self.0
@@ -180,6 +200,49 @@ impl<const N: usize> GroupList<N> {
     pub const fn as_ptr(&'static self) -> *const *const bindings::attribute_group {
         self.0.as_ptr()
     }
+
+    /// The list, whatever its length, for a driver's `dev_groups`.
+    pub const fn groups(&'static self) -> Groups {
+        Groups(self.0.as_ptr())
+    }
+}
+
+/// A static NULL-terminated group list of any length (a [`GroupList`]'s address).
+#[derive(Clone, Copy)]
+pub struct Groups(*const *const bindings::attribute_group);
+
+// SAFETY: It points to a static list C only reads.
+unsafe impl Sync for Groups {}
+// SAFETY: As above.
+unsafe impl Send for Groups {}
+
+impl Groups {
+    /// The raw list.
+    pub const fn as_ptr(self) -> *const *const bindings::attribute_group {
+        self.0
+    }
+}
+
+/// The `show` of a read-only device attribute, in Rust ([`DeviceAttribute::read_only`]).
+pub trait DeviceAttrShow: 'static {
+    /// Fills `buf` for `dev`; returns the length written or a negative errno.
+    fn show(dev: &kernel::device::Device, buf: &mut ShowBuf) -> isize;
+}
+
+/// # Safety
+///
+/// Called by sysfs as the `show` of a device attribute: `dev` is a live device and `buf` its
+/// page buffer for the call.
+unsafe extern "C" fn device_show<S: DeviceAttrShow>(
+    dev: *mut bindings::device,
+    _attr: *mut bindings::device_attribute,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: `dev` is live for the call (function contract).
+    let dev = unsafe { kernel::device::Device::from_raw(dev) };
+    // SAFETY: `buf` is the page buffer of this `show` call (function contract).
+    let mut buf = unsafe { ShowBuf::from_raw(buf) };
+    S::show(dev, &mut buf)
 }
 
 /// `show` of a `struct sysfs_ops`.

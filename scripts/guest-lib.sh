@@ -20,6 +20,7 @@ declare -A vfio_rs_ko=(
 	[vfio]=$vfio_rs_repo/drivers/vfio/vfio.ko
 	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
 	[mdev]=$vfio_rs_repo/drivers/vfio/mdev/mdev.ko
+	[mtty]=$vfio_rs_repo/samples/vfio-mdev/mtty.ko
 )
 # Modules loaded at the start only when a per-module SPEC names them; otherwise they stay
 # unloaded until their users' modprobe pulls in upstream's copy. (Empty since mdev joined
@@ -27,7 +28,12 @@ declare -A vfio_rs_ko=(
 vfio_rs_on_demand=()
 # The Rust modules `rust` loads: those that pass upstream's tests (all of ours now). A module
 # added to vfio_rs_ko later is reached only through a per-module SPEC until it does.
-vfio_rs_complete=(vfio vfio_iommu_type1 mdev)
+vfio_rs_complete=(vfio vfio_iommu_type1 mdev mtty)
+# Driver modules the tests load and unload themselves (not at the start, not in
+# vfio_rs_order): vfio_rs_load only exports VFIO_RS_KO_<module> when SPEC picks our build,
+# and the tests' loader (vfio_rs_modprobe_mdev_driver in vfio_rs_test.h) insmods that
+# instead of modprobing upstream's.
+vfio_rs_drivers=(mtty)
 # Our modules with no upstream counterpart, loaded (ours) under every SPEC: the shared layer's
 # library module, which our Rust modules need (`modinfo -F depends`), including the sample
 # drivers the tests insmod on top of upstream's core. It depends only on kernel modules
@@ -76,6 +82,13 @@ vfio_rs_wanted() {
 vfio_rs_load() {
 	local spec=$1 m c ko
 	vfio_rs_loaded=()
+	for m in "${vfio_rs_drivers[@]}"; do
+		unset "VFIO_RS_KO_$m"
+		[ "$(vfio_rs_choice "$spec" "$m")" = rust ] || continue
+		ko=${vfio_rs_ko[$m]}
+		[ -f "$ko" ] || { echo "guest-load: no Rust build of $m" >&2; return 2; }
+		export "VFIO_RS_KO_$m=$ko"
+	done
 	for m in $(vfio_rs_wanted "$spec"); do
 		c=$(vfio_rs_choice "$spec" "$m")
 		case $c in
@@ -140,8 +153,9 @@ vfio_rs_switch() {
 	vfio_rs_unload && vfio_rs_load "$1"
 }
 
-# The modules vfio_rs_show lists: the stack (mdev only when something loaded it).
-vfio_rs_show_mods=("${vfio_rs_order[@]}")
+# The modules vfio_rs_show lists: the stack, and the test-loaded drivers (mdev and the
+# drivers only when something loaded them).
+vfio_rs_show_mods=("${vfio_rs_order[@]}" "${vfio_rs_drivers[@]}")
 
 # vfio_rs_build_id FILE: the GNU build ID (hex) of a .ko, empty if it cannot be read
 # (no readelf, a compressed module).
@@ -180,7 +194,7 @@ vfio_rs_show() {
 	printf '%-18s %-9s %-6s %s\n' module impl taint path
 	for m in "${vfio_rs_show_mods[@]}"; do
 		if [ ! -d "/sys/module/$m" ]; then
-			[ "$m" = mdev ] || printf '%-18s %-9s %-6s %s\n' "$m" - - "(not loaded)"
+			[ "$m" = mdev ] || [[ " ${vfio_rs_drivers[*]} " == *" $m "* ]] || printf '%-18s %-9s %-6s %s\n' "$m" - - "(not loaded)"
 			continue
 		fi
 		if [ ! -e "/sys/module/$m/initstate" ]; then

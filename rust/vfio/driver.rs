@@ -46,13 +46,19 @@ use crate::{
     bindings,
     interval_tree::IntervalTreeCursor, //
 };
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::{
     device,
     fs::File,
     mm::virt::VmaNew,
     prelude::*,
-    sync::aref::ARef,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
     types::Opaque,
     uaccess::{
         UserPtr,
@@ -267,7 +273,79 @@ pub struct Device<T: Driver> {
     data: T,
 }
 
+// SAFETY: The core shares a registered device between threads (ops may run concurrently), so
+// its C part is thread-safe; the driver's data is `Send + Sync` (`Driver`'s bounds).
+unsafe impl<T: Driver> Send for Device<T> {}
+// SAFETY: As above.
+unsafe impl<T: Driver> Sync for Device<T> {}
+
+// SAFETY: The device's lifetime is the refcount of its embedded `struct device`
+// (`vfio_put_device` is `put_device`): the core's `release`, then the free, run when it drops to
+// zero, so a reference keeps the device and its data alive.
+unsafe impl<T: Driver> AlwaysRefCounted for Device<T> {
+    fn inc_ref(&self) {
+        // SAFETY: The device is live (we have a reference to it).
+        unsafe { bindings::get_device(&raw mut (*self.vdev()).device) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference (function contract), which this drops.
+        unsafe { bindings::put_device(&raw mut (*obj.as_ref().vdev()).device) };
+    }
+}
+
+/// The user's input of a `VFIO_MIG_GET_PRECOPY_INFO` ioctl, as [`Device::check_precopy_ioctl`]
+/// validated it.
+#[derive(Clone, Copy)]
+pub struct PrecopyInfoArgs {
+    /// `argsz`.
+    pub argsz: u32,
+    /// `flags`: the user's value, or 0 once the device opted in to the v2 behaviour
+    /// (`VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2`), where flags are output only.
+    pub flags: u32,
+}
+
+/// `offsetofend(struct vfio_precopy_info, dirty_bytes)`: all of it.
+pub const PRECOPY_INFO_SIZE: usize = 24;
+const _: () = assert!(PRECOPY_INFO_SIZE == size_of::<bindings::vfio_precopy_info>());
+
 impl<T: Driver> Device<T> {
+    /// `vfio_check_precopy_ioctl`: whether `cmd`/`arg` are a well-formed
+    /// `VFIO_MIG_GET_PRECOPY_INFO` (`ENOTTY` for another ioctl, `EFAULT`, `EINVAL` for a short
+    /// `argsz`), for a migration data file's `ioctl`.
+    pub fn check_precopy_ioctl(&self, cmd: u32, arg: usize) -> Result<PrecopyInfoArgs> {
+        if cmd != crate::uapi::VFIO_MIG_GET_PRECOPY_INFO {
+            return Err(ENOTTY);
+        }
+        let mut r =
+            kernel::uaccess::UserSlice::new(UserPtr::from_addr(arg), PRECOPY_INFO_SIZE).reader();
+        let argsz: u32 = r.read()?;
+        let flags: u32 = r.read()?;
+        let _initial: u64 = r.read()?;
+        let _dirty: u64 = r.read()?;
+        if (argsz as usize) < PRECOPY_INFO_SIZE {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is live; the core writes this byte only from the device's feature
+        // ioctl and its last close, a plain byte store read here as C reads it.
+        let v2 = unsafe { core::ptr::read_volatile(&raw const (*self.vdev()).precopy_info_v2) };
+        Ok(PrecopyInfoArgs {
+            argsz,
+            flags: if v2 != 0 { 0 } else { flags },
+        })
+    }
+
+    /// `vfio_mig_get_next_state`: the next state to step to on the way from `cur` to `new`
+    /// (`EINVAL` for an unsupported or unreachable state).
+    pub fn mig_get_next_state(&self, cur: MigState, new: MigState) -> Result<MigState> {
+        let mut next: MigState = 0;
+        // SAFETY: The device is live; `next` is valid for writes.
+        kernel::error::to_result(unsafe {
+            bindings::vfio_mig_get_next_state(self.vdev(), cur, new, &mut next)
+        })?;
+        Ok(next)
+    }
+
     /// The driver's data.
     pub fn data(&self) -> &T {
         &self.data

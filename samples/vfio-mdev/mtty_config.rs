@@ -94,10 +94,11 @@ pub(crate) fn chunk_len(pos: u64, count: usize) -> usize {
     }
 }
 
-/// `mtty_get_available`: how many more devices of a type with `nr_ports` ports fit.
+/// `mtty_get_available`: how many more devices of a type with `nr_ports` ports fit (types
+/// have 1 or 2; a type of 0 ports, which upstream would divide by, has none available).
 // upstream: mtty.c:1903
 pub(crate) fn available_instances(avail_ports: u32, nr_ports: u32) -> u32 {
-    avail_ports / nr_ports
+    avail_ports.checked_div(nr_ports).unwrap_or(0)
 }
 
 /// `mtty_init_dev`'s port accounting: the ports left after creating a device of `nr_ports`,
@@ -709,6 +710,8 @@ mod tests {
     fn port_accounting() {
         assert_eq!(available_instances(MAX_MTTYS, 2), 12);
         assert_eq!(available_instances(3, 2), 1);
+        // No division by zero (a panic path in the module): a 0-port type has none.
+        assert_eq!(available_instances(MAX_MTTYS, 0), 0);
         assert_eq!(claim_ports(3, 2), Ok(1));
         assert_eq!(claim_ports(1, 2), Err(Errno::ENOSPC));
     }

@@ -1507,7 +1507,7 @@ static int sysdev_nodes(const char *sys, char *cdev, char *group)
 /* Loads mtty and creates mtty devices 0..n-1 ("a", "b"); nonzero if mtty did not load. */
 static int mtty_create(const char *what, int n)
 {
-	if (res(L("%s.modprobe_mtty", what), vfio_rs_sh("modprobe mtty")))
+	if (res(L("%s.modprobe_mtty", what), vfio_rs_modprobe_mdev_driver("mtty")))
 		return -1;
 	for (int i = 0; i < n; i++)
 		res(L("%s.create.%c", what, 'a' + i), vfio_rs_sysfs_write(MTTY_TYPE, mtty_uuid[i]));

@@ -55,20 +55,33 @@ static inline long vfio_rs_vmlck_kb(pid_t pid)
 }
 
 /*
- * modprobe of an mdev driver (mtty) on the mdev core the boot's SPEC chose: when
- * scripts/guest-load loaded our mdev.ko (it exports VFIO_RS_KO_mdev) and a test has
- * unloaded it since, that build is loaded again first, so that modprobe does not
- * pull in upstream's.
+ * Loads an mdev driver (mtty) in the build the boot's SPEC chose, on the mdev core it
+ * chose: when scripts/guest-load loaded our mdev.ko (it exports VFIO_RS_KO_mdev) and a
+ * test has unloaded it since, that build is loaded again first, so that modprobe does
+ * not pull in upstream's. When the SPEC picks our build of the driver (guest-load
+ * exports VFIO_RS_KO_<name>), that .ko is insmod'ed (after modprobe of upstream's mdev
+ * if no mdev is loaded); otherwise upstream's is modprobed. Already loaded: nothing.
  */
 static inline int vfio_rs_modprobe_mdev_driver(const char *name)
 {
 	const char *ko = getenv("VFIO_RS_KO_mdev");
-	char cmd[PATH_MAX + 16];
+	char cmd[PATH_MAX + 32], var[64];
 
 	if (ko && *ko && access("/sys/module/mdev", F_OK)) {
 		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
 		if (vfio_rs_sh(cmd))
 			return -1;
+	}
+	snprintf(var, sizeof(var), "VFIO_RS_KO_%s", name);
+	ko = getenv(var);
+	if (ko && *ko) {
+		snprintf(cmd, sizeof(cmd), "/sys/module/%s", name);
+		if (!access(cmd, F_OK))
+			return 0;
+		if (access("/sys/module/mdev", F_OK) && vfio_rs_sh("modprobe mdev"))
+			return -1;
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+		return vfio_rs_sh(cmd);
 	}
 	snprintf(cmd, sizeof(cmd), "modprobe %s", name);
 	return vfio_rs_sh(cmd);
