@@ -186,10 +186,12 @@ impl PinOwner {
         Ok(ret as usize)
     }
 
-    /// Pins up to `npages` (at most the batch's capacity) pages from user address `vaddr`
-    /// long-term (writable if `write`) and records them in `batch` as runs of contiguous
-    /// pages; returns how many pages were pinned (at least one), `ESRCH` once the process has
-    /// exited. The caller gives each non-reserved run back with [`Self::unpin`].
+    /// Pins up to `npages` pages from user address `vaddr` long-term (writable if `write`) and
+    /// records them in `batch` as runs of contiguous pages; returns how many pages were pinned
+    /// (at least one), `ESRCH` once the process has exited. Ordinary memory is pinned page by
+    /// page, up to the batch's capacity; a shared shmem or hugetlbfs mapping (the file's page
+    /// cache) up to as many folios (`memfd_pin_folios`). Either way each page carries one pin:
+    /// the caller gives each non-reserved run, or any part of one, back with [`Self::unpin`].
     // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
     #[inline]
     pub fn pin_runs(
@@ -199,16 +201,18 @@ impl PinOwner {
         write: bool,
         batch: &mut PinBatch,
     ) -> Result<usize> {
-        let n = c_long::try_from(npages.min(batch.capacity())).map_err(|_| EINVAL)?;
+        let n = c_long::try_from(npages.min(RUN_NPAGES_MAX)).map_err(|_| EINVAL)?;
+        let max_runs = c_long::try_from(batch.capacity()).map_err(|_| EINVAL)?;
         let mut pinned: c_long = 0;
         batch.nruns = 0;
         // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. The
-        // buffer has room for `n` words (`n` is at most the batch's capacity).
+        // buffer has room for `max_runs` words (the batch's capacity).
         let ret = unsafe {
             helpers::vfio_rs_pin_user_runs(
                 self.mm.as_raw(),
                 vaddr as c_ulong,
                 n,
+                max_runs,
                 write,
                 batch.buf().cast(),
                 &mut pinned,
@@ -220,7 +224,8 @@ impl PinOwner {
         if ret == 0 {
             return Err(EFAULT);
         }
-        // INVARIANT: The helper packed `ret` (at most `n`) runs at the start of the buffer.
+        // INVARIANT: The helper packed `ret` (at most `max_runs`) runs at the start of the
+        // buffer.
         batch.nruns = ret as usize;
         Ok(pinned as usize)
     }

@@ -32,10 +32,11 @@ struct vfio_rs_unmap_region {
 
 /*
  * A run of physically contiguous pinned pages packed in one word (rust/user_pages.rs
- * decodes it): pfn in bits 0-51, page count in bits 52-62, PageReserved in bit 63.
+ * decodes it): pfn in bits 0-39 (MAX_PHYSMEM_BITS - PAGE_SHIFT), page count in
+ * bits 40-62 (a 1 GiB folio is one run), PageReserved in bit 63.
  */
-#define VFIO_RS_RUN_PFN_BITS 52
-#define VFIO_RS_RUN_NPAGES_MAX ((1UL << 11) - 1)
+#define VFIO_RS_RUN_PFN_BITS 40
+#define VFIO_RS_RUN_NPAGES_MAX ((1UL << 23) - 1)
 #define VFIO_RS_RUN_RSVD_BIT 63
 
 /* iommu_paging_domain_alloc() for the group's first device; ERR_PTR on failure. */
@@ -61,14 +62,18 @@ void vfio_rs_unmap_batch(struct iommu_domain *domain,
 long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, bool write, unsigned long *pfns);
 /*
- * pin_user_pages_remote(FOLL_LONGTERM [| FOLL_WRITE]) of up to npages pages
- * (at most VFIO_RS_RUN_NPAGES_MAX) into buf, then the stretches of contiguous
- * pages among them packed over it, one word each (VFIO_RS_RUN_*); returns how
- * many runs (the pages pinned in *pinned) or -errno.
+ * Long-term pins of up to npages pages (at most VFIO_RS_RUN_NPAGES_MAX) from
+ * vaddr, writable if write, recorded in buf (max_runs words) as the stretches
+ * of physically contiguous pages among them, one word each (VFIO_RS_RUN_*);
+ * returns how many runs (the pages pinned in *pinned) or -errno. In a shared
+ * shmem or hugetlbfs mapping (the file's page cache) up to max_runs folios of
+ * the VMA at vaddr are pinned with memfd_pin_folios(), one pin per page as GUP
+ * leaves them; elsewhere pin_user_pages_remote(FOLL_LONGTERM [| FOLL_WRITE])
+ * pins up to max_runs pages.
  */
 long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
-			   long npages, bool write, unsigned long *buf,
-			   long *pinned);
+			   long npages, long max_runs, bool write,
+			   unsigned long *buf, long *pinned);
 /*
  * Whether charging npage more pages to mm would pass the caller's
  * RLIMIT_MEMLOCK (never with lock_cap); warns as upstream if so. Read without

@@ -23,8 +23,13 @@ use crate::kernel_ext::{
 };
 use kernel::prelude::*;
 
-/// Pages pinned per `pin_user_pages_remote` call (one page of page pointers, as upstream).
+/// Pages pinned per `pin_user_pages_remote` call (one page of page pointers, as upstream),
+/// and folios per `memfd_pin_folios` call.
 const PIN_BATCH: usize = 512;
+
+/// Most pages asked for per pin call: 1 GiB, all of it when a shared hugetlbfs mapping's
+/// 2 MiB folios fill the batch (GUP takes [`PIN_BATCH`] of them).
+const PIN_PAGES_MAX: u64 = 1 << 18;
 
 /// Regions unmapped per IOTLB sync (`VFIO_IOMMU_TLB_SYNC_MAX`).
 const UNMAP_BATCH: usize = 512;
@@ -151,7 +156,8 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
     let mut done = 0u64;
     while done < npages {
         let left = npages - done;
-        let want = left.min(batch.capacity() as u64) as usize;
+        // `disable_hugepages`: one page per call, whatever backs it.
+        let want = left.min(if no_huge { 1 } else { PIN_PAGES_MAX }) as usize;
         let vaddr = range.vaddr + (done << PAGE_SHIFT);
         // `disable_hugepages`: one page per lookup, PFNMAP frames included.
         let max_pfnmap = if no_huge { 1 } else { left };

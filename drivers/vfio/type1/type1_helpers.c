@@ -6,12 +6,16 @@
  * prototypes in include/vfio-rs/type1_helpers.h.
  */
 #include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/mm_inline.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 
 #include <vfio-rs/type1_helpers.h>
 
@@ -98,19 +102,160 @@ long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 	return ret;
 }
 
+/*
+ * The file whose page cache the VMA at vaddr maps, if its pages can be pinned
+ * through the file as GUP with FOLL_LONGTERM [| FOLL_WRITE] would pin them
+ * through the page tables: a shared (VM_SHARED, so no private COW copies)
+ * mapping of a shmem or hugetlbfs file (memfd, MAP_SHARED | MAP_ANONYMOUS,
+ * MAP_SHARED | MAP_HUGETLB, a hugetlbfs file) that check_vma_flags() accepts
+ * (no VM_IO/VM_PFNMAP, VM_WRITE for a write, VM_READ otherwise), without
+ * userfaultfd (whose faults memfd_pin_folios() would bypass). Returns the file
+ * with a reference, the file offset of vaddr in *pos and *npages cut at the
+ * end of the VMA; NULL for every other mapping. mm's mmap lock is held.
+ */
+static struct file *vfio_rs_folio_file(struct mm_struct *mm,
+				       unsigned long vaddr, bool write,
+				       long *npages, loff_t *pos)
+{
+	unsigned long addr = untagged_addr_remote(mm, vaddr);
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	vm_flags_t flags;
+
+	if (!vma || !vma->vm_file)
+		return NULL;
+	flags = vma->vm_flags;
+	if (!(flags & VM_SHARED) || (flags & (VM_IO | VM_PFNMAP)) ||
+	    !(flags & (write ? VM_WRITE : VM_READ)) || userfaultfd_armed(vma))
+		return NULL;
+	if (!shmem_file(vma->vm_file) && !is_file_hugepages(vma->vm_file))
+		return NULL;
+	*npages = min(*npages, (long)((vma->vm_end - addr) >> PAGE_SHIFT));
+	*pos = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+	return get_file(vma->vm_file);
+}
+
+/* Pages of folio i of a memfd_pin_folios() result a pin covers: from *first. */
+static long vfio_rs_folio_pages(struct folio *folio, unsigned long offset,
+				long left, struct page **first)
+{
+	*first = folio_page(folio, offset);
+	return min_t(long, folio_nr_pages(folio) - offset, left);
+}
+
+/*
+ * memfd_pin_folios() of up to max_runs folios holding npages pages of file
+ * from pos, then, as iommufd's pin_memfd_pages(), folio_add_pins() so that
+ * each page carries one pin as if GUP had pinned it (the per-run unpin then
+ * stays valid, also for part of a folio). The folio pointers in buf are packed
+ * over with the runs (a folio adds at most one run). Returns the runs and the
+ * pages in *pinned, or <= 0 with nothing pinned.
+ */
+static long vfio_rs_pin_file_runs(struct file *file, loff_t pos, long npages,
+				  unsigned long *buf, long max_runs,
+				  long *pinned)
+{
+	struct folio **folios = (struct folio **)buf;
+	unsigned long run_pfn = 0, run_len = 0;
+	bool run_rsvd = false;
+	struct page *page;
+	pgoff_t offset;
+	long nfolios, i, j, len, done = 0, n = 0;
+
+	nfolios = memfd_pin_folios(file, pos,
+				   pos + ((loff_t)npages << PAGE_SHIFT) - 1,
+				   folios, max_runs, &offset);
+	if (nfolios <= 0)
+		return nfolios;
+	offset >>= PAGE_SHIFT;
+	/* One pin per page first, so that a failure leaves nothing half done. */
+	for (i = 0; i < nfolios; i++) {
+		len = vfio_rs_folio_pages(folios[i], i ? 0 : offset,
+					  npages - done, &page);
+		if (len > 1 && folio_add_pins(folios[i], len - 1))
+			break;
+		done += len;
+	}
+	if (i < nfolios) {
+		for (j = 0, done = 0; j < i; j++) {
+			len = vfio_rs_folio_pages(folios[j], j ? 0 : offset,
+						  npages - done, &page);
+			unpin_user_page_range_dirty_lock(page, len, false);
+			done += len;
+		}
+		for (; j < nfolios; j++)
+			unpin_folio(folios[j]);
+		return -ENOMEM;
+	}
+	*pinned = done;
+	/* Run n is written once folio n or a later one has been read. */
+	for (i = 0, done = 0; i < nfolios; i++) {
+		unsigned long pfn;
+		bool rsvd;
+
+		len = vfio_rs_folio_pages(folios[i], i ? 0 : offset,
+					  *pinned - done, &page);
+		pfn = page_to_pfn(page);
+		rsvd = PageReserved(page);
+		done += len;
+		if (run_len && run_pfn + run_len == pfn && run_rsvd == rsvd) {
+			run_len += len;
+			continue;
+		}
+		if (run_len)
+			buf[n++] = run_pfn |
+				   run_len << VFIO_RS_RUN_PFN_BITS |
+				   (unsigned long)run_rsvd << VFIO_RS_RUN_RSVD_BIT;
+		run_pfn = pfn;
+		run_len = len;
+		run_rsvd = rsvd;
+	}
+	buf[n++] = run_pfn | run_len << VFIO_RS_RUN_PFN_BITS |
+		   (unsigned long)run_rsvd << VFIO_RS_RUN_RSVD_BIT;
+	return n;
+}
+
 long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
-			   long npages, bool write, unsigned long *buf,
-			   long *pinned)
+			   long npages, long max_runs, bool write,
+			   unsigned long *buf, long *pinned)
 {
 	/* GUP fills the buffer with page pointers; runs are packed over them. */
 	struct page **pages = (struct page **)buf;
-	long ret, i, n = 0;
+	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	long ret, i, n = 0, file_pages;
+	struct file *file;
+	loff_t pos;
 	size_t len;
 
 	BUILD_BUG_ON(sizeof(struct page *) != sizeof(unsigned long));
 	BUILD_BUG_ON(MAX_PHYSMEM_BITS - PAGE_SHIFT > VFIO_RS_RUN_PFN_BITS);
 	npages = min(npages, (long)VFIO_RS_RUN_NPAGES_MAX);
-	ret = vfio_rs_pin_user_pages(mm, vaddr, npages, write, pages);
+	if (npages <= 0 || max_runs <= 0)
+		return -EINVAL;
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	mmap_read_lock(mm);
+	file_pages = npages;
+	file = vfio_rs_folio_file(mm, vaddr, write, &file_pages, &pos);
+	if (file) {
+		/* Pinned through the file, without the mmap lock as iommufd. */
+		mmap_read_unlock(mm);
+		ret = vfio_rs_pin_file_runs(file, pos, file_pages, buf,
+					    max_runs, pinned);
+		fput(file);
+		if (ret > 0) {
+			mmput(mm);
+			return ret;
+		}
+		/*
+		 * Not pinned (a hole past the end of the file, no huge page to
+		 * allocate, ...): GUP then fails or faults as upstream's does.
+		 */
+		mmap_read_lock(mm);
+	}
+	npages = min(npages, max_runs);
+	ret = pin_user_pages_remote(mm, vaddr, npages, flags, pages, NULL);
+	mmap_read_unlock(mm);
+	mmput(mm);
 	if (ret <= 0)
 		return ret;
 	/*
