@@ -37,15 +37,16 @@ if [ "${1:-}" = switch ]; then
 	exit 0
 fi
 
-# Enough 2 MiB pages for the hugetlb buffer (-m MiB, default 1024), plus slack.
+# Enough 2 MiB pages for the two hugetlb buffers (private and memfd-shared, -m MiB each,
+# default 1024), plus slack.
 mib=1024 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
 	[ "${args[i]}" = -m ] && mib=${args[i + 1]:-1024}
 done
-want=$((mib / 2 + 8))
+want=$((mib + 8))
 echo "$want" >/proc/sys/vm/nr_hugepages
 have=$(cat /proc/sys/vm/nr_hugepages)
-if [ "$have" -lt $((mib / 2)) ]; then
+if [ "$have" -lt "$mib" ]; then
 	echo "bench_guest.sh: only $have of $want huge pages reserved (guest memory: scripts/vm --mem)" >&2
 	exit 1
 fi

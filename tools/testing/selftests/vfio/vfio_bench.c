@@ -14,7 +14,9 @@
  *  - a type1v2 container with the igb's group: MAP_DMA then UNMAP_DMA of the
  *    whole 4 KiB-page buffer (anonymous, MADV_NOHUGEPAGE), then -j times of the
  *    2 MiB hugetlb buffer (a hundred times faster, so more samples against
- *    noise), each call timed alone; -k such rounds, the page sizes alternating;
+ *    noise), each followed by the same of a MAP_SHARED hugetlb memfd buffer
+ *    (the page cache of a hugetlbfs file: our type1 pins it by folio,
+ *    upstream's by page), each call timed alone; -k such rounds, the page sizes alternating;
  *    then 16 MAP_DMA + UNMAP_DMA of single 4 KiB pages (a vIOMMU guest's pattern);
  *  - the same buffers through iommufd, what users pick instead of type1: the
  *    device bound on its cdev and attached to an IOAS, IOMMU_IOAS_MAP then
@@ -60,7 +62,7 @@
 
 /* What is timed. Details break a total into its steps. */
 enum metric {
-	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
+	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_2M_SHARED, UNMAP_2M_SHARED, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
 	GROUP_SETUP, SETUP_OPEN, SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
 	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE, IOAS_MAP_4K, IOAS_UNMAP_4K, IOAS_MAP_2M, IOAS_UNMAP_2M,
 	NR_METRICS
@@ -75,6 +77,8 @@ static const struct {
 	[UNMAP_4K] = { "unmap_4k", "UNMAP_DMA, 4 KiB pages" },
 	[MAP_2M] = { "map_2m", "MAP_DMA, 2 MiB hugetlb" },
 	[UNMAP_2M] = { "unmap_2m", "UNMAP_DMA, 2 MiB hugetlb" },
+	[MAP_2M_SHARED] = { "map_2m_shared", "MAP_DMA, 2 MiB hugetlb memfd, shared" },
+	[UNMAP_2M_SHARED] = { "unmap_2m_shared", "UNMAP_DMA, 2 MiB hugetlb memfd, shared" },
 	[MAP_PAGE] = { "map_page", "MAP_DMA of one 4 KiB page" },
 	[UNMAP_PAGE] = { "unmap_page", "UNMAP_DMA of one 4 KiB page" },
 	[OPEN_GROUP] = { "open_group", "group open..GET_DEVICE_FD..close" },
@@ -146,17 +150,29 @@ static long must_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
 }
 
 /*
- * A buffer of cfg.size bytes, faulted in: 4 KiB pages (THP off for it) or
- * 2 MiB hugetlb pages.
+ * A buffer of cfg.size bytes, faulted in: 4 KiB pages (THP off for it), 2 MiB
+ * hugetlb pages (huge 1: private anonymous), or (huge 2) a MAP_SHARED mapping
+ * of a 2 MiB hugetlb memfd.
  */
 static void *alloc_buffer(int huge)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
 	void *p;
 
-	if (huge)
+	if (huge == 1)
 		flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
-	p = mmap(NULL, cfg.size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (huge == 2) {
+		/* MFD_HUGE_SHIFT is MAP_HUGE_SHIFT (HUGETLB_FLAG_ENCODE_SHIFT). */
+		fd = memfd_create("vfio_bench", MFD_HUGETLB | (21U << MAP_HUGE_SHIFT));
+		if (fd < 0)
+			die("memfd_create(MFD_HUGETLB)");
+		if (ftruncate(fd, cfg.size))
+			die("ftruncate of the hugetlb memfd");
+		flags = MAP_SHARED;
+	}
+	p = mmap(NULL, cfg.size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (fd >= 0)
+		close(fd);
 	if (p == MAP_FAILED) {
 		if (huge)
 			fprintf(stderr, "vfio_bench: no %zu MiB of 2 MiB huge pages "
@@ -473,18 +489,27 @@ static void cdev_cycle(int impl, int iommufd)
 	record(impl, OPEN_CDEV, t3 - t0);
 }
 
-static void run_phase(int impl, void *buf4k, void *buf2m)
+/* -j map/unmap pairs of each 2 MiB buffer, the private and the shared one alternating. */
+static void map_unmap_2m(int impl, int container, void *buf2m, void *buf2ms)
+{
+	for (int j = 0; j < cfg.huge_reps; j++) {
+		map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
+		map_unmap(impl, container, buf2ms, cfg.size, MAP_2M_SHARED, UNMAP_2M_SHARED);
+	}
+}
+
+static void run_phase(int impl, void *buf4k, void *buf2m, void *buf2ms)
 {
 	int container, group, iommufd;
 
 	container = open_container(&group);
 	for (int r = 0; r < cfg.rounds; r++) {
 		/* Alternate which page size goes first. */
-		for (int j = 0; (r & 1) && j < cfg.huge_reps; j++)
-			map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
+		if (r & 1)
+			map_unmap_2m(impl, container, buf2m, buf2ms);
 		map_unmap(impl, container, buf4k, cfg.size, MAP_4K, UNMAP_4K);
-		for (int j = 0; !(r & 1) && j < cfg.huge_reps; j++)
-			map_unmap(impl, container, buf2m, cfg.size, MAP_2M, UNMAP_2M);
+		if (!(r & 1))
+			map_unmap_2m(impl, container, buf2m, buf2ms);
 	}
 	/* A vIOMMU guest's pattern: one page mapped and unmapped at a time. */
 	for (int i = 0; i < cfg.page_reps; i++)
@@ -558,8 +583,8 @@ int main(int argc, char **argv)
 	char phases_copy[256];
 	const char *phases[MAX_PHASES];
 	int nphases = 0, opt;
-	void *buf4k, *buf2m;
-	long runs4k, runs2m;
+	void *buf4k, *buf2m, *buf2ms;
+	long runs4k, runs2m, runs2ms;
 	char *tok, *save;
 
 	while ((opt = getopt(argc, argv, "s:p:k:j:n:m:")) != -1) {
@@ -608,14 +633,17 @@ int main(int argc, char **argv)
 
 	buf4k = alloc_buffer(0);
 	buf2m = alloc_buffer(1);
+	buf2ms = alloc_buffer(2);
 	runs4k = contiguous_runs(buf4k);
 	runs2m = contiguous_runs(buf2m);
-	printf("# vfio_bench: device %s, 2 x %zu MiB at IOVA 0x%llx, %d map/unmap rounds "
+	runs2ms = contiguous_runs(buf2ms);
+	printf("# vfio_bench: device %s, 3 x %zu MiB at IOVA 0x%llx, %d map/unmap rounds "
 	       "(4k x1, 2m x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
 	       cfg.size >> 20, (unsigned long long)BENCH_IOVA, cfg.rounds, cfg.huge_reps,
 	       cfg.opens, phases_arg);
 	printf("# vfio_bench: physically contiguous runs (one iommu_map each): 4k buffer %ld, "
-	       "2m buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m);
+	       "2m buffer %ld, 2m shared buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m,
+	       runs2ms);
 
 	for (int p = 0; p < nphases; p++) {
 		int impl = strcmp(phases[p], labels[0]) ? 1 : 0;
@@ -623,7 +651,7 @@ int main(int argc, char **argv)
 
 		printf("# vfio_bench: phase %d/%d: %s\n", p + 1, nphases, phases[p]);
 		start_phase(phases[p]);
-		run_phase(impl, buf4k, buf2m);
+		run_phase(impl, buf4k, buf2m, buf2ms);
 		printf("# vfio_bench: phase %d done in %.1f s\n", p + 1, (now_ns() - t0) / 1e9);
 	}
 	report();
