@@ -992,7 +992,8 @@ static int dev_copy_check(struct edu *e, __u64 src, __u64 dst, const char *want,
  * touched: mapped and charged page by page, the device reads what the process
  * wrote and its writes land in the file's page cache (read back with pread()),
  * also in pages the process never touched; a read-only mapping maps read-only
- * but not writable (EFAULT); nothing is left pinned.
+ * but not writable (EFAULT), as a mapping past the end of its file; nothing
+ * is left pinned.
  */
 TEST_F(t1, folio_shared_shmem_and_hugetlb)
 {
@@ -1047,6 +1048,20 @@ TEST_F(t1, folio_shared_shmem_and_hugetlb)
 		ASSERT_EQ(0, munmap(mem, size));
 		EXPECT_EQ(free, read_long(HP_FREE)) TH_LOG("kind %d", k);
 	}
+	/* A shared mapping past the end of its shmem file: EFAULT, nothing left. */
+	fd = memfd(0, 4 * PG);
+	ASSERT_GE(fd, 0);
+	mem = map_at(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(NULL, mem);
+	EXPECT_EQ(-EFAULT, dma_map(self->container, mem, FIOVA, 8 * PG, RW));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EXPECT_FALSE(is_mapped(self->container, mem, FIOVA));
+	ASSERT_EQ(0, dma_map(self->container, mem, FIOVA, 4 * PG, RW));
+	EXPECT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, FIOVA, 4 * PG, 0, &done));
+	ASSERT_EQ(4 * PG, done);
+	munmap(mem, 8 * PG);
+	close(fd);
 	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
 	EDU_LEAVE();
 }
