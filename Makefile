@@ -128,8 +128,9 @@ run: setup
 BENCH_TIMEOUT ?= 1200
 BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust
 BENCH_CLOCK ?= icount
-# Room for the 4 GiB scaling buffer of 2 MiB pages beside the 1 GiB buffers and the 1 GiB page.
-BENCH_MEM ?= 8G
+# Room for the 4 GiB scaling buffer of 2 MiB pages beside the three 1 GiB buffers (4 KiB,
+# shared 2 MiB) and the 1 GiB page.
+BENCH_MEM ?= 10G
 # The figures are taken on the bench kernel (scripts/kconfig/bench.config: no lockdep,
 # kmemleak or list debugging, as users run); BENCH_KVARIANT=base takes them on the test kernel.
 BENCH_KVARIANT ?= bench

@@ -47,10 +47,10 @@ impl PinRun {
     }
 }
 
-/// Most pages one [`PinOwner::pin_runs`] call pins (256 MiB): what may be pinned before the
-/// caller's next `RLIMIT_MEMLOCK` check, when huge pages make a batch hold far more pages
-/// than runs.
-pub const PIN_CALL_MAX: usize = 1 << 16;
+/// Most pages one [`PinOwner::pin_runs`] call pins (1 GiB: 512 folios or huge pages of
+/// 2 MiB): what may be pinned before the caller's next `RLIMIT_MEMLOCK` check, when folios
+/// make a batch hold far more pages than runs.
+pub const PIN_CALL_MAX: usize = 1 << 18;
 
 /// Pages one call pins when the batch lives on the stack.
 const SMALL_BATCH: usize = 16;
@@ -193,9 +193,11 @@ impl PinOwner {
 
     /// Pins up to `npages` pages from user address `vaddr` long-term (writable if `write`) and
     /// records them in `batch` as runs of contiguous pages; returns how many pages were pinned
-    /// (at least one), `ESRCH` once the process has exited. In hugetlb memory a call pins up
-    /// to the batch's capacity in huge pages (and at most [`PIN_CALL_MAX`] pages), elsewhere
-    /// up to the capacity in pages. The caller gives each non-reserved run back with
+    /// (at least one), `ESRCH` once the process has exited. Ordinary memory is pinned page by
+    /// page, up to the batch's capacity; a shared shmem or hugetlbfs mapping (the file's page
+    /// cache) up to as many folios (`memfd_pin_folios`), a private hugetlb mapping up to as
+    /// many huge pages (one GUP each); at most [`PIN_CALL_MAX`] pages. Either way each page
+    /// carries one pin: the caller gives each non-reserved run, or any part of one, back with
     /// [`Self::unpin`].
     // Inline: calls vfio_iommu_type1.ko's C helpers (see kernel_ext.rs).
     #[inline]

@@ -32,8 +32,8 @@ struct vfio_rs_unmap_region {
 
 /*
  * A run of physically contiguous pinned pages packed in one word (rust/user_pages.rs
- * decodes it): pfn in bits 0-39 (52 physical address bits), page count in bits
- * 40-62 (a 1 GiB huge page is one run), PageReserved in bit 63.
+ * decodes it): pfn in bits 0-39 (MAX_PHYSMEM_BITS - PAGE_SHIFT), page count in
+ * bits 40-62 (a 1 GiB folio is one run), PageReserved in bit 63.
  */
 #define VFIO_RS_RUN_PFN_BITS 40
 #define VFIO_RS_RUN_NPAGES_MAX ((1UL << 23) - 1)
@@ -62,13 +62,16 @@ void vfio_rs_unmap_batch(struct iommu_domain *domain,
 long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, bool write, unsigned long *pfns);
 /*
- * Long-term pins (FOLL_LONGTERM [| FOLL_WRITE]) of up to npages pages from vaddr,
- * recorded in buf as at most max_runs runs of contiguous pages, one packed word
- * each (VFIO_RS_RUN_*); returns how many runs (the pages pinned in *pinned) or
- * -errno. In a hugetlb VMA one page per huge page goes through GUP and the rest
- * of its pages get their pins with folio_add_pins(); elsewhere GUP fills buf
- * with page pointers (so at most max_runs pages) and the runs are packed over them.
- * Either way every 4 KiB page holds one pin, as upstream's per-page pinning.
+ * Long-term pins of up to npages pages (at most VFIO_RS_RUN_NPAGES_MAX) from
+ * vaddr, writable if write, recorded in buf (max_runs words) as the stretches
+ * of physically contiguous pages among them, one word each (VFIO_RS_RUN_*);
+ * returns how many runs (the pages pinned in *pinned) or -errno. In a shared
+ * shmem or hugetlbfs mapping (the file's page cache) up to max_runs folios of
+ * the VMA at vaddr are pinned with memfd_pin_folios(); in a private hugetlb
+ * mapping up to max_runs huge pages, each by one GUP of its first page in the
+ * range; elsewhere pin_user_pages_remote(FOLL_LONGTERM [| FOLL_WRITE]) pins up
+ * to max_runs pages. Either way every 4 KiB page holds one pin, as upstream's
+ * per-page pinning leaves it (folio_add_pins() for the rest of a folio).
  */
 long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, long max_runs, bool write,

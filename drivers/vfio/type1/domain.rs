@@ -23,7 +23,8 @@ use crate::kernel_ext::{
 };
 use kernel::prelude::*;
 
-/// Runs (pages outside hugetlb memory) pinned per call: one page of page pointers, as upstream.
+/// Runs pinned per call: one page of page pointers (GUP, as upstream), or of folios
+/// (`memfd_pin_folios`), or huge pages (a private hugetlb mapping).
 const PIN_BATCH: usize = 512;
 
 /// Regions unmapped per IOTLB sync (`VFIO_IOMMU_TLB_SYNC_MAX`).
@@ -151,12 +152,9 @@ pub(crate) fn pin_map(domains: &[Domain], dma: &mut VfioDma, no_huge: bool) -> R
     let mut done = 0u64;
     while done < npages {
         let left = npages - done;
-        // The helper bounds a call by the batch's capacity in runs (hugetlb) or pages.
-        let want = if no_huge {
-            1
-        } else {
-            left.min(PIN_CALL_MAX as u64) as usize
-        };
+        // `disable_hugepages`: one page per call, whatever backs it. The helper bounds a
+        // call by the batch's capacity in runs (folios, huge pages) or pages.
+        let want = left.min(if no_huge { 1 } else { PIN_CALL_MAX as u64 }) as usize;
         let vaddr = range.vaddr + (done << PAGE_SHIFT);
         // `disable_hugepages`: one page per lookup, PFNMAP frames included.
         let max_pfnmap = if no_huge { 1 } else { left };

@@ -6,13 +6,16 @@
  * prototypes in include/vfio-rs/type1_helpers.h.
  */
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/hugetlb.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/mm_inline.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 
 #include <vfio-rs/type1_helpers.h>
 
@@ -107,11 +110,119 @@ static unsigned long vfio_rs_run(unsigned long pfn, unsigned long len, bool rsvd
 }
 
 /*
- * The pages of a hugetlb VMA from vaddr to end, under the mmap lock: a huge page is
- * always mapped whole, so one GUP of its first page in the range pins (and faults in,
- * unshares or migrates off ZONE_MOVABLE) the whole folio, and folio_add_pins() gives
- * each further page its own pin, as upstream's GUP of every page would. The runs are
- * the folios, merged where physically adjacent.
+ * The file whose page cache vma maps, if its pages can be pinned through the
+ * file as GUP with FOLL_LONGTERM [| FOLL_WRITE] would pin them through the page
+ * tables: a shared (VM_SHARED, so no private COW copies) mapping of a shmem or
+ * hugetlbfs file (memfd, MAP_SHARED | MAP_ANONYMOUS, MAP_SHARED | MAP_HUGETLB,
+ * a hugetlbfs file) that check_vma_flags() accepts (no VM_IO/VM_PFNMAP,
+ * VM_WRITE for a write, VM_READ otherwise), without userfaultfd (whose faults
+ * memfd_pin_folios() would bypass). Returns the file with a reference, the
+ * file offset of addr in *pos and *npages cut at the end of the VMA; NULL for
+ * every other mapping. mm's mmap lock is held.
+ */
+static struct file *vfio_rs_folio_file(struct vm_area_struct *vma,
+				       unsigned long addr, bool write,
+				       long *npages, loff_t *pos)
+{
+	vm_flags_t flags = vma->vm_flags;
+
+	if (!vma->vm_file)
+		return NULL;
+	if (!(flags & VM_SHARED) || (flags & (VM_IO | VM_PFNMAP)) ||
+	    !(flags & (write ? VM_WRITE : VM_READ)) || userfaultfd_armed(vma))
+		return NULL;
+	if (!shmem_file(vma->vm_file) && !is_file_hugepages(vma->vm_file))
+		return NULL;
+	*npages = min(*npages, (long)((vma->vm_end - addr) >> PAGE_SHIFT));
+	*pos = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+	return get_file(vma->vm_file);
+}
+
+/* Pages of folio i of a memfd_pin_folios() result a pin covers: from *first. */
+static long vfio_rs_folio_pages(struct folio *folio, unsigned long offset,
+				long left, struct page **first)
+{
+	*first = folio_page(folio, offset);
+	return min_t(long, folio_nr_pages(folio) - offset, left);
+}
+
+/*
+ * memfd_pin_folios() of up to max_runs folios holding npages pages of file
+ * from pos, then, as iommufd's pin_memfd_pages(), folio_add_pins() so that
+ * each page carries one pin as if GUP had pinned it (the per-run unpin then
+ * stays valid, also for part of a folio). The folio pointers in buf are packed
+ * over with the runs (a folio adds at most one run). Returns the runs and the
+ * pages in *pinned, or <= 0 with nothing pinned.
+ */
+static long vfio_rs_pin_file_runs(struct file *file, loff_t pos, long npages,
+				  unsigned long *buf, long max_runs,
+				  long *pinned)
+{
+	struct folio **folios = (struct folio **)buf;
+	unsigned long run_pfn = 0, run_len = 0;
+	bool run_rsvd = false;
+	struct page *page;
+	pgoff_t offset;
+	long nfolios, i, j, len, done = 0, n = 0;
+
+	nfolios = memfd_pin_folios(file, pos,
+				   pos + ((loff_t)npages << PAGE_SHIFT) - 1,
+				   folios, max_runs, &offset);
+	if (nfolios <= 0)
+		return nfolios;
+	offset >>= PAGE_SHIFT;
+	/* One pin per page first, so that a failure leaves nothing half done. */
+	for (i = 0; i < nfolios; i++) {
+		len = vfio_rs_folio_pages(folios[i], i ? 0 : offset,
+					  npages - done, &page);
+		if (len > 1 && folio_add_pins(folios[i], len - 1))
+			break;
+		done += len;
+	}
+	if (i < nfolios) {
+		for (j = 0, done = 0; j < i; j++) {
+			len = vfio_rs_folio_pages(folios[j], j ? 0 : offset,
+						  npages - done, &page);
+			unpin_user_page_range_dirty_lock(page, len, false);
+			done += len;
+		}
+		for (; j < nfolios; j++)
+			unpin_folio(folios[j]);
+		return -ENOMEM;
+	}
+	*pinned = done;
+	/* Run n is written once folio n or a later one has been read. */
+	for (i = 0, done = 0; i < nfolios; i++) {
+		unsigned long pfn;
+		bool rsvd;
+
+		len = vfio_rs_folio_pages(folios[i], i ? 0 : offset,
+					  *pinned - done, &page);
+		pfn = page_to_pfn(page);
+		rsvd = PageReserved(page);
+		done += len;
+		if (run_len && run_pfn + run_len == pfn && run_rsvd == rsvd &&
+		    run_len + len <= VFIO_RS_RUN_NPAGES_MAX) {
+			run_len += len;
+			continue;
+		}
+		if (run_len)
+			buf[n++] = vfio_rs_run(run_pfn, run_len, run_rsvd);
+		run_pfn = pfn;
+		run_len = len;
+		run_rsvd = rsvd;
+	}
+	buf[n++] = vfio_rs_run(run_pfn, run_len, run_rsvd);
+	return n;
+}
+
+/*
+ * The pages of a private hugetlb VMA from vaddr to end, under the mmap lock
+ * (a shared one goes through its file): a huge page is always mapped whole, so
+ * one GUP of its first page in the range pins (and faults in, unshares or
+ * migrates off ZONE_MOVABLE) the whole folio, and folio_add_pins() gives each
+ * further page its own pin, as upstream's GUP of every page would. The runs
+ * are the folios, merged where physically adjacent.
  */
 static long vfio_rs_pin_hugetlb_runs(struct mm_struct *mm,
 				     struct vm_area_struct *vma,
@@ -199,8 +310,11 @@ long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 			   unsigned long *buf, long *pinned)
 {
 	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
-	struct vm_area_struct *vma;
-	long ret;
+	struct vm_area_struct *vma = NULL;
+	unsigned long addr = vaddr;
+	long ret, file_pages;
+	struct file *file;
+	loff_t pos;
 
 	BUILD_BUG_ON(MAX_PHYSMEM_BITS - PAGE_SHIFT > VFIO_RS_RUN_PFN_BITS);
 	if (npages <= 0 || max_runs <= 0)
@@ -209,11 +323,33 @@ long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	mmap_read_lock(mm);
-	/* One page gains nothing from the hugetlb path: no VMA lookup. */
-	vma = npages > 1 ? vma_lookup(mm, vaddr) : NULL;
+	/* One page gains nothing from pinning by folio: no VMA lookup for it. */
+	if (npages > 1) {
+		addr = untagged_addr_remote(mm, vaddr);
+		vma = vma_lookup(mm, addr);
+	}
+	file_pages = npages;
+	file = vma ? vfio_rs_folio_file(vma, addr, write, &file_pages, &pos) : NULL;
+	if (file) {
+		/* Pinned through the file, without the mmap lock as iommufd. */
+		mmap_read_unlock(mm);
+		ret = vfio_rs_pin_file_runs(file, pos, file_pages, buf,
+					    max_runs, pinned);
+		fput(file);
+		if (ret > 0) {
+			mmput(mm);
+			return ret;
+		}
+		/*
+		 * Not pinned (a hole past the end of the file, no huge page to
+		 * allocate, ...): GUP then fails or faults as upstream's does.
+		 */
+		mmap_read_lock(mm);
+		vma = NULL;
+	}
 	if (vma && is_vm_hugetlb_page(vma))
-		ret = vfio_rs_pin_hugetlb_runs(mm, vma, vaddr,
-					       min(vma->vm_end, vaddr + (npages << PAGE_SHIFT)),
+		ret = vfio_rs_pin_hugetlb_runs(mm, vma, addr,
+					       min(vma->vm_end, addr + (npages << PAGE_SHIFT)),
 					       max_runs, flags, buf, pinned);
 	else
 		ret = vfio_rs_pin_page_runs(mm, vaddr, min(npages, max_runs),

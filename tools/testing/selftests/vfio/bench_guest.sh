@@ -37,24 +37,25 @@ if [ "${1:-}" = switch ]; then
 	exit 0
 fi
 
-# Enough 2 MiB pages for the hugetlb buffer (the larger of -m MiB, default 1024, and
-# -S MiB, default 4096), plus slack; a guest too small for -S gets -S 0 (no large scaling run).
+# Enough 2 MiB pages for the two hugetlb buffers (private: the larger of -m MiB, default
+# 1024, and -S MiB, default 4096; memfd-shared: -m MiB), plus slack; a guest too small for
+# -S gets -S 0 (no large scaling run).
 mib=1024 large=4096 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
 	[ "${args[i]}" = -m ] && mib=${args[i + 1]:-1024}
 	[ "${args[i]}" = -S ] && large=${args[i + 1]:-0}
 done
 huge=$((large > mib ? large : mib))
-echo $((huge / 2 + 8)) >/proc/sys/vm/nr_hugepages
+echo $(((huge + mib) / 2 + 8)) >/proc/sys/vm/nr_hugepages
 have=$(cat /proc/sys/vm/nr_hugepages)
-if [ "$have" -lt $((huge / 2)) ] && [ "$huge" != "$mib" ]; then
+if [ "$have" -lt $(((huge + mib) / 2)) ] && [ "$huge" != "$mib" ]; then
 	echo "# bench: only $have huge pages of 2 MiB for -S $large: scaling run left out (scripts/vm --mem)"
 	args+=(-S 0) huge=$mib
-	echo $((huge / 2 + 8)) >/proc/sys/vm/nr_hugepages
+	echo $(((huge + mib) / 2 + 8)) >/proc/sys/vm/nr_hugepages
 	have=$(cat /proc/sys/vm/nr_hugepages)
 fi
-if [ "$have" -lt $((huge / 2)) ]; then
-	echo "bench_guest.sh: only $have of $((huge / 2 + 8)) huge pages reserved (guest memory: scripts/vm --mem)" >&2
+if [ "$have" -lt $(((huge + mib) / 2)) ]; then
+	echo "bench_guest.sh: only $have of $(((huge + mib) / 2 + 8)) huge pages reserved (guest memory: scripts/vm --mem)" >&2
 	exit 1
 fi
 set -- "${args[@]}"

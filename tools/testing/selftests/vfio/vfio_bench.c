@@ -14,7 +14,10 @@
  *  - a type1v2 container with the igb's group: MAP_DMA then UNMAP_DMA of the
  *    whole 4 KiB-page buffer (anonymous, MADV_NOHUGEPAGE), then -j times of the
  *    2 MiB hugetlb buffer (a hundred times faster, so more samples against
- *    noise), each call timed alone; -k such rounds, the page sizes alternating;
+ *    noise), each followed by the same of a MAP_SHARED hugetlb memfd buffer
+ *    (the page cache of a hugetlbfs file: our type1 pins it by folio,
+ *    upstream's by page), each call timed alone; -k such rounds, the page sizes
+ *    alternating;
  *    then 16 MAP_DMA + UNMAP_DMA of single 4 KiB pages (a vIOMMU guest's pattern);
  *    with the hugetlb buffers also one 1 GiB page (when the guest has one) and,
  *    for the scaling figures (time per GiB), the 2 MiB buffer at 256 MiB and at
@@ -65,7 +68,8 @@
 
 /* What is timed. Details break a total into its steps. */
 enum metric {
-	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_PAGE, UNMAP_PAGE, OPEN_GROUP, OPEN_CDEV,
+	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_2M_SHARED, UNMAP_2M_SHARED, MAP_PAGE, UNMAP_PAGE,
+	OPEN_GROUP, OPEN_CDEV,
 	GROUP_SETUP, SETUP_OPEN, SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
 	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE, IOAS_MAP_4K, IOAS_UNMAP_4K, IOAS_MAP_2M, IOAS_UNMAP_2M,
 	MAP_1G, UNMAP_1G, IOAS_MAP_1G, IOAS_UNMAP_1G,
@@ -83,6 +87,8 @@ static const struct {
 	[UNMAP_4K] = { "unmap_4k", "UNMAP_DMA, 4 KiB pages" },
 	[MAP_2M] = { "map_2m", "MAP_DMA, 2 MiB hugetlb" },
 	[UNMAP_2M] = { "unmap_2m", "UNMAP_DMA, 2 MiB hugetlb" },
+	[MAP_2M_SHARED] = { "map_2m_shared", "MAP_DMA, 2 MiB hugetlb memfd, shared" },
+	[UNMAP_2M_SHARED] = { "unmap_2m_shared", "UNMAP_DMA, 2 MiB hugetlb memfd, shared" },
 	[MAP_PAGE] = { "map_page", "MAP_DMA of one 4 KiB page" },
 	[UNMAP_PAGE] = { "unmap_page", "UNMAP_DMA of one 4 KiB page" },
 	[OPEN_GROUP] = { "open_group", "group open..GET_DEVICE_FD..close" },
@@ -174,17 +180,31 @@ static long must_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
 }
 
 /*
- * A buffer of cfg.size bytes, faulted in: 4 KiB pages (THP off for it) or
- * 2 MiB hugetlb pages.
+ * A buffer of size bytes, faulted in: 4 KiB pages (huge_shift 0, THP off for
+ * it), private anonymous hugetlb pages of 1 << huge_shift bytes, or (negative
+ * huge_shift) a MAP_SHARED mapping of a hugetlb memfd of such pages. NULL if
+ * optional and there are no such pages.
  */
 static void *alloc_buffer(size_t size, int huge_shift, int optional)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
 	void *p;
 
-	if (huge_shift)
+	if (huge_shift > 0)
 		flags |= MAP_HUGETLB | (huge_shift << MAP_HUGE_SHIFT);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (huge_shift < 0) {
+		/* MFD_HUGE_SHIFT is MAP_HUGE_SHIFT (HUGETLB_FLAG_ENCODE_SHIFT). */
+		huge_shift = -huge_shift;
+		fd = memfd_create("vfio_bench", MFD_HUGETLB | (huge_shift << MAP_HUGE_SHIFT));
+		if (fd < 0)
+			die("memfd_create(MFD_HUGETLB)");
+		if (ftruncate(fd, size))
+			die("ftruncate of the hugetlb memfd");
+		flags = MAP_SHARED;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (fd >= 0)
+		close(fd);
 	if (p == MAP_FAILED) {
 		if (optional)
 			return NULL;
@@ -430,19 +450,20 @@ static void ioas_map_unmap(int impl, int iommufd, __u32 ioas, void *buf, size_t 
 
 /* The process's buffers, kept for the whole run (the same pages in every phase). */
 static struct {
-	void *b4k, *b2m, *b1g;
+	void *b4k, *b2m, *b2ms, *b1g;
 } bufs;
 
 /* Each kind of buffer mapped and unmapped once through `one` (type1 or iommufd). */
 struct map_set {
-	enum metric m4k, m2m, m1g, m4k_small, m2m_small, m2m_large;
+	enum metric m4k, m2m, m2ms, m1g, m4k_small, m2m_small, m2m_large;
 };
 
 static const struct map_set type1_set = {
-	MAP_4K, MAP_2M, MAP_1G, MAP_4K_SMALL, MAP_2M_SMALL, MAP_2M_LARGE,
+	MAP_4K, MAP_2M, MAP_2M_SHARED, MAP_1G, MAP_4K_SMALL, MAP_2M_SMALL, MAP_2M_LARGE,
 };
 static const struct map_set ioas_set = {
-	IOAS_MAP_4K, IOAS_MAP_2M, IOAS_MAP_1G, NR_METRICS, IOAS_MAP_2M_SMALL, IOAS_MAP_2M_LARGE,
+	IOAS_MAP_4K, IOAS_MAP_2M, NR_METRICS, IOAS_MAP_1G, NR_METRICS, IOAS_MAP_2M_SMALL,
+	IOAS_MAP_2M_LARGE,
 };
 
 /* The IOAS iommufd_maps() maps into. */
@@ -464,6 +485,7 @@ static void one_map(int impl, int fd, const struct map_set *set, void *buf, size
 static void huge_maps(int impl, int fd, const struct map_set *set)
 {
 	one_map(impl, fd, set, bufs.b2m, cfg.size, set->m2m);
+	one_map(impl, fd, set, bufs.b2ms, cfg.size, set->m2ms);
 	if (cfg.size > SMALL_SIZE)
 		one_map(impl, fd, set, bufs.b2m, SMALL_SIZE, set->m2m_small);
 	if (cfg.large)
@@ -693,6 +715,7 @@ int main(int argc, char **argv)
 
 	bufs.b4k = alloc_buffer(cfg.size, 0, 0);
 	bufs.b2m = alloc_buffer(cfg.size > cfg.large ? cfg.size : cfg.large, 21, 0);
+	bufs.b2ms = alloc_buffer(cfg.size, -21, 0);
 	bufs.b1g = alloc_buffer(HUGE_1G, 30, 1);
 	runs4k = contiguous_runs(bufs.b4k, cfg.size);
 	runs2m = contiguous_runs(bufs.b2m, cfg.size);
@@ -701,9 +724,9 @@ int main(int argc, char **argv)
 	else
 		printf("# vfio_bench: no 1 GiB huge page (boot with hugepagesz=1G hugepages=1): "
 		       "no 1g figures\n");
-	printf("# vfio_bench: device %s, 4k and 2m buffers of %zu MiB (2m scaled to 256 and "
-	       "%zu MiB), one 1 GiB page, at IOVA 0x%llx; %d map/unmap rounds (4k x1, hugetlb "
-	       "x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
+	printf("# vfio_bench: device %s, 4k, 2m and 2m shared (memfd) buffers of %zu MiB (2m "
+	       "scaled to 256 and %zu MiB), one 1 GiB page, at IOVA 0x%llx; %d map/unmap rounds "
+	       "(4k x1, hugetlb x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
 	       cfg.size >> 20, cfg.large >> 20, (unsigned long long)BENCH_IOVA, cfg.rounds,
 	       cfg.huge_reps, cfg.opens, phases_arg);
 	printf("# vfio_bench: physically contiguous runs (one iommu_map each): 4k buffer %ld, "

@@ -9,8 +9,12 @@
  * UNMAP_FLAG_ALL, vaddr invalidation and update, CHECK_EXTENSION before and
  * after SET_IOMMU, a BAR mmap (VM_PFNMAP) mapped for DMA without being pinned
  * or counted, and a second IOMMU group (QEMU's edu) sharing the container: its
- * DMA engine copies through a mapping after the igb's group has left. Upstream's
- * C type1 is the reference: every case passes on it and on ours.
+ * DMA engine copies through a mapping after the igb's group has left; shared
+ * shmem and hugetlbfs memory (which our type1 pins by folio): memfds, partial
+ * and misaligned hugetlb ranges, partial unmaps of a huge page, ranges mixing
+ * hugetlb and anonymous memory, private mappings of such files (checked through
+ * edu's DMA engine and the huge page pool). Upstream's C type1 is the
+ * reference: every case passes on it and on ours.
  */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -852,6 +856,457 @@ TEST_F(t1, two_groups_share_mappings)
 	close(edu_group);
 	vfio_rs_unbind(edu_bdf);
 	munmap(mem, 4 * PG);
+}
+
+/*
+ * Folio pinning (shared shmem and hugetlbfs mappings, pinned through their
+ * file): what upstream's GUP path gives, checked through edu's DMA engine, the
+ * locked-memory charge and the huge page pool (a pin left behind keeps a huge
+ * page from going back to it).
+ */
+#define HPAGE (2ULL << 20)
+/* 2 MiB aligned, below edu's 28-bit DMA limit. */
+#define FIOVA 0x1000000ULL
+#define HP_FREE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+#define NR_HP "/proc/sys/vm/nr_hugepages"
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 4U
+#endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0x40000
+#endif
+
+static long read_long(const char *path)
+{
+	char buf[32];
+
+	return vfio_rs_read_file(path, buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 10);
+}
+
+/* At least n free 2 MiB huge pages, reserving more if need be; the free count. */
+static long hugepages_free(long n)
+{
+	long free = read_long(HP_FREE);
+	char val[32];
+
+	if (free >= 0 && free < n) {
+		snprintf(val, sizeof(val), "%ld", read_long(NR_HP) + n - free);
+		vfio_rs_sysfs_write(NR_HP, val);
+		free = read_long(HP_FREE);
+	}
+	return free;
+}
+
+/* A memfd (MFD_HUGETLB in flags for hugetlbfs) of size bytes, or -1. */
+static int memfd(unsigned int flags, size_t size)
+{
+	int fd = syscall(SYS_memfd_create, "vfio_type1_test", flags);
+
+	if (fd >= 0 && ftruncate(fd, size)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static char *map_at(void *at, size_t size, int prot, int flags, int fd, off_t off)
+{
+	void *p = mmap(at, size, prot, flags | (at ? MAP_FIXED : 0), fd, off);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* size bytes of address space at a 2 MiB boundary with nothing mapped after them. */
+static char *hole_2m(size_t size)
+{
+	char *area = map_at(NULL, size + 2 * HPAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *at;
+
+	if (!area)
+		return NULL;
+	at = (char *)(((uintptr_t)area + HPAGE - 1) & ~(HPAGE - 1));
+	munmap(area, size + 2 * HPAGE);
+	return at;
+}
+
+/* edu's group joined to the container and its device opened; 0, or -errno. */
+static int edu_join(int container, char *bdf, size_t len, int *group, struct edu *e)
+{
+	char path[64];
+
+	*group = e->fd = -1;
+	if (vfio_rs_find_pci(EDU_VENDOR, EDU_DEVICE, bdf, len))
+		return -ENODEV;
+	if (vfio_rs_bind_vfio_pci(bdf))
+		return -EIO;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", vfio_rs_iommu_group(bdf));
+	*group = open(path, O_RDWR);
+	if (*group < 0)
+		return -errno;
+	if (vfio_rs_ioctl(*group, VFIO_GROUP_SET_CONTAINER, (unsigned long)&container))
+		return -EIO;
+	return edu_open(*group, bdf, e);
+}
+
+static void edu_leave(const char *bdf, int group, struct edu *e)
+{
+	if (e->fd >= 0)
+		close(e->fd);
+	if (group >= 0)
+		close(group);
+	vfio_rs_unbind(bdf);
+}
+
+#define EDU_JOIN()								\
+	char edu_bdf[32];							\
+	struct edu e;								\
+	int edu_group;								\
+	if (vfio_rs_find_pci(EDU_VENDOR, EDU_DEVICE, edu_bdf, sizeof(edu_bdf)))	\
+		SKIP(return, "no edu in this guest");				\
+	ASSERT_EQ(0, edu_join(self->container, edu_bdf, sizeof(edu_bdf), &edu_group, &e))
+
+#define EDU_LEAVE() edu_leave(edu_bdf, edu_group, &e)
+
+/* Fills n bytes with a pattern of seed. */
+static void fill(char *p, size_t n, int seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (char)(seed + i * 7);
+}
+
+/* edu copies n bytes from IOVA src to IOVA dst; 0 if dst (in the process) then equals want. */
+static int dev_copy_check(struct edu *e, __u64 src, __u64 dst, const char *want, char *got, int n)
+{
+	int ret = edu_copy(e, src, dst, n);
+
+	if (ret)
+		return ret;
+	return memcmp(want, got, n) ? -EILSEQ : 0;
+}
+
+/*
+ * MAP_SHARED memory of shmem (memfd, MAP_SHARED | MAP_ANONYMOUS) and hugetlbfs
+ * (memfd MFD_HUGETLB, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB), mostly never
+ * touched: mapped and charged page by page, the device reads what the process
+ * wrote and its writes land in the file's page cache (read back with pread()),
+ * also in pages the process never touched; a read-only mapping maps read-only
+ * but not writable (EFAULT), as a mapping past the end of its file; nothing
+ * is left pinned.
+ */
+TEST_F(t1, folio_shared_shmem_and_hugetlb)
+{
+	const size_t size = 2 * HPAGE, src = PG, dst = HPAGE + HPAGE / 2 + 2 * PG;
+	const int kinds[4][2] = {
+		{ 0, 1 }, { MFD_HUGETLB, 1 }, { 0, 0 }, { MAP_HUGETLB, 0 },
+	};
+	long base = vfio_rs_vmlck_kb(0), free;
+	char want[256], got[256];
+	int k, fd;
+	__u64 done;
+	char *mem;
+
+	free = hugepages_free(4);
+	ASSERT_GE(free, 4);
+	EDU_JOIN();
+	for (k = 0; k < 4; k++) {
+		int flags = kinds[k][0], is_memfd = kinds[k][1];
+
+		fd = is_memfd ? memfd(flags, size) : -1;
+		ASSERT_TRUE(!is_memfd || fd >= 0) TH_LOG("kind %d", k);
+		mem = map_at(NULL, size, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | (is_memfd ? 0 : MAP_ANONYMOUS | flags), fd, 0);
+		ASSERT_NE(NULL, mem) TH_LOG("kind %d", k);
+		fill(want, sizeof(want), k);
+		memcpy(mem + src, want, sizeof(want));
+		ASSERT_EQ(0, dma_map(self->container, mem, FIOVA, size, RW)) TH_LOG("kind %d", k);
+		ASSERT_EQ(base + KB(size), vfio_rs_vmlck_kb(0)) TH_LOG("kind %d", k);
+		EXPECT_EQ(0, dev_copy_check(&e, FIOVA + src, FIOVA + dst, want, mem + dst,
+					    sizeof(want))) TH_LOG("kind %d", k);
+		if (is_memfd) {
+			ASSERT_EQ(sizeof(got), pread(fd, got, sizeof(got), dst));
+			EXPECT_EQ(0, memcmp(want, got, sizeof(got))) TH_LOG("kind %d", k);
+		}
+		ASSERT_EQ(0, dma_unmap(self->container, FIOVA, size, 0, &done));
+		ASSERT_EQ(size, done);
+		ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+		if (is_memfd) {
+			/* Read-only: a read-only map is fine, a writable one is not. */
+			ASSERT_EQ(0, munmap(mem, size));
+			mem = map_at(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+			ASSERT_NE(NULL, mem);
+			EXPECT_EQ(-EFAULT, dma_map(self->container, mem, FIOVA, size, RW));
+			EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+			ASSERT_EQ(0, dma_map(self->container, mem, FIOVA, size,
+					     VFIO_DMA_MAP_FLAG_READ));
+			EXPECT_EQ(base + KB(size), vfio_rs_vmlck_kb(0));
+			ASSERT_EQ(0, dma_unmap(self->container, FIOVA, size, 0, &done));
+			ASSERT_EQ(size, done);
+			close(fd);
+		}
+		ASSERT_EQ(0, munmap(mem, size));
+		EXPECT_EQ(free, read_long(HP_FREE)) TH_LOG("kind %d", k);
+	}
+	/* A shared mapping past the end of its shmem file: EFAULT, nothing left. */
+	fd = memfd(0, 4 * PG);
+	ASSERT_GE(fd, 0);
+	mem = map_at(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(NULL, mem);
+	EXPECT_EQ(-EFAULT, dma_map(self->container, mem, FIOVA, 8 * PG, RW));
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EXPECT_FALSE(is_mapped(self->container, mem, FIOVA));
+	ASSERT_EQ(0, dma_map(self->container, mem, FIOVA, 4 * PG, RW));
+	EXPECT_EQ(base + KB(4 * PG), vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, dma_unmap(self->container, FIOVA, 4 * PG, 0, &done));
+	ASSERT_EQ(4 * PG, done);
+	munmap(mem, 8 * PG);
+	close(fd);
+	EXPECT_EQ(base, vfio_rs_vmlck_kb(0));
+	EDU_LEAVE();
+}
+
+/* In a child without CAP_IPC_LOCK, RLIMIT_MEMLOCK 256 pages above what is locked. */
+static int folio_rlimit_child(int container, char *mem)
+{
+	long base = vfio_rs_vmlck_kb(0);
+	struct rlimit rl;
+
+	if (base < 0 || drop_cap_ipc_lock())
+		return 10;
+	rl.rlim_cur = rl.rlim_max = (base << 10) + 256 * PG;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return 11;
+	if (dma_map(container, mem + PG, FIOVA, HPAGE, RW) != -ENOMEM)
+		return 20;
+	if (vfio_rs_vmlck_kb(0) != base || is_mapped(container, mem, FIOVA))
+		return 21;
+	if (dma_map(container, mem + 3 * PG, FIOVA, 256 * PG, RW))
+		return 22;
+	if (dma_map(container, mem + 259 * PG, FIOVA + 256 * PG, PG, RW) != -ENOMEM)
+		return 23;
+	if (vfio_rs_vmlck_kb(0) != base + KB(256 * PG))
+		return 24;
+	if (dma_unmap(container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, NULL))
+		return 25;
+	return vfio_rs_vmlck_kb(0) == base ? 0 : 26;
+}
+
+/*
+ * hugetlbfs ranges that do not start or end on a huge page: a VMA at file
+ * offset 2 MiB, a DMA mapping starting 1 MiB + 4 KiB into its first huge page
+ * and ending inside its second (the device copies between them, read back
+ * through the file), a range running past the VMA into nothing (EFAULT,
+ * nothing left), RLIMIT_MEMLOCK hit inside a huge page (ENOMEM at the same
+ * page).
+ */
+TEST_F(t1, folio_hugetlb_misaligned_and_partial)
+{
+	const size_t len = HPAGE + 3 * PG, src = HPAGE / 2 + PG, dst = HPAGE + HPAGE / 2;
+	long base = vfio_rs_vmlck_kb(0), free;
+	char want[128], got[128];
+	char *at, *mem, *anonbuf;
+	int fd, status;
+	__u64 done;
+	pid_t pid;
+
+	free = hugepages_free(4);
+	ASSERT_GE(free, 4);
+	EDU_JOIN();
+	fd = memfd(MFD_HUGETLB, 4 * HPAGE);
+	ASSERT_GE(fd, 0);
+	at = hole_2m(2 * HPAGE);
+	ASSERT_NE(NULL, at);
+	mem = map_at(at, 2 * HPAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HPAGE);
+	ASSERT_EQ(at, mem);
+	fill(want, sizeof(want), 3);
+	memcpy(mem + src, want, sizeof(want));
+	/* From 1 MiB + 4 KiB into the first huge page to 1 MiB + 12 KiB into the second. */
+	ASSERT_EQ(0, dma_map(self->container, mem + HPAGE / 2 + PG, FIOVA, len, RW));
+	ASSERT_EQ(base + KB(len), vfio_rs_vmlck_kb(0));
+	EXPECT_EQ(0, dev_copy_check(&e, FIOVA, FIOVA + dst - (HPAGE / 2 + PG), want, mem + dst,
+				    sizeof(want)));
+	ASSERT_EQ(sizeof(got), pread(fd, got, sizeof(got), HPAGE + dst));
+	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
+	ASSERT_EQ(0, dma_unmap(self->container, FIOVA, len, 0, &done));
+	ASSERT_EQ(len, done);
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+
+	/* Past the VMA's end into unmapped space. */
+	ASSERT_EQ(-EFAULT, dma_map(self->container, mem + HPAGE + PG, FIOVA, 2 * HPAGE, RW));
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+	anonbuf = anon(PG);
+	ASSERT_NE(NULL, anonbuf);
+	ASSERT_FALSE(is_mapped(self->container, anonbuf, FIOVA));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(folio_rlimit_child(self->container, mem));
+	status = child_status(pid);
+	EXPECT_EQ(0, status);
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+
+	ASSERT_EQ(0, munmap(mem, 2 * HPAGE));
+	close(fd);
+	munmap(anonbuf, PG);
+	EXPECT_EQ(free, read_long(HP_FREE));
+	EDU_LEAVE();
+}
+
+/*
+ * Unmapping part of what one huge page backs: three mappings in one folio.
+ * v1 unmaps whole mappings (nothing from inside one, all of one from its first
+ * page); v2 refuses a range bisecting one. The pages of the other mappings
+ * stay pinned and mapped (the device copies between them), and when all are
+ * unmapped the huge page goes back to the pool.
+ */
+TEST_F(t1, folio_partial_unmap)
+{
+	const size_t a = HPAGE / 4, b = HPAGE / 4;
+	long base = vfio_rs_vmlck_kb(0), free;
+	char want[64];
+	__u64 done;
+	char *mem;
+	int fd;
+
+	free = hugepages_free(2);
+	ASSERT_GE(free, 2);
+	EDU_JOIN();
+	fd = memfd(MFD_HUGETLB, HPAGE);
+	ASSERT_GE(fd, 0);
+	mem = map_at(NULL, HPAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(NULL, mem);
+	/* A = [0, 512K), B = [512K, 1M), C = [1M, 2M), at the same offsets from FIOVA. */
+	ASSERT_EQ(0, dma_map(self->container, mem, FIOVA, a, RW));
+	ASSERT_EQ(0, dma_map(self->container, mem + a, FIOVA + a, b, RW));
+	ASSERT_EQ(0, dma_map(self->container, mem + a + b, FIOVA + a + b, HPAGE - a - b, RW));
+	ASSERT_EQ(base + KB(HPAGE), vfio_rs_vmlck_kb(0));
+	if (variant->v2) {
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, FIOVA + a, PG, 0, NULL));
+		ASSERT_EQ(-EINVAL, dma_unmap(self->container, FIOVA + a + PG, b, 0, NULL));
+		ASSERT_EQ(base + KB(HPAGE), vfio_rs_vmlck_kb(0));
+		ASSERT_EQ(0, dma_unmap(self->container, FIOVA + a, b, 0, &done));
+	} else {
+		ASSERT_EQ(0, dma_unmap(self->container, FIOVA + a + PG, PG, 0, &done));
+		ASSERT_EQ(0, done);
+		ASSERT_EQ(base + KB(HPAGE), vfio_rs_vmlck_kb(0));
+		ASSERT_EQ(0, dma_unmap(self->container, FIOVA + a, PG, 0, &done));
+	}
+	ASSERT_EQ(b, done);
+	ASSERT_EQ(base + KB(HPAGE - b), vfio_rs_vmlck_kb(0));
+	ASSERT_FALSE(is_mapped(self->container, mem, FIOVA + a));
+	/* A and C still reach the huge page. */
+	fill(want, sizeof(want), 5);
+	memcpy(mem + a - sizeof(want), want, sizeof(want));
+	EXPECT_EQ(0, dev_copy_check(&e, FIOVA + a - sizeof(want), FIOVA + a + b + PG, want,
+				    mem + a + b + PG, sizeof(want)));
+	/* B's pages are unpinned but still the process's memory. */
+	mem[a] = 1;
+	ASSERT_EQ(0, dma_unmap(self->container, FIOVA, HPAGE, 0, &done));
+	ASSERT_EQ(HPAGE - b, done);
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, munmap(mem, HPAGE));
+	close(fd);
+	EXPECT_EQ(free, read_long(HP_FREE));
+	EDU_LEAVE();
+}
+
+/*
+ * One DMA mapping over three VMAs: a shared hugetlbfs one (from its second
+ * half), anonymous memory, a shared hugetlbfs one again (its first half); each
+ * part pinned its own way, all of it charged, and the device copies across the
+ * boundaries.
+ */
+TEST_F(t1, folio_mixed_hugetlb_and_anonymous)
+{
+	const size_t size = 4 * HPAGE, from = HPAGE / 2, len = 3 * HPAGE;
+	long base = vfio_rs_vmlck_kb(0), free;
+	char want[128];
+	char *at;
+	__u64 done;
+	int fd;
+
+	free = hugepages_free(2);
+	ASSERT_GE(free, 2);
+	EDU_JOIN();
+	fd = memfd(MFD_HUGETLB, 2 * HPAGE);
+	ASSERT_GE(fd, 0);
+	at = hole_2m(size);
+	ASSERT_NE(NULL, at);
+	ASSERT_EQ(at, map_at(at, HPAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	ASSERT_EQ(at + HPAGE, map_at(at + HPAGE, 2 * HPAGE, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	ASSERT_EQ(at + 3 * HPAGE, map_at(at + 3 * HPAGE, HPAGE, PROT_READ | PROT_WRITE,
+					 MAP_SHARED, fd, HPAGE));
+	fill(want, sizeof(want), 9);
+	memcpy(at + HPAGE - 64, want, sizeof(want));
+	ASSERT_EQ(0, dma_map(self->container, at + from, FIOVA, len, RW));
+	ASSERT_EQ(base + KB(len), vfio_rs_vmlck_kb(0));
+	/* hugetlb + anonymous -> anonymous + hugetlb. */
+	EXPECT_EQ(0, dev_copy_check(&e, FIOVA + HPAGE - 64 - from, FIOVA + 3 * HPAGE - 64 - from,
+				    want, at + 3 * HPAGE - 64, sizeof(want)));
+	ASSERT_EQ(0, dma_unmap(self->container, FIOVA, len, 0, &done));
+	ASSERT_EQ(len, done);
+	ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+	ASSERT_EQ(0, munmap(at, size));
+	close(fd);
+	EXPECT_EQ(free, read_long(HP_FREE));
+	EDU_LEAVE();
+}
+
+/*
+ * MAP_PRIVATE mappings of a shmem or hugetlbfs memfd, and private anonymous
+ * hugetlb: the process's private copies are pinned (GUP breaks COW), never the
+ * file's pages. The device copies private data; the file keeps its own.
+ */
+TEST_F(t1, folio_private_mappings_pin_private_copies)
+{
+	const int kinds[3] = { 0, MFD_HUGETLB, MAP_HUGETLB };
+	long base = vfio_rs_vmlck_kb(0), free;
+	char want[64], file[64];
+	char *priv, *shared;
+	__u64 done;
+	int k, fd;
+
+	free = hugepages_free(4);
+	ASSERT_GE(free, 4);
+	EDU_JOIN();
+	for (k = 0; k < 3; k++) {
+		fd = k < 2 ? memfd(kinds[k], HPAGE) : -1;
+		ASSERT_TRUE(k == 2 || fd >= 0);
+		shared = NULL;
+		if (fd >= 0) {
+			shared = map_at(NULL, HPAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			ASSERT_NE(NULL, shared);
+			fill(file, sizeof(file), 40 + k);
+			memcpy(shared, file, sizeof(file));
+		}
+		priv = map_at(NULL, HPAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | (fd >= 0 ? 0 : MAP_ANONYMOUS | MAP_HUGETLB), fd, 0);
+		ASSERT_NE(NULL, priv);
+		fill(want, sizeof(want), 20 + k);
+		memcpy(priv, want, sizeof(want));
+		ASSERT_EQ(0, dma_map(self->container, priv, FIOVA, HPAGE, RW)) TH_LOG("kind %d", k);
+		ASSERT_EQ(base + KB(HPAGE), vfio_rs_vmlck_kb(0));
+		EXPECT_EQ(0, dev_copy_check(&e, FIOVA, FIOVA + 2 * PG, want, priv + 2 * PG,
+					    sizeof(want))) TH_LOG("kind %d", k);
+		if (shared) {
+			/* The file's pages saw nothing of it. */
+			EXPECT_EQ(0, memcmp(shared, file, sizeof(file))) TH_LOG("kind %d", k);
+			EXPECT_NE(0, memcmp(shared + 2 * PG, want, sizeof(want)));
+		}
+		ASSERT_EQ(0, dma_unmap(self->container, FIOVA, HPAGE, 0, &done));
+		ASSERT_EQ(HPAGE, done);
+		ASSERT_EQ(base, vfio_rs_vmlck_kb(0));
+		ASSERT_EQ(0, munmap(priv, HPAGE));
+		if (shared)
+			ASSERT_EQ(0, munmap(shared, HPAGE));
+		if (fd >= 0)
+			close(fd);
+		EXPECT_EQ(free, read_long(HP_FREE)) TH_LOG("kind %d", k);
+	}
+	EDU_LEAVE();
 }
 
 TEST_HARNESS_MAIN
