@@ -74,6 +74,8 @@ pub struct PinBatch {
     small: [u64; SMALL_BATCH],
     capacity: usize,
     nruns: usize,
+    /// End of the ordinary VMA the last call found: the helper's hint to skip the VMA lookup.
+    plain_end: c_ulong,
 }
 
 impl PinBatch {
@@ -84,6 +86,7 @@ impl PinBatch {
             small: [0; SMALL_BATCH],
             capacity: capacity.clamp(1, SMALL_BATCH),
             nruns: 0,
+            plain_end: 0,
         };
         if capacity > SMALL_BATCH {
             // SAFETY: No precondition; 0 means no page. The address is the page's direct
@@ -213,7 +216,8 @@ impl PinOwner {
         let mut pinned: c_long = 0;
         batch.nruns = 0;
         // SAFETY: `mm` is kept alive by `mmgrab`; the helper checks it still has users. The
-        // buffer has room for `max_runs` words (the batch's capacity).
+        // buffer has room for `max_runs` words (the batch's capacity); `plain_end` is the
+        // batch's own.
         let ret = unsafe {
             helpers::vfio_rs_pin_user_runs(
                 self.mm.as_raw(),
@@ -223,6 +227,7 @@ impl PinOwner {
                 write,
                 batch.buf().cast(),
                 &mut pinned,
+                &mut batch.plain_end,
             )
         };
         if ret < 0 {

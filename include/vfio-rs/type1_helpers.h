@@ -72,10 +72,13 @@ long vfio_rs_pin_user_pfns(struct mm_struct *mm, unsigned long vaddr,
  * range; elsewhere pin_user_pages_remote(FOLL_LONGTERM [| FOLL_WRITE]) pins up
  * to max_runs pages. Either way every 4 KiB page holds one pin, as upstream's
  * per-page pinning leaves it (folio_add_pins() for the rest of a folio).
+ * *plain_end (0 at first) is where the ordinary VMA the last call found ends:
+ * calls below it go straight to GUP.
  */
 long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, long max_runs, bool write,
-			   unsigned long *buf, long *pinned);
+			   unsigned long *buf, long *pinned,
+			   unsigned long *plain_end);
 /*
  * Whether charging npage more pages to mm would pass the caller's
  * RLIMIT_MEMLOCK (never with lock_cap); warns as upstream if so. Read without

@@ -307,11 +307,12 @@ static long vfio_rs_pin_page_runs(struct mm_struct *mm, unsigned long vaddr,
 
 long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 			   long npages, long max_runs, bool write,
-			   unsigned long *buf, long *pinned)
+			   unsigned long *buf, long *pinned,
+			   unsigned long *plain_end)
 {
 	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	struct vm_area_struct *vma = NULL;
-	unsigned long addr = vaddr;
+	unsigned long addr;
 	long ret, file_pages;
 	struct file *file;
 	loff_t pos;
@@ -323,10 +324,15 @@ long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	mmap_read_lock(mm);
-	/* One page gains nothing from pinning by folio: no VMA lookup for it. */
+	/*
+	 * No VMA lookup for one page (pinning by folio gains nothing) nor inside
+	 * the ordinary VMA the last call found (GUP pins right whatever changed).
+	 */
+	addr = vaddr;
 	if (npages > 1) {
 		addr = untagged_addr_remote(mm, vaddr);
-		vma = vma_lookup(mm, addr);
+		if (addr >= *plain_end)
+			vma = vma_lookup(mm, addr);
 	}
 	file_pages = npages;
 	file = vma ? vfio_rs_folio_file(vma, addr, write, &file_pages, &pos) : NULL;
@@ -347,13 +353,16 @@ long vfio_rs_pin_user_runs(struct mm_struct *mm, unsigned long vaddr,
 		mmap_read_lock(mm);
 		vma = NULL;
 	}
-	if (vma && is_vm_hugetlb_page(vma))
+	if (vma && is_vm_hugetlb_page(vma)) {
 		ret = vfio_rs_pin_hugetlb_runs(mm, vma, addr,
 					       min(vma->vm_end, addr + (npages << PAGE_SHIFT)),
 					       max_runs, flags, buf, pinned);
-	else
+	} else {
+		if (vma)
+			*plain_end = vma->vm_end;
 		ret = vfio_rs_pin_page_runs(mm, vaddr, min(npages, max_runs),
 					    flags, buf, pinned);
+	}
 	mmap_read_unlock(mm);
 	mmput(mm);
 	return ret;
