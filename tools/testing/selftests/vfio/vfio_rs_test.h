@@ -58,19 +58,29 @@ static inline long vfio_rs_vmlck_kb(pid_t pid)
  * modprobe of an mdev driver (mtty) on the mdev core the boot's SPEC chose: when
  * scripts/guest-load loaded our mdev.ko (it exports VFIO_RS_KO_mdev) and a test has
  * unloaded it since, that build is loaded again first, so that modprobe does not
- * pull in upstream's.
+ * pull in upstream's. A driver guest-load loaded in Rust (VFIO_RS_KO_<name>, e.g. a
+ * Rust mtty) is loaded again from that build, not modprobed.
  */
 static inline int vfio_rs_modprobe_mdev_driver(const char *name)
 {
 	const char *ko = getenv("VFIO_RS_KO_mdev");
-	char cmd[PATH_MAX + 16];
+	char cmd[PATH_MAX + 16], var[64], sys[PATH_MAX];
 
 	if (ko && *ko && access("/sys/module/mdev", F_OK)) {
 		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
 		if (vfio_rs_sh(cmd))
 			return -1;
 	}
-	snprintf(cmd, sizeof(cmd), "modprobe %s", name);
+	snprintf(var, sizeof(var), "VFIO_RS_KO_%s", name);
+	ko = getenv(var);
+	snprintf(sys, sizeof(sys), "/sys/module/%s", name);
+	if (ko && *ko) {
+		if (!access(sys, F_OK))
+			return 0;
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+	} else {
+		snprintf(cmd, sizeof(cmd), "modprobe %s", name);
+	}
 	return vfio_rs_sh(cmd);
 }
 
