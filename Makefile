@@ -114,13 +114,16 @@ mdev-matrix: setup
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	KDIR=$(KDIR) scripts/mdev-matrix
 
-# vfio_mdev_test's remove_race_long (10,000 create/remove rounds, four pairs of threads,
-# both mtty types) on MDEV_RACE_IMPL, then the dmesg and kmemleak scan.
+# vfio_mdev_test's remove_race_long (MDEV_RACE_ROUNDS create/remove rounds in all, default
+# 10,000, over four pairs of threads, both mtty types) on MDEV_RACE_IMPL, then the dmesg and
+# kmemleak scan.
 MDEV_RACE_IMPL ?= rust
+MDEV_RACE_ROUNDS ?= 10000
 mdev-race: setup
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	@mkdir -p out/mdev-race
 	{ KDIR=$(KDIR) scripts/vm --icount --impl $(MDEV_RACE_IMPL) -- \
+		env VFIO_RS_MDEV_RACE_LONG_ROUNDS=$(MDEV_RACE_ROUNDS) \
 		$(CURDIR)/$(SELFTESTS)/mdev_race_long.sh; echo $$? >out/mdev-race/rc; } | \
 		tee out/mdev-race/guest.stdout
 	@exit $$(cat out/mdev-race/rc)

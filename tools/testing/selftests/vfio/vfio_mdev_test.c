@@ -448,6 +448,11 @@ static void *creator(void *arg)
 		while (atomic_load(&r->done) != round && !atomic_load(r->stop))
 			usleep(100);
 		r->created = round;
+		/* Progress of the long runs, for their timing. */
+		if (!(round % 500)) {
+			printf("# pair %d: %d rounds, %d EAGAIN\n", r->pair, round, r->eagain);
+			fflush(stdout);
+		}
 	}
 	return NULL;
 }
