@@ -27,7 +27,8 @@ GEN = rust/generated
 SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check check-host \
-	check-debug check-harness run bench bench-run print-kdir clean host-test setup mdev-samples
+	check-debug check-harness run bench bench-run print-kdir clean host-test setup mdev-samples \
+	mdev-matrix mdev-race
 
 all: modules selftests
 
@@ -106,6 +107,26 @@ check-host:
 check-harness: setup
 	$(MAKE) --no-print-directory KDIR=$(KDIR) all
 	KDIR=$(KDIR) scripts/check-harness
+
+# The mdev stack's tests (MATRIX_PROGS) in every mix of C and Rust core (vfio + type1),
+# mdev and mtty, one boot each: one summary line per combination (scripts/mdev-matrix).
+mdev-matrix: setup
+	$(MAKE) --no-print-directory KDIR=$(KDIR) all
+	KDIR=$(KDIR) scripts/mdev-matrix
+
+# vfio_mdev_test's remove_race_long (MDEV_RACE_ROUNDS create/remove rounds in all, default
+# 10,000, over four pairs of threads, both mtty types) on MDEV_RACE_IMPL, then the dmesg and
+# kmemleak scan.
+MDEV_RACE_IMPL ?= rust
+MDEV_RACE_ROUNDS ?= 10000
+mdev-race: setup
+	$(MAKE) --no-print-directory KDIR=$(KDIR) all
+	@mkdir -p out/mdev-race
+	{ KDIR=$(KDIR) scripts/vm --icount --impl $(MDEV_RACE_IMPL) -- \
+		env VFIO_RS_MDEV_RACE_LONG_ROUNDS=$(MDEV_RACE_ROUNDS) \
+		$(CURDIR)/$(SELFTESTS)/mdev_race_long.sh; echo $$? >out/mdev-race/rc; } | \
+		tee out/mdev-race/guest.stdout
+	@exit $$(cat out/mdev-race/rc)
 
 check-debug: setup
 	$(MAKE) --no-print-directory KVARIANT=debug KDIR=$$(scripts/build-kernel debug) check

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # In the guest (via scripts/vm): run every test program against the loaded
 # implementation: the module stack check, every vfio-rs kselftest, upstream's
-# selftests, QEMU's vfio-pci on the igb (both paths), the differential probe
-# vfio_diff, the module reload test, then the dmesg scan.
+# selftests, QEMU's vfio-pci on the igb and on an mtty mdev (both paths each), mdevctl
+# on mtty, the differential probe vfio_diff, the module reload test, then the dmesg scan.
 #
 # Each program is framed on stdout by `# vfio-rs: begin NAME` and
 # `# vfio-rs: end NAME rc=N` (see run_program), and its stderr goes to stdout
@@ -52,6 +52,8 @@ if [ -n "${VFIO_RS_KDIR:-}" ] && [[ -z "${CHECK_ONLY:-}" || "$CHECK_ONLY" == *up
 	"$here/upstream_selftests.sh" "$VFIO_RS_KDIR"
 fi
 run_program qemu_vfio_test "$here/bounded.sh" 600 qemu_vfio_test "$here/qemu_vfio_test.sh"
+run_program qemu_mdev_test "$here/bounded.sh" 600 qemu_mdev_test "$here/qemu_mdev_test.sh"
+run_program mdevctl_test "$here/bounded.sh" 300 mdevctl_test "$here/mdevctl_test.sh"
 # vfio_diff prints no verdict of its own: its lines are compared on the host.
 [ -x "$bins/vfio_diff" ] &&
 	(cd /tmp && run_program vfio_diff --no-tap "$here/bounded.sh" 300 vfio_diff "$bins/vfio_diff")

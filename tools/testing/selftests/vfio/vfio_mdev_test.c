@@ -12,7 +12,8 @@
  *  - the global UUID namespace (EEXIST across types and parents, any case),
  *    malformed UUIDs (EINVAL), available_instances before and after, EUSERS
  *    when the core's count is spent;
- *  - remove_race: one UUID created and removed by two threads for N rounds;
+ *  - remove_race: one UUID created and removed by two threads for N rounds
+ *    (remove_race_long: 10,000 rounds over four pairs of threads, on demand);
  *    a remover that meets a device still being created must get EAGAIN
  *    without losing the device's `remove` file. Upstream's mdev removes the
  *    file first (mdev_sysfs.c remove_store), leaving a live device no one can
@@ -367,14 +368,24 @@ TEST_F(mdev, third_parent)
 	EXPECT_EQ(0, create(MBOCHS_SMALL, U2));
 }
 
-/* remove_race: one creator, one remover, one UUID, N rounds. */
-#define ROUNDS 100
+/*
+ * remove_race: pairs of threads, a creator and a remover, each pair with its own
+ * UUID, N rounds each; the creators alternate the two types. The remover retries
+ * until the device it meets is gone; a device that exists but has no remove file for
+ * 5 s is stuck. VFIO_RS_MDEV_RACE_ROUNDS and VFIO_RS_MDEV_RACE_PAIRS change the
+ * defaults of remove_race (100 rounds, one pair); remove_race_long runs 10,000 rounds
+ * in all (VFIO_RS_MDEV_RACE_LONG_ROUNDS) over four pairs, and only when
+ * VFIO_RS_MDEV_RACE_LONG=1 (make mdev-race).
+ */
+#define RACE_PAIRS_MAX 16
 
 struct race {
+	char uuid[40];
+	int pair, rounds;
+	atomic_int *stop;	/* shared by all pairs */
 	atomic_int round;	/* the creator's round, once created */
 	atomic_int done;	/* the remover's round, once removed */
-	atomic_int stop;
-	int eagain, stuck, enoent;
+	int eagain, stuck, enoent, created, create_err;
 };
 
 static void *remover(void *arg)
@@ -382,16 +393,16 @@ static void *remover(void *arg)
 	struct race *r = arg;
 	int round;
 
-	for (round = 1; round <= ROUNDS && !atomic_load(&r->stop); round++) {
+	for (round = 1; round <= r->rounds && !atomic_load(r->stop); round++) {
 		struct timespec t0, t;
 		int ret;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (;;) {
-			if (atomic_load(&r->stop))
+			if (atomic_load(r->stop))
 				return NULL;
-			ret = remove_dev(U1, "1");
-			if (!ret && !exists(U1))
+			ret = remove_dev(r->uuid, "1");
+			if (!ret && !exists(r->uuid))
 				break;
 			if (ret == -EAGAIN)
 				r->eagain++;
@@ -403,12 +414,12 @@ static void *remover(void *arg)
 				 * good (upstream's remove_store removed the file and
 				 * then refused with EAGAIN).
 				 */
-				if (!exists(U1))
+				if (!exists(r->uuid))
 					break;
 				clock_gettime(CLOCK_MONOTONIC, &t);
 				if (t.tv_sec - t0.tv_sec > 5) {
 					r->stuck++;
-					atomic_store(&r->stop, 1);
+					atomic_store(r->stop, 1);
 					return NULL;
 				}
 				r->enoent++;
@@ -419,39 +430,108 @@ static void *remover(void *arg)
 	return NULL;
 }
 
+static void *creator(void *arg)
+{
+	struct race *r = arg;
+	int round;
+
+	for (round = 1; round <= r->rounds && !atomic_load(r->stop); round++) {
+		/* Alternate the types: the UUID is one name across them. */
+		int ret = create((round + r->pair) & 1 ? T1 : T2, r->uuid);
+
+		if (ret) {
+			r->create_err = ret;
+			atomic_store(r->stop, 1);
+			break;
+		}
+		atomic_store(&r->round, round);
+		while (atomic_load(&r->done) != round && !atomic_load(r->stop))
+			usleep(100);
+		r->created = round;
+		/* Progress of the long runs, for their timing. */
+		if (!(round % 500)) {
+			printf("# pair %d: %d rounds, %d EAGAIN\n", r->pair, round, r->eagain);
+			fflush(stdout);
+		}
+	}
+	return NULL;
+}
+
+/* The positive integer in environment variable name, or def. */
+static int env_int(const char *name, int def)
+{
+	const char *v = getenv(name);
+	int n = v ? atoi(v) : 0;
+
+	return n > 0 ? n : def;
+}
+
+static void run_race(struct __test_metadata *_metadata, int pairs, int rounds)
+{
+	static struct race r[RACE_PAIRS_MAX];
+	pthread_t tc[RACE_PAIRS_MAX], tr[RACE_PAIRS_MAX];
+	int p, created = 0, eagain = 0, stuck = 0, enoent = 0;
+	atomic_int stop = 0;
+	struct timespec t0, t1;
+
+	ASSERT_GE(RACE_PAIRS_MAX, pairs);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (p = 0; p < pairs; p++) {
+		memset(&r[p], 0, sizeof(r[p]));
+		snprintf(r[p].uuid, sizeof(r[p].uuid), "83b8f4f2-509f-382f-3c1e-e6bfe0fa60%02d", p);
+		r[p].pair = p;
+		r[p].rounds = rounds;
+		r[p].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&tr[p], NULL, remover, &r[p]));
+		ASSERT_EQ(0, pthread_create(&tc[p], NULL, creator, &r[p]));
+	}
+	/* A pair ends after its last round, or when any thread has set stop. */
+	for (p = 0; p < pairs; p++) {
+		pthread_join(tc[p], NULL);
+		pthread_join(tr[p], NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (p = 0; p < pairs; p++) {
+		EXPECT_EQ(0, r[p].create_err) TH_LOG("pair %d, round %d", p, r[p].created + 1);
+		/* No device may be left without its remove file. */
+		if (exists(r[p].uuid)) {
+			char path[PATH_MAX];
+
+			snprintf(path, sizeof(path), BUS_DEV "%s/remove", r[p].uuid);
+			EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s has no remove file", r[p].uuid);
+		}
+		created += r[p].created;
+		eagain += r[p].eagain;
+		stuck += r[p].stuck;
+		enoent += r[p].enoent;
+	}
+	TH_LOG("%d pairs: %d rounds in %ld ms, %d EAGAIN, %d ENOENT retries, %d stuck", pairs,
+	       created, (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000,
+	       eagain, enoent, stuck);
+	EXPECT_EQ(0, stuck);
+	EXPECT_EQ(pairs * rounds, created);
+	/* A race that never met a device being created proved nothing. */
+	EXPECT_LT(0, eagain);
+	if (!stuck) {
+		EXPECT_EQ(0, bus_count());
+		EXPECT_EQ(12, avail(T2));
+	}
+}
+
 /* TCG guests are slow: the harness's default 30 s is not enough for 100 rounds. */
 TEST_F_TIMEOUT(mdev, remove_race, 240)
 {
-	struct race r = { 0 };
-	pthread_t t;
-	int round;
+	run_race(_metadata, env_int("VFIO_RS_MDEV_RACE_PAIRS", 1),
+		 env_int("VFIO_RS_MDEV_RACE_ROUNDS", 100));
+}
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, remover, &r));
-	for (round = 1; round <= ROUNDS && !atomic_load(&r.stop); round++) {
-		/* Alternate the types: the UUID is one name across them. */
-		int ret = create(round & 1 ? T1 : T2, U1);
+TEST_F_TIMEOUT(mdev, remove_race_long, 3600)
+{
+	int pairs = 4;
 
-		if (ret) {
-			EXPECT_EQ(0, ret) TH_LOG("round %d", round);
-			atomic_store(&r.stop, 1);
-			break;
-		}
-		atomic_store(&r.round, round);
-		while (atomic_load(&r.done) != round && !atomic_load(&r.stop))
-			usleep(100);
-	}
-	atomic_store(&r.stop, 1);
-	pthread_join(t, NULL);
-	TH_LOG("%d rounds, %d EAGAIN, %d stuck", round - 1, r.eagain, r.stuck);
-	/* No device may be left without its remove file. */
-	EXPECT_EQ(0, r.stuck);
-	if (exists(U1))
-		EXPECT_EQ(0, access(BUS_DEV U1 "/remove", F_OK));
-	EXPECT_EQ(ROUNDS, round - 1);
-	/* A race that never met a device being created proved nothing. */
-	EXPECT_LT(0, r.eagain);
-	if (!r.stuck)
-		EXPECT_EQ(12, avail(T2));
+	if (!getenv("VFIO_RS_MDEV_RACE_LONG") || strcmp(getenv("VFIO_RS_MDEV_RACE_LONG"), "1"))
+		SKIP(return, "the long race runs with VFIO_RS_MDEV_RACE_LONG=1 (make mdev-race)");
+	run_race(_metadata, pairs, env_int("VFIO_RS_MDEV_RACE_LONG_ROUNDS", 10000) / pairs);
 }
 
 TEST_HARNESS_MAIN

@@ -9,9 +9,21 @@
  * on remove: at once when closed, after the last close when open; a migration
  * data fd kept past the device's close and removal pins the module and reads
  * ENODEV.
+ *
+ * Unregistering while user space holds the device (vfio_unregister_group_dev):
+ * mtty has no ->request op and no REQ interrupt (SET_IRQS on VFIO_PCI_REQ_IRQ_INDEX
+ * is ENOTTY, its IRQ info EINVAL), so the core can ask no one to let go: a sysfs
+ * `remove` (with a group-path device fd open) and an `rmmod mtty` (with an unbound
+ * cdev fd open) block, without signalling anything, until the fd is closed, and
+ * complete promptly after. The device stays usable through the open fd meanwhile,
+ * while it can no longer be found (GET_DEVICE_FD, the cdev node).
  */
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <linux/iommufd.h>
 
 #include "vfio_rs_test.h"
@@ -21,6 +33,10 @@
 #define MDEV "/sys/bus/mdev/devices/" UUID
 #define CREATE "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create"
 #define MTTY_ID 0x32534348u /* vendor 0x4348, device 0x3253 */
+#define AVAIL2 "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/available_instances"
+/* How long a blocked removal must stay blocked, and the most it may take once released. */
+#define BLOCKED_MS 2000
+#define PROMPT_MS 5000
 
 static int mdev_group(void)
 {
@@ -74,10 +90,12 @@ FIXTURE_SETUP(mtty)
 
 FIXTURE_TEARDOWN(mtty)
 {
-	if (self->created)
+	/* (The unregister cases remove it themselves.) */
+	if (self->created && !access(MDEV, F_OK))
 		EXPECT_EQ(0, vfio_rs_sysfs_write(MDEV "/remove", "1"));
 	EXPECT_NE(0, access(MDEV, F_OK));
-	vfio_rs_sh("rmmod mtty mdev");
+	/* (rmmod_waits_for_cdev_fd unloaded mtty already.) */
+	vfio_rs_sh("[ ! -d /sys/module/mtty ] || rmmod mtty; rmmod mdev");
 }
 
 TEST_F(mtty, group_and_type1)
@@ -244,6 +262,221 @@ TEST_F(mtty, remove_waits_for_close)
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, ret);
 	self->created = 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static long avail2(void)
+{
+	char buf[32] = "";
+	int fd = open(AVAIL2, O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	return buf[0] ? strtol(buf, NULL, 10) : -1;
+}
+
+/*
+ * The children below first close every inherited descriptor but stdio: a copy of the
+ * device fd in the child would keep the device in use and the removal waiting forever.
+ */
+static void close_inherited(void)
+{
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+}
+
+/* A child that removes the device through sysfs: exits 0, or with the errno of the write. */
+static pid_t child_remove(void)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		close_inherited();
+		_exit(-vfio_rs_sysfs_write(MDEV "/remove", "1"));
+	}
+	return pid;
+}
+
+/* A child that runs a shell command and exits with its status. */
+static pid_t child_sh(const char *cmd)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		close_inherited();
+		_exit(vfio_rs_sh(cmd) & 0xff);
+	}
+	return pid;
+}
+
+/* Waits up to ms for pid: its exit status, or -1 if it is still running. */
+static int wait_child(pid_t pid, long ms)
+{
+	long end = now_ms() + ms;
+	int status;
+
+	do {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (r < 0)
+			return -2;
+		usleep(20000);
+	} while (now_ms() < end);
+	return -1;
+}
+
+/*
+ * What user space can learn about mtty's REQ interrupt (after GET_INFO, which mtty
+ * needs before it validates IRQ indexes): nothing to register. Returns the eventfd
+ * offered, to check later that nothing signalled it.
+ */
+static int offer_req_eventfd(struct __test_metadata *_metadata, int fd)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = VFIO_PCI_REQ_IRQ_INDEX };
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} req = {
+		.set = { .argsz = sizeof(req),
+			 .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			 .index = VFIO_PCI_REQ_IRQ_INDEX, .start = 0, .count = 1 },
+	};
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	EXPECT_GE(efd, 0);
+	EXPECT_EQ(0, vfio_rs_ioctl(fd, VFIO_DEVICE_GET_INFO, (unsigned long)&info));
+	EXPECT_EQ(VFIO_PCI_NUM_IRQS, info.num_irqs);
+	EXPECT_EQ(-EINVAL, vfio_rs_ioctl(fd, VFIO_DEVICE_GET_IRQ_INFO, (unsigned long)&irq));
+	req.fd = efd;
+	EXPECT_EQ(-ENOTTY, vfio_rs_ioctl(fd, VFIO_DEVICE_SET_IRQS, (unsigned long)&req));
+	return efd;
+}
+
+/* The eventfd's count, 0 if it was never signalled. */
+static uint64_t eventfd_count(int efd)
+{
+	uint64_t n = 0;
+
+	return read(efd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+}
+
+/*
+ * remove_waits_for_group_fd: `remove` blocks while a device fd from the group is
+ * open (and `rmmod mtty` is refused meanwhile: the open device holds its driver's
+ * module); closing the fd lets it finish.
+ */
+TEST_F_TIMEOUT(mtty, remove_waits_for_group_fd, 60)
+{
+	struct vfio_region_info reg = { .argsz = sizeof(reg),
+					.index = VFIO_PCI_CONFIG_REGION_INDEX };
+	int container, group, fd, efd, id = mdev_group(), status;
+	char path[32], cdev[64];
+	unsigned int vid = 0;
+	long t;
+	pid_t pid;
+
+	ASSERT_GE(id, 0);
+	ASSERT_EQ(0, mdev_cdev(cdev, sizeof(cdev)));
+	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
+	group = open(path, O_RDWR);
+	ASSERT_GE(group, 0);
+	container = open(VFIO_CONTAINER_PATH, O_RDWR);
+	ASSERT_GE(container, 0);
+	ASSERT_EQ(0, vfio_rs_ioctl(group, VFIO_GROUP_SET_CONTAINER, (unsigned long)&container));
+	ASSERT_EQ(0, vfio_rs_ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	fd = vfio_rs_ioctl(group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)UUID);
+	ASSERT_GE(fd, 0);
+	efd = offer_req_eventfd(_metadata, fd);
+	ASSERT_EQ(0, vfio_rs_ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, (unsigned long)&reg));
+	EXPECT_EQ(11, avail2());
+	EXPECT_NE(0, vfio_rs_sh("rmmod mtty 2>/dev/null"));
+
+	pid = child_remove();
+	ASSERT_GT(pid, 0);
+	status = wait_child(pid, BLOCKED_MS);
+	EXPECT_EQ(-1, status) TH_LOG("remove returned (%d) with the device fd open", status);
+	if (status == -1) {
+		/* Unregistering has begun: the device can no longer be found... */
+		EXPECT_EQ(-ENODEV, vfio_rs_ioctl(group, VFIO_GROUP_GET_DEVICE_FD,
+						 (unsigned long)UUID));
+		EXPECT_NE(0, access(cdev, F_OK));
+		EXPECT_NE(0, access(MDEV, F_OK));
+		/* ...but the open fd still reaches it, and its ports are still taken. */
+		EXPECT_EQ(4, pread(fd, &vid, 4, reg.offset));
+		EXPECT_EQ(MTTY_ID, vid);
+		EXPECT_EQ(11, avail2());
+	}
+	EXPECT_EQ(0, eventfd_count(efd));
+	t = now_ms();
+	close(fd);
+	status = wait_child(pid, PROMPT_MS);
+	EXPECT_EQ(0, status) TH_LOG("remove: %d after the fd closed", status);
+	TH_LOG("remove finished %ld ms after the fd closed", now_ms() - t);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	EXPECT_NE(0, access(MDEV, F_OK));
+	EXPECT_EQ(12, avail2());
+	EXPECT_EQ(0, eventfd_count(efd));
+	close(efd);
+	close(group);
+	close(container);
+}
+
+/*
+ * rmmod_waits_for_cdev_fd: an open (unbound) cdev fd holds the registration, not the
+ * module: `rmmod mtty` starts, unregisters the parent and blocks in the device's
+ * removal until the fd is closed.
+ */
+TEST_F_TIMEOUT(mtty, rmmod_waits_for_cdev_fd, 60)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	int fd, status;
+	char cdev[64];
+	long t;
+	pid_t pid;
+
+	ASSERT_EQ(0, mdev_cdev(cdev, sizeof(cdev)));
+	fd = open(cdev, O_RDWR);
+	ASSERT_GE(fd, 0);
+	pid = child_sh("rmmod mtty");
+	ASSERT_GT(pid, 0);
+	status = wait_child(pid, BLOCKED_MS);
+	EXPECT_EQ(-1, status) TH_LOG("rmmod returned (%d) with the cdev open", status);
+	if (status == -1) {
+		EXPECT_EQ(0, access("/sys/module/mtty", F_OK));
+		EXPECT_NE(0, access(MDEV, F_OK));
+		EXPECT_NE(0, access(cdev, F_OK));
+		/* Unbound: the fd refuses device ioctls, as before the removal began. */
+		EXPECT_EQ(-EINVAL, vfio_rs_ioctl(fd, VFIO_DEVICE_GET_INFO, (unsigned long)&info));
+	}
+	t = now_ms();
+	close(fd);
+	status = wait_child(pid, PROMPT_MS);
+	EXPECT_EQ(0, status) TH_LOG("rmmod: %d after the fd closed", status);
+	TH_LOG("rmmod finished %ld ms after the fd closed", now_ms() - t);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	EXPECT_NE(0, access("/sys/module/mtty", F_OK));
+	EXPECT_NE(0, access(MDEV, F_OK));
 }
 
 TEST_HARNESS_MAIN
