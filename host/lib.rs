@@ -42,3 +42,7 @@ pub mod guid;
 /// The pure rules of `mdev.ko` (`drivers/vfio/mdev/rules.rs`).
 #[path = "../drivers/vfio/mdev/rules.rs"]
 pub mod mdev_rules;
+
+/// vfio-pci's `ids=` parameter and denylist (`drivers/vfio/pci/ids.rs`).
+#[path = "../drivers/vfio/pci/ids.rs"]
+pub mod pci_ids;
