@@ -33,8 +33,8 @@ pub use self::device::{
 };
 pub use self::driver::{
     ChannelState,
-    Driver,
     DataRef,
+    Driver,
     DrvDataSlot,
     ErsResult,
     Installed,

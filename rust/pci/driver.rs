@@ -179,6 +179,9 @@ pub enum ErsResult {
     Recovered = bindings::pci_ers_result_PCI_ERS_RESULT_RECOVERED,
 }
 
+/// An invariant lifetime: ties a value to one `probe` call.
+type Brand<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
+
 /// Where `probe` installs the driver data of the device being bound (its drvdata).
 ///
 /// # Invariants
@@ -187,7 +190,8 @@ pub enum ErsResult {
 /// `T::Data == D`, during that call (`'a`), and its drvdata is NULL.
 pub struct DrvDataSlot<'a, D: ForeignOwnable> {
     dev: *mut bindings::device,
-    _brand: PhantomData<(fn(&'a ()) -> &'a (), D)>,
+    _brand: Brand<'a>,
+    _data: PhantomData<D>,
 }
 
 impl<'a, D: ForeignOwnable> DrvDataSlot<'a, D> {
@@ -202,6 +206,7 @@ impl<'a, D: ForeignOwnable> DrvDataSlot<'a, D> {
         Installed {
             ptr,
             _brand: PhantomData,
+            _data: PhantomData,
         }
     }
 }
@@ -214,7 +219,8 @@ impl<'a, D: ForeignOwnable> DrvDataSlot<'a, D> {
 /// abstraction takes it back after `probe` returns, on failure, or after `remove`).
 pub struct Installed<'a, D: ForeignOwnable> {
     ptr: *mut c_void,
-    _brand: PhantomData<(fn(&'a ()) -> &'a (), D)>,
+    _brand: Brand<'a>,
+    _data: PhantomData<D>,
 }
 
 impl<D: ForeignOwnable> Installed<'_, D> {
@@ -272,7 +278,8 @@ impl<T: Driver> Registration<T> {
         ..pin_init::zeroed()
     };
 
-    const HAS_ERR_HANDLER: bool = T::HAS_ERROR_DETECTED || T::HAS_RESET_PREPARE || T::HAS_RESET_DONE;
+    const HAS_ERR_HANDLER: bool =
+        T::HAS_ERROR_DETECTED || T::HAS_RESET_PREPARE || T::HAS_RESET_DONE;
 
     /// Registers the driver, owned by `T`'s module; the PCI core probes the devices it
     /// matches before this returns.
@@ -381,6 +388,7 @@ impl<T: Driver> Registration<T> {
             // SAFETY: `pdev` is valid for the call.
             dev: unsafe { &raw mut (*pdev).dev },
             _brand: PhantomData,
+            _data: PhantomData,
         };
         match T::probe(dev, id, slot) {
             Ok(_installed) => 0,

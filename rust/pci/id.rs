@@ -101,8 +101,7 @@ impl DeviceId {
     /// `driver_data` of the matched entry: 0 for a table entry, what `pci_add_dynid` or
     /// `new_id` gave for a dynamic id.
     pub const fn driver_data(&self) -> usize {
-        // CAST: `kernel_ulong_t` is `unsigned long`, the width of `usize` in the kernel.
-        self.0.driver_data as usize
+        self.0.driver_data
     }
 
     /// The id the PCI core passes to `probe`.

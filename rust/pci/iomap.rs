@@ -73,8 +73,8 @@ impl IoMap {
         self.bar
     }
 
-    /// The mapping's length in bytes (the BAR's).
-    pub fn len(&self) -> usize {
+    /// The mapping's size in bytes (the BAR's).
+    pub fn size(&self) -> usize {
         self.len
     }
 
