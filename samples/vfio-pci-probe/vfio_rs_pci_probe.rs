@@ -6,9 +6,12 @@
 //! by a dynamic id with `dynid=1` (`pci_add_dynid`).
 //!
 //! Its probe reads the vendor and device ids with `pci_user_read_config_word`, enables the
-//! device, maps BAR0 and reads its first dword, then installs its data as drvdata and checks
-//! that C's `dev_get_drvdata()` returns it, before returning (as vfio-pci's probe needs);
-//! remove checks it again. With `fail_probe=1`, probe fails after installing its data, which
+//! device, maps every BAR (memory and I/O ports), then installs its data as drvdata and checks
+//! that C's `dev_get_drvdata()` returns it, before returning (as vfio-pci's probe needs); it
+//! reads BAR0's first dword and, on devices it knows, checks accesses of each width: on the
+//! edu, 4-byte write/read of its liveness register and 8-byte write/read of its DMA source
+//! register; on an Intel NIC's I/O BAR (the igb), the IOADDR/IODATA window (1-, 2- and 4-byte
+//! port accesses) against the same register read through BAR0. Remove checks drvdata again. With `fail_probe=1`, probe fails after installing its data, which
 //! the abstraction must drop. Everything is counted in debugfs, `vfio-rs-pci-probe/report`
 //! (`tools/testing/selftests/vfio/vfio_pci_probe_test.c` reads it), and logged.
 
@@ -68,6 +71,10 @@ module! {
 /// The edu device's ids.
 const EDU_VENDOR: u32 = 0x1234;
 const EDU_DEVICE: u32 = 0x11e8;
+/// Intel: its NICs' I/O BAR is an IOADDR (offset 0) / IODATA (offset 4) window on BAR0.
+const INTEL_VENDOR: u16 = 0x8086;
+/// The register read through the window and directly: the NIC's STATUS.
+const NIC_STATUS: u32 = 8;
 
 /// vfio-pci's id table, without its `MODULE_DEVICE_TABLE`: the `vfio_pci:v*d*sv*sd*bc*sc*i*`
 /// alias modpost would give the module (as `pci_device_table!` does for vfio-pci) is vfio-pci's.
@@ -95,8 +102,14 @@ struct Report {
     /// `PCI_COMMAND` after enabling, and BAR0's first dword.
     command: AtomicU32,
     bar0: AtomicU32,
-    /// 1: BAR0 is I/O ports.
-    bar0_io: AtomicU32,
+    /// The BARs mapped, and those of them that are I/O ports (bit `n`: BAR `n`).
+    bars: AtomicU32,
+    io_bars: AtomicU32,
+    /// edu: 4-byte write and read (liveness register), 8-byte write and read (DMA source).
+    rw32: AtomicU32,
+    rw64: AtomicU32,
+    /// Intel NIC: STATUS through the I/O window equals STATUS through BAR0.
+    io_window: AtomicU32,
     /// The last probe error (0: none).
     error: AtomicI32,
 }
@@ -112,7 +125,11 @@ static REPORT: Report = Report {
     device: AtomicU32::new(0),
     command: AtomicU32::new(0),
     bar0: AtomicU32::new(0),
-    bar0_io: AtomicU32::new(0),
+    bars: AtomicU32::new(0),
+    io_bars: AtomicU32::new(0),
+    rw32: AtomicU32::new(UNCHECKED),
+    rw64: AtomicU32::new(UNCHECKED),
+    io_window: AtomicU32::new(UNCHECKED),
     error: AtomicI32::new(0),
 };
 
@@ -126,7 +143,8 @@ impl fmt::Debug for Report {
         writeln!(
             f,
             "probes={} removes={} drops={} probe_drvdata={} remove_drvdata={} override_only={} \
-             vendor={:#06x} device={:#06x} command={:#06x} bar0={:#010x} bar0_io={} error={}",
+             vendor={:#06x} device={:#06x} command={:#06x} bar0={:#010x} bars={:#x} io_bars={:#x} \
+             rw32={} rw64={} io_window={} error={}",
             self.probes.load(Ordering::Relaxed),
             self.removes.load(Ordering::Relaxed),
             self.drops.load(Ordering::Relaxed),
@@ -137,7 +155,11 @@ impl fmt::Debug for Report {
             self.device.load(Ordering::Relaxed),
             self.command.load(Ordering::Relaxed),
             self.bar0.load(Ordering::Relaxed),
-            self.bar0_io.load(Ordering::Relaxed),
+            self.bars.load(Ordering::Relaxed),
+            self.io_bars.load(Ordering::Relaxed),
+            check(&self.rw32),
+            check(&self.rw64),
+            check(&self.io_window),
             self.error.load(Ordering::Relaxed),
         )
     }
@@ -145,8 +167,24 @@ impl fmt::Debug for Report {
 
 /// The driver data of a bound device: what must be undone at unbind, in drop order.
 struct ProbeData {
-    bar0: IoMap,
+    /// Every BAR, in index order.
+    bars: KVec<IoMap>,
     _enabled: Enabled,
+}
+
+impl ProbeData {
+    fn bar(&self, bar: u32) -> Option<&IoMap> {
+        self.bars.iter().find(|m| m.bar() == bar)
+    }
+}
+
+/// A check's report value.
+fn outcome(ok: bool) -> u32 {
+    if ok {
+        OK
+    } else {
+        BAD
+    }
 }
 
 impl Drop for ProbeData {
@@ -170,17 +208,56 @@ impl ProbeDriver {
         let enabled = dev.enable()?;
         let command = dev.user_read_config_word(4)?;
         REPORT.command.store(command.into(), Ordering::Relaxed);
-        let bar0 = IoMap::new(dev, 0, c"vfio-rs-pci-probe")?;
-        REPORT
-            .bar0_io
-            .store(u32::from(bar0.is_io()), Ordering::Relaxed);
+        let mut bars = KVec::new();
+        for bar in 0..6 {
+            // BARs not implemented (or the upper half of a 64-bit one) have no resource.
+            if dev.resource_len(bar)? == 0 {
+                continue;
+            }
+            let map = IoMap::new(dev, bar, c"vfio-rs-pci-probe")?;
+            REPORT.bars.fetch_or(1 << bar, Ordering::Relaxed);
+            if map.is_io() {
+                REPORT.io_bars.fetch_or(1 << bar, Ordering::Relaxed);
+            }
+            bars.push(map, GFP_KERNEL)?;
+        }
         Ok(KBox::new(
             ProbeData {
-                bar0,
+                bars,
                 _enabled: enabled,
             },
             GFP_KERNEL,
         )?)
+    }
+
+    /// The access checks of the devices the driver knows.
+    fn check_access(vendor: u16, device: u16, data: &ProbeData) -> Result {
+        let Some(bar0) = data.bar(0) else {
+            return Ok(());
+        };
+        REPORT.bar0.store(bar0.read32(0)?, Ordering::Relaxed);
+        if u32::from(vendor) == EDU_VENDOR && u32::from(device) == EDU_DEVICE {
+            // The liveness register reads back the complement of what was written.
+            bar0.write32(0x1234_5678, 4)?;
+            let ok = bar0.read32(4)? == !0x1234_5678;
+            REPORT.rw32.store(outcome(ok), Ordering::Relaxed);
+            // The DMA source address is a plain 64-bit register while no DMA runs.
+            let pattern = 0x1122_3344_5566_7788;
+            bar0.write64(pattern, 0x80)?;
+            let ok = bar0.read64(0x80)? == pattern;
+            bar0.write64(0, 0x80)?;
+            REPORT.rw64.store(outcome(ok), Ordering::Relaxed);
+        }
+        if vendor == INTEL_VENDOR {
+            if let Some(io) = data.bars.iter().find(|m| m.is_io() && m.size() >= 8) {
+                io.write32(NIC_STATUS, 0)?;
+                let ok = io.read8(0)? == 8
+                    && io.read16(0)? == 8
+                    && io.read32(4)? == bar0.read32(NIC_STATUS as usize)?;
+                REPORT.io_window.store(outcome(ok), Ordering::Relaxed);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -207,15 +284,16 @@ impl Driver for ProbeDriver {
         REPORT
             .probe_drvdata
             .store(if same { OK } else { BAD }, Ordering::Relaxed);
-        let bar0 = data.bar0.read32(0)?;
-        REPORT.bar0.store(bar0, Ordering::Relaxed);
+        Self::check_access(dev.vendor_id().as_raw(), dev.device_id(), data)?;
         dev_info!(
             dev.as_ref(),
-            "probe: {:04x}:{:04x} drvdata {} bar0[0]={:#010x}\n",
+            "probe: {:04x}:{:04x} drvdata {} bars={:#x} (io {:#x}) bar0[0]={:#010x}\n",
             REPORT.vendor.load(Ordering::Relaxed),
             REPORT.device.load(Ordering::Relaxed),
             if same { "installed" } else { "MISMATCH" },
-            bar0
+            REPORT.bars.load(Ordering::Relaxed),
+            REPORT.io_bars.load(Ordering::Relaxed),
+            REPORT.bar0.load(Ordering::Relaxed),
         );
         if module_parameters::fail_probe.value() {
             REPORT.error.store(EBUSY.to_errno(), Ordering::Relaxed);

@@ -7,10 +7,12 @@
  * only through driver_override, or through a dynamic id (pci_add_dynid); its
  * probe installs drvdata before returning and checks that C's dev_get_drvdata()
  * returns it (as vfio_pci_core_register_device does), reads the ids with
- * pci_user_read_config_word, enables the device and reads BAR0's first dword
- * (edu's identification register, 0x010000ed); remove checks drvdata again; a
- * probe failing after installing drvdata must drop the data. The driver reports
- * in debugfs, vfio-rs-pci-probe/report.
+ * pci_user_read_config_word, enables the device, maps every BAR and reads BAR0's
+ * first dword (edu's identification register, 0x010000ed), writes and reads
+ * back edu registers 4 and 8 bytes wide; remove checks drvdata again; a probe
+ * failing after installing drvdata must drop the data. On the igb, the I/O BAR
+ * (port I/O through pci_iomap) must show the NIC's STATUS register as BAR0 does.
+ * The driver reports in debugfs, vfio-rs-pci-probe/report.
  *
  * Only the library module (vfio_rs_kernel_ext.ko) is needed, which every --impl
  * loads, so the results are the same on both implementations.
@@ -23,6 +25,8 @@
 
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8
+#define IGB_VENDOR 0x8086
+#define IGB_DEVICE 0x10c9
 #define DRIVER "vfio-rs-pci-probe"
 #define REPORT "/sys/kernel/debug/vfio-rs-pci-probe/report"
 
@@ -146,7 +150,11 @@ TEST_F(probe, override_binds_with_drvdata_in_probe)
 	ASSERT_REPORT("vendor", "0x1234");
 	ASSERT_REPORT("device", "0x11e8");
 	ASSERT_REPORT("bar0", "0x010000ed");
-	ASSERT_REPORT("bar0_io", "0");
+	ASSERT_REPORT("bars", "0x1");
+	ASSERT_REPORT("io_bars", "0x0");
+	ASSERT_REPORT("rw32", "ok");
+	ASSERT_REPORT("rw64", "ok");
+	ASSERT_REPORT("io_window", "none");
 	ASSERT_REPORT("error", "0");
 	{
 		char v[64] = "";
@@ -213,6 +221,66 @@ TEST_F(probe, failed_probe_drops_drvdata)
 	ASSERT_REPORT("error", "-16");
 	ASSERT_REPORT("removes", "0");
 	ASSERT_REPORT("drops", "1");
+}
+
+/* Reads a sysfs file's first line into buf (newline dropped; "" if unreadable). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * The igb, which other tests use: its driver and driver_override are put back as
+ * they were.
+ */
+TEST(io_bar_on_igb)
+{
+	char bdf[32], drv[64], orig_drv[64], orig_override[64], path[PATH_MAX];
+	int ret;
+
+	if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, bdf, sizeof(bdf)))
+		SKIP(return, "no igb in this guest");
+	bound_driver(bdf, orig_drv, sizeof(orig_drv));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	read_line(path, orig_override, sizeof(orig_override));
+	if (!strcmp(orig_override, "(null)"))
+		orig_override[0] = 0;
+	ASSERT_EQ(0, load_probe_driver(""));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	vfio_rs_sysfs_write(path, bdf);
+	ret = bind_by_override(bdf);
+	bound_driver(bdf, drv, sizeof(drv));
+	/* Report first, restore, then judge: the igb goes back whatever the outcome. */
+	{
+		char window[16] = "", io_bars[16] = "", probe_drvdata[16] = "";
+
+		report_get("io_window", window, sizeof(window));
+		report_get("io_bars", io_bars, sizeof(io_bars));
+		report_get("probe_drvdata", probe_drvdata, sizeof(probe_drvdata));
+		vfio_rs_unbind(bdf);
+		EXPECT_EQ(0, vfio_rs_sh("rmmod vfio_rs_pci_probe"));
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+		vfio_rs_sysfs_write(path, orig_override[0] ? orig_override : "\n");
+		if (orig_drv[0]) {
+			snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", orig_drv);
+			EXPECT_EQ(0, vfio_rs_sysfs_write(path, bdf));
+		}
+		ASSERT_EQ(0, ret);
+		ASSERT_STREQ(DRIVER, drv);
+		ASSERT_STREQ("ok", probe_drvdata);
+		ASSERT_STRNE("0x0", io_bars) TH_LOG("the igb has an I/O BAR");
+		ASSERT_STREQ("ok", window);
+	}
+	bound_driver(bdf, drv, sizeof(drv));
+	ASSERT_STREQ(orig_drv, drv);
 }
 
 TEST_HARNESS_MAIN
