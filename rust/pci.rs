@@ -25,10 +25,12 @@ pub mod id;
 pub mod iomap;
 
 pub use self::device::{
+    as_bound,
     DeviceExt,
     Enabled,
     PowerState,
     Regions,
+    ResourceFlags,
     SavedState, //
 };
 pub use self::driver::{

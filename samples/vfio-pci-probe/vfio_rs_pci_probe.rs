@@ -11,7 +11,11 @@
 //! reads BAR0's first dword and, on devices it knows, checks accesses of each width: on the
 //! edu, 4-byte write/read of its liveness register and 8-byte write/read of its DMA source
 //! register; on an Intel NIC's I/O BAR (the igb), the IOADDR/IODATA window (1-, 2- and 4-byte
-//! port accesses) against the same register read through BAR0. Remove checks drvdata again. With `fail_probe=1`, probe fails after installing its data, which
+//! port accesses) against the same register read through BAR0. It also toggles INTx
+//! disable, saves, changes and restores config space (`pci_save_state`,
+//! `pci_store_saved_state`, `pci_restore_state`, `pci_load_and_free_saved_state`), and counts
+//! the error handlers' `reset_prepare`/`reset_done` around a reset through sysfs. Remove
+//! checks drvdata again. With `fail_probe=1`, probe fails after installing its data, which
 //! the abstraction must drop. Everything is counted in debugfs, `vfio-rs-pci-probe/report`
 //! (`tools/testing/selftests/vfio/vfio_pci_probe_test.c` reads it), and logged.
 
@@ -46,6 +50,7 @@ use kernel_ext::pci::{
     ErsResult,
     Installed,
     IoMap,
+    PowerState,
     Registration,
     ANY_ID, //
 };
@@ -110,6 +115,22 @@ struct Report {
     rw64: AtomicU32,
     /// Intel NIC: STATUS through the I/O window equals STATUS through BAR0.
     io_window: AtomicU32,
+    /// `pci_intx` off/on seen in `PCI_COMMAND`, and no INTx pending to mask.
+    intx: AtomicU32,
+    /// A config change undone by `pci_restore_state`, twice (saved, then stored and loaded).
+    state: AtomicU32,
+    /// `pci_set_power_state(D0)`.
+    power: AtomicU32,
+    /// `pci_probe_reset_slot`/`_bus` results (0 or -errno): informational.
+    reset_slot: AtomicI32,
+    reset_bus: AtomicI32,
+    /// `pci_try_reset_function` from probe: `-EAGAIN` (probe holds the device lock) on a
+    /// resettable device, `-ENOTTY` on one without a reset method.
+    try_reset: AtomicI32,
+    /// `reset_prepare`/`reset_done` calls, and drvdata as C sees it in them.
+    reset_prepares: AtomicU32,
+    reset_dones: AtomicU32,
+    reset_drvdata: AtomicU32,
     /// The last probe error (0: none).
     error: AtomicI32,
 }
@@ -130,6 +151,15 @@ static REPORT: Report = Report {
     rw32: AtomicU32::new(UNCHECKED),
     rw64: AtomicU32::new(UNCHECKED),
     io_window: AtomicU32::new(UNCHECKED),
+    intx: AtomicU32::new(UNCHECKED),
+    state: AtomicU32::new(UNCHECKED),
+    power: AtomicU32::new(UNCHECKED),
+    reset_slot: AtomicI32::new(0),
+    reset_bus: AtomicI32::new(0),
+    try_reset: AtomicI32::new(0),
+    reset_prepares: AtomicU32::new(0),
+    reset_dones: AtomicU32::new(0),
+    reset_drvdata: AtomicU32::new(UNCHECKED),
     error: AtomicI32::new(0),
 };
 
@@ -144,7 +174,8 @@ impl fmt::Debug for Report {
             f,
             "probes={} removes={} drops={} probe_drvdata={} remove_drvdata={} override_only={} \
              vendor={:#06x} device={:#06x} command={:#06x} bar0={:#010x} bars={:#x} io_bars={:#x} \
-             rw32={} rw64={} io_window={} error={}",
+             rw32={} rw64={} io_window={} intx={} state={} power={} reset_slot={} reset_bus={} \
+             try_reset={} reset_prepares={} reset_dones={} reset_drvdata={} error={}",
             self.probes.load(Ordering::Relaxed),
             self.removes.load(Ordering::Relaxed),
             self.drops.load(Ordering::Relaxed),
@@ -160,6 +191,15 @@ impl fmt::Debug for Report {
             check(&self.rw32),
             check(&self.rw64),
             check(&self.io_window),
+            check(&self.intx),
+            check(&self.state),
+            check(&self.power),
+            self.reset_slot.load(Ordering::Relaxed),
+            self.reset_bus.load(Ordering::Relaxed),
+            self.try_reset.load(Ordering::Relaxed),
+            self.reset_prepares.load(Ordering::Relaxed),
+            self.reset_dones.load(Ordering::Relaxed),
+            check(&self.reset_drvdata),
             self.error.load(Ordering::Relaxed),
         )
     }
@@ -208,6 +248,7 @@ impl ProbeDriver {
         let enabled = dev.enable()?;
         let command = dev.user_read_config_word(4)?;
         REPORT.command.store(command.into(), Ordering::Relaxed);
+        Self::check_ops(dev)?;
         let mut bars = KVec::new();
         for bar in 0..6 {
             // BARs not implemented (or the upper half of a 64-bit one) have no resource.
@@ -228,6 +269,62 @@ impl ProbeDriver {
             },
             GFP_KERNEL,
         )?)
+    }
+
+    /// INTx masking, saved state, power state and reset probes, on any device.
+    fn check_ops(dev: &pci::Device<Core<'_>>) -> Result {
+        const COMMAND: u32 = 4;
+        const INTX_DISABLE: u16 = 1 << 10;
+        const INTERRUPT_LINE: u32 = 0x3c;
+
+        dev.intx(false);
+        let off = dev.user_read_config_word(COMMAND)? & INTX_DISABLE != 0;
+        dev.intx(true);
+        let on = dev.user_read_config_word(COMMAND)? & INTX_DISABLE == 0;
+        // Nothing asserts INTx: nothing to mask, and unmasking succeeds.
+        let ok = off && on && !dev.check_and_mask_intx() && dev.check_and_unmask_intx();
+        REPORT.intx.store(outcome(ok), Ordering::Relaxed);
+
+        let line = dev.user_read_config_byte(INTERRUPT_LINE)?;
+        dev.save_state()?;
+        let stored = dev.store_saved_state()?;
+        dev.user_write_config_byte(INTERRUPT_LINE, !line)?;
+        let changed = dev.user_read_config_byte(INTERRUPT_LINE)? == !line;
+        dev.restore_state();
+        let restored = dev.user_read_config_byte(INTERRUPT_LINE)? == line;
+        dev.user_write_config_byte(INTERRUPT_LINE, !line)?;
+        dev.load_saved_state(&stored)?;
+        dev.restore_state();
+        let reloaded = dev.user_read_config_byte(INTERRUPT_LINE)? == line;
+        dev.load_and_free_saved_state(stored)?;
+        REPORT
+            .state
+            .store(outcome(changed && restored && reloaded), Ordering::Relaxed);
+
+        let power = dev.set_power_state(PowerState::D0);
+        REPORT
+            .power
+            .store(outcome(power.is_ok()), Ordering::Relaxed);
+        let errno = |r: Result| r.err().map_or(0, |e| e.to_errno());
+        REPORT
+            .reset_slot
+            .store(errno(dev.probe_reset_slot()), Ordering::Relaxed);
+        REPORT
+            .reset_bus
+            .store(errno(dev.probe_reset_bus()), Ordering::Relaxed);
+        REPORT
+            .try_reset
+            .store(errno(dev.try_reset_function()), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Counts a reset callback and checks drvdata in it.
+    fn reset_seen(dev: &pci::Device<Bound>, data: &ProbeData, count: &AtomicU32) {
+        count.fetch_add(1, Ordering::Relaxed);
+        let same = core::ptr::eq(dev.drvdata_ptr(), core::ptr::from_ref(data).cast());
+        if REPORT.reset_drvdata.load(Ordering::Relaxed) != BAD {
+            REPORT.reset_drvdata.store(outcome(same), Ordering::Relaxed);
+        }
     }
 
     /// The access checks of the devices the driver knows.
@@ -317,6 +414,14 @@ impl Driver for ProbeDriver {
 
     fn sriov_configure(_dev: &pci::Device<Bound>, _data: &ProbeData, _num_vfs: i32) -> Result<i32> {
         Err(ENODEV)
+    }
+
+    fn reset_prepare(dev: &pci::Device<Bound>, data: &ProbeData) {
+        Self::reset_seen(dev, data, &REPORT.reset_prepares);
+    }
+
+    fn reset_done(dev: &pci::Device<Bound>, data: &ProbeData) {
+        Self::reset_seen(dev, data, &REPORT.reset_dones);
     }
 
     fn error_detected(

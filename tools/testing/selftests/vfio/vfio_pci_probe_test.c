@@ -10,8 +10,11 @@
  * pci_user_read_config_word, enables the device, maps every BAR and reads BAR0's
  * first dword (edu's identification register, 0x010000ed), writes and reads
  * back edu registers 4 and 8 bytes wide; remove checks drvdata again; a probe
- * failing after installing drvdata must drop the data. On the igb, the I/O BAR
- * (port I/O through pci_iomap) must show the NIC's STATUS register as BAR0 does.
+ * failing after installing drvdata must drop the data. INTx disable, saved
+ * state and the power state are exercised in probe. On the igb, the I/O BAR
+ * (port I/O through pci_iomap) must show the NIC's STATUS register as BAR0 does,
+ * and a reset through sysfs must reach the driver's reset_prepare/reset_done
+ * (its err_handler table) with drvdata in place.
  * The driver reports in debugfs, vfio-rs-pci-probe/report.
  *
  * Only the library module (vfio_rs_kernel_ext.ko) is needed, which every --impl
@@ -155,6 +158,10 @@ TEST_F(probe, override_binds_with_drvdata_in_probe)
 	ASSERT_REPORT("rw32", "ok");
 	ASSERT_REPORT("rw64", "ok");
 	ASSERT_REPORT("io_window", "none");
+	ASSERT_REPORT("intx", "ok");
+	ASSERT_REPORT("state", "ok");
+	ASSERT_REPORT("power", "ok");
+	ASSERT_REPORT("try_reset", "-25"); /* the edu has no reset method: ENOTTY */
 	ASSERT_REPORT("error", "0");
 	{
 		char v[64] = "";
@@ -244,7 +251,7 @@ static void read_line(const char *path, char *buf, size_t len)
 TEST(io_bar_on_igb)
 {
 	char bdf[32], drv[64], orig_drv[64], orig_override[64], path[PATH_MAX];
-	int ret;
+	int ret, reset;
 
 	if (vfio_rs_find_pci(IGB_VENDOR, IGB_DEVICE, bdf, sizeof(bdf)))
 		SKIP(return, "no igb in this guest");
@@ -258,10 +265,17 @@ TEST(io_bar_on_igb)
 	vfio_rs_sysfs_write(path, bdf);
 	ret = bind_by_override(bdf);
 	bound_driver(bdf, drv, sizeof(drv));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", bdf);
+	reset = vfio_rs_sysfs_write(path, "1");
 	/* Report first, restore, then judge: the igb goes back whatever the outcome. */
 	{
 		char window[16] = "", io_bars[16] = "", probe_drvdata[16] = "";
+		char prepares[16] = "", dones[16] = "", reset_drvdata[16] = "", try_reset[16] = "";
 
+		report_get("try_reset", try_reset, sizeof(try_reset));
+		report_get("reset_prepares", prepares, sizeof(prepares));
+		report_get("reset_dones", dones, sizeof(dones));
+		report_get("reset_drvdata", reset_drvdata, sizeof(reset_drvdata));
 		report_get("io_window", window, sizeof(window));
 		report_get("io_bars", io_bars, sizeof(io_bars));
 		report_get("probe_drvdata", probe_drvdata, sizeof(probe_drvdata));
@@ -278,6 +292,12 @@ TEST(io_bar_on_igb)
 		ASSERT_STREQ("ok", probe_drvdata);
 		ASSERT_STRNE("0x0", io_bars) TH_LOG("the igb has an I/O BAR");
 		ASSERT_STREQ("ok", window);
+		/* From probe, under the device lock: the trylock fails. */
+		ASSERT_STREQ("-11", try_reset);
+		ASSERT_EQ(0, reset) TH_LOG("reset through sysfs");
+		ASSERT_STREQ("1", prepares);
+		ASSERT_STREQ("1", dones);
+		ASSERT_STREQ("ok", reset_drvdata);
 	}
 	bound_driver(bdf, drv, sizeof(drv));
 	ASSERT_STREQ(orig_drv, drv);
