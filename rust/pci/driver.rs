@@ -239,6 +239,23 @@ impl<D: ForeignOwnable> Installed<'_, D> {
 
 /// A registered PCI driver (`__pci_register_driver`), unregistered on drop.
 ///
+/// A module holds it as a pinned field of an [`kernel::InPlaceModule`]
+/// (`_driver <- Registration::new()`) or boxed in a plain [`kernel::Module`]:
+///
+/// ```ignore
+/// struct MyModule {
+///     driver: Pin<KBox<Registration<MyDriver>>>,
+/// }
+///
+/// impl kernel::Module for MyModule {
+///     fn init(_module: &'static ThisModule) -> Result<Self> {
+///         let driver = KBox::pin_init(Registration::<MyDriver>::new(), GFP_KERNEL)?;
+///         driver.add_dynid(&DeviceId::new(0x1234, 0x11e8))?; // vfio-pci's `ids=`
+///         Ok(Self { driver })
+///     }
+/// }
+/// ```
+///
 /// # Invariants
 ///
 /// `raw` is registered with the PCI core, its callbacks being this type's, from `new` until
