@@ -19,3 +19,11 @@ const unsigned int RUST_CONST_HELPER_FMODE_PWRITE = (__force unsigned int)FMODE_
 /* __poll_t values are __force casts too. */
 const unsigned int RUST_CONST_HELPER_EPOLLIN = (__force unsigned int)EPOLLIN;
 const unsigned int RUST_CONST_HELPER_EPOLLHUP = (__force unsigned int)EPOLLHUP;
+#include <linux/pci.h>
+
+/* pci_power_t values are __force casts too (rust/pci/device.rs). */
+const int RUST_CONST_HELPER_PCI_D0 = (__force int)PCI_D0;
+const int RUST_CONST_HELPER_PCI_D1 = (__force int)PCI_D1;
+const int RUST_CONST_HELPER_PCI_D2 = (__force int)PCI_D2;
+const int RUST_CONST_HELPER_PCI_D3hot = (__force int)PCI_D3hot;
+const int RUST_CONST_HELPER_PCI_D3cold = (__force int)PCI_D3cold;

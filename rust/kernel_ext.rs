@@ -43,6 +43,7 @@ pub mod mdev_driver;
 pub mod misc;
 pub mod module_ref;
 pub mod param;
+pub mod pci;
 pub mod pfnmap;
 pub mod rwsem;
 pub mod sysfs;

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A BAR claimed and mapped with `pci_iomap`: memory or I/O ports behind one cookie, accessed
+//! with `ioread*`/`iowrite*` 1, 2, 4 or 8 bytes at a time, as vfio-pci's `vfio_pci_rdwr.c`
+//! does (its `barmap`, set up by `vfio_pci_core_setup_barmap`).
+//!
+//! 7.3's [`kernel::pci::Bar`] maps memory BARs only, borrowing the device for its driver's
+//! binding; an [`IoMap`] also maps I/O BARs and owns a device reference, so a VFIO device's
+//! state can keep it between `open_device` and `close_device`.
+//!
+//! C header: [`include/asm-generic/iomap.h`](srctree/include/asm-generic/iomap.h).
+
+use super::device::{
+    raw,
+    DeviceExt,
+    Regions, //
+};
+use crate::bindings;
+use core::ptr::NonNull;
+use kernel::{
+    device::Bound,
+    pci,
+    prelude::*, //
+};
+
+/// A BAR requested for a name and mapped whole (`pci_request_selected_regions` +
+/// `pci_iomap`); unmapped and released on drop.
+///
+/// # Invariants
+///
+/// `addr` is `pci_iomap(dev, bar, 0)` of the device of `regions`, which holds the BAR's
+/// region, mapping `len` bytes, until drop.
+pub struct IoMap {
+    addr: NonNull<c_void>,
+    len: usize,
+    bar: u32,
+    io: bool,
+    regions: Regions,
+}
+
+// SAFETY: `ioread*`/`iowrite*` and `pci_iounmap` may be called from any thread.
+unsafe impl Send for IoMap {}
+// SAFETY: Accesses through `&IoMap` are single MMIO or port accesses, which the hardware
+// serialises; the mapping does not change while shared.
+unsafe impl Sync for IoMap {}
+
+impl IoMap {
+    /// Requests BAR `bar` of `dev` for `name` and maps all of it.
+    pub fn new(dev: &pci::Device<Bound>, bar: u32, name: &'static CStr) -> Result<Self> {
+        let flags = dev.resource_flags(bar)?;
+        let len = usize::try_from(dev.resource_len(bar)?)?;
+        if len == 0 || !(flags.is_io() || flags.is_mem()) {
+            return Err(ENODEV);
+        }
+        let regions = dev.request_regions(1 << bar, name)?;
+        // CAST: `bar` < `PCI_STD_NUM_BARS`, checked by `resource_flags`.
+        let index = bar as c_int;
+        // SAFETY: The device is valid and we hold its BAR's region.
+        let addr = unsafe { bindings::pci_iomap(raw(dev), index, 0) };
+        let addr = NonNull::new(addr).ok_or(ENOMEM)?;
+        // INVARIANT: Mapped whole just now, with the region held by `regions`.
+        Ok(Self {
+            addr,
+            len,
+            bar,
+            io: flags.is_io(),
+            regions,
+        })
+    }
+
+    /// The BAR's index.
+    pub fn bar(&self) -> u32 {
+        self.bar
+    }
+
+    /// The mapping's size in bytes (the BAR's).
+    pub fn size(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the BAR is I/O ports (else memory).
+    pub fn is_io(&self) -> bool {
+        self.io
+    }
+
+    /// The address of a `size`-byte access at `offset`: in the mapping and naturally aligned.
+    fn at(&self, offset: usize, size: usize) -> Result<*mut c_void> {
+        let end = offset.checked_add(size).ok_or(EINVAL)?;
+        if end > self.len || offset % size != 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `offset` is within the mapping (checked above), so the result is too.
+        Ok(unsafe { self.addr.as_ptr().byte_add(offset) })
+    }
+
+    /// `ioread8` at `offset`.
+    pub fn read8(&self, offset: usize) -> Result<u8> {
+        let addr = self.at(offset, 1)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        let val = unsafe { bindings::ioread8(addr) };
+        // CAST: `ioread8` returns an `unsigned int` holding one byte.
+        Ok(val as u8)
+    }
+
+    /// `ioread16` (little-endian) at `offset`.
+    pub fn read16(&self, offset: usize) -> Result<u16> {
+        let addr = self.at(offset, 2)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        let val = unsafe { bindings::ioread16(addr) };
+        // CAST: `ioread16` returns an `unsigned int` holding two bytes.
+        Ok(val as u16)
+    }
+
+    /// `ioread32` (little-endian) at `offset`.
+    pub fn read32(&self, offset: usize) -> Result<u32> {
+        let addr = self.at(offset, 4)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        Ok(unsafe { bindings::ioread32(addr) })
+    }
+
+    /// `ioread64` (little-endian) at `offset`: one access on memory, low then high dword on
+    /// I/O ports (`io-64-nonatomic-lo-hi.h`, as `vfio_pci_rdwr.c`).
+    #[cfg(all(CONFIG_64BIT, CONFIG_GENERIC_IOMAP))]
+    pub fn read64(&self, offset: usize) -> Result<u64> {
+        let addr = self.at(offset, 8)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        Ok(unsafe { bindings::__ioread64_lo_hi(addr) })
+    }
+
+    /// `iowrite8` at `offset`.
+    pub fn write8(&self, val: u8, offset: usize) -> Result {
+        let addr = self.at(offset, 1)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        unsafe { bindings::iowrite8(val, addr) };
+        Ok(())
+    }
+
+    /// `iowrite16` (little-endian) at `offset`.
+    pub fn write16(&self, val: u16, offset: usize) -> Result {
+        let addr = self.at(offset, 2)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        unsafe { bindings::iowrite16(val, addr) };
+        Ok(())
+    }
+
+    /// `iowrite32` (little-endian) at `offset`.
+    pub fn write32(&self, val: u32, offset: usize) -> Result {
+        let addr = self.at(offset, 4)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        unsafe { bindings::iowrite32(val, addr) };
+        Ok(())
+    }
+
+    /// `iowrite64` (little-endian) at `offset`; see [`IoMap::read64`].
+    #[cfg(all(CONFIG_64BIT, CONFIG_GENERIC_IOMAP))]
+    pub fn write64(&self, val: u64, offset: usize) -> Result {
+        let addr = self.at(offset, 8)?;
+        // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
+        unsafe { bindings::__iowrite64_lo_hi(val, addr) };
+        Ok(())
+    }
+}
+
+impl Drop for IoMap {
+    fn drop(&mut self) {
+        // SAFETY: `addr` is our mapping of the device (type invariant), unmapped once, before
+        // `regions` releases the BAR.
+        unsafe { bindings::pci_iounmap(raw(self.regions.device()), self.addr.as_ptr()) };
+    }
+}
