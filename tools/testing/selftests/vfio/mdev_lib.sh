@@ -3,14 +3,16 @@
 # mdev_load_mtty: loads the mtty sample on the mdev core the boot's SPEC chose. When
 # scripts/guest-load loaded our mdev.ko (VFIO_RS_KO_mdev) and a test has unloaded it
 # since, that build is loaded again first, so that modprobe does not pull in upstream's;
-# when it loaded a Rust mtty (VFIO_RS_KO_mtty), that build is the one loaded. 0 or the
-# failing command's status.
+# when it loaded a Rust mtty (VFIO_RS_KO_mtty), that build is the one loaded, after
+# upstream's mdev when the SPEC kept it (insmod does not pull in dependencies; the same
+# order as vfio_rs_modprobe_mdev_driver). 0 or the failing command's status.
 mdev_load_mtty() {
 	[ -d /sys/module/mtty ] && return 0
 	if [ -n "${VFIO_RS_KO_mdev:-}" ] && [ ! -d /sys/module/mdev ]; then
 		insmod "$VFIO_RS_KO_mdev" || return
 	fi
 	if [ -n "${VFIO_RS_KO_mtty:-}" ]; then
+		[ -d /sys/module/mdev ] || modprobe mdev || return
 		insmod "$VFIO_RS_KO_mtty"
 	else
 		modprobe mtty
