@@ -46,3 +46,7 @@ pub mod mdev_rules;
 /// vfio-pci's `ids=` parameter and denylist (`drivers/vfio/pci/ids.rs`).
 #[path = "../drivers/vfio/pci/ids.rs"]
 pub mod pci_ids;
+
+/// vfio-pci's config space virtualization (`drivers/vfio/pci/config/`).
+#[path = "../drivers/vfio/pci/config/mod.rs"]
+pub mod pci_config;
