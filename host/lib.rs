@@ -50,3 +50,11 @@ pub mod pci_ids;
 /// vfio-pci's config space virtualization (`drivers/vfio/pci/config/`).
 #[path = "../drivers/vfio/pci/config/mod.rs"]
 pub mod pci_config;
+
+#[cfg(test)]
+#[path = "pci_config_fake.rs"]
+mod pci_config_fake;
+
+#[cfg(test)]
+#[path = "pci_config_tests.rs"]
+mod pci_config_tests;
