@@ -58,3 +58,7 @@ mod pci_config_fake;
 #[cfg(test)]
 #[path = "pci_config_tests.rs"]
 mod pci_config_tests;
+
+#[cfg(test)]
+#[path = "pci_config_model.rs"]
+mod pci_config_model;
