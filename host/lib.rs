@@ -60,5 +60,9 @@ mod pci_config_fake;
 mod pci_config_tests;
 
 #[cfg(test)]
+#[path = "pci_config_devices.rs"]
+mod pci_config_devices;
+
+#[cfg(test)]
 #[path = "pci_config_model.rs"]
 mod pci_config_model;

@@ -666,3 +666,18 @@ fn accesses_are_split_and_bounded() {
     f.fail_read = Some(0x0e);
     assert_eq!(pc.rw(&mut f, &mut buf[..], 0x0c, 4, false), Err(Errno::EIO));
 }
+
+#[test]
+fn msi_in_the_header_writes_header_hardware() {
+    // A bogus pointer into the header: vfio_find_cap_start stops at the header's end, so
+    // every byte is its own capability start and an MSI flags update lands two bytes
+    // further, in hardware (here BAR2's low word), as upstream.
+    let mut c = Cfg::new(1, 2);
+    c.w8(PCI_CAPABILITY_LIST, 0x16)
+        .cap(0x16, PCI_CAP_ID_MSI, 0)
+        .w32(0x18, 0x0000_c001);
+    let (mut pc, mut f) = setup(&c, info(256));
+    assert_eq!(pc.map[0x16..0x20], [PCI_CAP_ID_MSI; 10]);
+    wr(&mut pc, &mut f, 0x16, 2, 0x0005).unwrap();
+    assert_eq!(f.writes(), [(0x18, 2, 0xc000)]);
+}
