@@ -8,6 +8,14 @@
 //! access sequences, and compare everything observable: every read, every error, the
 //! hardware, the log of kernel requests, `vconfig` and the capability map.
 
+// The model reads like the C it transcribes (modulo tests, index loops).
+#![allow(
+    clippy::manual_is_multiple_of,
+    clippy::manual_div_ceil,
+    clippy::needless_range_loop,
+    clippy::type_complexity
+)]
+
 use proptest::prelude::*;
 
 use super::pci_config_devices::{edu, igb, nvme};
@@ -1225,7 +1233,13 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// `cases` cases, or `PROPTEST_CASES` for a deeper run; failures print their shrunk input
+/// instead of being saved.
 fn cfg(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
     ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::with_cases(cases)
@@ -1278,6 +1292,18 @@ proptest! {
     #[test]
     fn accesses_match_model(dev in device(), ops in prop::collection::vec(op(), 1..40)) {
         check(dev, ops)?;
+    }
+
+    /// The same on config spaces of random bytes (chains of garbage), for panics above all.
+    #[test]
+    fn random_bytes_match_model(
+        dev in device(),
+        bytes in prop::collection::vec(any::<u8>(), 4096),
+        ops in prop::collection::vec(op(), 1..20),
+    ) {
+        let mut bytes = bytes;
+        bytes[6] |= 0x10;
+        check(Dev { bytes, caps: vec![0, 0x40, 0x100], ..dev }, ops)?;
     }
 
     /// The same on the QEMU devices of the test guest.

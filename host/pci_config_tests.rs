@@ -681,3 +681,23 @@ fn msi_in_the_header_writes_header_hardware() {
     wr(&mut pc, &mut f, 0x16, 2, 0x0005).unwrap();
     assert_eq!(f.writes(), [(0x18, 2, 0xc000)]);
 }
+
+#[test]
+fn range_intersection() {
+    use crate::pci_config::access::{range_intersect_range as r, Intersection as I};
+    let i = |buf_offset, count, register_offset| {
+        Some(I {
+            buf_offset,
+            count,
+            register_offset,
+        })
+    };
+    // Buffer starts before the register.
+    assert_eq!(r(0x10, 8, 0x14, 4), i(4, 4, 0));
+    assert_eq!(r(0x10, 6, 0x14, 4), i(4, 2, 0));
+    assert_eq!(r(0x10, 4, 0x14, 4), None);
+    // Buffer starts inside it.
+    assert_eq!(r(0x16, 8, 0x14, 4), i(0, 2, 2));
+    assert_eq!(r(0x15, 1, 0x14, 4), i(0, 1, 1));
+    assert_eq!(r(0x18, 4, 0x14, 4), None);
+}

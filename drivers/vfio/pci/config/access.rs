@@ -73,7 +73,7 @@ impl PciConfig {
         if cap == PCI_CAP_ID_BASIC {
             return 0;
         }
-        while pos >= base + 1 && self.map[pos - 1] == cap {
+        while pos > base && self.map[pos - 1] == cap {
             pos -= 1;
         }
         pos
@@ -84,7 +84,7 @@ impl PciConfig {
     fn cap_remaining_dword(&self, pos: usize) -> usize {
         let cap = self.map[pos];
         let mut i = 1;
-        while (pos + i) % 4 != 0 && self.map[pos + i] == cap {
+        while !(pos + i).is_multiple_of(4) && self.map[pos + i] == cap {
             i += 1;
         }
         i
@@ -92,8 +92,11 @@ impl PciConfig {
 
     /// Mark `len` bytes at `pos` as virtual-only (`PCI_CAP_ID_INVALID_VIRT`), as
     /// `vfio_pci_igd_opregion_init` does for the OpRegion address after setting `vconfig`.
+    /// A range past the map is ignored.
     pub fn set_virt_only(&mut self, pos: usize, len: usize) {
-        self.map[pos..pos + len].fill(PCI_CAP_ID_INVALID_VIRT);
+        if let Some(bytes) = self.map.get_mut(pos..pos.saturating_add(len)) {
+            bytes.fill(PCI_CAP_ID_INVALID_VIRT);
+        }
     }
 
     /// The first half of `vfio_pci_config_rw_single`: bounds, the chunk at `pos` of at most
@@ -105,9 +108,9 @@ impl PciConfig {
         }
         let pos = pos as usize;
         let count = count.min(self.cap_remaining_dword(pos));
-        let count = if count >= 4 && pos % 4 == 0 {
+        let count = if count >= 4 && pos.is_multiple_of(4) {
             4
-        } else if count >= 2 && pos % 2 == 0 {
+        } else if count >= 2 && pos.is_multiple_of(2) {
             2
         } else {
             1
@@ -306,4 +309,41 @@ impl PciConfig {
         }
         Ok(val)
     }
+}
+
+/// The overlap of a buffer and a register range, as offsets into both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Intersection {
+    /// Where the overlap starts in the buffer.
+    pub buf_offset: u64,
+    /// How many bytes overlap.
+    pub count: u64,
+    /// Where the overlap starts in the register.
+    pub register_offset: u64,
+}
+
+/// `vfio_pci_core_range_intersect_range` (exported for variant drivers that emulate
+/// registers inside a config or BAR access): the overlap of `buf_cnt` bytes at `buf_start`
+/// with `reg_cnt` bytes at `reg_start`, if any.
+pub fn range_intersect_range(
+    buf_start: u64,
+    buf_cnt: u64,
+    reg_start: u64,
+    reg_cnt: u64,
+) -> Option<Intersection> {
+    if buf_start <= reg_start && buf_start.wrapping_add(buf_cnt) > reg_start {
+        return Some(Intersection {
+            buf_offset: reg_start - buf_start,
+            count: reg_cnt.min(buf_start.wrapping_add(buf_cnt) - reg_start),
+            register_offset: 0,
+        });
+    }
+    if buf_start > reg_start && buf_start < reg_start.wrapping_add(reg_cnt) {
+        return Some(Intersection {
+            buf_offset: 0,
+            count: buf_cnt.min(reg_start.wrapping_add(reg_cnt) - buf_start),
+            register_offset: buf_start - reg_start,
+        });
+    }
+    None
 }

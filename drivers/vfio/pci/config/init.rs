@@ -74,9 +74,9 @@ impl PciConfig {
         mut size: usize,
     ) -> Result<(), Errno> {
         while size != 0 {
-            let filled = if size >= 4 && offset % 4 == 0 {
+            let filled = if size >= 4 && offset.is_multiple_of(4) {
                 4
-            } else if size >= 2 && offset % 2 == 0 {
+            } else if size >= 2 && offset.is_multiple_of(2) {
                 2
             } else {
                 1

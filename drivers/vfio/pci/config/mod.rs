@@ -200,8 +200,9 @@ impl PciConfig {
         msi_perm: None,
     };
 
-    /// `count` little-endian bytes of the virtual config at `pos`.
-    pub fn vget(&self, pos: usize, count: usize) -> u32 {
+    /// `count` little-endian bytes of the virtual config at `pos` (within the array: every
+    /// caller's offset is bounded by construction).
+    pub(crate) fn vget(&self, pos: usize, count: usize) -> u32 {
         let mut v = 0u32;
         for i in 0..count {
             v |= (self.vconfig[pos + i] as u32) << (8 * i);
@@ -210,7 +211,7 @@ impl PciConfig {
     }
 
     /// Store `count` little-endian bytes of `val` at `pos` of the virtual config.
-    pub fn vset(&mut self, pos: usize, count: usize, val: u32) {
+    pub(crate) fn vset(&mut self, pos: usize, count: usize, val: u32) {
         for i in 0..count {
             self.vconfig[pos + i] = (val >> (8 * i)) as u8;
         }
@@ -243,7 +244,7 @@ pub(crate) fn read_config<B: ConfigBackend>(
     pos: usize,
     count: usize,
 ) -> Result<u32, Errno> {
-    if pos % count != 0 {
+    if !pos.is_multiple_of(count) {
         return Err(Errno::EFAULT);
     }
     b.read_config(pos, count)
@@ -255,7 +256,7 @@ pub(crate) fn user_read<B: ConfigBackend>(
     pos: usize,
     count: usize,
 ) -> Result<u32, Errno> {
-    if pos % count != 0 {
+    if !pos.is_multiple_of(count) {
         return Err(Errno::EINVAL);
     }
     b.user_read_config(pos, count)
@@ -268,7 +269,7 @@ pub(crate) fn user_write<B: ConfigBackend>(
     count: usize,
     val: u32,
 ) -> Result<(), Errno> {
-    if pos % count != 0 {
+    if !pos.is_multiple_of(count) {
         return Err(Errno::EINVAL);
     }
     b.user_write_config(pos, count, val)
