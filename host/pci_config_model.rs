@@ -1294,6 +1294,11 @@ proptest! {
         check(dev, ops)?;
     }
 
+}
+
+proptest! {
+    #![proptest_config(cfg(128))]
+
     /// The same on config spaces of random bytes (chains of garbage), for panics above all.
     #[test]
     fn random_bytes_match_model(
