@@ -66,3 +66,11 @@ mod pci_config_devices;
 #[cfg(test)]
 #[path = "pci_config_model.rs"]
 mod pci_config_model;
+
+#[cfg(test)]
+#[path = "pci_config_gen.rs"]
+mod pci_config_gen;
+
+#[cfg(test)]
+#[path = "pci_config_props.rs"]
+mod pci_config_props;
