@@ -59,9 +59,10 @@ pub struct Model {
     pub ext: bool,
     /// The flags of the first MSI capability (`vdev->msi_perm`) and its length.
     msi: Option<(u16, usize)>,
-    /// Hardware the handlers wrote on their own (MSI flags from `vconfig`, BAR restore),
-    /// as (offset, length): exempt from the "only writable bits" check.
-    pub side_writes: Vec<(usize, usize)>,
+    /// Per byte, the hardware bits the accesses since the last `clear_allowed` were entitled
+    /// to change: the writable non-virtual bits of each chunk written, all of a raw write,
+    /// and what the handlers write on their own (MSI flags from `vconfig`, BAR restore).
+    pub allowed: Vec<u8>,
 }
 
 fn byte_of(v: u32, i: usize) -> u8 {
@@ -259,7 +260,7 @@ impl Model {
             bardirty: true,
             ext: prev_ext,
             msi: None,
-            side_writes: Vec::new(),
+            allowed: vec![0; 4096],
         };
         m.map[..64].fill(0);
         m.copy_hw(f, 0, 64)?;
@@ -631,6 +632,9 @@ impl Model {
             let m = virt & wr;
             self.v[pos + i] = self.v[pos + i] & !m | byte_of(val, i) & m;
         }
+        for (i, &(virt, wr)) in bits.iter().enumerate() {
+            self.allowed[pos + i] |= wr & !virt;
+        }
         if bits.iter().any(|&(virt, wr)| wr & !virt != 0) {
             let phys = Self::hw_read(f, pos, n)?;
             let mut out = 0u32;
@@ -717,7 +721,10 @@ impl Model {
         let off = pos - start;
         match wr {
             Wr::Drop => Ok(()),
-            Wr::Raw => Self::hw_write(f, pos, n, val),
+            Wr::Raw => {
+                self.allow(pos, n);
+                Self::hw_write(f, pos, n, val)
+            }
             Wr::Virt => {
                 self.put(pos, n, val);
                 Ok(())
@@ -746,12 +753,12 @@ impl Model {
                         for i in 0..7 {
                             let at = if i < 6 { 0x10 + 4 * i } else { 0x30 };
                             let _ = Self::hw_write(f, at, 4, self.rbar[i]);
-                            self.side_writes.push((at, 4));
+                            self.allow(at, 4);
                         }
                         if self.info.nointx {
                             let c = Self::hw_read(f, 4, 2).unwrap_or(0xffff);
                             let _ = Self::hw_write(f, 4, 2, c | 0x400);
-                            self.side_writes.push((4, 2));
+                            self.allow(4, 2);
                         }
                     }
                 }
@@ -856,7 +863,7 @@ impl Model {
                     self.put(s + 2, 2, fl as u32);
                     // The flags word of wherever the capability starts: on a bogus device
                     // whose pointer leads into the header, that is header hardware.
-                    self.side_writes.push((s + 2, 2));
+                    self.allow(s + 2, 2);
                     Self::hw_write(f, s + 2, 2, fl as u32)?;
                 }
                 Ok(())
@@ -896,18 +903,15 @@ impl Model {
         Ok(done)
     }
 
-    /// Bits of byte `pos` a user write may change in hardware: the writable non-virtual
-    /// bits of its region, everything in raw regions.
-    pub fn hw_writable(&self, pos: usize) -> u8 {
-        let (_, wr, start, perm) = self.region(pos);
-        let off = pos - start;
-        match wr {
-            Wr::Raw => 0xff,
-            Wr::Drop | Wr::Virt => 0,
-            _ => {
-                let (virt, w) = perm(off);
-                w & !virt
-            }
+    /// Entitle `n` bytes at `pos` to any change.
+    fn allow(&mut self, pos: usize, n: usize) {
+        for b in &mut self.allowed[pos..pos + n] {
+            *b = 0xff;
         }
+    }
+
+    /// Forget the entitlements (before the next step).
+    pub fn clear_allowed(&mut self) {
+        self.allowed.fill(0);
     }
 }
