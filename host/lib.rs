@@ -46,3 +46,31 @@ pub mod mdev_rules;
 /// vfio-pci's `ids=` parameter and denylist (`drivers/vfio/pci/ids.rs`).
 #[path = "../drivers/vfio/pci/ids.rs"]
 pub mod pci_ids;
+
+/// vfio-pci's config space virtualization (`drivers/vfio/pci/config/`).
+#[path = "../drivers/vfio/pci/config/mod.rs"]
+pub mod pci_config;
+
+#[cfg(test)]
+#[path = "pci_config_fake.rs"]
+mod pci_config_fake;
+
+#[cfg(test)]
+#[path = "pci_config_tests.rs"]
+mod pci_config_tests;
+
+#[cfg(test)]
+#[path = "pci_config_devices.rs"]
+mod pci_config_devices;
+
+#[cfg(test)]
+#[path = "pci_config_model.rs"]
+mod pci_config_model;
+
+#[cfg(test)]
+#[path = "pci_config_gen.rs"]
+mod pci_config_gen;
+
+#[cfg(test)]
+#[path = "pci_config_props.rs"]
+mod pci_config_props;

@@ -23,6 +23,8 @@ impl Errno {
     pub const ESRCH: Errno = Errno(3);
     /// Argument list too long.
     pub const E2BIG: Errno = Errno(7);
+    /// I/O error (a config access the PCI core refused).
+    pub const EIO: Errno = Errno(5);
     /// Try again (an mdev still being created).
     pub const EAGAIN: Errno = Errno(11);
     /// Out of memory.
@@ -57,6 +59,7 @@ impl Errno {
             1 => "EPERM",
             2 => "ENOENT",
             3 => "ESRCH",
+            5 => "EIO",
             7 => "E2BIG",
             11 => "EAGAIN",
             12 => "ENOMEM",
