@@ -404,8 +404,15 @@ static void *remover(void *arg)
 			ret = remove_dev(r->uuid, "1");
 			if (!ret && !exists(r->uuid))
 				break;
-			if (ret == -EAGAIN)
+			if (ret == -EAGAIN) {
+				/*
+				 * The create is still under way: let it finish
+				 * (spinning here starves it when the pairs
+				 * outnumber the CPUs).
+				 */
 				r->eagain++;
+				sched_yield();
+			}
 			if (ret == -ENOENT && atomic_load(&r->round) != round)
 				sched_yield();	/* not created yet: let the creator run */
 			if (ret == -ENOENT && atomic_load(&r->round) == round) {
