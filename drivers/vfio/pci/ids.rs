@@ -11,11 +11,11 @@
 //! truncated to `unsigned int`, and whatever follows the last matched field is ignored.
 
 /// `PCI_ANY_ID`: the subvendor/subdevice wildcard of an entry that does not name them.
-pub const PCI_ANY_ID: u32 = !0;
+pub(crate) const PCI_ANY_ID: u32 = !0;
 
 /// One dynamic id to add with `pci_add_dynid`, as upstream fills it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DynId {
+pub(crate) struct DynId {
     /// Vendor id (first field).
     pub vendor: u32,
     /// Device id (second field).
@@ -32,7 +32,7 @@ pub struct DynId {
 
 /// One non-empty comma-separated entry of `ids=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdEntry<'a> {
+pub(crate) enum IdEntry<'a> {
     /// At least vendor and device parsed.
     Valid(DynId),
     /// Fewer than two fields: upstream warns `invalid id string "<entry>"` and goes on.
@@ -40,7 +40,7 @@ pub enum IdEntry<'a> {
 }
 
 /// The entries of an `ids=` value in order (empty entries skipped, as `strsep` + `strlen`).
-pub fn entries(ids: &[u8]) -> impl Iterator<Item = IdEntry<'_>> {
+pub(crate) fn entries(ids: &[u8]) -> impl Iterator<Item = IdEntry<'_>> {
     // The parameter is a C string: nothing after a NUL counts.
     let end = ids.iter().position(|&b| b == 0).unwrap_or(ids.len());
     ids[..end]
@@ -50,7 +50,7 @@ pub fn entries(ids: &[u8]) -> impl Iterator<Item = IdEntry<'_>> {
 }
 
 /// Parses one entry as upstream's `sscanf(id, "%x:%x:%x:%x:%x:%x", ...)`.
-pub fn parse_entry(id: &[u8]) -> IdEntry<'_> {
+pub(crate) fn parse_entry(id: &[u8]) -> IdEntry<'_> {
     let mut fields = [0u32; 6];
     let n = scan_hex_fields(id, &mut fields);
     if n < 2 {
@@ -126,7 +126,7 @@ const PCI_VENDOR_ID_INTEL: u16 = 0x8086;
 const INTEL_DENYLIST: [u16; 8] = [0x19e2, 0x19e3, 0x37c8, 0x37c9, 0x0435, 0x0443, 0x0b25, 0x0cfe];
 
 /// Whether a device is on vfio-pci's denylist (`vfio_pci_dev_in_denylist`).
-pub fn in_denylist(vendor: u16, device: u16) -> bool {
+pub(crate) fn in_denylist(vendor: u16, device: u16) -> bool {
     vendor == PCI_VENDOR_ID_INTEL && INTEL_DENYLIST.contains(&device)
 }
 
