@@ -215,11 +215,17 @@ unsafe extern "C" fn vfio_pci_init_dev(core_vdev: *mut bindings::vfio_device) ->
 /// Called by the VFIO core on a registered device of [`VFIO_PCI_OPS`].
 unsafe extern "C" fn vfio_pci_open_device(core_vdev: *mut bindings::vfio_device) -> c_int {
     // SAFETY: A device of `VFIO_PCI_OPS` (the contract), alive for the call.
-    to_int(crate::open_device(unsafe { CoreDevice::from_vdev(core_vdev) }))
+    to_int(crate::open_device(unsafe {
+        CoreDevice::from_vdev(core_vdev)
+    }))
 }
 
 /// `vfio_pci_device_ops.get_dmabuf_phys`: as `vfio_pci_core_get_dmabuf_phys` without
 /// `CONFIG_VFIO_PCI_DMABUF` (the core's header inline), `-EOPNOTSUPP`.
+///
+/// # Safety
+///
+/// None: the arguments are not used.
 #[cfg(not(CONFIG_VFIO_PCI_DMABUF))]
 unsafe extern "C" fn vfio_pci_get_dmabuf_phys(
     _vdev: *mut bindings::vfio_pci_core_device,

@@ -123,7 +123,9 @@ const PCI_VENDOR_ID_INTEL: u16 = 0x8086;
 
 /// Intel devices upstream refuses to bind unless `disable_denylist` is set
 /// (`vfio_pci_dev_in_denylist`): QAT C3XXX, C62X, DH895XCC and their VFs, DSA and IAX on SPR.
-const INTEL_DENYLIST: [u16; 8] = [0x19e2, 0x19e3, 0x37c8, 0x37c9, 0x0435, 0x0443, 0x0b25, 0x0cfe];
+const INTEL_DENYLIST: [u16; 8] = [
+    0x19e2, 0x19e3, 0x37c8, 0x37c9, 0x0435, 0x0443, 0x0b25, 0x0cfe,
+];
 
 /// Whether a device is on vfio-pci's denylist (`vfio_pci_dev_in_denylist`).
 pub(crate) fn in_denylist(vendor: u16, device: u16) -> bool {
@@ -148,7 +150,10 @@ mod tests {
     #[test]
     fn two_to_six_fields() {
         assert_eq!(parse_entry(b"8086:10c9"), id(0x8086, 0x10c9, !0, !0, 0, 0));
-        assert_eq!(parse_entry(b"1234:11e8:1af4"), id(0x1234, 0x11e8, 0x1af4, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b"1234:11e8:1af4"),
+            id(0x1234, 0x11e8, 0x1af4, !0, 0, 0)
+        );
         assert_eq!(
             parse_entry(b"ffffffff:ffffffff:0:0:30000:ffff00"),
             id(!0, !0, 0, 0, 0x30000, 0xffff00)
@@ -157,7 +162,14 @@ mod tests {
 
     #[test]
     fn fewer_than_two_fields_is_invalid() {
-        for bad in [&b"8086"[..], b"8086:", b"8086:zz", b"zz:1", b":10c9", b"8086;10c9"] {
+        for bad in [
+            &b"8086"[..],
+            b"8086:",
+            b"8086:zz",
+            b"zz:1",
+            b":10c9",
+            b"8086;10c9",
+        ] {
             assert_eq!(parse_entry(bad), IdEntry::Invalid(bad), "{bad:?}");
         }
     }
@@ -165,16 +177,28 @@ mod tests {
     #[test]
     fn kernel_percent_x_rules() {
         // Leading white space before each number, not before the colon.
-        assert_eq!(parse_entry(b" 8086: 10c9"), id(0x8086, 0x10c9, !0, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b" 8086: 10c9"),
+            id(0x8086, 0x10c9, !0, !0, 0, 0)
+        );
         assert_eq!(parse_entry(b"8086 :10c9"), IdEntry::Invalid(b"8086 :10c9"));
         // "0x" prefixes, also a bare one (value 0).
-        assert_eq!(parse_entry(b"0x8086:0X10c9"), id(0x8086, 0x10c9, !0, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b"0x8086:0X10c9"),
+            id(0x8086, 0x10c9, !0, !0, 0, 0)
+        );
         assert_eq!(parse_entry(b"0x:1"), id(0, 1, !0, !0, 0, 0));
         // No sign for %x.
         assert_eq!(parse_entry(b"-1:1"), IdEntry::Invalid(b"-1:1"));
         // Trailing junk after a field stops the scan, keeping what matched.
-        assert_eq!(parse_entry(b"8086:10c9junk"), id(0x8086, 0x10c9, !0, !0, 0, 0));
-        assert_eq!(parse_entry(b"8086:10c9:1:"), id(0x8086, 0x10c9, 1, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b"8086:10c9junk"),
+            id(0x8086, 0x10c9, !0, !0, 0, 0)
+        );
+        assert_eq!(
+            parse_entry(b"8086:10c9:1:"),
+            id(0x8086, 0x10c9, 1, !0, 0, 0)
+        );
         // Saturation at u64::MAX, then truncation to unsigned int.
         assert_eq!(parse_entry(b"123456789:1"), id(0x23456789, 1, !0, !0, 0, 0));
         assert_eq!(parse_entry(b"11112222333344445:1"), id(!0, 1, !0, !0, 0, 0));

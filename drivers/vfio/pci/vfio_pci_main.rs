@@ -227,7 +227,11 @@ impl Driver for VfioPciDriver {
     }
 
     /// `vfio_pci_core_err_handlers.error_detected`: the core's own handler.
-    fn error_detected(dev: &pci::Device<Bound>, _vdev: &CoreDevice, state: ChannelState) -> ErsResult {
+    fn error_detected(
+        dev: &pci::Device<Bound>,
+        _vdev: &CoreDevice,
+        state: ChannelState,
+    ) -> ErsResult {
         ffi::aer_err_detected(dev, state)
     }
 }
