@@ -76,6 +76,9 @@ fn raw_pci<Ctx: kernel::device::DeviceContext>(dev: &pci::Device<Ctx>) -> *mut b
     core::ptr::from_ref(dev).cast_mut().cast()
 }
 
+// `from_vdev` is `container_of(core_vdev, struct vfio_pci_core_device, vdev)` as a cast.
+const _: () = assert!(core::mem::offset_of!(bindings::vfio_pci_core_device, vdev) == 0);
+
 impl CoreDevice {
     fn raw(&self) -> *mut bindings::vfio_pci_core_device {
         self.0.get()
