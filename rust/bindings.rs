@@ -18,7 +18,8 @@
     clippy::as_underscore,
     clippy::ref_as_ptr,
     improper_ctypes,
-    unsafe_op_in_unsafe_fn
+    unsafe_op_in_unsafe_fn,
+    unnecessary_transmutes
 )]
 
 #[allow(unused_imports)]

@@ -27,3 +27,6 @@ const int RUST_CONST_HELPER_PCI_D1 = (__force int)PCI_D1;
 const int RUST_CONST_HELPER_PCI_D2 = (__force int)PCI_D2;
 const int RUST_CONST_HELPER_PCI_D3hot = (__force int)PCI_D3hot;
 const int RUST_CONST_HELPER_PCI_D3cold = (__force int)PCI_D3cold;
+
+/* vfio-pci-core's exports and struct vfio_pci_core_device (drivers/vfio/pci/, vfio-pci.ko). */
+#include <linux/vfio_pci_core.h>

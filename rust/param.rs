@@ -5,10 +5,13 @@
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h).
 
-use core::sync::atomic::{
-    AtomicBool,
-    AtomicU32,
-    Ordering, //
+use core::{
+    cell::UnsafeCell,
+    sync::atomic::{
+        AtomicBool,
+        AtomicU32,
+        Ordering, //
+    },
 };
 use kernel::{
     bindings,
@@ -46,6 +49,56 @@ impl UintParam {
     /// The current value.
     pub fn get(&self) -> u32 {
         self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A load-time string parameter of `N` bytes (C's `module_param_string` with mode 0): the
+/// module loader copies the value given at load (NUL-terminated, at most `N - 1` bytes, longer
+/// is refused) into it before the module's `init` runs; with mode 0 there is no sysfs file, so
+/// nothing writes it afterwards.
+#[repr(transparent)]
+pub struct StringParam<const N: usize>(UnsafeCell<[u8; N]>);
+
+// SAFETY: Only the module loader writes the buffer, before `init` and before any reader exists
+// (mode 0: no sysfs writer); afterwards it is only read.
+unsafe impl<const N: usize> Sync for StringParam<N> {}
+
+impl<const N: usize> StringParam<N> {
+    /// An empty parameter.
+    pub const fn new() -> Self {
+        Self(UnsafeCell::new([0; N]))
+    }
+
+    /// The value, up to its NUL.
+    pub fn value(&self) -> &[u8] {
+        // SAFETY: Nothing writes the buffer once the module runs (type invariant).
+        let buf = unsafe { &*self.0.get() };
+        let len = buf.iter().position(|&b| b == 0).unwrap_or(N);
+        &buf[..len]
+    }
+}
+
+impl<const N: usize> Default for StringParam<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The `struct kparam_string` of a [`StringParam`]: its size and buffer for `param_ops_string`.
+#[repr(transparent)]
+pub struct KparamString(bindings::kparam_string);
+
+// SAFETY: Read by the module loader only; it points to the parameter's static buffer.
+unsafe impl Sync for KparamString {}
+
+impl KparamString {
+    /// The descriptor of `param`.
+    pub const fn new<const N: usize>(param: &'static StringParam<N>) -> Self {
+        Self(bindings::kparam_string {
+            // CAST: A module parameter's buffer is far below 4 GiB.
+            maxlen: N as u32,
+            string: param.0.get().cast(),
+        })
     }
 }
 
@@ -93,6 +146,24 @@ impl ParamEntry {
             ops,
             core::ptr::from_ref(param).cast_mut().cast(),
             perm,
+        )
+    }
+
+    /// The entry of a string parameter (`param_ops_string`), load-time only (mode 0).
+    pub const fn of_string(
+        name: &'static CStr,
+        module: &'static ThisModule,
+        desc: &'static KparamString,
+    ) -> Self {
+        // Only the address of the C ops table is taken.
+        let ops = &raw const bindings::param_ops_string;
+        // The union's `str` member; `arg` is the same pointer.
+        Self::new(
+            name,
+            module,
+            ops,
+            core::ptr::from_ref(desc).cast_mut().cast(),
+            0,
         )
     }
 
@@ -177,3 +248,40 @@ macro_rules! module_param_rw {
     };
 }
 pub use crate::module_param_rw;
+
+/// Declares a load-time string parameter of `LEN` bytes, as C's
+/// `module_param_string(NAME, NAME, LEN, 0)`:
+/// `module_param_string!(static NAME: LEN, "description");` creating `static NAME` (a
+/// [`StringParam`]), its `__param` entry and the `parmtype` (`string`)/`parm` modinfo lines.
+#[macro_export]
+macro_rules! module_param_string {
+    ($(#[$meta:meta])* static $name:ident: $len:expr, $desc:literal;) => {
+        $(#[$meta])*
+        #[allow(non_upper_case_globals)]
+        pub(crate) static $name: $crate::param::StringParam<{ $len }> =
+            $crate::param::StringParam::new();
+
+        const _: () = {
+            static DESC: $crate::param::KparamString = $crate::param::KparamString::new(&$name);
+
+            #[link_section = "__param"]
+            #[used(compiler)]
+            static ENTRY: $crate::param::ParamEntry = $crate::param::ParamEntry::of_string(
+                kernel::c_str!(stringify!($name)),
+                kernel::module::this_module::<LocalModule>(),
+                &DESC,
+            );
+
+            const PARMTYPE: &str = concat!("parmtype=", stringify!($name), ":string\0");
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static PARMTYPE_INFO: [u8; PARMTYPE.len()] = $crate::param::modinfo(PARMTYPE);
+
+            const PARM: &str = concat!("parm=", stringify!($name), ":", $desc, "\0");
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static PARM_INFO: [u8; PARM.len()] = $crate::param::modinfo(PARM);
+        };
+    };
+}
+pub use crate::module_param_string;

@@ -161,6 +161,16 @@ impl ChannelState {
             other => Self::Other(other),
         }
     }
+
+    /// The C value (for handing the state on to C, e.g. a VFIO PCI core's error handler).
+    pub fn as_raw(self) -> bindings::pci_channel_state_t {
+        match self {
+            Self::Normal => bindings::pci_channel_io_normal,
+            Self::Frozen => bindings::pci_channel_io_frozen,
+            Self::PermFailure => bindings::pci_channel_io_perm_failure,
+            Self::Other(other) => other,
+        }
+    }
 }
 
 /// `pci_ers_result_t`: a driver's vote in error recovery.
@@ -177,6 +187,20 @@ pub enum ErsResult {
     Disconnect = bindings::pci_ers_result_PCI_ERS_RESULT_DISCONNECT,
     /// `PCI_ERS_RESULT_RECOVERED`: the device recovered.
     Recovered = bindings::pci_ers_result_PCI_ERS_RESULT_RECOVERED,
+}
+
+impl ErsResult {
+    /// The vote a C error handler returned; a value this abstraction does not know is
+    /// [`ErsResult::None`] (no opinion).
+    pub fn from_raw(res: bindings::pci_ers_result_t) -> Self {
+        match res {
+            bindings::pci_ers_result_PCI_ERS_RESULT_CAN_RECOVER => Self::CanRecover,
+            bindings::pci_ers_result_PCI_ERS_RESULT_NEED_RESET => Self::NeedReset,
+            bindings::pci_ers_result_PCI_ERS_RESULT_DISCONNECT => Self::Disconnect,
+            bindings::pci_ers_result_PCI_ERS_RESULT_RECOVERED => Self::Recovered,
+            _ => Self::None,
+        }
+    }
 }
 
 /// An invariant lifetime: ties a value to one `probe` call.

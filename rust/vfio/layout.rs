@@ -144,3 +144,16 @@ same_layout_as_c!(virqfd {
     flush_inject,
     pvirqfd,
 });
+
+// vfio-pci.ko's view of the VFIO PCI core's device (drivers/vfio/pci/ffi.rs): the bitfields it
+// sets lie between `rbar` and `needs_reset`.
+same_layout_as_c!(vfio_pci_core_device {
+    vdev,
+    pdev,
+    pci_ops,
+    rbar,
+    needs_reset,
+    dmabufs,
+});
+
+same_layout_as_c!(vfio_pci_device_ops { get_dmabuf_phys });

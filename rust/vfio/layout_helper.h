@@ -130,4 +130,20 @@ VFIO_RS_OFF(virqfd, shutdown);
 VFIO_RS_OFF(virqfd, flush_inject);
 VFIO_RS_OFF(virqfd, pvirqfd);
 
+/*
+ * struct vfio_pci_core_device: vfio-pci.ko (drivers/vfio/pci/) allocates it with its size,
+ * reaches it from its vdev (first member), and writes pdev's neighbour pci_ops and the
+ * bitfields before needs_reset (nointxmask, disable_idle_d3, disable_vga).
+ */
+#include <linux/vfio_pci_core.h>
+VFIO_RS_SIZE(vfio_pci_core_device);
+VFIO_RS_OFF(vfio_pci_core_device, vdev);
+VFIO_RS_OFF(vfio_pci_core_device, pdev);
+VFIO_RS_OFF(vfio_pci_core_device, pci_ops);
+VFIO_RS_OFF(vfio_pci_core_device, rbar);
+VFIO_RS_OFF(vfio_pci_core_device, needs_reset);
+VFIO_RS_OFF(vfio_pci_core_device, dmabufs);
+VFIO_RS_SIZE(vfio_pci_device_ops);
+VFIO_RS_OFF(vfio_pci_device_ops, get_dmabuf_phys);
+
 #endif

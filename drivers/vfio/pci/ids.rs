@@ -11,11 +11,11 @@
 //! truncated to `unsigned int`, and whatever follows the last matched field is ignored.
 
 /// `PCI_ANY_ID`: the subvendor/subdevice wildcard of an entry that does not name them.
-pub const PCI_ANY_ID: u32 = !0;
+pub(crate) const PCI_ANY_ID: u32 = !0;
 
 /// One dynamic id to add with `pci_add_dynid`, as upstream fills it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DynId {
+pub(crate) struct DynId {
     /// Vendor id (first field).
     pub vendor: u32,
     /// Device id (second field).
@@ -32,7 +32,7 @@ pub struct DynId {
 
 /// One non-empty comma-separated entry of `ids=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdEntry<'a> {
+pub(crate) enum IdEntry<'a> {
     /// At least vendor and device parsed.
     Valid(DynId),
     /// Fewer than two fields: upstream warns `invalid id string "<entry>"` and goes on.
@@ -40,7 +40,7 @@ pub enum IdEntry<'a> {
 }
 
 /// The entries of an `ids=` value in order (empty entries skipped, as `strsep` + `strlen`).
-pub fn entries(ids: &[u8]) -> impl Iterator<Item = IdEntry<'_>> {
+pub(crate) fn entries(ids: &[u8]) -> impl Iterator<Item = IdEntry<'_>> {
     // The parameter is a C string: nothing after a NUL counts.
     let end = ids.iter().position(|&b| b == 0).unwrap_or(ids.len());
     ids[..end]
@@ -50,7 +50,7 @@ pub fn entries(ids: &[u8]) -> impl Iterator<Item = IdEntry<'_>> {
 }
 
 /// Parses one entry as upstream's `sscanf(id, "%x:%x:%x:%x:%x:%x", ...)`.
-pub fn parse_entry(id: &[u8]) -> IdEntry<'_> {
+pub(crate) fn parse_entry(id: &[u8]) -> IdEntry<'_> {
     let mut fields = [0u32; 6];
     let n = scan_hex_fields(id, &mut fields);
     if n < 2 {
@@ -123,10 +123,12 @@ const PCI_VENDOR_ID_INTEL: u16 = 0x8086;
 
 /// Intel devices upstream refuses to bind unless `disable_denylist` is set
 /// (`vfio_pci_dev_in_denylist`): QAT C3XXX, C62X, DH895XCC and their VFs, DSA and IAX on SPR.
-const INTEL_DENYLIST: [u16; 8] = [0x19e2, 0x19e3, 0x37c8, 0x37c9, 0x0435, 0x0443, 0x0b25, 0x0cfe];
+const INTEL_DENYLIST: [u16; 8] = [
+    0x19e2, 0x19e3, 0x37c8, 0x37c9, 0x0435, 0x0443, 0x0b25, 0x0cfe,
+];
 
 /// Whether a device is on vfio-pci's denylist (`vfio_pci_dev_in_denylist`).
-pub fn in_denylist(vendor: u16, device: u16) -> bool {
+pub(crate) fn in_denylist(vendor: u16, device: u16) -> bool {
     vendor == PCI_VENDOR_ID_INTEL && INTEL_DENYLIST.contains(&device)
 }
 
@@ -148,7 +150,10 @@ mod tests {
     #[test]
     fn two_to_six_fields() {
         assert_eq!(parse_entry(b"8086:10c9"), id(0x8086, 0x10c9, !0, !0, 0, 0));
-        assert_eq!(parse_entry(b"1234:11e8:1af4"), id(0x1234, 0x11e8, 0x1af4, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b"1234:11e8:1af4"),
+            id(0x1234, 0x11e8, 0x1af4, !0, 0, 0)
+        );
         assert_eq!(
             parse_entry(b"ffffffff:ffffffff:0:0:30000:ffff00"),
             id(!0, !0, 0, 0, 0x30000, 0xffff00)
@@ -157,7 +162,14 @@ mod tests {
 
     #[test]
     fn fewer_than_two_fields_is_invalid() {
-        for bad in [&b"8086"[..], b"8086:", b"8086:zz", b"zz:1", b":10c9", b"8086;10c9"] {
+        for bad in [
+            &b"8086"[..],
+            b"8086:",
+            b"8086:zz",
+            b"zz:1",
+            b":10c9",
+            b"8086;10c9",
+        ] {
             assert_eq!(parse_entry(bad), IdEntry::Invalid(bad), "{bad:?}");
         }
     }
@@ -165,16 +177,28 @@ mod tests {
     #[test]
     fn kernel_percent_x_rules() {
         // Leading white space before each number, not before the colon.
-        assert_eq!(parse_entry(b" 8086: 10c9"), id(0x8086, 0x10c9, !0, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b" 8086: 10c9"),
+            id(0x8086, 0x10c9, !0, !0, 0, 0)
+        );
         assert_eq!(parse_entry(b"8086 :10c9"), IdEntry::Invalid(b"8086 :10c9"));
         // "0x" prefixes, also a bare one (value 0).
-        assert_eq!(parse_entry(b"0x8086:0X10c9"), id(0x8086, 0x10c9, !0, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b"0x8086:0X10c9"),
+            id(0x8086, 0x10c9, !0, !0, 0, 0)
+        );
         assert_eq!(parse_entry(b"0x:1"), id(0, 1, !0, !0, 0, 0));
         // No sign for %x.
         assert_eq!(parse_entry(b"-1:1"), IdEntry::Invalid(b"-1:1"));
         // Trailing junk after a field stops the scan, keeping what matched.
-        assert_eq!(parse_entry(b"8086:10c9junk"), id(0x8086, 0x10c9, !0, !0, 0, 0));
-        assert_eq!(parse_entry(b"8086:10c9:1:"), id(0x8086, 0x10c9, 1, !0, 0, 0));
+        assert_eq!(
+            parse_entry(b"8086:10c9junk"),
+            id(0x8086, 0x10c9, !0, !0, 0, 0)
+        );
+        assert_eq!(
+            parse_entry(b"8086:10c9:1:"),
+            id(0x8086, 0x10c9, 1, !0, 0, 0)
+        );
         // Saturation at u64::MAX, then truncation to unsigned int.
         assert_eq!(parse_entry(b"123456789:1"), id(0x23456789, 1, !0, !0, 0, 0));
         assert_eq!(parse_entry(b"11112222333344445:1"), id(!0, 1, !0, !0, 0, 0));
