@@ -11,21 +11,31 @@ use kernel::{
     bindings,
     fs::File,
     module::ThisModule,
-    prelude::*, //
+    prelude::*,
+    types::ForeignOwnable, //
 };
 
 /// The private data of an open node.
 pub trait CdevFile: Sized + Send + Sync + 'static {
+    /// How an open file holds its state: a `KBox<Self>` per open, or a reference to state that
+    /// outlives the opens (`Arc<Self>`: no allocation per open).
+    type Ptr: ForeignOwnable + Send + Sync;
+
     /// Opens the node with this minor; the result becomes the file's private data.
-    fn open(minor: u32, file: &File) -> Result<KBox<Self>>;
+    fn open(minor: u32, file: &File) -> Result<Self::Ptr>;
 
     /// The file's last reference is gone.
-    fn release(this: KBox<Self>, _file: &File) {
+    fn release(this: Self::Ptr, _file: &File) {
         drop(this);
     }
 
     /// Handles an ioctl (also reached from 32-bit tasks through `compat_ptr_ioctl`).
-    fn ioctl(this: &Self, file: &File, cmd: u32, arg: usize) -> Result<isize>;
+    fn ioctl(
+        this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        cmd: u32,
+        arg: usize,
+    ) -> Result<isize>;
 }
 
 /// Builds the `file_operations` of a [`CdevFile`].
@@ -43,7 +53,7 @@ impl<T: CdevFile> CdevVtable<T> {
         match T::open(minor, f) {
             Ok(data) => {
                 // SAFETY: Open may set the private data; `release` takes it back.
-                unsafe { (*file).private_data = KBox::into_raw(data).cast() };
+                unsafe { (*file).private_data = data.into_foreign() };
                 0
             }
             Err(e) => e.to_errno(),
@@ -54,8 +64,9 @@ impl<T: CdevFile> CdevVtable<T> {
     ///
     /// `file` must be a file opened by [`Self::open`], being released.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `open` stored a leaked `KBox<T>`; release owns it now.
-        let data = unsafe { KBox::from_raw((*file).private_data.cast::<T>()) };
+        // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; release owns it now, and no
+        // borrow of it (ioctls) outlives the file.
+        let data = unsafe { T::Ptr::from_foreign((*file).private_data) };
         // SAFETY: `file` is valid for the duration of release.
         T::release(data, unsafe { File::from_raw_file(file) });
         0
@@ -65,9 +76,9 @@ impl<T: CdevFile> CdevVtable<T> {
     ///
     /// `file` must be a file opened by [`Self::open`].
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-        // SAFETY: `open` stored a `KBox<T>` that lives until release, which cannot run during
+        // SAFETY: `open` stored a `T::Ptr` that lives until release, which cannot run during
         // an ioctl on the file.
-        let this = unsafe { &*(*file).private_data.cast::<T>() };
+        let this = unsafe { T::Ptr::borrow((*file).private_data) };
         // SAFETY: `file` is valid during the ioctl.
         let f = unsafe { File::from_raw_file(file) };
         match T::ioctl(this, f, cmd, arg) {
@@ -102,12 +113,16 @@ impl StaticFops {
     /// # Safety
     ///
     /// This table must have been built by `CdevVtable::<T>::build`.
-    pub unsafe fn data_of<'a, T: CdevFile>(&'static self, file: &'a File) -> Option<&'a T> {
+    pub unsafe fn data_of<'a, T: CdevFile>(
+        &'static self,
+        file: &'a File,
+    ) -> Option<<T::Ptr as ForeignOwnable>::Borrowed<'a>> {
         if !self.owns(file) {
             return None;
         }
         // SAFETY: The file is open through `CdevVtable<T>` (checked above and by the function
-        // contract), so its private data is a live `T` while the file is referenced.
-        Some(unsafe { &*(*file.as_ptr()).private_data.cast::<T>() })
+        // contract), so its private data is a live `T::Ptr` from `into_foreign` until release,
+        // which cannot run while the file is referenced.
+        Some(unsafe { T::Ptr::borrow((*file.as_ptr()).private_data) })
     }
 }

@@ -7,15 +7,18 @@
 //! semantics).
 //!
 //! Lock order: group state, then [`Container::state`], then the IOMMU driver registry. Backend
-//! ioctls run without the container lock, on a cloned reference to the instance.
+//! ioctls take no lock: they load their reference to the instance under RCU ([`RcuArc`]), as
+//! upstream reads the container's driver with no lock; it is replaced under [`Container::state`].
 
 use crate::{
     iommu_driver,
     kernel_ext::{
+        first_inline::FirstInline,
         iommu::{
             DmaOwnership,
             IommuGroup, //
         },
+        rcu_arc::RcuArc,
         uapi,
         vfio::iommu_driver::Backend,
     },
@@ -45,14 +48,19 @@ pub(crate) const VFIO_EMULATED_IOMMU: u32 = 1;
 pub(crate) struct Container {
     #[pin]
     state: Mutex<ContainerState>,
+    /// The IOMMU driver instance once `VFIO_SET_IOMMU` succeeded, until the last group leaves;
+    /// written under `state`.
+    backend: RcuArc<Backend>,
 }
 
 struct ContainerState {
-    /// Member groups and their `enum vfio_group_type` (newest first, as upstream's
-    /// `list_add`).
-    groups: KVec<(IommuGroup, u32)>,
-    backend: Option<Arc<Backend>>,
+    /// Member groups, newest first (as upstream's `list_add`); one is inline, so joining a
+    /// container allocates nothing.
+    groups: FirstInline<Member>,
 }
+
+/// A group in a container and its `enum vfio_group_type`.
+type Member = (IommuGroup, u32);
 
 /// A group's membership in a container: holds the group's DMA ownership and the container.
 pub(crate) struct Membership {
@@ -70,9 +78,9 @@ impl MiscDevice for Container {
         Arc::pin_init(
             pin_init!(Container {
                 state <- new_mutex!(ContainerState {
-                    groups: KVec::new(),
-                    backend: None,
+                    groups: FirstInline::new(),
                 }),
+                backend: RcuArc::new(),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -85,7 +93,7 @@ impl MiscDevice for Container {
             uapi::VFIO_SET_IOMMU => me.set_iommu(arg).map(|()| 0),
             _ => {
                 // Everything else belongs to the backend; without one upstream says -EINVAL.
-                let backend = me.state.lock().backend.clone().ok_or(EINVAL)?;
+                let backend = me.backend.get().ok_or(EINVAL)?;
                 let ret = backend.ioctl(cmd, arg);
                 if ret < 0 {
                     return Err(Error::from_errno(ret as i32));
@@ -100,8 +108,7 @@ impl Container {
     /// `VFIO_CHECK_EXTENSION`: the backend's answer once set, else the first positive answer
     /// of the registered IOMMU drivers.
     fn check_extension(&self, ext: usize) -> isize {
-        let backend = self.state.lock().backend.clone();
-        match backend {
+        match self.backend.get() {
             Some(b) => b.ioctl(uapi::VFIO_CHECK_EXTENSION, ext),
             None => iommu_driver::check_extension(ext),
         }
@@ -110,8 +117,8 @@ impl Container {
     /// `VFIO_SET_IOMMU`: needs a group and no backend yet; tries the IOMMU drivers newest first
     /// and keeps the first that supports `arg`, opens and takes every group.
     fn set_iommu(&self, arg: usize) -> Result {
-        let mut state = self.state.lock();
-        if state.groups.is_empty() || state.backend.is_some() {
+        let state = self.state.lock();
+        if state.groups.is_empty() || self.backend.is_set() {
             return Err(EINVAL);
         }
         let mut ret = Err(ENODEV);
@@ -125,7 +132,7 @@ impl Container {
             };
             match attach_all(&backend, &state.groups) {
                 Ok(()) => {
-                    state.backend = Some(Arc::new(backend, GFP_KERNEL)?);
+                    self.backend.replace(Some(Arc::new(backend, GFP_KERNEL)?));
                     return Ok(());
                 }
                 Err(e) => ret = Err(e),
@@ -148,14 +155,11 @@ impl Container {
         };
         {
             let mut state = this.state.lock();
-            state.groups.reserve(1, GFP_KERNEL)?;
-            if let Some(backend) = &state.backend {
+            state.groups.reserve_one(GFP_KERNEL)?;
+            if let Some(backend) = this.backend.get() {
                 backend.attach_group(group, group_type)?;
             }
-            state
-                .groups
-                .insert_within_capacity(0, (group.clone(), group_type))
-                .ok();
+            state.groups.push_front_reserved((group.clone(), group_type));
         }
         Ok(Membership {
             container: this,
@@ -166,15 +170,15 @@ impl Container {
 
     /// The backend instance, once `VFIO_SET_IOMMU` succeeded (device opens need one).
     pub(crate) fn backend(&self) -> Option<Arc<Backend>> {
-        self.state.lock().backend.clone()
+        self.backend.get()
     }
 }
 
 /// Attaches every group to a new backend instance, undoing on the first failure.
-fn attach_all(backend: &Backend, groups: &KVec<(IommuGroup, u32)>) -> Result {
+fn attach_all(backend: &Backend, groups: &FirstInline<Member>) -> Result {
     for (i, (group, group_type)) in groups.iter().enumerate() {
         if let Err(e) = backend.attach_group(group, *group_type) {
-            for (done, _) in groups.iter().take(i).rev() {
+            for (done, _) in (0..i).rev().filter_map(|j| groups.get(j)) {
                 backend.detach_group(done);
             }
             return Err(e);
@@ -195,15 +199,13 @@ impl Drop for Membership {
     /// group. DMA ownership is released after, when `_dma` drops.
     fn drop(&mut self) {
         let mut state = self.container.state.lock();
-        if let Some(backend) = &state.backend {
+        if let Some(backend) = self.container.backend.get() {
             backend.detach_group(&self.group);
         }
-        if let Some(i) = state.groups.iter().position(|(g, _)| g.same(&self.group)) {
-            let _ = state.groups.remove(i);
-        }
+        state.groups.remove_first_match(|(g, _)| g.same(&self.group));
         if state.groups.is_empty() {
-            // The instance is released when its last in-flight ioctl drops its clone.
-            state.backend = None;
+            // The instance is released when its last in-flight ioctl drops its reference.
+            self.container.backend.replace(None);
         }
     }
 }

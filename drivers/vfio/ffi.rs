@@ -21,7 +21,7 @@ pub(crate) mod virqfd;
 
 use crate::{
     device_file::DeviceFile,
-    group::GroupFile,
+    group::Group,
     kernel_ext::{
         cdev_fops::CdevVtable,
         fops::StaticFops,
@@ -33,7 +33,7 @@ use kernel::module::this_module;
 
 /// File operations of `/dev/vfio/N`.
 pub(crate) static GROUP_FOPS: StaticFops =
-    CdevVtable::<GroupFile>::build(this_module::<LocalModule>());
+    CdevVtable::<Group>::build(this_module::<LocalModule>());
 
 /// File operations of device files: `/dev/vfio/devices/vfioN` (whose `open` is used) and the
 /// fds of `VFIO_GROUP_GET_DEVICE_FD`, as upstream shares one table.

@@ -54,6 +54,7 @@ use kernel::{
     str::CString,
     sync::{
         Arc,
+        ArcBorrow,
         Mutex, //
     },
     uaccess::UserSlice,
@@ -317,27 +318,18 @@ pub(crate) fn detach_device(core: &Core, dev: &RawDevice) {
     core.group_ida.free(group.minor);
 }
 
-/// An open `/dev/vfio/N`.
-pub(crate) struct GroupFile {
-    group: Arc<Group>,
-}
+/// An open `/dev/vfio/N`: its private data is the group itself (no allocation per open;
+/// upstream's `private_data` is the group too).
+impl CdevFile for Group {
+    type Ptr = Arc<Group>;
 
-impl GroupFile {
-    /// The group this file is open on.
-    pub(crate) fn group(&self) -> &Group {
-        &self.group
-    }
-}
-
-impl CdevFile for GroupFile {
-    fn open(minor: u32, _file: &File) -> Result<KBox<Self>> {
+    fn open(minor: u32, _file: &File) -> Result<Arc<Group>> {
         let group = groups::lock()
             .iter()
             .find(|g| g.minor == minor)
             .cloned()
             .ok_or(ENODEV)?;
-        let this = KBox::new(GroupFile { group }, GFP_KERNEL)?;
-        let mut state = this.group.state.lock();
+        let mut state = group.state.lock();
         if state.dead || state.drivers == 0 {
             return Err(ENODEV);
         }
@@ -346,11 +338,11 @@ impl CdevFile for GroupFile {
         }
         state.opened = true;
         drop(state);
-        Ok(this)
+        Ok(group)
     }
 
-    fn release(this: KBox<Self>, _file: &File) {
-        let mut state = this.group.state.lock();
+    fn release(this: Arc<Group>, _file: &File) {
+        let mut state = this.state.lock();
         // Open device fds keep the group file's container, as upstream's device files hold a
         // reference on the group file; the group stays busy until they close.
         if state.device_users == 0 {
@@ -360,13 +352,12 @@ impl CdevFile for GroupFile {
         }
     }
 
-    fn ioctl(this: &Self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let group = &this.group;
+    fn ioctl(group: ArcBorrow<'_, Group>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::VFIO_GROUP_GET_STATUS => group.get_status(arg).map(|()| 0),
             uapi::VFIO_GROUP_SET_CONTAINER => group.set_container(arg).map(|()| 0),
             uapi::VFIO_GROUP_UNSET_CONTAINER => group.unset_container().map(|()| 0),
-            uapi::VFIO_GROUP_GET_DEVICE_FD => this.get_device_fd(arg),
+            uapi::VFIO_GROUP_GET_DEVICE_FD => Group::get_device_fd(group, arg),
             _ => Err(ENOTTY),
         }
     }
@@ -448,10 +439,10 @@ impl Group {
     }
 }
 
-impl GroupFile {
+impl Group {
     /// `VFIO_GROUP_GET_DEVICE_FD`: finds the device by name (the driver's `match`, else the
     /// parent's name), opens it and returns an `O_CLOEXEC` fd.
-    fn get_device_fd(&self, arg: usize) -> Result<isize> {
+    fn get_device_fd(this: ArcBorrow<'_, Group>, arg: usize) -> Result<isize> {
         let mut buf = KVec::from_elem(0u8, PAGE_SIZE + 1, GFP_KERNEL)?;
         let name = UserSlice::new(UserPtr::from_addr(arg), PAGE_SIZE + 1)
             .reader()
@@ -460,19 +451,19 @@ impl GroupFile {
         if name.to_bytes().len() >= PAGE_SIZE {
             return Err(EINVAL);
         }
-        let dev = self.group.find_device(name)?;
-        let ret = self.open_device_fd(dev);
+        let dev = this.find_device(name)?;
+        let ret = Group::open_device_fd(this, dev);
         if ret.is_err() {
             dev.put_registration();
         }
         ret
     }
 
-    fn open_device_fd(&self, dev: RegisteredDevice) -> Result<isize> {
+    fn open_device_fd(this: ArcBorrow<'_, Group>, dev: RegisteredDevice) -> Result<isize> {
         // The fd is reserved first, so running out of fds never opens the device.
         let reservation = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
-        let file = KBox::new(DeviceFile::new(dev, self.group.clone()), GFP_KERNEL)?;
-        self.group.open_device(dev)?;
+        let file = KBox::new(DeviceFile::new(dev, this.into()), GFP_KERNEL)?;
+        this.open_device(dev)?;
         file.grant_access();
         match create_file(&crate::ffi::DEVICE_FILE_FOPS, file) {
             Ok(f) => {
@@ -481,7 +472,7 @@ impl GroupFile {
                 Ok(fd as isize)
             }
             Err((e, file)) => {
-                self.group.close_device(file.registered());
+                this.close_device(file.registered());
                 // The registration reference is the caller's to drop on error.
                 core::mem::forget(file);
                 Err(e)

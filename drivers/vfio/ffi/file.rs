@@ -12,24 +12,27 @@ use super::{
 };
 use crate::{
     device_file::DeviceFile,
-    group::GroupFile,
+    group::Group,
     kernel_ext::{
         bindings,
         vfio::device_file::DeviceFileOps, //
     },
 };
-use kernel::fs::File;
+use kernel::{
+    fs::File,
+    sync::ArcBorrow, //
+};
 
 /// The two kinds of VFIO file.
 enum VfioFile<'a> {
-    Group(&'a GroupFile),
+    Group(ArcBorrow<'a, Group>),
     Device(&'a DeviceFile),
 }
 
 /// What `file` is, if it is a VFIO file.
 fn vfio_file(file: &File) -> Option<VfioFile<'_>> {
-    // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<GroupFile>`.
-    if let Some(g) = unsafe { GROUP_FOPS.data_of::<GroupFile>(file) } {
+    // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<Group>`.
+    if let Some(g) = unsafe { GROUP_FOPS.data_of::<Group>(file) } {
         return Some(VfioFile::Group(g));
     }
     // SAFETY: `DEVICE_FILE_FOPS` is built by `DeviceFileVtable::<DeviceFile>`.
@@ -68,7 +71,7 @@ unsafe extern "C" fn vfio_file_is_valid(f: *mut bindings::file) -> bool {
 unsafe extern "C" fn vfio_file_enforced_coherent(f: *mut bindings::file) -> bool {
     // SAFETY: Per the function contract.
     match vfio_file(unsafe { file(f) }) {
-        Some(VfioFile::Group(g)) => g.group().enforced_coherent(),
+        Some(VfioFile::Group(g)) => g.enforced_coherent(),
         Some(VfioFile::Device(d)) => d.device().enforces_cache_coherency(),
         None => true,
     }
@@ -84,13 +87,13 @@ unsafe extern "C" fn vfio_file_enforced_coherent(f: *mut bindings::file) -> bool
 #[no_mangle]
 unsafe extern "C" fn vfio_file_set_kvm(f: *mut bindings::file, kvm: *mut bindings::kvm) {
     // SAFETY: Per the function contract.
-    let slot = match vfio_file(unsafe { file(f) }) {
-        Some(VfioFile::Group(g)) => &g.group().kvm,
-        Some(VfioFile::Device(d)) => d.kvm(),
-        None => return,
-    };
-    // SAFETY: `kvm`'s lifetime is the caller's contract.
-    unsafe { slot.set(kvm) };
+    match vfio_file(unsafe { file(f) }) {
+        // SAFETY: `kvm`'s lifetime is the caller's contract.
+        Some(VfioFile::Group(g)) => unsafe { g.kvm.set(kvm) },
+        // SAFETY: As above.
+        Some(VfioFile::Device(d)) => unsafe { d.kvm().set(kvm) },
+        None => {}
+    }
 }
 
 /// `struct iommu_group *vfio_file_iommu_group(struct file *file)`: the group file's IOMMU
@@ -108,7 +111,6 @@ unsafe extern "C" fn vfio_file_iommu_group(f: *mut bindings::file) -> *mut bindi
     // SAFETY: Per the function contract.
     match vfio_file(unsafe { file(f) }) {
         Some(VfioFile::Group(g)) => g
-            .group()
             .live_iommu_group()
             .map_or(core::ptr::null_mut(), |ig| ig.into_raw()),
         _ => core::ptr::null_mut(),

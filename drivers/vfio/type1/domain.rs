@@ -17,6 +17,7 @@ use super::pfnmap::{get_runs, put_runs, unpin_range, Frames};
 use super::pgsize::PAGE_SHIFT;
 use super::uapi::{IOMMU_CACHE, IOMMU_WRITE};
 use crate::kernel_ext::{
+    first_inline::FirstInline,
     iommu::IommuGroup,
     iommu_domain::{IommuDomain, UnmapRegion},
     user_pages::{PinBatch, PIN_CALL_MAX},
@@ -37,8 +38,9 @@ const SMALL_UNMAP_BATCH: usize = 8;
 pub(crate) struct Domain {
     /// The paging domain.
     pub(crate) domain: IommuDomain,
-    /// Attached groups (at least one while the domain is in the container).
-    pub(crate) groups: KVec<IommuGroup>,
+    /// Attached groups, newest first (at least one while the domain is in the container;
+    /// the first inline: attaching a group allocates nothing for it).
+    pub(crate) groups: FirstInline<IommuGroup>,
     /// The domain blocks no-snoop DMA (`VFIO_DMA_CC_IOMMU`).
     pub(crate) enforce_cache_coherency: bool,
 }

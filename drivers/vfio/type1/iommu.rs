@@ -15,6 +15,7 @@ use super::iova_ranges::{
 use super::pgsize::{pgsize_bitmap, INITIAL_PGSIZE_BITMAP};
 use super::uapi::{check_extension, open_is_v2, ContainerFacts};
 use crate::kernel_ext::{
+    first_inline::FirstInline,
     iommu::IommuGroup,
     iommu_domain::IommuDomain,
     user_mm::{PageArray, RwData},
@@ -56,22 +57,64 @@ pub(crate) struct VfioIommu {
     pub(crate) notify: Mutex<DmaUnmapList>,
 }
 
-/// Appends the group's reserved regions to `out`, in the pure logic's terms (unknown types are
-/// left out).
-fn push_group_regions(group: &IommuGroup, out: &mut KVec<ResvRegion>) -> Result {
-    group.for_each_resv_region(|start, length, kind| {
-        if let Some(kind) = ResvType::from_raw(kind) {
-            out.push(
-                ResvRegion {
-                    start,
-                    length,
-                    kind,
-                },
-                GFP_KERNEL,
-            )?;
+/// Reserved regions of a container's groups: up to 16 on the stack (a group has a few; a
+/// slab allocation per attach costs more than the attach on a kmemleak kernel), more on the
+/// heap.
+struct GroupRegions {
+    small: [ResvRegion; GroupRegions::ON_STACK],
+    n: usize,
+    heap: KVec<ResvRegion>,
+}
+
+impl GroupRegions {
+    const ON_STACK: usize = 16;
+
+    fn new() -> Self {
+        const UNUSED: ResvRegion = ResvRegion {
+            start: 0,
+            length: 0,
+            kind: ResvType::Reserved,
+        };
+        Self {
+            small: [UNUSED; Self::ON_STACK],
+            n: 0,
+            heap: KVec::new(),
         }
+    }
+
+    fn push(&mut self, region: ResvRegion) -> Result {
+        if self.heap.is_empty() {
+            if let Some(slot) = self.small.get_mut(self.n) {
+                *slot = region;
+                self.n += 1;
+                return Ok(());
+            }
+            self.heap.extend_from_slice(self.small.get(..self.n).unwrap_or(&[]), GFP_KERNEL)?;
+        }
+        self.heap.push(region, GFP_KERNEL)?;
         Ok(())
-    })
+    }
+
+    fn as_slice(&self) -> &[ResvRegion] {
+        if self.heap.is_empty() {
+            self.small.get(..self.n).unwrap_or(&[])
+        } else {
+            &self.heap
+        }
+    }
+
+    /// Adds the group's reserved regions, in the pure logic's terms (unknown types are left
+    /// out).
+    fn push_group(&mut self, group: &IommuGroup) -> Result {
+        group.for_each_resv_region(|start, length, kind| match ResvType::from_raw(kind) {
+            Some(kind) => self.push(ResvRegion {
+                start,
+                length,
+                kind,
+            }),
+            None => Ok(()),
+        })
+    }
 }
 
 /// A copy of `list` with room for `extra` more ranges, in one allocation.
@@ -99,8 +142,9 @@ impl Inner {
         if aper_conflict(&self.iova_list.0, start, end, overlaps) {
             return Err(EINVAL);
         }
-        let mut regions = KVec::new();
-        push_group_regions(group, &mut regions)?;
+        let mut regions = GroupRegions::new();
+        regions.push_group(group)?;
+        let regions = regions.as_slice();
         if resv_conflict(regions.iter().copied(), overlaps) {
             return Err(EINVAL);
         }
@@ -180,12 +224,13 @@ impl Inner {
 
     /// `vfio_iommu_resv_refresh` after a detach: the remaining groups' reserved regions.
     fn refreshed_iova_list(&self) -> Result<IovaVec> {
-        let mut regions = KVec::new();
+        let mut regions = GroupRegions::new();
         for d in self.domains.iter() {
             for g in d.groups.iter() {
-                push_group_regions(g, &mut regions)?;
+                regions.push_group(g)?;
             }
         }
+        let regions = regions.as_slice();
         let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
         aper_expand(&mut copy, self.domains.iter().map(|d| d.domain.aperture()));
         resv_refresh(&mut copy, regions.iter().copied())?;
@@ -297,8 +342,8 @@ impl IommuDriverImpl for VfioIommu {
             return Ok(());
         }
         inner.domains.reserve(1, GFP_KERNEL)?;
-        let mut groups = KVec::with_capacity(1, GFP_KERNEL)?;
-        groups.push(group.clone(), GFP_KERNEL)?;
+        let mut groups = FirstInline::new();
+        groups.push_front_reserved(group.clone());
         let domain = IommuDomain::alloc_for_group(group)?;
         domain.attach_group(group)?;
         let (iova_list, msi) = match inner.admit(&domain, group) {
@@ -314,10 +359,10 @@ impl IommuDriverImpl for VfioIommu {
             if !d.domain.same_ops(&domain) || d.enforce_cache_coherency != coherent {
                 continue;
             }
-            d.groups.reserve(1, GFP_KERNEL)?;
+            d.groups.reserve_one(GFP_KERNEL)?;
             domain.detach_group(group);
             if d.domain.attach_group(group).is_ok() {
-                d.groups.push(group.clone(), GFP_KERNEL)?;
+                d.groups.push_front_reserved(group.clone());
                 inner.iova_list = iova_list;
                 inner.scope_attach();
                 return Ok(());
@@ -364,7 +409,7 @@ impl IommuDriverImpl for VfioIommu {
         };
         if let Some(d) = inner.domains.get_mut(di) {
             d.domain.detach_group(group);
-            d.groups.retain(|g| !g.same(group));
+            d.groups.remove_first_match(|g| g.same(group));
             let emptied = d.groups.is_empty();
             inner.scope_detach(group);
             if !emptied {
