@@ -121,24 +121,13 @@ impl Container {
         if state.groups.is_empty() || self.backend.is_set() {
             return Err(EINVAL);
         }
-        let mut ret = Err(ENODEV);
-        for (driver, module) in iommu_driver::candidates(arg) {
-            let backend = match Backend::open(driver, module, arg) {
-                Ok(b) => b,
-                Err(e) => {
-                    ret = Err(e);
-                    continue;
-                }
-            };
-            match attach_all(&backend, &state.groups) {
-                Ok(()) => {
-                    self.backend.replace(Some(Arc::new(backend, GFP_KERNEL)?));
-                    return Ok(());
-                }
-                Err(e) => ret = Err(e),
-            }
-        }
-        ret
+        let backend = iommu_driver::open_first(arg, |driver, module| {
+            let backend = Backend::open(driver, module, arg)?;
+            attach_all(&backend, &state.groups)?;
+            Ok(backend)
+        })?;
+        self.backend.replace(Some(Arc::new(backend, GFP_KERNEL)?));
+        Ok(())
     }
 
     /// Adds a group (`VFIO_GROUP_SET_CONTAINER`): claims its DMA for userspace (real IOMMU

@@ -76,20 +76,27 @@ pub(crate) fn check_extension(ext: usize) -> isize {
     ret
 }
 
-/// IOMMU drivers supporting IOMMU type `ext`, newest first, each with its module pinned: the
-/// candidates `VFIO_SET_IOMMU` tries in turn.
-pub(crate) fn candidates(ext: usize) -> KVec<(IommuDriver, ModuleRef)> {
+/// Offers `try_open` each IOMMU driver supporting IOMMU type `ext`, newest first, with its
+/// module pinned, until one succeeds: `VFIO_SET_IOMMU`. The registry stays locked meanwhile, as
+/// upstream holds `iommu_drivers_lock` across `open` and the group attaches. `ENODEV` if no
+/// driver supports `ext`, else the last driver's error.
+pub(crate) fn open_first<R>(
+    ext: usize,
+    mut try_open: impl FnMut(IommuDriver, ModuleRef) -> Result<R>,
+) -> Result<R> {
     let list = drivers::lock();
-    let mut out = KVec::new();
+    let mut ret = Err(ENODEV);
     for driver in list.iter().rev() {
         let Some(module) = driver.get_module() else {
             continue;
         };
-        if driver.check_extension(&module, ext) > 0
-            && out.push((*driver, module), GFP_KERNEL).is_err()
-        {
-            break;
+        if driver.check_extension(&module, ext) <= 0 {
+            continue;
+        }
+        match try_open(*driver, module) {
+            Ok(r) => return Ok(r),
+            Err(e) => ret = Err(e),
         }
     }
-    out
+    ret
 }

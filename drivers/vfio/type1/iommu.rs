@@ -148,8 +148,8 @@ impl Inner {
         if resv_conflict(regions.iter().copied(), overlaps) {
             return Err(EINVAL);
         }
-        // Each excluded region can split a range in two.
-        let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
+        // Excluding a region inserts up to two pieces before it removes the range it splits.
+        let mut copy = copy_with_room(&self.iova_list, 2 * regions.len() + 1)?;
         aper_resize(&mut copy, start, end)?;
         resv_exclude(&mut copy, regions.iter().copied())?;
         let msi = sw_msi_base(regions.iter().copied());
@@ -231,7 +231,7 @@ impl Inner {
             }
         }
         let regions = regions.as_slice();
-        let mut copy = copy_with_room(&self.iova_list, regions.len() + 1)?;
+        let mut copy = copy_with_room(&self.iova_list, 2 * regions.len() + 1)?;
         aper_expand(&mut copy, self.domains.iter().map(|d| d.domain.aperture()));
         resv_refresh(&mut copy, regions.iter().copied())?;
         Ok(copy)
