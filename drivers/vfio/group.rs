@@ -63,6 +63,9 @@ use kernel::{
 /// A VFIO group: the registered devices of one IOMMU group.
 #[pin_data]
 pub(crate) struct Group {
+    /// The core that made it (which outlives its groups: the module cannot unload while one
+    /// exists), for `VFIO_GROUP_SET_CONTAINER` to recognise container files without a lookup.
+    core: Arc<Core>,
     iommu_group: IommuGroup,
     /// An emulated-IOMMU device's own group (`VFIO_EMULATED_IOMMU`): no DMA ownership to
     /// claim, and its IOMMU group was made by the core for that device alone.
@@ -115,6 +118,7 @@ module_mutex! {
 
 impl Group {
     fn new(
+        core: Arc<Core>,
         iommu_group: IommuGroup,
         emulated: bool,
         minor: u32,
@@ -122,6 +126,7 @@ impl Group {
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Group {
+                core,
                 iommu_group,
                 emulated,
                 minor,
@@ -182,7 +187,7 @@ impl Group {
 
 /// Joins `dev` to the group of its parent's IOMMU group, creating `/dev/vfio/N` if needed. An
 /// emulated-IOMMU device gets a new IOMMU group and VFIO group of its own.
-pub(crate) fn attach_device(core: &Core, dev: &RawDevice, emulated: bool) -> Result {
+pub(crate) fn attach_device(core: &Arc<Core>, dev: &RawDevice, emulated: bool) -> Result {
     if emulated {
         let iommu_group = dev.alloc_emulated_group()?;
         let ret = add_group(core, &mut groups::lock(), iommu_group.clone(), true);
@@ -207,7 +212,7 @@ pub(crate) fn attach_device(core: &Core, dev: &RawDevice, emulated: bool) -> Res
 
 /// Creates the VFIO group of `iommu_group` and its `/dev/vfio/N`.
 fn add_group(
-    core: &Core,
+    core: &Arc<Core>,
     list: &mut KVec<Arc<Group>>,
     iommu_group: IommuGroup,
     emulated: bool,
@@ -225,7 +230,7 @@ fn add_group(
             owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
             data: core::ptr::null_mut(),
         })?;
-        Group::new(iommu_group, emulated, minor, node)
+        Group::new(core.clone(), iommu_group, emulated, minor, node)
     });
     match group {
         Ok(group) => {
@@ -398,7 +403,6 @@ impl Group {
             .reader()
             .read::<i32>()?;
         let file = LocalFile::fget(fd as u32).map_err(|_| EBADF)?;
-        let core = crate::core()?;
         let mut state = self.state.lock();
         if state.membership.is_some() || state.iommufd.is_some() {
             return Err(EINVAL);
@@ -406,7 +410,7 @@ impl Group {
         if state.dead {
             return Err(ENODEV);
         }
-        if let Some(container) = core.container.file_data(&file) {
+        if let Some(container) = self.core.container.file_data(&file) {
             state.membership = Some(Container::attach_group(
                 container,
                 &self.iommu_group,
