@@ -5,8 +5,9 @@
 //! A reader takes its own reference inside an RCU read-side section; a writer swaps the pointer
 //! and drops the reference it replaced only after an expedited grace period, so no reader can
 //! still be between the load and its increment. Meant for values that are read on every ioctl
-//! and replaced rarely (VFIO's container backend: upstream reads it with no lock at all), where
-//! a mutex would cost more than the ioctl on a lockdep kernel.
+//! and replaced rarely, such as a module's published state that exported functions reach without
+//! a context pointer (VFIO's core), where a mutex would cost more than the read on a lockdep
+//! kernel. Replacing waits for a grace period: not for paths that replace often.
 //!
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
 

@@ -6,9 +6,10 @@
 //! driver and open its instance, the backend, which goes away with the last group (upstream
 //! semantics).
 //!
-//! Lock order: group state, then [`Container::state`], then the IOMMU driver registry. Backend
-//! ioctls take no lock: they load their reference to the instance under RCU ([`RcuArc`]), as
-//! upstream reads the container's driver with no lock; it is replaced under [`Container::state`].
+//! Lock order: group state, then [`Container::state`], then the IOMMU driver registry, then
+//! [`Container::backend`] (a spinlock held only to copy or swap the reference). Backend ioctls
+//! take a reference to the instance and run with no lock held (upstream reads the container's
+//! driver with no lock at all); the backend is replaced under [`Container::state`].
 
 use crate::{
     iommu_driver,
@@ -18,7 +19,6 @@ use crate::{
             DmaOwnership,
             IommuGroup, //
         },
-        rcu_arc::RcuArc,
         uapi,
         vfio::iommu_driver::Backend,
     },
@@ -30,11 +30,13 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     new_mutex,
+    new_spinlock,
     prelude::*,
     sync::{
         Arc,
         ArcBorrow,
-        Mutex, //
+        Mutex,
+        SpinLock, //
     },
 };
 
@@ -49,8 +51,10 @@ pub(crate) struct Container {
     #[pin]
     state: Mutex<ContainerState>,
     /// The IOMMU driver instance once `VFIO_SET_IOMMU` succeeded, until the last group leaves;
-    /// written under `state`.
-    backend: RcuArc<Backend>,
+    /// written under `state`. A spinlock, not `state`: every container ioctl reads it, and a
+    /// mutex's lockdep bookkeeping costs more than the read on debug kernels.
+    #[pin]
+    backend: SpinLock<Option<Arc<Backend>>>,
 }
 
 struct ContainerState {
@@ -80,7 +84,7 @@ impl MiscDevice for Container {
                 state <- new_mutex!(ContainerState {
                     groups: FirstInline::new(),
                 }),
-                backend: RcuArc::new(),
+                backend <- new_spinlock!(None),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -93,7 +97,7 @@ impl MiscDevice for Container {
             uapi::VFIO_SET_IOMMU => me.set_iommu(arg).map(|()| 0),
             _ => {
                 // Everything else belongs to the backend; without one upstream says -EINVAL.
-                let backend = me.backend.get().ok_or(EINVAL)?;
+                let backend = me.backend().ok_or(EINVAL)?;
                 let ret = backend.ioctl(cmd, arg);
                 if ret < 0 {
                     return Err(Error::from_errno(ret as i32));
@@ -108,7 +112,7 @@ impl Container {
     /// `VFIO_CHECK_EXTENSION`: the backend's answer once set, else the first positive answer
     /// of the registered IOMMU drivers.
     fn check_extension(&self, ext: usize) -> isize {
-        match self.backend.get() {
+        match self.backend() {
             Some(b) => b.ioctl(uapi::VFIO_CHECK_EXTENSION, ext),
             None => iommu_driver::check_extension(ext),
         }
@@ -118,7 +122,7 @@ impl Container {
     /// and keeps the first that supports `arg`, opens and takes every group.
     fn set_iommu(&self, arg: usize) -> Result {
         let state = self.state.lock();
-        if state.groups.is_empty() || self.backend.is_set() {
+        if state.groups.is_empty() || self.backend.lock().is_some() {
             return Err(EINVAL);
         }
         let backend = iommu_driver::open_first(arg, |driver, module| {
@@ -126,7 +130,7 @@ impl Container {
             attach_all(&backend, &state.groups)?;
             Ok(backend)
         })?;
-        self.backend.replace(Some(Arc::new(backend, GFP_KERNEL)?));
+        *self.backend.lock() = Some(Arc::new(backend, GFP_KERNEL)?);
         Ok(())
     }
 
@@ -145,7 +149,7 @@ impl Container {
         {
             let mut state = this.state.lock();
             state.groups.reserve_one(GFP_KERNEL)?;
-            if let Some(backend) = this.backend.get() {
+            if let Some(backend) = this.backend() {
                 backend.attach_group(group, group_type)?;
             }
             state.groups.push_front_reserved((group.clone(), group_type));
@@ -159,7 +163,7 @@ impl Container {
 
     /// The backend instance, once `VFIO_SET_IOMMU` succeeded (device opens need one).
     pub(crate) fn backend(&self) -> Option<Arc<Backend>> {
-        self.backend.get()
+        self.backend.lock().clone()
     }
 }
 
@@ -188,13 +192,15 @@ impl Drop for Membership {
     /// group. DMA ownership is released after, when `_dma` drops.
     fn drop(&mut self) {
         let mut state = self.container.state.lock();
-        if let Some(backend) = self.container.backend.get() {
+        if let Some(backend) = self.container.backend() {
             backend.detach_group(&self.group);
         }
         state.groups.remove_first_match(|(g, _)| g.same(&self.group));
         if state.groups.is_empty() {
-            // The instance is released when its last in-flight ioctl drops its reference.
-            self.container.backend.replace(None);
+            // The instance is released when its last in-flight ioctl drops its reference (not
+            // under the spinlock: releasing sleeps).
+            let old = self.container.backend.lock().take();
+            drop(old);
         }
     }
 }
