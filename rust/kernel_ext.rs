@@ -32,6 +32,7 @@ pub mod global;
 pub mod guid;
 pub mod helpers;
 pub mod ida;
+pub mod inline_vec;
 pub mod interval_tree;
 pub mod iommu;
 pub mod iommu_domain;

@@ -8,7 +8,7 @@ use super::dma_runs::{DmaRuns, RunRec, RunStore};
 use super::emulated::PfnTree;
 use super::iova_ranges::{IovaList, IovaRange};
 use crate::errno::Errno;
-use crate::kernel_ext::user_pages::PinOwner;
+use crate::kernel_ext::{inline_vec::InlineVec, user_pages::PinOwner};
 use kernel::{
     prelude::*,
     rbtree::{Entry, RBTree, RBTreeNodeReservation},
@@ -184,27 +184,37 @@ impl DmaStore for DmaTree {
     }
 }
 
-/// The container's usable IOVA ranges, in a vector.
-pub(crate) struct IovaVec(pub(crate) KVec<IovaRange>);
+/// Ranges kept inline: an x86 container has two (the aperture less the MSI window), a third
+/// while a split is under way.
+const IOVA_INLINE: usize = 4;
+
+/// The container's usable IOVA ranges (no allocation for a few).
+pub(crate) struct IovaVec(InlineVec<IovaRange, IOVA_INLINE>);
+
+impl IovaVec {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        Self(InlineVec::new(IovaRange { start: 0, end: 0 }))
+    }
+}
 
 impl IovaList for IovaVec {
     fn ranges(&self) -> &[IovaRange] {
-        &self.0
+        self.0.as_slice()
     }
 
     fn ranges_mut(&mut self) -> &mut [IovaRange] {
-        &mut self.0
+        self.0.as_mut_slice()
     }
 
     fn insert(&mut self, index: usize, range: IovaRange) -> Result<(), Errno> {
-        self.0.reserve(1, GFP_KERNEL).map_err(|_| Errno::ENOMEM)?;
         self.0
-            .insert_within_capacity(index, range)
+            .insert(index, range, GFP_KERNEL)
             .map_err(|_| Errno::ENOMEM)
     }
 
     fn remove(&mut self, index: usize) {
-        let _ = self.0.remove(index);
+        self.0.remove(index);
     }
 
     fn clear(&mut self) {

@@ -10,7 +10,7 @@ use super::dma::VfioDma;
 use super::dma_map::{MapPlan, UnmapHooks, UnmapProgress, UnmapStep};
 use super::domain::{pin_map, unmap_unpin, Domain};
 use super::iommu::VfioIommu;
-use super::iova_ranges::iova_cap_size;
+use super::iova_ranges::{iova_cap_size, IovaList};
 use super::map_args::{
     check_map, check_map_alignment, check_unmap, check_unmap_bitmap, check_unmap_header,
     MapDmaArgs, UnmapContext, UnmapDmaArgs,
@@ -96,7 +96,7 @@ fn get_info(iommu: &VfioIommu, arg: usize) -> Result {
             1,
             &avail.to_ne_bytes(),
         )?;
-        let ranges = &inner.iova_list.0;
+        let ranges = inner.iova_list.ranges();
         if !ranges.is_empty() {
             let size = iova_cap_size(ranges.len()).ok_or(ENOMEM)?;
             let mut payload = KVec::with_capacity(size - 8, GFP_KERNEL)?;
@@ -154,7 +154,7 @@ fn map_dma(iommu: &VfioIommu, arg: usize) -> Result {
     let mut guard = iommu.inner.lock();
     let inner = &mut *guard;
     check_map_alignment(&req, inner.pgsize_bitmap)?;
-    match inner.dmas.plan_map(&req, &inner.iova_list.0)? {
+    match inner.dmas.plan_map(&req, inner.iova_list.ranges())? {
         MapPlan::UpdateVaddr => {
             let owner = PinOwner::current()?;
             if let Some(dma) = inner.dmas.get_mut(req.iova) {

@@ -10,12 +10,13 @@ use super::domain::{copy_mappings, pin_map, unmap_unpin, Domain};
 use super::emulated::EmuState;
 use super::iova_ranges::{
     aper_conflict, aper_expand, aper_resize, copy_into, resv_conflict, resv_exclude, resv_refresh,
-    sw_msi_base, ResvRegion, ResvType,
+    sw_msi_base, IovaList, ResvRegion, ResvType,
 };
 use super::pgsize::{pgsize_bitmap, INITIAL_PGSIZE_BITMAP};
 use super::uapi::{check_extension, open_is_v2, ContainerFacts};
 use crate::kernel_ext::{
     first_inline::FirstInline,
+    inline_vec::InlineVec,
     iommu::IommuGroup,
     iommu_domain::IommuDomain,
     user_mm::{PageArray, RwData},
@@ -57,70 +58,44 @@ pub(crate) struct VfioIommu {
     pub(crate) notify: Mutex<DmaUnmapList>,
 }
 
-/// Reserved regions of a container's groups: up to 16 on the stack (a group has a few; a
-/// slab allocation per attach costs more than the attach on a kmemleak kernel), more on the
-/// heap.
-struct GroupRegions {
-    small: [ResvRegion; GroupRegions::ON_STACK],
-    n: usize,
-    heap: KVec<ResvRegion>,
-}
+/// Reserved regions of a container's groups: a group has a few, kept on the stack (no slab
+/// allocation per attach).
+struct GroupRegions(InlineVec<ResvRegion, 16>);
 
 impl GroupRegions {
-    const ON_STACK: usize = 16;
-
     fn new() -> Self {
-        const UNUSED: ResvRegion = ResvRegion {
+        Self(InlineVec::new(ResvRegion {
             start: 0,
             length: 0,
             kind: ResvType::Reserved,
-        };
-        Self {
-            small: [UNUSED; Self::ON_STACK],
-            n: 0,
-            heap: KVec::new(),
-        }
-    }
-
-    fn push(&mut self, region: ResvRegion) -> Result {
-        if self.heap.is_empty() {
-            if let Some(slot) = self.small.get_mut(self.n) {
-                *slot = region;
-                self.n += 1;
-                return Ok(());
-            }
-            self.heap.extend_from_slice(self.small.get(..self.n).unwrap_or(&[]), GFP_KERNEL)?;
-        }
-        self.heap.push(region, GFP_KERNEL)?;
-        Ok(())
+        }))
     }
 
     fn as_slice(&self) -> &[ResvRegion] {
-        if self.heap.is_empty() {
-            self.small.get(..self.n).unwrap_or(&[])
-        } else {
-            &self.heap
-        }
+        self.0.as_slice()
     }
 
     /// Adds the group's reserved regions, in the pure logic's terms (unknown types are left
     /// out).
     fn push_group(&mut self, group: &IommuGroup) -> Result {
         group.for_each_resv_region(|start, length, kind| match ResvType::from_raw(kind) {
-            Some(kind) => self.push(ResvRegion {
-                start,
-                length,
-                kind,
-            }),
+            Some(kind) => Ok(self.0.push(
+                ResvRegion {
+                    start,
+                    length,
+                    kind,
+                },
+                GFP_KERNEL,
+            )?),
             None => Ok(()),
         })
     }
 }
 
-/// A copy of `list` with room for `extra` more ranges, in one allocation.
-fn copy_with_room(list: &IovaVec, extra: usize) -> Result<IovaVec> {
-    let mut copy = IovaVec(KVec::with_capacity(list.0.len() + extra, GFP_KERNEL)?);
-    copy_into(&list.0, &mut copy)?;
+/// A copy of `list` to work on (inline for a few ranges, else one allocation as it grows).
+fn copy_of(list: &IovaVec) -> Result<IovaVec> {
+    let mut copy = IovaVec::new();
+    copy_into(list.ranges(), &mut copy)?;
     Ok(copy)
 }
 
@@ -139,7 +114,7 @@ impl Inner {
     fn admit(&self, domain: &IommuDomain, group: &IommuGroup) -> Result<(IovaVec, Option<u64>)> {
         let (start, end) = domain.aperture();
         let overlaps = |s, n| self.dmas.find_range(s, n).is_some();
-        if aper_conflict(&self.iova_list.0, start, end, overlaps) {
+        if aper_conflict(self.iova_list.ranges(), start, end, overlaps) {
             return Err(EINVAL);
         }
         let mut regions = GroupRegions::new();
@@ -148,8 +123,7 @@ impl Inner {
         if resv_conflict(regions.iter().copied(), overlaps) {
             return Err(EINVAL);
         }
-        // Excluding a region inserts up to two pieces before it removes the range it splits.
-        let mut copy = copy_with_room(&self.iova_list, 2 * regions.len() + 1)?;
+        let mut copy = copy_of(&self.iova_list)?;
         aper_resize(&mut copy, start, end)?;
         resv_exclude(&mut copy, regions.iter().copied())?;
         let msi = sw_msi_base(regions.iter().copied());
@@ -231,7 +205,7 @@ impl Inner {
             }
         }
         let regions = regions.as_slice();
-        let mut copy = copy_with_room(&self.iova_list, 2 * regions.len() + 1)?;
+        let mut copy = copy_of(&self.iova_list)?;
         aper_expand(&mut copy, self.domains.iter().map(|d| d.domain.aperture()));
         resv_refresh(&mut copy, regions.iter().copied())?;
         Ok(copy)
@@ -258,7 +232,7 @@ impl IommuDriverImpl for VfioIommu {
             pin_init!(VfioIommu {
                 inner <- new_mutex!(Inner {
                     dmas: DmaMap::new(DmaTree::new(), limit),
-                    iova_list: IovaVec(KVec::new()),
+                    iova_list: IovaVec::new(),
                     domains: KVec::new(),
                     emulated: KVec::new(),
                     pgsize_bitmap: INITIAL_PGSIZE_BITMAP,
