@@ -48,6 +48,7 @@ macro_rules! uapi_pod {
 }
 
 uapi_pod! {
+    vfio_group_status { argsz, flags }
     vfio_device_bind_iommufd { argsz, flags, iommufd, out_devid, token_uuid_ptr }
     vfio_device_attach_iommufd_pt { argsz, flags, pt_id, pasid }
     vfio_device_detach_iommufd_pt { argsz, flags, pasid }

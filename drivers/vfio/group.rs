@@ -28,6 +28,10 @@ use crate::{
         global::module_mutex,
         iommu::IommuGroup,
         iommufd::IommufdCtx,
+        uaccess_ext::{
+            read_user,
+            write_user, //
+        },
         uapi,
         vfio::{
             device::{
@@ -371,15 +375,13 @@ impl CdevFile for Group {
 impl Group {
     /// `VFIO_GROUP_GET_STATUS`: `argsz` and `flags` in, `flags` out.
     fn get_status(&self, arg: usize) -> Result {
-        const MINSZ: usize = 8;
-        let (mut reader, mut writer) =
-            UserSlice::new(UserPtr::from_addr(arg), MINSZ).reader_writer();
-        let argsz = reader.read::<u32>()?;
-        let _flags = reader.read::<u32>()?;
-        if (argsz as usize) < MINSZ {
+        // One copy in and one out, as upstream (each user copy costs a lockdep check on debug
+        // kernels).
+        let mut status: uapi::vfio_group_status = read_user(arg)?;
+        if (status.argsz as usize) < size_of::<uapi::vfio_group_status>() {
             return Err(EINVAL);
         }
-        let flags = {
+        status.flags = {
             let state = self.state.lock();
             if state.dead {
                 return Err(ENODEV);
@@ -392,9 +394,7 @@ impl Group {
                 0
             }
         };
-        writer.write(&argsz)?;
-        writer.write(&flags)?;
-        Ok(())
+        write_user(arg, &status)
     }
 
     /// `VFIO_GROUP_SET_CONTAINER`: joins the container whose fd `arg` points to.
