@@ -5,7 +5,10 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
-use crate::fops::StaticFops;
+use crate::{
+    cdev_node::CdevNode,
+    fops::StaticFops, //
+};
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -21,8 +24,13 @@ pub trait CdevFile: Sized + Send + Sync + 'static {
     /// outlives the opens (`Arc<Self>`: no allocation per open).
     type Ptr: ForeignOwnable + Send + Sync;
 
-    /// Opens the node with this minor; the result becomes the file's private data.
-    fn open(minor: u32, file: &File) -> Result<Self::Ptr>;
+    /// What a node made with these operations holds for its opens (`CdevNode::add`), released
+    /// with the node's memory after its last open file.
+    type NodeData: ForeignOwnable + Send + Sync;
+
+    /// Opens a node holding `node`; the result becomes the file's private data.
+    fn open(node: <Self::NodeData as ForeignOwnable>::Borrowed<'_>, file: &File)
+        -> Result<Self::Ptr>;
 
     /// The file's last reference is gone.
     fn release(this: Self::Ptr, _file: &File) {
@@ -39,18 +47,20 @@ pub trait CdevFile: Sized + Send + Sync + 'static {
 }
 
 /// Builds the `file_operations` of a [`CdevFile`].
-pub struct CdevVtable<T>(PhantomData<T>);
+struct CdevVtable<T>(PhantomData<T>);
 
 impl<T: CdevFile> CdevVtable<T> {
     /// # Safety
     ///
-    /// `inode` and `file` must be a char device inode and a file being opened on it.
+    /// `inode` and `file` must be an inode of a node made by `CdevNode::add` with a
+    /// [`CdevFops<T>`] table, and a file being opened on it.
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `inode` is valid during open; `MINOR()` keeps the low bits of `i_rdev`.
-        let minor = unsafe { (*inode).i_rdev } & ((1 << bindings::MINORBITS) - 1);
+        // SAFETY: Per the function contract the node was added with this table, so with a
+        // `T::NodeData`; the open pins the node (its cdev) until it returns.
+        let node = unsafe { CdevNode::data_of_inode::<T::NodeData>(inode) };
         // SAFETY: `file` is valid for the duration of open; no fdget_pos region is active.
         let f = unsafe { File::from_raw_file(file) };
-        match T::open(minor, f) {
+        match T::open(node, f) {
             Ok(data) => {
                 // SAFETY: Open may set the private data; `release` takes it back.
                 unsafe { (*file).private_data = data.into_foreign() };
@@ -88,7 +98,7 @@ impl<T: CdevFile> CdevVtable<T> {
     }
 
     /// The table for `T`, owned by `owner`.
-    pub const fn build(owner: &'static ThisModule) -> StaticFops {
+    const fn build(owner: &'static ThisModule) -> StaticFops {
         StaticFops(bindings::file_operations {
             owner: owner.as_ptr(),
             open: Some(Self::open),
@@ -101,28 +111,38 @@ impl<T: CdevFile> CdevVtable<T> {
     }
 }
 
-impl StaticFops {
-    /// Whether `file` was opened through this table.
-    pub fn owns(&'static self, file: &File) -> bool {
-        // SAFETY: `f_op` of a live file is readable.
-        core::ptr::eq(unsafe { (*file.as_ptr()).f_op }, &self.0)
+/// The `file_operations` of a [`CdevFile`] `T`, in a `static`: nodes made with it
+/// (`CdevNode::add`) hold a `T::NodeData`, and files opened through it a `T::Ptr`.
+#[repr(transparent)]
+pub struct CdevFops<T>(StaticFops, PhantomData<fn() -> T>);
+
+impl<T: CdevFile> CdevFops<T> {
+    /// The table for `T`, owned by `owner`.
+    pub const fn new(owner: &'static ThisModule) -> Self {
+        Self(CdevVtable::<T>::build(owner), PhantomData)
     }
 
-    /// The private data of a file opened through this table by [`CdevVtable<T>`].
-    ///
-    /// # Safety
-    ///
-    /// This table must have been built by `CdevVtable::<T>::build`.
-    pub unsafe fn data_of<'a, T: CdevFile>(
+    /// The raw table, for `cdev_init`.
+    pub(crate) fn get(&'static self) -> &'static bindings::file_operations {
+        self.0.get()
+    }
+
+    /// Whether `file` was opened through this table.
+    pub fn owns(&'static self, file: &File) -> bool {
+        self.0.owns(file)
+    }
+
+    /// The private data of `file` if it was opened through this table.
+    pub fn data_of<'a>(
         &'static self,
         file: &'a File,
     ) -> Option<<T::Ptr as ForeignOwnable>::Borrowed<'a>> {
         if !self.owns(file) {
             return None;
         }
-        // SAFETY: The file is open through `CdevVtable<T>` (checked above and by the function
-        // contract), so its private data is a live `T::Ptr` from `into_foreign` until release,
-        // which cannot run while the file is referenced.
+        // SAFETY: Only `CdevVtable::<T>::open` installs this table's files, and it stores a
+        // `T::Ptr` from `into_foreign` that lives until release, which cannot run while `file`
+        // is referenced.
         Some(unsafe { T::Ptr::borrow((*file.as_ptr()).private_data) })
     }
 }

@@ -8,19 +8,39 @@
 //! C headers: [`include/linux/cdev.h`](srctree/include/linux/cdev.h),
 //! [`include/linux/device.h`](srctree/include/linux/device.h).
 
+use crate::cdev_fops::{
+    CdevFile,
+    CdevFops, //
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     error::to_result,
     prelude::*,
-    types::Opaque, //
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
 };
 
 #[repr(C)]
 struct Inner {
     device: Opaque<bindings::device>,
     cdev: Opaque<bindings::cdev>,
+    /// The node's data, from `ForeignOwnable::into_foreign`.
     data: *mut c_void,
+    /// Gives `data` back to its type, on release.
+    drop_data: unsafe fn(*mut c_void),
+}
+
+/// Drops a `D` held as a foreign pointer.
+///
+/// # Safety
+///
+/// `p` must come from `D::into_foreign` and not be used afterwards.
+unsafe fn drop_foreign<D: ForeignOwnable>(p: *mut c_void) {
+    // SAFETY: Per the function contract.
+    drop(unsafe { D::from_foreign(p) });
 }
 
 /// Where a [`CdevNode`] goes and what its file operations are.
@@ -31,12 +51,8 @@ pub struct CdevNodeSpec<'a> {
     pub devt: bindings::dev_t,
     /// Device name (`/sys/class/<class>/<name>`).
     pub name: &'a CStr,
-    /// File operations of the node.
-    pub fops: &'static bindings::file_operations,
-    /// Module owning `fops`.
+    /// Module owning the file operations.
     pub owner: *mut bindings::module,
-    /// Opaque pointer the file operations get back through [`CdevNode::data_of_inode`].
-    pub data: *mut c_void,
 }
 
 /// An added class device + cdev; dropping the handle does not remove it, [`CdevNode::remove`]
@@ -61,23 +77,35 @@ unsafe impl Sync for CdevNode {}
 /// `dev` must be the `device` of an `Inner` leaked by [`CdevNode::add`], with no references left.
 unsafe extern "C" fn release(dev: *mut bindings::device) {
     // SAFETY: `dev` is the first field of an `Inner` leaked from a `KBox` in `add`.
-    drop(unsafe { KBox::from_raw(dev.cast::<Inner>()) });
+    let inner = unsafe { KBox::from_raw(dev.cast::<Inner>()) };
+    // SAFETY: `data` came from `into_foreign` of the type `drop_data` was made for (`add`); no
+    // open is in progress any more (the cdev pinned the device through each).
+    unsafe { (inner.drop_data)(inner.data) };
 }
 
 impl CdevNode {
-    /// Creates and adds the device and its cdev.
-    pub fn add(spec: &CdevNodeSpec<'_>) -> Result<Self> {
+    /// Creates and adds the device and its cdev, with `fops` as its file operations and
+    /// `data` for their opens, which the node holds until its memory goes (after the last open
+    /// file, not at [`CdevNode::remove`]).
+    pub fn add<T: CdevFile>(
+        spec: &CdevNodeSpec<'_>,
+        fops: &'static CdevFops<T>,
+        data: T::NodeData,
+    ) -> Result<Self> {
         let inner = KBox::new(
             Inner {
                 device: Opaque::zeroed(),
                 cdev: Opaque::zeroed(),
-                data: spec.data,
+                data: core::ptr::null_mut(),
+                drop_data: drop_foreign::<T::NodeData>,
             },
             GFP_KERNEL,
         )?;
         let p = KBox::into_raw(inner);
-        // SAFETY: `p` is a fresh allocation; after `device_initialize` its release frees it.
+        // SAFETY: `p` is a fresh allocation; after `device_initialize` its release frees it and
+        // gives `data` back (set first, so every release has it).
         unsafe {
+            (*p).data = data.into_foreign();
             let dev = (*p).device.get();
             bindings::device_initialize(dev);
             (*dev).class = spec.class;
@@ -92,7 +120,7 @@ impl CdevNode {
                 spec.name.as_char_ptr(),
             ))?;
             let cdev = (*p).cdev.get();
-            bindings::cdev_init(cdev, spec.fops);
+            bindings::cdev_init(cdev, fops.get());
             (*cdev).owner = spec.owner;
             to_result(bindings::cdev_device_add(cdev, dev))?;
             Ok(node)
@@ -110,20 +138,24 @@ impl CdevNode {
         unsafe { (*self.inner.as_ptr()).device.get() }
     }
 
-    /// The `data` pointer of the node an opened inode belongs to.
+    /// The data of the node an opened inode belongs to.
     ///
     /// # Safety
     ///
-    /// `inode` must be an inode of a node created by [`CdevNode::add`], being opened.
-    pub unsafe fn data_of_inode(inode: *mut bindings::inode) -> *mut c_void {
-        // SAFETY: `i_cdev` is the `cdev` field of an `Inner` (function contract).
+    /// `inode` must be an inode of a node created by [`CdevNode::add`] with a `D` as its data,
+    /// being opened (which pins the node) for `'a`.
+    pub(crate) unsafe fn data_of_inode<'a, D: ForeignOwnable>(
+        inode: *mut bindings::inode,
+    ) -> D::Borrowed<'a> {
+        // SAFETY: `i_cdev` is the `cdev` field of an `Inner` (function contract), whose `data`
+        // came from `D::into_foreign` and is given back only on release, after the open.
         unsafe {
             let cdev = crate::helpers::vfio_rs_inode_cdev(inode);
             let inner = cdev
                 .cast::<u8>()
                 .sub(core::mem::offset_of!(Inner, cdev))
                 .cast::<Inner>();
-            (*inner).data
+            D::borrow((*inner).data)
         }
     }
 }

@@ -39,4 +39,10 @@ impl StaticFops {
     pub fn get(&'static self) -> &'static bindings::file_operations {
         &self.0
     }
+
+    /// Whether `file` was opened through this table.
+    pub fn owns(&'static self, file: &kernel::fs::File) -> bool {
+        // SAFETY: `f_op` of a live file is readable.
+        core::ptr::eq(unsafe { (*file.as_ptr()).f_op }, &self.0)
+    }
 }

@@ -23,7 +23,7 @@ use crate::{
     device_file::DeviceFile,
     group::Group,
     kernel_ext::{
-        cdev_fops::CdevVtable,
+        cdev_fops::CdevFops,
         fops::StaticFops,
         vfio::device_file::DeviceFileVtable, //
     },
@@ -32,8 +32,7 @@ use crate::{
 use kernel::module::this_module;
 
 /// File operations of `/dev/vfio/N`.
-pub(crate) static GROUP_FOPS: StaticFops =
-    CdevVtable::<Group>::build(this_module::<LocalModule>());
+pub(crate) static GROUP_FOPS: CdevFops<Group> = CdevFops::new(this_module::<LocalModule>());
 
 /// File operations of device files: `/dev/vfio/devices/vfioN` (whose `open` is used) and the
 /// fds of `VFIO_GROUP_GET_DEVICE_FD`, as upstream shares one table.

@@ -126,7 +126,6 @@ impl Group {
         iommu_group: IommuGroup,
         emulated: bool,
         minor: u32,
-        node: CdevNode,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Group {
@@ -135,7 +134,7 @@ impl Group {
                 emulated,
                 minor,
                 state <- new_mutex!(GroupState {
-                    node: Some(node),
+                    node: None,
                     devices: KVec::new(),
                     drivers: 1,
                     dead: false,
@@ -226,15 +225,20 @@ fn add_group(
         .group_ida
         .alloc_max(crate::kernel_ext::chrdev::ALL_MINORS - 1)?;
     let group = CString::try_from_fmt(fmt!("{}", iommu_group.id())).and_then(|name| {
-        let node = CdevNode::add(&CdevNodeSpec {
-            class: core.group_class.as_raw(),
-            devt: core.group_devt.base() + minor,
-            name: &name,
-            fops: crate::ffi::GROUP_FOPS.get(),
-            owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
-            data: core::ptr::null_mut(),
-        })?;
-        Group::new(core.clone(), iommu_group, emulated, minor, node)
+        let group = Group::new(core.clone(), iommu_group, emulated, minor)?;
+        // The node holds a reference to the group for opens that race with its removal.
+        let node = CdevNode::add(
+            &CdevNodeSpec {
+                class: core.group_class.as_raw(),
+                devt: core.group_devt.base() + minor,
+                name: &name,
+                owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
+            },
+            &crate::ffi::GROUP_FOPS,
+            group.clone(),
+        )?;
+        group.state.lock().node = Some(node);
+        Ok(group)
     });
     match group {
         Ok(group) => {
@@ -331,13 +335,12 @@ pub(crate) fn detach_device(core: &Core, dev: &RawDevice) {
 /// upstream's `private_data` is the group too).
 impl CdevFile for Group {
     type Ptr = Arc<Group>;
+    /// The node holds its group (upstream's cdev is embedded in the group): an open finds it
+    /// without a lookup, and an open racing with the group's removal finds it dead.
+    type NodeData = Arc<Group>;
 
-    fn open(minor: u32, _file: &File) -> Result<Arc<Group>> {
-        let group = groups::lock()
-            .iter()
-            .find(|g| g.minor == minor)
-            .cloned()
-            .ok_or(ENODEV)?;
+    fn open(node: ArcBorrow<'_, Group>, _file: &File) -> Result<Arc<Group>> {
+        let group: Arc<Group> = node.into();
         let mut state = group.state.lock();
         if state.dead || state.drivers == 0 {
             return Err(ENODEV);

@@ -376,8 +376,7 @@ unsafe extern "C" fn vfio_file_has_dev(
 ) -> bool {
     // SAFETY: Per the function contract.
     let file = unsafe { File::from_raw_file(file) };
-    // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<Group>`.
-    match unsafe { super::GROUP_FOPS.data_of::<crate::group::Group>(file) } {
+    match super::GROUP_FOPS.data_of(file) {
         // SAFETY: Per the function contract.
         Some(g) => g.has_device(unsafe { dev(device) }),
         None => false,

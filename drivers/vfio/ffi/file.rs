@@ -31,8 +31,7 @@ enum VfioFile<'a> {
 
 /// What `file` is, if it is a VFIO file.
 fn vfio_file(file: &File) -> Option<VfioFile<'_>> {
-    // SAFETY: `GROUP_FOPS` is built by `CdevVtable::<Group>`.
-    if let Some(g) = unsafe { GROUP_FOPS.data_of::<Group>(file) } {
+    if let Some(g) = GROUP_FOPS.data_of(file) {
         return Some(VfioFile::Group(g));
     }
     // SAFETY: `DEVICE_FILE_FOPS` is built by `DeviceFileVtable::<DeviceFile>`.
