@@ -29,8 +29,10 @@ pub trait CdevFile: Sized + Send + Sync + 'static {
     type NodeData: ForeignOwnable + Send + Sync;
 
     /// Opens a node holding `node`; the result becomes the file's private data.
-    fn open(node: <Self::NodeData as ForeignOwnable>::Borrowed<'_>, file: &File)
-        -> Result<Self::Ptr>;
+    fn open(
+        node: <Self::NodeData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+    ) -> Result<Self::Ptr>;
 
     /// The file's last reference is gone.
     fn release(this: Self::Ptr, _file: &File) {

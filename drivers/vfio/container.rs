@@ -29,8 +29,7 @@ use kernel::{
         MiscDevice,
         MiscDeviceRegistration, //
     },
-    new_mutex,
-    new_spinlock,
+    new_mutex, new_spinlock,
     prelude::*,
     sync::{
         Arc,
@@ -152,7 +151,9 @@ impl Container {
             if let Some(backend) = this.backend() {
                 backend.attach_group(group, group_type)?;
             }
-            state.groups.push_front_reserved((group.clone(), group_type));
+            state
+                .groups
+                .push_front_reserved((group.clone(), group_type));
         }
         Ok(Membership {
             container: this,
@@ -195,7 +196,9 @@ impl Drop for Membership {
         if let Some(backend) = self.container.backend() {
             backend.detach_group(&self.group);
         }
-        state.groups.remove_first_match(|(g, _)| g.same(&self.group));
+        state
+            .groups
+            .remove_first_match(|(g, _)| g.same(&self.group));
         if state.groups.is_empty() {
             // The instance is released when its last in-flight ioctl drops its reference (not
             // under the spinlock: releasing sleeps).

@@ -107,7 +107,10 @@ impl RunStore for RunVec {
 /// vIOMMU guest maps and unmaps one page at a time, and a slab allocation and free per cycle
 /// cost more than the rest of the ioctl on a kmemleak kernel (one node per container, a few
 /// hundred bytes).
-pub(crate) struct DmaTree(RBTree<u64, VfioDma>, Option<RBTreeNodeReservation<u64, VfioDma>>);
+pub(crate) struct DmaTree(
+    RBTree<u64, VfioDma>,
+    Option<RBTreeNodeReservation<u64, VfioDma>>,
+);
 
 impl DmaTree {
     /// An empty tree.
