@@ -26,6 +26,7 @@ pub mod class_compat;
 pub mod dev_ext;
 pub mod errno;
 pub mod eventfd;
+pub mod fd;
 pub mod first_inline;
 pub mod fops;
 pub mod global;

@@ -25,6 +25,7 @@ use crate::{
             CdevNode,
             CdevNodeSpec, //
         },
+        fd::FdRef,
         global::module_mutex,
         iommu::IommuGroup,
         iommufd::IommufdCtx,
@@ -49,8 +50,7 @@ use kernel::{
     bindings::O_CLOEXEC,
     fs::{
         file::FileDescriptorReservation,
-        File,
-        LocalFile, //
+        File, //
     },
     new_mutex,
     page::PAGE_SIZE,
@@ -405,7 +405,10 @@ impl Group {
         let fd = UserSlice::new(UserPtr::from_addr(arg), 4)
             .reader()
             .read::<i32>()?;
-        let file = LocalFile::fget(fd as u32).map_err(|_| EBADF)?;
+        // Resolved as upstream's `fdget`: no reference for a caller whose file table is not
+        // shared.
+        let fd = FdRef::get(fd as u32)?;
+        let file = fd.file();
         let mut state = self.state.lock();
         if state.membership.is_some() || state.iommufd.is_some() {
             return Err(EINVAL);
@@ -413,7 +416,7 @@ impl Group {
         if state.dead {
             return Err(ENODEV);
         }
-        if let Some(container) = self.core.container.file_data(&file) {
+        if let Some(container) = self.core.container.file_data(file) {
             state.membership = Some(Container::attach_group(
                 container,
                 &self.iommu_group,
@@ -423,7 +426,7 @@ impl Group {
             return Ok(());
         }
         // An iommufd fd: compat mode, where the context's compat IOAS plays the container.
-        let ctx = IommufdCtx::from_file(&file).ok_or(EBADFD)?;
+        let ctx = IommufdCtx::from_file(file).ok_or(EBADFD)?;
         ctx.compat_ioas_create()?;
         state.iommufd = Some(ctx);
         Ok(())

@@ -28,6 +28,7 @@
 # no igb or no vfio-pci. The igb goes back to the driver it had (if any) and the
 # 2 MiB hugepage count to its old value at the end.
 set -uo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/pci_bind_lib.sh"
 testpmd=${DPDK_TESTPMD:-/usr/bin/dpdk-testpmd}
 bound=${DPDK_TEST_TIMEOUT:-480}   # whole testpmd run, EAL init to quit (TCG is slow)
 txsecs=${DPDK_TX_SECONDS:-5}      # forwarding time between `start` and `stop`
@@ -55,9 +56,7 @@ skip_all() {
 }
 
 [ -x "$testpmd" ] || skip_all "no $testpmd (Debian's dpdk-dev; scripts/setup installs it)"
-bdf=$(for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10c9 ] && basename "$d"
-done | head -1)
+bdf=$(vfio_rs_igb_bdf)
 [ -n "$bdf" ] || skip_all "no igb (8086:10c9) in this guest"
 [ -d /sys/bus/pci/drivers/vfio-pci ] || skip_all "vfio-pci not loaded"
 dev=/sys/bus/pci/devices/$bdf
@@ -65,8 +64,8 @@ hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 
 out=$(mktemp -d)
 prefix=dpdk_test_$$
-old_drv="" old_hp="" mnt="" pid=""
-[ -e "$dev/driver" ] && old_drv=$(basename "$(readlink "$dev/driver")")
+old_hp="" mnt="" pid=""
+vfio_pci_remember "$bdf"
 restore() {
 	# timeout passes the TERM on to testpmd (and KILLs it 10 s later).
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -75,24 +74,13 @@ restore() {
 	rm -rf "/run/dpdk/$prefix"
 	rmdir /run/dpdk 2>/dev/null
 	[ -n "$old_hp" ] && echo "$old_hp" >"$hp"
-	[ "$(basename "$(readlink "$dev/driver" 2>/dev/null)")" = vfio-pci ] &&
-		echo "$bdf" >/sys/bus/pci/drivers/vfio-pci/unbind
-	echo >"$dev/driver_override"
-	[ -n "$old_drv" ] && [ "$old_drv" != vfio-pci ] &&
-		echo "$bdf" >"/sys/bus/pci/drivers/$old_drv/bind" 2>/dev/null
+	vfio_pci_give_back "$bdf"
 	rm -rf "$out"
 	return 0
 }
 trap restore EXIT
 
-# Bind to vfio-pci, remembering the driver to give it back to.
-if [ "$old_drv" != vfio-pci ]; then
-	[ -n "$old_drv" ] && echo "$bdf" >"$dev/driver/unbind"
-	echo vfio-pci >"$dev/driver_override"
-	echo "$bdf" >/sys/bus/pci/drivers/vfio-pci/bind
-fi
-[ "$(basename "$(readlink "$dev/driver" 2>/dev/null)")" = vfio-pci ] ||
-	fail_all "could not bind $bdf to vfio-pci"
+vfio_pci_take "$bdf" || fail_all "could not bind $bdf to vfio-pci"
 group=$(basename "$(readlink "$dev/iommu_group")")
 
 # 2 MiB hugepages (256 = 512 MiB; testpmd below needs far less) on a private

@@ -13,6 +13,7 @@
 # Prints kselftest TAP and a "# Totals:" line. The igb goes back to the driver
 # it had (if any) at the end.
 set -uo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/pci_bind_lib.sh"
 qemu=${QEMU:-/usr/bin/qemu-system-x86_64}
 verbose=0
 [ "${1:-}" = -v ] && { verbose=1; shift; }
@@ -29,33 +30,16 @@ skip_all() {
 	exit 0
 }
 
-bdf=$(for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10c9 ] && basename "$d"
-done | head -1)
+bdf=$(vfio_rs_igb_bdf)
 [ -n "$bdf" ] || skip_all "no igb (8086:10c9) in this guest"
 [ -x "$qemu" ] || skip_all "no $qemu"
 [ -d /sys/bus/pci/drivers/vfio-pci ] || skip_all "vfio-pci not loaded"
 dev=/sys/bus/pci/devices/$bdf
 
 # Bind to vfio-pci, remembering the driver to give it back to.
-old_drv=""
-[ -e "$dev/driver" ] && old_drv=$(basename "$(readlink "$dev/driver")")
-restore() {
-	[ "$(basename "$(readlink "$dev/driver" 2>/dev/null)")" = vfio-pci ] &&
-		echo "$bdf" >/sys/bus/pci/drivers/vfio-pci/unbind
-	echo >"$dev/driver_override"
-	[ -n "$old_drv" ] && [ "$old_drv" != vfio-pci ] &&
-		echo "$bdf" >"/sys/bus/pci/drivers/$old_drv/bind" 2>/dev/null
-	return 0
-}
-trap restore EXIT
-if [ "$old_drv" != vfio-pci ]; then
-	[ -n "$old_drv" ] && echo "$bdf" >"$dev/driver/unbind"
-	echo vfio-pci >"$dev/driver_override"
-	echo "$bdf" >/sys/bus/pci/drivers/vfio-pci/bind
-fi
-[ "$(basename "$(readlink "$dev/driver" 2>/dev/null)")" = vfio-pci ] ||
-	skip_all "could not bind $bdf to vfio-pci"
+vfio_pci_remember "$bdf"
+trap 'vfio_pci_give_back "$bdf"' EXIT
+vfio_pci_take "$bdf" || skip_all "could not bind $bdf to vfio-pci"
 
 if [ $verbose = 1 ]; then
 	group=$(basename "$(readlink "$dev/iommu_group")")
