@@ -48,7 +48,6 @@ pub mod module_ref;
 pub mod param;
 pub mod pci;
 pub mod pfnmap;
-pub mod rcu_arc;
 pub mod rwsem;
 pub mod sysfs;
 pub mod uaccess_ext;

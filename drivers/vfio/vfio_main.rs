@@ -42,12 +42,12 @@ use kernel_ext::{
         Class,
         ClassInfo, //
     },
+    global::module_mutex,
     ida::Ida,
     misc::{
         FixedMiscDevice,
         FixedMiscOptions, //
-    },
-    rcu_arc::RcuArc, //
+    }, //
 };
 
 // Pure code's errno and the driver API's `vfio_check_feature`, at the crate root where the pure
@@ -102,12 +102,14 @@ pub(crate) struct Core {
     group_class: Class<GroupClass>,
 }
 
-/// The loaded core, while the module is live; read without a lock (group ioctls need it).
-static CORE: RcuArc<Core> = RcuArc::new();
+module_mutex! {
+    /// The loaded core, while the module is live.
+    static core_slot: Option<Arc<Core>> = None;
+}
 
 /// The loaded core; `ENODEV` outside module init..exit.
 pub(crate) fn core() -> Result<Arc<Core>> {
-    CORE.get().ok_or(ENODEV)
+    core_slot::lock().clone().ok_or(ENODEV)
 }
 
 /// Publishes the core for exported functions; dropping it withdraws the core.
@@ -115,6 +117,7 @@ struct Published;
 
 impl Published {
     fn new() -> Result<Self> {
+        core_slot::init();
         kernel_ext::vfio::kvm::init_kvm_ref_lock();
         dev_set::sets::init();
         group::groups::init();
@@ -136,7 +139,7 @@ impl Published {
             }? Error),
             GFP_KERNEL,
         )?;
-        CORE.replace(Some(core));
+        *core_slot::lock() = Some(core);
         Ok(Self)
     }
 }
@@ -144,7 +147,7 @@ impl Published {
 impl Drop for Published {
     fn drop(&mut self) {
         // Importers pin this module, so none can still call in; the last `Arc` goes here.
-        CORE.replace(None);
+        *core_slot::lock() = None;
         // Statics are not dropped at unload: free the registries' (now empty) buffers.
         *dev_set::sets::lock() = KVec::new();
         *group::groups::lock() = KVec::new();
