@@ -9,6 +9,11 @@
 
 #include <vfio-rs/helpers.h>
 
+void *vfio_rs_kmalloc(size_t size, gfp_t flags)
+{
+	return kmalloc(size, flags);
+}
+
 void vfio_rs_list_del(struct list_head *entry)
 {
 	list_del(entry);

@@ -20,7 +20,6 @@ use kernel::{
         MiscDeviceOptions, //
     },
     prelude::*,
-    sync::Arc,
     types::{
         ForeignOwnable,
         Opaque, //
@@ -89,19 +88,22 @@ impl<T> PinnedDrop for FixedMiscDevice<T> {
     }
 }
 
-impl<T: MiscDevice<Ptr = Arc<T>> + 'static> FixedMiscDevice<T> {
+impl<T: MiscDevice + 'static> FixedMiscDevice<T>
+where
+    for<'a> <T::Ptr as ForeignOwnable>::Borrowed<'a>: Into<T::Ptr>,
+{
     /// The state of `file` if it was opened on this device (e.g. a container fd handed to a
-    /// group), else `None`.
-    pub fn file_data(&self, file: &LocalFile) -> Option<Arc<T>> {
+    /// group), with a reference of its own; else `None`.
+    pub fn file_data(&self, file: &LocalFile) -> Option<T::Ptr> {
         // SAFETY: The device is registered (type invariant) and `file` is live, so both `fops`
         // and `f_op` are readable.
         let ours = unsafe { core::ptr::eq((*file.as_ptr()).f_op, (*self.inner.get()).fops) };
         if !ours {
             return None;
         }
-        // SAFETY: `misc_open` installed our fops, so `private_data` is an `Arc<T>` stored by
+        // SAFETY: `misc_open` installed our fops, so `private_data` is a `T::Ptr` stored by
         // `MiscDevice::open` via `into_foreign`; the file is referenced, so not released.
-        let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*file.as_ptr()).private_data) };
+        let data = unsafe { <T::Ptr as ForeignOwnable>::borrow((*file.as_ptr()).private_data) };
         Some(data.into())
     }
 }

@@ -56,6 +56,13 @@ impl RwSem {
         WriteGuard(self)
     }
 
+    /// `down_read()`: held until the guard drops.
+    pub fn read(&self) -> ReadGuard<'_> {
+        // SAFETY: The semaphore is initialised (type invariant).
+        unsafe { bindings::down_read(self.0.get()) };
+        ReadGuard(self)
+    }
+
     /// `down_read_trylock()`: `None` if a writer holds or waits for it.
     pub fn try_read(&self) -> Option<ReadGuard<'_>> {
         // SAFETY: The semaphore is initialised (type invariant).

@@ -15,10 +15,13 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/slab.h>
 #include <linux/poll.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+/* kmalloc(): __kmalloc_noprof() reached by a tail call, no frame of its own. */
+void *vfio_rs_kmalloc(size_t size, gfp_t flags);
 /* list_del(). */
 void vfio_rs_list_del(struct list_head *entry);
 /* refcount_inc_not_zero(). */
