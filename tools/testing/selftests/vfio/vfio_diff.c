@@ -16,8 +16,8 @@
  * Output is framed by "# vfio_diff: begin" and "# vfio_diff: end N lines"; the
  * end line is missing if the program did not run to completion.
  *
- * Sections (container, group, type1, gdev, cdev, compat2, mig, tokens, sriov, compat)
- * run in that order, each from and back to a closed state; naming some on the
+ * Sections (container, group, type1, gdev, cdev, compat2, mig, tokens, sriov, compat,
+ * config: vfio_diff_config.c) run in that order, each from and back to a closed state; naming some on the
  * command line runs only those, to narrow a difference down in one boot:
  *   scripts/vm --impl rust -- sh -c 'out/selftests/vfio_diff cdev'
  * Upstream's output is the reference: it must not change from boot to boot.
@@ -31,12 +31,7 @@
 #include <sys/stat.h>
 #include <linux/iommufd.h>
 
-#include "vfio_rs_test.h"
-
-#define IGB_VENDOR 0x8086
-#define IGB_DEVICE 0x10c9
-#define PCI_CONFIG_OFF ((__u64)VFIO_PCI_CONFIG_REGION_INDEX << 40)
-#define REGION_OFF(i) ((__u64)(i) << 40)
+#include "vfio_diff.h"
 
 static char bdf[32], group_path[64], cdev_path[96];
 /* An unmapped user address, hidden from the compiler's null-argument checks. */
@@ -44,7 +39,7 @@ static void *volatile bad_ptr = (void *)8;
 static unsigned int lines;
 
 /* One output line: label, " = ", formatted result. */
-static void out(const char *label, const char *fmt, ...)
+void out(const char *label, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,7 +51,7 @@ static void out(const char *label, const char *fmt, ...)
 	lines++;
 }
 
-static const char *errname(int e)
+const char *errname(int e)
 {
 	static char buf[16];
 	const char *n = strerrorname_np(e);
@@ -68,7 +63,7 @@ static const char *errname(int e)
 }
 
 /* A value result: >= 0 as a number, < 0 as -errno. */
-static long res(const char *label, long ret)
+long res(const char *label, long ret)
 {
 	if (ret < 0)
 		out(label, "err %s", errname(-ret));
@@ -78,7 +73,7 @@ static long res(const char *label, long ret)
 }
 
 /* A new fd result: "fd", or the error. Returns the fd or -errno. */
-static int res_fd(const char *label, int ret)
+int res_fd(const char *label, int ret)
 {
 	if (ret < 0)
 		out(label, "err %s", errname(-ret));
@@ -88,29 +83,29 @@ static int res_fd(const char *label, int ret)
 }
 
 /* Syscall convention (-1 + errno) to -errno. */
-static long sys(long ret)
+long sys(long ret)
 {
 	return ret < 0 ? -errno : ret;
 }
 
-static long ioc(int fd, unsigned long cmd, const void *arg)
+long ioc(int fd, unsigned long cmd, const void *arg)
 {
 	return vfio_rs_ioctl(fd, cmd, (unsigned long)arg);
 }
 
-static int open_rw(const char *path)
+int open_rw(const char *path)
 {
 	return sys(open(path, O_RDWR | O_CLOEXEC));
 }
 
 /* Closes an fd a call should not have returned, without a line (the call's line differs). */
-static void drop(int fd)
+void drop(int fd)
 {
 	if (fd >= 0)
 		close(fd);
 }
 
-static void close_fd(const char *label, int *fd)
+void close_fd(const char *label, int *fd)
 {
 	if (*fd < 0)
 		return;
@@ -119,7 +114,7 @@ static void close_fd(const char *label, int *fd)
 }
 
 /* Label built from a format. */
-static const char *L(const char *fmt, ...)
+const char *L(const char *fmt, ...)
 {
 	static char buf[8][160];
 	static unsigned int n;
@@ -2054,6 +2049,8 @@ static const struct {
 	{ "sriov", sriov_tests },
 	/* Last: UNSET_CONTAINER with a device open is where a core most easily leaks state. */
 	{ "compat", group_iommufd_compat },
+	/* Config-space writes reset and power-cycle the devices: after everything else. */
+	{ "config", config_tests },
 };
 
 /* Runs every section, or only those named on the command line (for narrowing a difference). */
