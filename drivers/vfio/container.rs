@@ -6,10 +6,12 @@
 //! driver and open its instance, the backend, which goes away with the last group (upstream
 //! semantics).
 //!
-//! Lock order: group state, then [`Container::state`], then the IOMMU driver registry. Backend
-//! ioctls run with the state held for reading, as upstream's `group_lock`; joining, leaving and
-//! `VFIO_SET_IOMMU` hold it for writing. One semaphore, as upstream: on debug kernels every lock
-//! initialised at open costs.
+//! Lock order: group state, then [`Container::state`], then the IOMMU driver registry. Joining,
+//! leaving and `VFIO_SET_IOMMU` hold the state for writing; a backend ioctl holds it for reading
+//! only to take a reference to the backend, and runs with no lock held (upstream holds its
+//! `group_lock` for reading throughout: on a lockdep kernel every lock the backend takes per page
+//! then costs more, one held lock deeper). One semaphore, as upstream: every lock initialised at
+//! open costs on debug kernels.
 
 use crate::{
     iommu_driver,
@@ -93,8 +95,7 @@ impl MiscDevice for Container {
             uapi::VFIO_SET_IOMMU => me.set_iommu(arg).map(|()| 0),
             _ => {
                 // Everything else belongs to the backend; without one upstream says -EINVAL.
-                let state = me.state.read();
-                let backend = state.backend.as_ref().ok_or(EINVAL)?;
+                let backend = me.backend().ok_or(EINVAL)?;
                 let ret = backend.ioctl(cmd, arg);
                 if ret < 0 {
                     return Err(Error::from_errno(ret as i32));
@@ -109,7 +110,7 @@ impl Container {
     /// `VFIO_CHECK_EXTENSION`: the backend's answer once set, else the first positive answer
     /// of the registered IOMMU drivers.
     fn check_extension(&self, ext: usize) -> isize {
-        match &self.state.read().backend {
+        match self.backend() {
             Some(b) => b.ioctl(uapi::VFIO_CHECK_EXTENSION, ext),
             None => iommu_driver::check_extension(ext),
         }

@@ -29,7 +29,10 @@
  *  - -n device open cycles on each path, alternating: group path (open
  *    /dev/vfio/vfio and the group, SET_CONTAINER, SET_IOMMU type1v2,
  *    GET_DEVICE_FD, close all) and cdev path (open /dev/vfio/devices/vfioN,
- *    BIND_IOMMUFD to an iommufd opened once per phase, close).
+ *    BIND_IOMMUFD to an iommufd opened once per phase, close);
+ *  - -c container setups (the group path's steps before GET_DEVICE_FD, then
+ *    close): these take 0.03-0.5 ms, where one timer interrupt landing in a
+ *    sample adds ~5%, so they get many samples of their own.
  * At the end: per metric the median of each implementation's samples, and
  * candidate/baseline. Phases alternate (default upstream,rust,rust,upstream
  * twice) so slow drift of the host hits both alike. Times are the guest's
@@ -44,6 +47,7 @@
  *   -k  map/unmap rounds per phase (default 2)
  *   -j  2 MiB map/unmap pairs per round (default 4)
  *   -n  open cycles per path per phase (default 5)
+ *   -c  container setups per phase (default 25)
  *   -m  size of each buffer in MiB (default 1024)
  *   -S  the 2 MiB buffer's larger size for the scaling figures (default 4096;
  *       0 or not above -m: none)
@@ -134,12 +138,12 @@ static const char *labels[2];
 
 static struct {
 	const char *switch_cmd;
-	int rounds, huge_reps, opens, page_reps;
+	int rounds, huge_reps, opens, setups, page_reps;
 	size_t size, large;
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .page_reps = 16, .size = 1024UL << 20,
+} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .setups = 25, .page_reps = 16, .size = 1024UL << 20,
 	    .large = 4096UL << 20 };
 
 /* The scaling runs' smaller size. */
@@ -547,13 +551,26 @@ static void group_cycle(int impl)
 	close(group);
 	close(container);
 	t3 = now_ns();
+	record(impl, GROUP_GET_FD, t2 - t1);
+	record(impl, GROUP_CLOSE, t3 - t2);
+	record(impl, OPEN_GROUP, t3 - t0);
+}
+
+/* One container setup of the group path, its steps timed, then everything closed. */
+static void setup_cycle(int impl)
+{
+	uint64_t t0, t1;
+	int container, group;
+
+	t0 = now_ns();
+	container = open_container(&group);
+	t1 = now_ns();
+	close(group);
+	close(container);
 	record(impl, GROUP_SETUP, t1 - t0);
 	record(impl, SETUP_OPEN, setup_steps[0] - t0);
 	record(impl, SETUP_SET_CONTAINER, setup_steps[1] - setup_steps[0]);
 	record(impl, SETUP_SET_IOMMU, setup_steps[2] - setup_steps[1]);
-	record(impl, GROUP_GET_FD, t2 - t1);
-	record(impl, GROUP_CLOSE, t3 - t2);
-	record(impl, OPEN_GROUP, t3 - t0);
 }
 
 /* One cdev-path cycle: open, BIND_IOMMUFD, close. */
@@ -605,6 +622,8 @@ static void run_phase(int impl)
 	}
 	iommufd_maps(impl, iommufd);
 	close(iommufd);
+	for (int i = 0; i < cfg.setups; i++)
+		setup_cycle(impl);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -664,13 +683,14 @@ int main(int argc, char **argv)
 	long runs4k, runs2m, runs1g = 0;
 	char *tok, *save;
 
-	while ((opt = getopt(argc, argv, "s:p:k:j:n:m:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:k:j:n:c:m:S:")) != -1) {
 		switch (opt) {
 		case 's': cfg.switch_cmd = optarg; break;
 		case 'p': snprintf(phases_arg, sizeof(phases_arg), "%s", optarg); break;
 		case 'k': cfg.rounds = atoi(optarg); break;
 		case 'j': cfg.huge_reps = atoi(optarg); break;
 		case 'n': cfg.opens = atoi(optarg); break;
+		case 'c': cfg.setups = atoi(optarg); break;
 		case 'm': cfg.size = strtoul(optarg, NULL, 0) << 20; break;
 		case 'S': cfg.large = strtoul(optarg, NULL, 0) << 20; break;
 		default:
@@ -680,7 +700,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cfg.size || cfg.size % HUGE_2M || cfg.large % HUGE_2M || cfg.rounds < 1 ||
-	    cfg.huge_reps < 1 || cfg.opens < 1) {
+	    cfg.huge_reps < 1 || cfg.opens < 1 || cfg.setups < 1) {
 		fprintf(stderr, "vfio_bench: -m must be a non-zero multiple of 2, -S a multiple "
 			"of 2, -k, -j, -n positive\n");
 		return 2;
@@ -726,9 +746,10 @@ int main(int argc, char **argv)
 		       "no 1g figures\n");
 	printf("# vfio_bench: device %s, 4k, 2m and 2m shared (memfd) buffers of %zu MiB (2m "
 	       "scaled to 256 and %zu MiB), one 1 GiB page, at IOVA 0x%llx; %d map/unmap rounds "
-	       "(4k x1, hugetlb x%d) and %d open cycles per path per phase, phases %s\n", cfg.bdf,
+	       "(4k x1, hugetlb x%d), %d open cycles per path and %d container setups per phase, "
+	       "phases %s\n", cfg.bdf,
 	       cfg.size >> 20, cfg.large >> 20, (unsigned long long)BENCH_IOVA, cfg.rounds,
-	       cfg.huge_reps, cfg.opens, phases_arg);
+	       cfg.huge_reps, cfg.opens, cfg.setups, phases_arg);
 	printf("# vfio_bench: physically contiguous runs (one iommu_map each): 4k buffer %ld, "
 	       "2m buffer %ld, 1g buffer %ld (0: pagemap unreadable)\n", runs4k, runs2m, runs1g);
 
