@@ -84,6 +84,14 @@ impl fmt::Debug for Errno {
 }
 
 /// Pure code's errno as the kernel's error (modules only: the host build has no `kernel`).
+/// A kernel error as the errno user space gets.
+#[cfg(MODULE)]
+impl From<kernel::error::Error> for Errno {
+    fn from(e: kernel::error::Error) -> Self {
+        Errno(-e.to_errno())
+    }
+}
+
 #[cfg(MODULE)]
 impl From<Errno> for kernel::error::Error {
     fn from(e: Errno) -> Self {

@@ -14,6 +14,11 @@ void *vfio_rs_kmalloc(size_t size, gfp_t flags)
 	return kmalloc(size, flags);
 }
 
+struct pci_dev *vfio_rs_pci_upstream_bridge(struct pci_dev *pdev)
+{
+	return pci_upstream_bridge(pdev);
+}
+
 void vfio_rs_list_del(struct list_head *entry)
 {
 	list_del(entry);
@@ -54,6 +59,26 @@ void vfio_rs_pm_put(struct device *dev)
 {
 	if (dev->driver && dev->driver->pm)
 		pm_runtime_put(dev);
+}
+
+int vfio_rs_pm_runtime_resume_and_get(struct device *dev)
+{
+	return pm_runtime_resume_and_get(dev);
+}
+
+void vfio_rs_pm_runtime_put(struct device *dev)
+{
+	pm_runtime_put(dev);
+}
+
+void vfio_rs_pm_runtime_get_noresume(struct device *dev)
+{
+	pm_runtime_get_noresume(dev);
+}
+
+int vfio_rs_pm_runtime_resume(struct device *dev)
+{
+	return pm_runtime_resume(dev);
 }
 
 struct module *vfio_rs_dev_driver_owner(struct device *dev)

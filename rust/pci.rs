@@ -21,6 +21,7 @@
 
 pub mod device;
 pub mod driver;
+pub mod fields;
 pub mod id;
 pub mod iomap;
 
@@ -42,6 +43,7 @@ pub use self::driver::{
     Installed,
     Registration, //
 };
+pub use self::fields::DeviceFields;
 pub use self::id::{
     DeviceId,
     IdTable,

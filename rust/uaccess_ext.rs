@@ -65,6 +65,8 @@ uapi_pod! {
     vfio_bitmap { pgsize, size, data }
     vfio_iommu_type1_dirty_bitmap { argsz, flags, data }
     vfio_iommu_type1_dirty_bitmap_get { iova, size, bitmap }
+    vfio_device_info { argsz, flags, num_regions, num_irqs, cap_offset, pad }
+    vfio_irq_info { argsz, flags, index, count }
 }
 
 /// A zeroed `T`.

@@ -20,6 +20,7 @@ declare -A vfio_rs_ko=(
 	[vfio]=$vfio_rs_repo/drivers/vfio/vfio.ko
 	[vfio_iommu_type1]=$vfio_rs_repo/drivers/vfio/type1/vfio_iommu_type1.ko
 	[mdev]=$vfio_rs_repo/drivers/vfio/mdev/mdev.ko
+	[vfio_pci_core]=$vfio_rs_repo/drivers/vfio/pci/core/vfio-pci-core.ko
 	[vfio_pci]=$vfio_rs_repo/drivers/vfio/pci/vfio-pci.ko
 	[mtty]=$vfio_rs_repo/samples/vfio-mdev/mtty.ko
 )

@@ -14,6 +14,7 @@
 #include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/poll.h>
@@ -22,6 +23,16 @@
 
 /* kmalloc(): __kmalloc_noprof() reached by a tail call, no frame of its own. */
 void *vfio_rs_kmalloc(size_t size, gfp_t flags);
+/* pci_upstream_bridge(). */
+struct pci_dev *vfio_rs_pci_upstream_bridge(struct pci_dev *pdev);
+/* pm_runtime_resume_and_get(). */
+int vfio_rs_pm_runtime_resume_and_get(struct device *dev);
+/* pm_runtime_put(). */
+void vfio_rs_pm_runtime_put(struct device *dev);
+/* pm_runtime_get_noresume(). */
+void vfio_rs_pm_runtime_get_noresume(struct device *dev);
+/* pm_runtime_resume(). */
+int vfio_rs_pm_runtime_resume(struct device *dev);
 /* list_del(). */
 void vfio_rs_list_del(struct list_head *entry);
 /* refcount_inc_not_zero(). */

@@ -172,9 +172,60 @@ pub trait DeviceExt {
     /// unmasked.
     fn check_and_unmask_intx(&self) -> bool;
 
+    /// `pci_read_config_byte` (kernel-internal access, not the user variant).
+    fn read_config_byte(&self, pos: u32) -> Result<u8>;
+
+    /// `pci_read_config_word`.
+    fn read_config_word(&self, pos: u32) -> Result<u16>;
+
+    /// `pci_read_config_dword`.
+    fn read_config_dword(&self, pos: u32) -> Result<u32>;
+
+    /// `pci_write_config_word`.
+    fn write_config_word(&self, pos: u32, val: u16) -> Result;
+
+    /// `pci_read_vpd(dev, addr, 4, &data)`: the bytes read (fewer than 4 at the end) or the
+    /// failure.
+    fn read_vpd(&self, addr: u32, data: &mut [u8; 4]) -> Result<usize>;
+
+    /// `pci_write_vpd(dev, addr, 4, &data)`: the C return value (bytes written or -errno).
+    fn write_vpd(&self, addr: u32, data: &[u8; 4]) -> isize;
+
+    /// `pcie_get_mps`.
+    fn pcie_get_mps(&self) -> u32;
+
+    /// `pcie_set_readrq`.
+    fn pcie_set_readrq(&self, rq: u32);
+
+    /// `pci_msix_can_alloc_dyn`: MSI-X vectors may be added while MSI-X is enabled.
+    fn msix_can_alloc_dyn(&self) -> bool;
+
+    /// `__pci_reset_function_locked` with the device lock, and its upstream bridge's when it
+    /// has one, taken by `pci_dev_trylock`: true if the reset ran and succeeded, false if it
+    /// failed or a lock was busy (what `vfio_pci_core_disable` does, which may not sleep on the
+    /// device lock).
+    fn try_locked_reset(&self) -> bool;
+
     /// What C's `dev_get_drvdata(&pdev->dev)` returns: for comparing with a pointer handed
     /// to C (never dereferenced here).
     fn drvdata_ptr(&self) -> *const c_void;
+}
+
+/// `pcibios_err_to_errno`: a `PCIBIOS_*` code as `-errno` (the kernel accessors return the
+/// former).
+fn pcibios_err_to_errno(err: c_int) -> c_int {
+    // CAST: The `PCIBIOS_*` constants are small positive numbers.
+    match err as u32 {
+        0 => 0,
+        bindings::PCIBIOS_FUNC_NOT_SUPPORTED => -(bindings::ENOENT as c_int),
+        bindings::PCIBIOS_BAD_VENDOR_ID => -(bindings::ENOTTY as c_int),
+        bindings::PCIBIOS_DEVICE_NOT_FOUND => -(bindings::ENODEV as c_int),
+        bindings::PCIBIOS_BAD_REGISTER_NUMBER => -(bindings::EFAULT as c_int),
+        bindings::PCIBIOS_SET_FAILED => -(bindings::EIO as c_int),
+        bindings::PCIBIOS_BUFFER_TOO_SMALL => -(bindings::ENOSPC as c_int),
+        _ if err < 0 => err,
+        _ => -(bindings::ERANGE as c_int),
+    }
 }
 
 /// Converts a `pci_user_*_config_*` result.
@@ -334,6 +385,97 @@ impl DeviceExt for pci::Device<Bound> {
     fn check_and_unmask_intx(&self) -> bool {
         // SAFETY: The device is valid.
         unsafe { bindings::pci_check_and_unmask_intx(raw(self)) }
+    }
+
+    fn read_config_byte(&self, pos: u32) -> Result<u8> {
+        let pos = c_int::try_from(pos)?;
+        let mut val = 0;
+        // SAFETY: The device is valid; `val` is a valid destination.
+        let ret = unsafe { bindings::pci_read_config_byte(raw(self), pos, &mut val) };
+        to_result(pcibios_err_to_errno(ret)).map(|()| val)
+    }
+
+    fn read_config_word(&self, pos: u32) -> Result<u16> {
+        let pos = c_int::try_from(pos)?;
+        let mut val = 0;
+        // SAFETY: The device is valid; `val` is a valid destination.
+        let ret = unsafe { bindings::pci_read_config_word(raw(self), pos, &mut val) };
+        to_result(pcibios_err_to_errno(ret)).map(|()| val)
+    }
+
+    fn read_config_dword(&self, pos: u32) -> Result<u32> {
+        let pos = c_int::try_from(pos)?;
+        let mut val = 0;
+        // SAFETY: The device is valid; `val` is a valid destination.
+        let ret = unsafe { bindings::pci_read_config_dword(raw(self), pos, &mut val) };
+        to_result(pcibios_err_to_errno(ret)).map(|()| val)
+    }
+
+    fn write_config_word(&self, pos: u32, val: u16) -> Result {
+        let pos = c_int::try_from(pos)?;
+        // SAFETY: The device is valid.
+        let ret = unsafe { bindings::pci_write_config_word(raw(self), pos, val) };
+        to_result(pcibios_err_to_errno(ret))
+    }
+
+    fn read_vpd(&self, addr: u32, data: &mut [u8; 4]) -> Result<usize> {
+        // SAFETY: The device is valid; `data` has room for the 4 bytes asked for.
+        let ret =
+            unsafe { bindings::pci_read_vpd(raw(self), addr.into(), 4, data.as_mut_ptr().cast()) };
+        if ret < 0 {
+            // CAST: A negative errno.
+            return Err(Error::from_errno(ret as c_int));
+        }
+        // CAST: 0..=4 bytes.
+        Ok(ret as usize)
+    }
+
+    fn write_vpd(&self, addr: u32, data: &[u8; 4]) -> isize {
+        // SAFETY: The device is valid; `data` holds the 4 bytes given, which the call reads.
+        unsafe { bindings::pci_write_vpd(raw(self), addr.into(), 4, data.as_ptr().cast()) }
+    }
+
+    fn pcie_get_mps(&self) -> u32 {
+        // SAFETY: The device is valid.
+        let mps = unsafe { bindings::pcie_get_mps(raw(self)) };
+        // CAST: A payload size in bytes (128..4096).
+        mps as u32
+    }
+
+    fn pcie_set_readrq(&self, rq: u32) {
+        let Ok(rq) = c_int::try_from(rq) else {
+            return;
+        };
+        // SAFETY: The device is valid; invalid sizes are refused by the callee.
+        unsafe { bindings::pcie_set_readrq(raw(self), rq) };
+    }
+
+    fn msix_can_alloc_dyn(&self) -> bool {
+        // SAFETY: The device is valid.
+        unsafe { bindings::pci_msix_can_alloc_dyn(raw(self)) }
+    }
+
+    fn try_locked_reset(&self) -> bool {
+        // SAFETY: The device is valid; `vfio_rs_pci_upstream_bridge` returns NULL or the
+        // bridge above it, alive as long as the device is.
+        let bridge = unsafe { crate::helpers::vfio_rs_pci_upstream_bridge(raw(self)) };
+        // SAFETY: A non-NULL `bridge` is a valid device (above).
+        if !bridge.is_null() && unsafe { bindings::pci_dev_trylock(bridge) } == 0 {
+            return false;
+        }
+        let mut done = false;
+        // SAFETY: The device is valid; the reset runs with its lock held, as required, and
+        // the lock taken is released right after.
+        unsafe {
+            if bindings::pci_dev_trylock(raw(self)) != 0 {
+                done = bindings::__pci_reset_function_locked(raw(self)) == 0;
+                bindings::pci_dev_unlock(raw(self));
+            }
+            if !bridge.is_null() {
+                bindings::pci_dev_unlock(bridge);
+            }
+        }
+        done
     }
 
     fn drvdata_ptr(&self) -> *const c_void {

@@ -124,7 +124,7 @@ impl PciConfig {
         } else if pos >= PCI_CFG_SPACE_SIZE {
             // An ID above PCI_EXT_CAP_ID_MAX is the low byte of a hidden unknown capability
             // anchoring the chain: read-only, its header virtualized.
-            let perm = if cap_id as u16 > PCI_EXT_CAP_ID_MAX {
+            let perm = if u16::from(cap_id) > PCI_EXT_CAP_ID_MAX {
                 DIRECT_RO
             } else {
                 ecap_perms(cap_id)

@@ -110,7 +110,7 @@ impl PciConfig {
             // Upstream ignores the read's failure and writes what it has: the error
             // response ~0 from pci_user_read_config_word.
             let cmd = user_read(b, PCI_COMMAND, 2).unwrap_or(0xffff) as u16;
-            let _ = user_write(b, PCI_COMMAND, 2, (cmd | PCI_COMMAND_INTX_DISABLE) as u32);
+            let _ = user_write(b, PCI_COMMAND, 2, u32::from(cmd | PCI_COMMAND_INTX_DISABLE));
         }
     }
 }

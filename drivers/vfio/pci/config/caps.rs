@@ -151,7 +151,7 @@ impl PciConfig {
             _ => {
                 b.notice(Notice::UnknownLength {
                     ext: false,
-                    cap: cap as u16,
+                    cap: u16::from(cap),
                     pos,
                 });
                 Ok(0)

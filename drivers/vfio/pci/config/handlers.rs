@@ -33,7 +33,7 @@ impl PciConfig {
         }
         let mut val = self.default_read(b, c)?;
         if c.offset == PCI_COMMAND && self.info.no_command_memory {
-            val |= (self.vcmd() & PCI_COMMAND_MEMORY) as u32;
+            val |= u32::from(self.vcmd() & PCI_COMMAND_MEMORY);
         }
         Ok(val)
     }
@@ -86,7 +86,7 @@ impl PciConfig {
         if is_cmd {
             let mask = PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
             let vcmd = self.vcmd() & !mask | new_cmd & mask;
-            self.vset(PCI_COMMAND, 2, vcmd as u32);
+            self.vset(PCI_COMMAND, 2, u32::from(vcmd));
             b.command_write_end(Some(vcmd));
         }
 
@@ -155,7 +155,7 @@ impl PciConfig {
             }
         }
         addr ^= PCI_VPD_ADDR_F;
-        self.vset(start + PCI_VPD_ADDR, 2, addr as u32);
+        self.vset(start + PCI_VPD_ADDR, 2, u32::from(addr));
         Ok(())
     }
 
@@ -178,7 +178,7 @@ impl PciConfig {
 
         let ctrl = self.vget(ctrl_pos, 2) as u16;
         if ctrl & PCI_EXP_DEVCTL_BCR_FLR != 0 {
-            self.vset(ctrl_pos, 2, (ctrl & !PCI_EXP_DEVCTL_BCR_FLR) as u32);
+            self.vset(ctrl_pos, 2, u32::from(ctrl & !PCI_EXP_DEVCTL_BCR_FLR));
             let cap = user_read(b, c.pos - c.offset + PCI_EXP_DEVCAP, 4);
             if matches!(cap, Ok(cap) if cap & PCI_EXP_DEVCAP_FLR != 0) {
                 b.reset_function(self.vcmd());
@@ -232,8 +232,8 @@ impl PciConfig {
         if c.offset <= PCI_MSI_FLAGS && c.offset + c.count >= PCI_MSI_FLAGS {
             let start = self.find_cap_start(c.pos);
             let flags =
-                self.vget(start, 2) as u16 & !PCI_MSI_FLAGS_QMASK | (b.msi_qmax() as u16) << 1;
-            self.vset(start, 2, flags as u32);
+                self.vget(start, 2) as u16 & !PCI_MSI_FLAGS_QMASK | u16::from(b.msi_qmax()) << 1;
+            self.vset(start, 2, u32::from(flags));
         }
         self.default_read(b, c)
     }
@@ -254,13 +254,13 @@ impl PciConfig {
             if !b.msi_enabled() {
                 flags &= !PCI_MSI_FLAGS_ENABLE;
             }
-            let qmax = b.msi_qmax() as u16;
+            let qmax = u16::from(b.msi_qmax());
             if (flags & PCI_MSI_FLAGS_QSIZE) >> 4 > qmax {
                 flags &= !PCI_MSI_FLAGS_QSIZE;
                 flags |= qmax << 4;
             }
-            self.vset(start + PCI_MSI_FLAGS, 2, flags as u32);
-            user_write(b, start + PCI_MSI_FLAGS, 2, flags as u32)?;
+            self.vset(start + PCI_MSI_FLAGS, 2, u32::from(flags));
+            user_write(b, start + PCI_MSI_FLAGS, 2, u32::from(flags))?;
         }
         Ok(())
     }

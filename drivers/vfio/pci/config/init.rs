@@ -41,8 +41,8 @@ impl PciConfig {
         self.rbar[6] = self.vget(PCI_ROM_ADDRESS, 4);
 
         if info.is_virtfn {
-            self.vset(PCI_VENDOR_ID, 2, info.vendor as u32);
-            self.vset(PCI_DEVICE_ID, 2, info.device as u32);
+            self.vset(PCI_VENDOR_ID, 2, u32::from(info.vendor));
+            self.vset(PCI_DEVICE_ID, 2, u32::from(info.device));
             // SR-IOV 1.1 3.4.1.18: a VF's interrupt pin is read-only zero. The register is
             // virtual anyway, so a bogus value is replaced.
             let pin = self.vconfig[PCI_INTERRUPT_PIN];
@@ -54,7 +54,7 @@ impl PciConfig {
         if info.no_command_memory {
             // No memory enable bit to find set after pci_enable_device(): for consistency
             // with PFs the virtual one starts set.
-            let cmd = self.vget(PCI_COMMAND, 2) | PCI_COMMAND_MEMORY as u32;
+            let cmd = self.vget(PCI_COMMAND, 2) | u32::from(PCI_COMMAND_MEMORY);
             self.vset(PCI_COMMAND, 2, cmd);
         }
         if !info.config_intx || info.nointx || info.irq == 0 || info.irq == IRQ_NOTCONNECTED {
@@ -92,7 +92,7 @@ impl PciConfig {
     /// `vfio_update_pm_vconfig_bytes`: the guest cannot process PME, so PME_Support,
     /// PME_Status and PME_En read as 0.
     fn update_pm_vconfig_bytes(&mut self, offset: usize) {
-        let pmc = self.vget(offset + PCI_PM_PMC, 2) & !(PCI_PM_CAP_PME_MASK as u32);
+        let pmc = self.vget(offset + PCI_PM_PMC, 2) & !u32::from(PCI_PM_CAP_PME_MASK);
         self.vset(offset + PCI_PM_PMC, 2, pmc);
         let ctrl =
             self.vget(offset + PCI_PM_CTRL, 2) & !(PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS);
@@ -146,7 +146,7 @@ impl PciConfig {
             if len == 0 {
                 b.notice(Notice::Hiding {
                     ext: false,
-                    cap: cap as u16,
+                    cap: u16::from(cap),
                     pos,
                 });
                 self.vconfig[prev] = next;
@@ -154,7 +154,7 @@ impl PciConfig {
                 continue;
             }
             // pos <= 0xff and len <= 0xff: within the 4 KiB arrays.
-            self.claim(b, false, cap as u16, pos, len);
+            self.claim(b, false, u16::from(cap), pos, len);
             self.fill_vconfig_bytes(b, pos, len)?;
             if cap == PCI_CAP_ID_PM {
                 self.update_pm_vconfig_bytes(pos);
@@ -165,7 +165,7 @@ impl PciConfig {
         }
         // No capability left: clear the status flag.
         if caps == 0 {
-            let status = self.vget(PCI_STATUS, 2) & !(PCI_STATUS_CAP_LIST as u32);
+            let status = self.vget(PCI_STATUS, 2) & !u32::from(PCI_STATUS_CAP_LIST);
             self.vset(PCI_STATUS, 2, status);
         }
         Ok(())

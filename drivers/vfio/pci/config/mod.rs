@@ -205,7 +205,7 @@ impl PciConfig {
     pub(crate) fn vget(&self, pos: usize, count: usize) -> u32 {
         let mut v = 0u32;
         for i in 0..count {
-            v |= (self.vconfig[pos + i] as u32) << (8 * i);
+            v |= u32::from(self.vconfig[pos + i]) << (8 * i);
         }
         v
     }

@@ -73,7 +73,7 @@ fn table_bits(table: &[u8], offset: usize, count: usize) -> u32 {
     let mut v = 0u32;
     for i in 0..count {
         let b = table.get(offset + i).copied().unwrap_or(0);
-        v |= (b as u32) << (8 * i);
+        v |= u32::from(b) << (8 * i);
     }
     v
 }
@@ -357,7 +357,7 @@ pub fn cap_perms(cap: u8) -> PermBits<'static> {
 
 /// `ecap_perms[ecap]` for an extended capability ID up to `PCI_EXT_CAP_ID_MAX`.
 pub fn ecap_perms(ecap: u8) -> PermBits<'static> {
-    match ecap as u16 {
+    match u16::from(ecap) {
         PCI_EXT_CAP_ID_ERR => ERR_PERM.perm(ReadFn::Default, Some(WriteFn::Default)),
         PCI_EXT_CAP_ID_PWR => PWR_PERM.perm(ReadFn::Default, Some(WriteFn::Default)),
         PCI_EXT_CAP_ID_VNDR | PCI_EXT_CAP_ID_DVSEC => VENDOR,

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A device's life in the core: registration (`vfio_pci_core_register_device`,
+//! `_unregister_device`), the first open and last close (`vfio_pci_core_enable`,
+//! `_finish_enable`, `_disable`, `_close_device`) and the power-state helper they share
+//! (`vfio_pci_set_power_state`), as upstream's `vfio_pci_core.c`.
+
+use crate::{
+    config::PciConfig,
+    config_kernel::{
+        self,
+        KernelConfig, //
+    },
+    ffi::{
+        CoreDev,
+        DevSetKey, //
+    },
+    kernel_ext::pci::{
+        DeviceExt,
+        DeviceFields,
+        PowerState, //
+    },
+    state::Opened,
+};
+use kernel::prelude::*;
+
+/// `PCI_HEADER_TYPE_NORMAL`.
+const PCI_HEADER_TYPE_NORMAL: u8 = 0;
+/// `PCI_COMMAND` and its INTx disable bit.
+const PCI_COMMAND: u32 = 0x04;
+const PCI_COMMAND_INTX_DISABLE: u16 = 0x400;
+/// `PCI_PM_CTRL` and `PCI_PM_CTRL_NO_SOFT_RESET`.
+const PCI_PM_CTRL: u32 = 4;
+const PCI_PM_CTRL_NO_SOFT_RESET: u16 = 0x0008;
+/// MSI-X capability registers (`pci_regs.h`).
+const PCI_MSIX_FLAGS: u32 = 2;
+const PCI_MSIX_FLAGS_QSIZE: u16 = 0x07ff;
+const PCI_MSIX_TABLE: u32 = 4;
+const PCI_MSIX_TABLE_BIR: u32 = 0x7;
+const PCI_MSIX_TABLE_OFFSET: u32 = 0xffff_fff8;
+/// `PCI_VENDOR_ID_INTEL`.
+const PCI_VENDOR_ID_INTEL: u16 = 0x8086;
+
+/// `vfio_pci_core_register_device`: checks the driver's device, picks its device set, brings
+/// the function to D0 and lets it runtime-suspend, then registers it with VFIO.
+pub(crate) fn register(vdev: &CoreDev) -> Result {
+    let pdev = vdev.pdev();
+    // Drivers must set the core device as their drvdata, and name their ops (upstream WARNs).
+    if !vdev.is_drvdata() || !vdev.has_ops_name() {
+        kernel::warn_on!(true);
+        return Err(EINVAL);
+    }
+    if pdev.hdr_type() != PCI_HEADER_TYPE_NORMAL || !vdev.driver_ops_complete() {
+        return Err(EINVAL);
+    }
+    // VFs already enabled may be in use elsewhere: the user must disable them first.
+    if pdev.num_vf() != 0 {
+        dev_warn!(pdev.as_ref(), "Cannot bind to PF with SR-IOV enabled\n");
+        return Err(EBUSY);
+    }
+    let key = if pdev.on_root_bus() || pdev.is_virtfn() {
+        DevSetKey::Device
+    } else if pdev.probe_reset_slot().is_ok() {
+        DevSetKey::Slot
+    } else {
+        // No slot reset: the whole bus is reset together, so it is one set.
+        DevSetKey::Bus
+    };
+    vdev.assign_device_set(key)?;
+    probe_power_state(vdev);
+    // The PCI core leaves an unknown power state after boot or another driver; only D0 is
+    // reachable from there, and runtime PM needs a known one.
+    let _ = set_power_state(vdev, PowerState::D0);
+    vdev.install_pm_ops();
+    vdev.pm_runtime_allow();
+    if !vdev.disable_idle_d3() {
+        vdev.pm_runtime_put();
+    }
+    if let Err(e) = vdev.register_group_dev() {
+        if !vdev.disable_idle_d3() {
+            vdev.pm_runtime_get_noresume();
+        }
+        vdev.pm_runtime_forbid();
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `vfio_pci_core_unregister_device`: waits for the users to release the device, then
+/// undoes the runtime PM setup of registration.
+pub(crate) fn unregister(vdev: &CoreDev) {
+    vdev.unregister_group_dev();
+    if !vdev.disable_idle_d3() {
+        vdev.pm_runtime_get_noresume();
+    }
+    vdev.pm_runtime_forbid();
+}
+
+/// `vfio_pci_probe_power_state`: whether the device loses its state in D3hot.
+fn probe_power_state(vdev: &CoreDev) {
+    let pdev = vdev.pdev();
+    let pm = pdev.pm_cap();
+    if pm == 0 {
+        return;
+    }
+    let pmcsr = pdev.read_config_word(u32::from(pm) + PCI_PM_CTRL).unwrap_or(0);
+    vdev.set_needs_pm_restore(pmcsr & PCI_PM_CTRL_NO_SOFT_RESET == 0);
+}
+
+/// `vfio_pci_set_power_state`: `pci_set_power_state` for devices that soft-reset on
+/// D3hot->D0, saving their state before D3 and restoring it back in D0. Going below D0 needs
+/// `memory_lock` held for writing (callers), and is refused while VFs are enabled.
+pub(crate) fn set_power_state(vdev: &CoreDev, state: PowerState) -> Result {
+    let pdev = vdev.pdev();
+    let below_d0 = state as i32 > PowerState::D0 as i32;
+    if below_d0 && vdev.sriov_active() {
+        return Err(EBUSY);
+    }
+    let current = pdev.current_state();
+    let d3hot = PowerState::D3Hot as i32;
+    let (mut needs_save, mut needs_restore) = (false, false);
+    if vdev.needs_pm_restore() {
+        if current < d3hot && state as i32 >= d3hot {
+            let _ = pdev.save_state();
+            needs_save = true;
+        }
+        if current >= d3hot && state as i32 <= PowerState::D0 as i32 {
+            needs_restore = true;
+        }
+    }
+    pdev.set_power_state(state)?;
+    let pm_save = &vdev.state().pm_save;
+    // D3 may be unsupported through a quirk: only save if the device got there.
+    if needs_save && pdev.current_state() >= d3hot {
+        *pm_save.lock() = pdev.store_saved_state().ok();
+    } else if needs_restore {
+        if let Some(saved) = pm_save.lock().take() {
+            let _ = pdev.load_and_free_saved_state(saved);
+        }
+        pdev.restore_state();
+    }
+    Ok(())
+}
+
+/// `vfio_pci_nointx`: Intel NICs whose INTx masking is broken in a way the quirks do not
+/// catch; their INTx is hidden from the user instead.
+fn nointx_quirk(vendor: u16, device: u16) -> bool {
+    vendor == PCI_VENDOR_ID_INTEL
+        && matches!(device, 0x1572 | 0x1574 | 0x1580..=0x1581 | 0x1583..=0x158b | 0x37d0..=0x37d2 | 0x1563)
+}
+
+/// `vfio_pci_core_enable`: the device's first open. Wakes it, enables it, resets it and saves
+/// the clean state for `disable`, decides INTx masking, builds the virtual config space and
+/// records the MSI-X table's place.
+pub(crate) fn enable(vdev: &CoreDev) -> Result {
+    let pdev = vdev.pdev();
+    if !vdev.disable_idle_d3() {
+        vdev.pm_runtime_resume_and_get()?;
+    }
+    let undo_pm = || {
+        if !vdev.disable_idle_d3() {
+            vdev.pm_runtime_put();
+        }
+    };
+    // The saved state must not include bus mastering.
+    pdev.clear_master();
+    let enabled = match pdev.enable() {
+        Ok(e) => e,
+        Err(e) => {
+            undo_pm();
+            return Err(e);
+        }
+    };
+    // If the reset fails because of the device lock, fail the open entirely.
+    let reset = pdev.try_reset_function();
+    if reset == Err(EAGAIN) {
+        drop(enabled);
+        undo_pm();
+        return Err(EAGAIN);
+    }
+    vdev.set_reset_works(reset.is_ok());
+    let _ = pdev.save_state();
+    let saved = pdev.store_saved_state().ok();
+
+    if !vdev.nointxmask() {
+        if nointx_quirk(pdev.vendor_id().as_raw(), pdev.device_id()) {
+            dev_info!(pdev.as_ref(), "Masking broken INTx support\n");
+            vdev.set_nointx(true);
+            pdev.intx(false);
+        } else {
+            vdev.set_pci_2_3(pdev.intx_mask_supported());
+        }
+    }
+    if let Ok(cmd) = pdev.read_config_word(PCI_COMMAND) {
+        if vdev.pci_2_3() && cmd & PCI_COMMAND_INTX_DISABLE != 0 {
+            let _ = pdev.write_config_word(PCI_COMMAND, cmd & !PCI_COMMAND_INTX_DISABLE);
+        }
+    }
+
+    let mut opened = match KBox::new(
+        Opened {
+            config: PciConfig::EMPTY,
+            saved,
+            enabled: Some(enabled),
+        },
+        GFP_KERNEL_ACCOUNT,
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            undo_pm();
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = config_kernel::init(vdev, &mut opened.config) {
+        drop(opened);
+        undo_pm();
+        return Err(e);
+    }
+    vdev.state().publish_vcmd(opened.config.vcmd());
+    vdev.publish_config(Some(&opened.config));
+
+    let msix = pdev.msix_cap();
+    if msix != 0 {
+        let pos = u32::from(msix);
+        let flags = pdev.read_config_word(pos + PCI_MSIX_FLAGS).unwrap_or(0);
+        let table = pdev.read_config_dword(pos + PCI_MSIX_TABLE).unwrap_or(0);
+        // CAST: BIR is 3 bits; the table size is at most 2048 entries of 16 bytes.
+        vdev.set_msix(Some((
+            (table & PCI_MSIX_TABLE_BIR) as u8,
+            table & PCI_MSIX_TABLE_OFFSET,
+            ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * 16,
+        )));
+        vdev.set_has_dyn_msix(pdev.msix_can_alloc_dyn());
+    } else {
+        vdev.set_msix(None);
+        vdev.set_has_dyn_msix(false);
+    }
+    // Without CONFIG_VFIO_PCI_VGA VGA is always disabled (`vfio_vga_disabled`).
+    vdev.set_has_vga(false);
+    // BARs are not mapped yet (work in progress): C readers of `barmap` find none.
+    vdev.clear_barmaps();
+    *vdev.state().open.lock() = Some(opened);
+    Ok(())
+}
+
+/// `vfio_pci_core_finish_enable`: what follows a variant driver's own open steps.
+pub(crate) fn finish_enable(_vdev: &CoreDev) {
+    // BAR mmap is not offered yet (`vfio_pci_probe_mmaps`: work in progress).
+}
+
+/// `vfio_pci_core_disable`: the last close. Back to D0, bus mastering off, the virtual
+/// config freed, the state saved at enable reloaded, a reset when it can be done without
+/// waiting for locks, then the device disabled and runtime PM released.
+pub(crate) fn disable(vdev: &CoreDev) {
+    let pdev = vdev.pdev();
+    vdev.pm_runtime_resume();
+    let _ = set_power_state(vdev, PowerState::D0);
+    // Stop the device from further DMA.
+    pdev.clear_master();
+    vdev.set_virq_disabled(false);
+    let opened = vdev.state().open.lock().take();
+    vdev.publish_config(None);
+    vdev.clear_barmaps();
+    vdev.set_needs_reset(true);
+    let Some(mut opened) = opened else {
+        return;
+    };
+    let mut reload_failed = true;
+    if let Some(saved) = opened.saved.take() {
+        reload_failed = pdev.load_and_free_saved_state(saved).is_err();
+    }
+    let enabled = opened.enabled.take();
+    drop(opened);
+    let mut reset_and_restore = true;
+    if reload_failed {
+        dev_info!(pdev.as_ref(), "vfio_pci_core_disable: Couldn't reload saved state\n");
+        if !vdev.reset_works() {
+            reset_and_restore = false;
+        } else {
+            let _ = pdev.save_state();
+        }
+    }
+    if reset_and_restore {
+        // INTx and MSI off, to avoid spurious interrupts during the reset (as
+        // `pci_reset_function`).
+        let _ = pdev.write_config_word(PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+        // The "try" reset would overwrite the configuration just restored: take the locks
+        // ourselves, and skip the reset if they are busy.
+        if vdev.reset_works() && pdev.try_locked_reset() {
+            vdev.set_needs_reset(false);
+        }
+        pdev.restore_state();
+    }
+    drop(enabled);
+    if !vdev.disable_idle_d3() {
+        vdev.pm_runtime_put();
+    }
+}
+
+/// `vfio_pci_core_close_device`.
+pub(crate) fn close(vdev: &CoreDev) {
+    disable(vdev);
+}
+
+/// The runtime PM suspend callback (`vfio_pci_core_runtime_suspend`): the device goes to its
+/// low-power state from D0, which also restores a `NoSoftRst-` device's saved state.
+pub(crate) fn runtime_suspend(vdev: &CoreDev) {
+    let _held = vdev.memory_lock().write();
+    let _ = set_power_state(vdev, PowerState::D0);
+}
+
+/// Unused until interrupts are ported: upstream's resume unmasks the INTx that suspend masked.
+pub(crate) fn runtime_resume(_vdev: &CoreDev) {}
+
+/// The kernel side of the config engine, for the ioctls and region accesses.
+pub(crate) fn with_config<R>(
+    vdev: &CoreDev,
+    f: impl FnOnce(&mut PciConfig, &mut KernelConfig<'_>) -> R,
+) -> Option<R> {
+    let mut open = vdev.state().open.lock();
+    let Some(opened) = &mut *open else {
+        return None;
+    };
+    let mut backend = KernelConfig::new(vdev);
+    let r = f(&mut opened.config, &mut backend);
+    vdev.state().publish_vcmd(opened.config.vcmd());
+    Some(r)
+}

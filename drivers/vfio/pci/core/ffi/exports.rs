@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The core's exports (`include/linux/vfio_pci_core.h`), in upstream's order. Each converts
+//! its raw arguments and calls the safe code; C return conventions are made here.
+
+use super::CoreDev;
+use crate::{
+    enable,
+    info,
+    kernel_ext::{
+        bindings,
+        helpers,
+        uapi, //
+    },
+    rdwr,
+    state::CoreState,
+};
+use kernel::prelude::*;
+
+/// A C `int` result.
+fn to_int(r: Result) -> c_int {
+    r.map_or_else(|e| e.to_errno(), |()| 0)
+}
+
+/// `vfio_pci_core_enable`.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_enable(vdev: *mut bindings::vfio_pci_core_device) -> c_int {
+    // SAFETY: The driver passes its initialised core device (C contract).
+    to_int(enable::enable(unsafe { CoreDev::from_raw(vdev) }))
+}
+
+/// `vfio_pci_core_disable`: under the device set's lock (the driver's `close_device`).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_disable(vdev: *mut bindings::vfio_pci_core_device) {
+    // SAFETY: As for `vfio_pci_core_enable`.
+    enable::disable(unsafe { CoreDev::from_raw(vdev) });
+}
+
+/// `vfio_pci_core_close_device` (a `vfio_device_ops` entry).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_close_device(core_vdev: *mut bindings::vfio_device) {
+    // SAFETY: `core_vdev` belongs to a core device (the driver's ops table).
+    enable::close(unsafe { CoreDev::from_vdev(core_vdev) });
+}
+
+/// `vfio_pci_core_finish_enable`.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_finish_enable(vdev: *mut bindings::vfio_pci_core_device) {
+    // SAFETY: As for `vfio_pci_core_enable`.
+    enable::finish_enable(unsafe { CoreDev::from_raw(vdev) });
+}
+
+/// `vfio_pci_ioctl_get_region_info` (the `get_region_info_caps` op).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_ioctl_get_region_info(
+    core_vdev: *mut bindings::vfio_device,
+    info: *mut bindings::vfio_region_info,
+    _caps: *mut bindings::vfio_info_cap,
+) -> c_int {
+    // SAFETY: `core_vdev` belongs to a core device; the VFIO core passes its own `info`,
+    // exclusively ours for the call.
+    let (vdev, info) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *info) };
+    to_int(info::get_region_info(vdev, info))
+}
+
+/// `vfio_pci_core_ioctl`: the device ioctls the VFIO core passes on.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_ioctl(
+    core_vdev: *mut bindings::vfio_device,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: `core_vdev` belongs to a core device.
+    let vdev = unsafe { CoreDev::from_vdev(core_vdev) };
+    // `c_ulong` is `usize` in the kernel's ffi types: a user address.
+    let arg: usize = arg;
+    let r = match cmd {
+        uapi::VFIO_DEVICE_GET_INFO => info::get_info(vdev, arg),
+        uapi::VFIO_DEVICE_GET_IRQ_INFO => info::get_irq_info(vdev, arg),
+        _ => Err(ENOTTY),
+    };
+    // CAST: Small non-negative results.
+    r.map_or_else(|e| e.to_errno() as c_long, |v| v as c_long)
+}
+
+/// `vfio_pci_core_ioctl_feature`: none of the PCI features is ported yet.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_ioctl_feature(
+    _device: *mut bindings::vfio_device,
+    _flags: u32,
+    _arg: *mut c_void,
+    _argsz: usize,
+) -> c_int {
+    ENOTTY.to_errno()
+}
+
+/// `vfio_pci_core_read`.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_read(
+    core_vdev: *mut bindings::vfio_device,
+    buf: *mut c_char,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+) -> isize {
+    if count == 0 {
+        return 0;
+    }
+    // SAFETY: `core_vdev` belongs to a core device; `ppos` is the file's position, ours for
+    // the call.
+    let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
+    rdwr::rw(vdev, buf as usize, count, ppos, false).unwrap_or_else(|e| e.to_errno() as isize)
+}
+
+/// `vfio_pci_core_write`.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_write(
+    core_vdev: *mut bindings::vfio_device,
+    buf: *const c_char,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+) -> isize {
+    if count == 0 {
+        return 0;
+    }
+    // SAFETY: As for `vfio_pci_core_read`.
+    let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
+    rdwr::rw(vdev, buf as usize, count, ppos, true).unwrap_or_else(|e| e.to_errno() as isize)
+}
+
+/// `vfio_pci_core_mmap`: BAR mappings are not ported yet.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_mmap(
+    _core_vdev: *mut bindings::vfio_device,
+    _vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    EINVAL.to_errno()
+}
+
+/// `vfio_pci_core_request`: with no request eventfd yet, upstream's warning on the first
+/// request.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_request(core_vdev: *mut bindings::vfio_device, count: c_uint) {
+    // SAFETY: `core_vdev` belongs to a core device.
+    let vdev = unsafe { CoreDev::from_vdev(core_vdev) };
+    if count == 0 {
+        dev_warn!(
+            vdev.pdev().as_ref(),
+            "No device request channel registered, blocked until released by user\n"
+        );
+    }
+}
+
+/// `vfio_pci_core_match`: the device's PCI name, optionally followed by options (the VF
+/// token is not ported yet: any option fails).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_match(
+    core_vdev: *mut bindings::vfio_device,
+    buf: *mut c_char,
+) -> c_int {
+    // SAFETY: `core_vdev` belongs to a core device; `buf` is a NUL-terminated string of the
+    // VFIO core.
+    let (vdev, buf) = unsafe { (CoreDev::from_vdev(core_vdev), CStr::from_char_ptr(buf)) };
+    let name = vdev.pdev().as_ref().name();
+    let (name, buf) = (name.to_bytes(), buf.to_bytes());
+    if !buf.starts_with(name) {
+        return 0;
+    }
+    match &buf[name.len()..] {
+        [] => 1,
+        [b' ', ..] => EINVAL.to_errno(),
+        _ => 0,
+    }
+}
+
+/// `vfio_pci_core_match_token_uuid`: no VF tokens yet, so only "no token" matches.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_match_token_uuid(
+    _core_vdev: *mut bindings::vfio_device,
+    uuid: *const bindings::uuid_t,
+) -> c_int {
+    if uuid.is_null() {
+        0
+    } else {
+        EINVAL.to_errno()
+    }
+}
+
+/// `vfio_pci_core_init_dev` (from the driver's `init` op).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_init_dev(core_vdev: *mut bindings::vfio_device) -> c_int {
+    let vdev = core_vdev.cast::<bindings::vfio_pci_core_device>();
+    // SAFETY: `core_vdev` is the `vdev` (first member) of a core device being initialised by
+    // its driver, with its parent set by `vfio_alloc_device`.
+    let ret = unsafe { helpers::vfio_rs_pci_core_init_members(vdev) };
+    if ret != 0 {
+        return ret;
+    }
+    let state = match KBox::pin_init(CoreState::new(), GFP_KERNEL) {
+        Ok(s) => s,
+        Err(e) => {
+            // SAFETY: Initialised just above.
+            unsafe { helpers::vfio_rs_pci_core_destroy_members(vdev) };
+            return e.to_errno();
+        }
+    };
+    // SAFETY: Not yet visible to anyone else; `msi_perm` is the core's slot for its state
+    // (type invariant of `CoreDev`), reclaimed by `vfio_pci_core_release_dev`.
+    unsafe {
+        (*vdev).msi_perm = KBox::into_raw(Pin::into_inner_unchecked(state)).cast();
+    }
+    0
+}
+
+/// `vfio_pci_core_release_dev` (from the driver's `release` op).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_release_dev(core_vdev: *mut bindings::vfio_device) {
+    let vdev = core_vdev.cast::<bindings::vfio_pci_core_device>();
+    // SAFETY: The device's last reference is gone: nobody else uses it. `msi_perm` holds the
+    // state `vfio_pci_core_init_dev` boxed.
+    unsafe {
+        let state = (*vdev).msi_perm.cast::<CoreState>();
+        (*vdev).msi_perm = core::ptr::null_mut();
+        if !state.is_null() {
+            drop(KBox::from_raw(state));
+        }
+        helpers::vfio_rs_pci_core_destroy_members(vdev);
+    }
+}
+
+/// `vfio_pci_core_register_device` (from the driver's `probe`, drvdata already set).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_register_device(
+    vdev: *mut bindings::vfio_pci_core_device,
+) -> c_int {
+    // SAFETY: As for `vfio_pci_core_enable`.
+    to_int(enable::register(unsafe { CoreDev::from_raw(vdev) }))
+}
+
+/// `vfio_pci_core_unregister_device` (from the driver's `remove`).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_unregister_device(vdev: *mut bindings::vfio_pci_core_device) {
+    // SAFETY: As for `vfio_pci_core_enable`.
+    enable::unregister(unsafe { CoreDev::from_raw(vdev) });
+}
+
+/// `vfio_pci_core_aer_err_detected`: with no error eventfd yet, recovery is left to the PCI
+/// core, as upstream's answer without one.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_aer_err_detected(
+    _pdev: *mut bindings::pci_dev,
+    _state: bindings::pci_channel_state_t,
+) -> bindings::pci_ers_result_t {
+    bindings::pci_ers_result_PCI_ERS_RESULT_CAN_RECOVER
+}
+
+/// `vfio_pci_core_sriov_configure`: SR-IOV is not ported yet.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_pci_core_sriov_configure(
+    _vdev: *mut bindings::vfio_pci_core_device,
+    _nr_virtfn: c_int,
+) -> c_int {
+    EOPNOTSUPP.to_errno()
+}
+
+/// `__vfio_pci_memory_enabled`: may the BARs be accessed (caller holds `memory_lock`).
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn __vfio_pci_memory_enabled(vdev: *mut bindings::vfio_pci_core_device) -> bool {
+    use crate::kernel_ext::pci::{
+        DeviceFields,
+        PowerState, //
+    };
+    // SAFETY: As for `vfio_pci_core_enable`.
+    let vdev = unsafe { CoreDev::from_raw(vdev) };
+    let pdev = vdev.pdev();
+    const PCI_COMMAND_MEMORY: u16 = 0x2;
+    pdev.current_state() < PowerState::D3Hot as i32
+        && (pdev.no_command_memory() || vdev.state().vcmd() & PCI_COMMAND_MEMORY != 0)
+}
+
+/// The runtime PM suspend callback the core installs on its driver.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_rs_pci_core_runtime_suspend(dev: *mut bindings::device) -> c_int {
+    // SAFETY: The PM core calls this for a device bound to a core driver, whose drvdata is
+    // its core device (registration checked it).
+    let vdev = unsafe { bindings::dev_get_drvdata(dev) };
+    // SAFETY: As above.
+    enable::runtime_suspend(unsafe { CoreDev::from_raw(vdev.cast()) });
+    0
+}
+
+/// The runtime PM resume callback.
+///
+/// # Safety
+///
+/// Called from C with what upstream's prototype promises: a core device of a driver that
+/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+#[no_mangle]
+unsafe extern "C" fn vfio_rs_pci_core_runtime_resume(dev: *mut bindings::device) -> c_int {
+    // SAFETY: As for `vfio_rs_pci_core_runtime_suspend`.
+    let vdev = unsafe { bindings::dev_get_drvdata(dev) };
+    // SAFETY: As above.
+    enable::runtime_resume(unsafe { CoreDev::from_raw(vdev.cast()) });
+    0
+}

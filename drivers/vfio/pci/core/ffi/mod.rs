@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `vfio-pci-core.ko`'s C ABI, all in one place: the view of a driver's
+//! `struct vfio_pci_core_device` ([`CoreDev`]), and the `#[no_mangle]` exports with upstream's
+//! names and signatures ([`exports`]), which `vfio_pci_core_exports.c` exports with upstream's
+//! prototypes in scope. The rest of the crate is safe Rust over [`CoreDev`]'s methods.
+
+mod exports;
+
+use crate::{
+    kernel_ext::{
+        bindings,
+        helpers,
+        pci::as_bound,
+        rwsem::RwSem,
+        uapi, //
+    },
+    state::CoreState,
+};
+use kernel::{
+    device::Bound,
+    error::to_result,
+    pci,
+    prelude::*,
+    types::Opaque, //
+};
+
+/// A driver's `struct vfio_pci_core_device`, as the core's exports receive it.
+///
+/// # Invariants
+///
+/// Allocated by a VFIO PCI driver (`vfio_alloc_device`) whose `init` called
+/// `vfio_pci_core_init_dev`, so `pdev` is set and `msi_perm` holds the core's [`CoreState`]
+/// until `vfio_pci_core_release_dev`; the core's exports are only called while that holds.
+/// The flags the C struct keeps in bitfields are written only at setup (init, register,
+/// enable), serialised by the driver core and the device set's lock, as upstream's.
+#[repr(transparent)]
+pub(crate) struct CoreDev(Opaque<bindings::vfio_pci_core_device>);
+
+// SAFETY: The core's state is shared between threads through its own locks; C's fields are
+// accessed under upstream's rules (see the type invariant).
+unsafe impl Sync for CoreDev {}
+
+impl CoreDev {
+    /// The core device whose `vdev` member is `vdev`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is the `vdev` of a core device satisfying the type invariant, for `'a`.
+    unsafe fn from_vdev<'a>(vdev: *mut bindings::vfio_device) -> &'a Self {
+        // SAFETY: `vdev` is the first member (checked below), so the pointers are equal; the
+        // rest is the caller's contract.
+        unsafe { &*vdev.cast::<Self>() }
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` is a core device satisfying the type invariant, for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_pci_core_device) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is the caller's contract.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    fn raw(&self) -> *mut bindings::vfio_pci_core_device {
+        self.0.get()
+    }
+
+    /// The PCI device, bound to the driver while its VFIO device exists.
+    pub(crate) fn pdev(&self) -> &pci::Device<Bound> {
+        // SAFETY: `pdev` was set by init (type invariant) and the driver stays bound while
+        // the core is called on its device (drivers unregister in `remove`).
+        unsafe { as_bound(&*(*self.raw()).pdev.cast::<pci::Device>()) }
+    }
+
+    /// The core's own state.
+    pub(crate) fn state(&self) -> &CoreState {
+        // SAFETY: `msi_perm` holds the state between init and release (type invariant).
+        unsafe { &*(*self.raw()).msi_perm.cast::<CoreState>() }
+    }
+
+    /// `memory_lock`: held for reading around BAR accesses, for writing around anything that
+    /// disables memory decoding (resets, power states, the command register).
+    pub(crate) fn memory_lock(&self) -> &RwSem {
+        // SAFETY: Initialised by `vfio_pci_core_init_dev`, alive as long as the device.
+        unsafe { RwSem::from_raw(&raw mut (*self.raw()).memory_lock) }
+    }
+
+    /// `vdev.ops->name` is set (required for sequestering SR-IOV VFs).
+    pub(crate) fn has_ops_name(&self) -> bool {
+        // SAFETY: A registered-or-registering device has its ops table, which is static.
+        unsafe { !(*(*self.raw()).vdev.ops).name.is_null() }
+    }
+
+    /// The driver's migration and logging ops are complete where present (upstream's checks
+    /// at registration).
+    pub(crate) fn driver_ops_complete(&self) -> bool {
+        // SAFETY: The ops tables, when set, are the driver's statics.
+        unsafe {
+            let vdev = &(*self.raw()).vdev;
+            if let Some(mig) = vdev.mig_ops.as_ref() {
+                if mig.migration_get_state.is_none()
+                    || mig.migration_set_state.is_none()
+                    || mig.migration_get_data_size.is_none()
+                    || vdev.migration_flags & uapi::VFIO_MIGRATION_STOP_COPY == 0
+                {
+                    return false;
+                }
+            }
+            if let Some(log) = vdev.log_ops.as_ref() {
+                if log.log_start.is_none() || log.log_stop.is_none() || log.log_read_and_clear.is_none() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether `dev_get_drvdata(&pdev->dev)` is this core device (drivers must set it before
+    /// registering).
+    pub(crate) fn is_drvdata(&self) -> bool {
+        use crate::kernel_ext::pci::DeviceExt;
+        core::ptr::eq(self.pdev().drvdata_ptr(), self.raw().cast())
+    }
+
+    /// `vfio_assign_device_set(&vdev->vdev, key)`, the key chosen as upstream's.
+    pub(crate) fn assign_device_set(&self, key: DevSetKey) -> Result {
+        // SAFETY: The PCI device, its bus and slot are alive while it is bound.
+        let key: *mut c_void = unsafe {
+            let pdev = (*self.raw()).pdev;
+            match key {
+                DevSetKey::Device => self.raw().cast(),
+                DevSetKey::Slot => (*pdev).slot.cast(),
+                DevSetKey::Bus => (*pdev).bus.cast(),
+            }
+        };
+        // SAFETY: `vdev` is an initialised, not yet registered VFIO device.
+        to_result(unsafe { bindings::vfio_assign_device_set(&raw mut (*self.raw()).vdev, key) })
+    }
+
+    /// `vfio_register_group_dev`.
+    pub(crate) fn register_group_dev(&self) -> Result {
+        // SAFETY: `vdev` is initialised and has a device set.
+        to_result(unsafe { bindings::vfio_register_group_dev(&raw mut (*self.raw()).vdev) })
+    }
+
+    /// `vfio_unregister_group_dev`: waits for the device's users to go.
+    pub(crate) fn unregister_group_dev(&self) {
+        // SAFETY: `vdev` was registered by `register_group_dev`.
+        unsafe { bindings::vfio_unregister_group_dev(&raw mut (*self.raw()).vdev) };
+    }
+
+    /// `vfio_pci_zap_bars`: removes every user mapping of the BARs.
+    pub(crate) fn zap_bars(&self) {
+        let start = region_offset(uapi::VFIO_PCI_BAR0_REGION_INDEX);
+        let end = region_offset(uapi::VFIO_PCI_ROM_REGION_INDEX);
+        // SAFETY: A registered device has its inode (the core created it at registration);
+        // `unmap_mapping_range` takes the mapping's own locks.
+        unsafe {
+            let inode = (*self.raw()).vdev.inode;
+            if !inode.is_null() {
+                bindings::unmap_mapping_range((*inode).i_mapping, start as i64, (end - start) as i64, 1);
+            }
+        }
+    }
+
+    /// Makes the virtual config visible to C readers of `pci_config_map` and `vconfig`
+    /// (`None`: freed at disable).
+    pub(crate) fn publish_config(&self, cfg: Option<&crate::config::PciConfig>) {
+        let (map, vconfig) = match cfg {
+            Some(c) => (c.map.as_ptr().cast_mut(), c.vconfig.as_ptr().cast_mut()),
+            None => (core::ptr::null_mut(), core::ptr::null_mut()),
+        };
+        // SAFETY: Written at enable and disable, under the device set's lock, as upstream
+        // allocates and frees the buffers; C only reads them while the device is open.
+        unsafe {
+            (*self.raw()).pci_config_map = map;
+            (*self.raw()).vconfig = vconfig;
+        }
+    }
+
+    /// Marks every BAR unmapped in `barmap` (`IOMEM_ERR_PTR(-ENODEV)`, what
+    /// `vfio_pci_core_get_iomap` callers check for).
+    pub(crate) fn clear_barmaps(&self) {
+        let none = ENODEV.to_ptr::<c_void>();
+        // SAFETY: Written at enable and disable under the device set's lock.
+        unsafe { (*self.raw()).barmap = [none; 6] };
+    }
+
+    fn dev(&self) -> *mut bindings::device {
+        // SAFETY: The PCI device is alive (type invariant), so is its `struct device`.
+        unsafe { &raw mut (*(*self.raw()).pdev).dev }
+    }
+
+    /// Installs the core's runtime PM callbacks on the device's driver (as upstream does).
+    pub(crate) fn install_pm_ops(&self) {
+        // SAFETY: The device is bound, so `dev->driver` is set; the ops table is static.
+        unsafe { helpers::vfio_rs_pci_core_set_pm_ops(self.dev()) };
+    }
+
+    /// `pm_runtime_allow`.
+    pub(crate) fn pm_runtime_allow(&self) {
+        // SAFETY: The device is alive.
+        unsafe { bindings::pm_runtime_allow(self.dev()) };
+    }
+
+    /// `pm_runtime_forbid`.
+    pub(crate) fn pm_runtime_forbid(&self) {
+        // SAFETY: The device is alive.
+        unsafe { bindings::pm_runtime_forbid(self.dev()) };
+    }
+
+    /// `pm_runtime_put`.
+    pub(crate) fn pm_runtime_put(&self) {
+        // SAFETY: The device is alive; the caller holds the usage count it drops.
+        unsafe { helpers::vfio_rs_pm_runtime_put(self.dev()) };
+    }
+
+    /// `pm_runtime_get_noresume`.
+    pub(crate) fn pm_runtime_get_noresume(&self) {
+        // SAFETY: The device is alive.
+        unsafe { helpers::vfio_rs_pm_runtime_get_noresume(self.dev()) };
+    }
+
+    /// `pm_runtime_resume_and_get`: a usage count, the device resumed.
+    pub(crate) fn pm_runtime_resume_and_get(&self) -> Result {
+        // SAFETY: The device is alive.
+        to_result(unsafe { helpers::vfio_rs_pm_runtime_resume_and_get(self.dev()) })
+    }
+
+    /// `pm_runtime_resume`.
+    pub(crate) fn pm_runtime_resume(&self) {
+        // SAFETY: The device is alive.
+        unsafe { helpers::vfio_rs_pm_runtime_resume(self.dev()) };
+    }
+}
+
+/// What a device set is keyed by (`vfio_pci_core_register_device`).
+pub(crate) enum DevSetKey {
+    /// The device alone (root bus or VF).
+    Device,
+    /// Its slot, when the slot can be reset.
+    Slot,
+    /// Its bus otherwise: bus resets affect every device on it.
+    Bus,
+}
+
+/// `VFIO_PCI_OFFSET_SHIFT` (`include/linux/vfio_pci_core.h`): a region's index is the file
+/// offset's bits from here up.
+pub(crate) const VFIO_PCI_OFFSET_SHIFT: u32 = 40;
+
+/// `VFIO_PCI_INDEX_TO_OFFSET`.
+pub(crate) const fn region_offset(index: u32) -> u64 {
+    (index as u64) << VFIO_PCI_OFFSET_SHIFT
+}
+
+/// Generates getters (`get name: kind`) and setters (`set name / setter: kind`) for the C
+/// struct's flags, plain `bool`s or bitfields.
+macro_rules! flags {
+    ($($(#[$doc:meta])* $dir:ident $get:ident $(/ $set:ident)?: $kind:ident;)*) => {
+        impl CoreDev {
+            $(flags!(@one $dir, $(#[$doc])*, $get, $($set)?, $kind);)*
+        }
+    };
+    (@one get, $(#[$doc:meta])*, $get:ident, , $kind:ident) => {
+        $(#[$doc])*
+        pub(crate) fn $get(&self) -> bool {
+            // SAFETY: See the type invariant for who writes the flags.
+            unsafe { flags!(@get $kind, (*self.raw()), $get) }
+        }
+    };
+    (@one both, $(#[$doc:meta])*, $get:ident, $set:ident, $kind:ident) => {
+        flags!(@one get, $(#[$doc])*, $get, , $kind);
+        flags!(@one set, $(#[$doc])*, $get, $set, $kind);
+    };
+    (@one set, $(#[$doc:meta])*, $get:ident, $set:ident, $kind:ident) => {
+        $(#[$doc])*
+        pub(crate) fn $set(&self, val: bool) {
+            // SAFETY: See the type invariant: the caller is the one writer.
+            unsafe { flags!(@set $kind, (*self.raw()), $get, $set, val) }
+        }
+    };
+    (@get bit, $s:expr, $f:ident) => { $s.$f() };
+    (@get plain, $s:expr, $f:ident) => { $s.$f };
+    (@set bit, $s:expr, $f:ident, $set:ident, $v:ident) => { $s.$set($v) };
+    (@set plain, $s:expr, $f:ident, $set:ident, $v:ident) => { $s.$f = $v };
+}
+
+flags! {
+    /// `reset_works`: the function reset at enable worked.
+    both reset_works / set_reset_works: bit;
+    /// `pci_2_3`: INTx is masked through the command register.
+    both pci_2_3 / set_pci_2_3: bit;
+    /// `nointx`: INTx hidden from the user.
+    both nointx / set_nointx: bit;
+    /// `has_vga`: the VGA region is offered.
+    both has_vga / set_has_vga: bit;
+    /// `has_dyn_msix`: MSI-X vectors can be added while enabled.
+    both has_dyn_msix / set_has_dyn_msix: bit;
+    /// `needs_pm_restore`: the device loses its state in D3hot (`NoSoftRst-`).
+    both needs_pm_restore / set_needs_pm_restore: bit;
+    /// `disable_idle_d3`: the driver's parameter, latched at init.
+    get disable_idle_d3: bit;
+    /// `nointxmask`: the driver's parameter, latched at init.
+    get nointxmask: bit;
+    /// `needs_reset`: a reset is due before the next user.
+    set needs_reset / set_needs_reset: plain;
+    /// `virq_disabled`: the user masked INTx through the command register.
+    both virq_disabled / set_virq_disabled: plain;
+    /// `sriov_active`: VFs are enabled through this PF.
+    get sriov_active: plain;
+}
+
+impl CoreDev {
+    /// `irq_type`: the interrupt index in use, `VFIO_PCI_NUM_IRQS` for none.
+    pub(crate) fn irq_type(&self) -> u32 {
+        // SAFETY: Written under `igate`; an aligned int read whole.
+        let t = unsafe { core::ptr::read_volatile(&raw const (*self.raw()).irq_type) };
+        // CAST: An index, never negative.
+        t as u32
+    }
+
+    /// `msi_qmax`: log2 of the MSI vectors the user may enable.
+    pub(crate) fn msi_qmax(&self) -> u8 {
+        // SAFETY: Written under `igate` at MSI setup; a byte read whole.
+        unsafe { core::ptr::read_volatile(&raw const (*self.raw()).msi_qmax) }
+    }
+
+    /// `num_regions`: device-specific regions after the standard ones.
+    pub(crate) fn num_regions(&self) -> u32 {
+        // SAFETY: Written at enable under the device set's lock.
+        let n = unsafe { (*self.raw()).num_regions };
+        // CAST: A count, never negative.
+        n as u32
+    }
+
+    /// Sets the MSI-X location found at enable (`msix_bar`, `msix_offset`, `msix_size`), or
+    /// no MSI-X (`msix_bar` 0xff).
+    pub(crate) fn set_msix(&self, msix: Option<(u8, u32, u16)>) {
+        let (bar, offset, size) = msix.unwrap_or((0xff, 0, 0));
+        // SAFETY: Written at enable under the device set's lock.
+        unsafe {
+            (*self.raw()).msix_bar = bar;
+            (*self.raw()).msix_offset = offset;
+            (*self.raw()).msix_size = size;
+        }
+    }
+
+    /// `bar_mmap_supported[bar]`.
+    pub(crate) fn bar_mmap_supported(&self, bar: usize) -> bool {
+        // SAFETY: Written at open under the device set's lock.
+        unsafe { (*self.raw()).bar_mmap_supported.get(bar).copied().unwrap_or(false) }
+    }
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The core's private state of one device: what upstream keeps in `vfio_pci_core_device`
+//! fields that no code outside the core reads.
+//!
+//! Lock order (upstream's, plus `open`): the device set's lock, then [`CoreState::open`]
+//! (config space, serialised here where upstream's C races), then `memory_lock`, then
+//! [`CoreState::pm_save`], then `igate`.
+
+use crate::config::PciConfig;
+use core::sync::atomic::{
+    AtomicU16,
+    Ordering, //
+};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::Mutex, //
+};
+use vfio_rs_kernel_ext::pci::{
+    Enabled,
+    SavedState, //
+};
+
+/// One device's state, from `vfio_pci_core_init_dev` to `vfio_pci_core_release_dev`.
+#[pin_data]
+pub(crate) struct CoreState {
+    /// What `vfio_pci_core_enable` set up, until `vfio_pci_core_disable`.
+    #[pin]
+    pub(crate) open: Mutex<Option<KBox<Opened>>>,
+    /// `pm_save`: a `NoSoftRst-` device's state saved on its way to D3hot, restored in D0
+    /// (under `memory_lock` when going down, as upstream).
+    #[pin]
+    pub(crate) pm_save: Mutex<Option<SavedState>>,
+    /// The virtual command register as the last config access left it: what BAR accesses
+    /// check under `memory_lock` without taking `open` (upstream reads `vconfig` there).
+    vcmd: AtomicU16,
+}
+
+/// An enabled device (between `vfio_pci_core_enable` and `vfio_pci_core_disable`).
+pub(crate) struct Opened {
+    /// The virtual config space (`pci_config_map`, `vconfig`, `rbar`, `msi_perm`).
+    pub(crate) config: PciConfig,
+    /// `pci_saved_state`: the state right after the reset at enable, reloaded at disable.
+    pub(crate) saved: Option<SavedState>,
+    /// `pci_enable_device`, undone last at disable.
+    pub(crate) enabled: Option<Enabled>,
+}
+
+impl CoreState {
+    /// A closed device's state.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            open <- new_mutex!(None),
+            pm_save <- new_mutex!(None),
+            vcmd: AtomicU16::new(0),
+        })
+    }
+
+    /// The virtual command register last published by [`CoreState::publish_vcmd`].
+    pub(crate) fn vcmd(&self) -> u16 {
+        self.vcmd.load(Ordering::Acquire)
+    }
+
+    /// Records the virtual command register after a config access changed it.
+    pub(crate) fn publish_vcmd(&self, vcmd: u16) {
+        self.vcmd.store(vcmd, Ordering::Release);
+    }
+}
