@@ -78,6 +78,12 @@ impl IoMap {
         self.len
     }
 
+    /// The kernel address of the mapping, for C code that reads it (e.g. a driver struct's
+    /// `barmap`); valid while `self` lives.
+    pub fn as_ptr(&self) -> *mut c_void {
+        self.addr.as_ptr()
+    }
+
     /// Whether the BAR is I/O ports (else memory).
     pub fn is_io(&self) -> bool {
         self.io

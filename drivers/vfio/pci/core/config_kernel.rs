@@ -23,8 +23,7 @@ use crate::{
             DeviceFields,
             PowerState, //
         },
-        rwsem,
-        uapi,
+        rwsem, uapi,
     },
 };
 use kernel::prelude::*;
@@ -153,7 +152,11 @@ impl ConfigBackend for KernelConfig<'_> {
             Notice::Hiding { ext, cap, pos } => dev_dbg!(
                 dev,
                 "{}: hiding {}cap {:#x}@{:#x}\n",
-                if ext { "vfio_ecap_init" } else { "vfio_cap_init" },
+                if ext {
+                    "vfio_ecap_init"
+                } else {
+                    "vfio_cap_init"
+                },
                 if ext { "e" } else { "" },
                 cap,
                 pos
@@ -161,7 +164,11 @@ impl ConfigBackend for KernelConfig<'_> {
             Notice::Conflict { ext, pos, was, now } => dev_warn!(
                 dev,
                 "{}: PCI config conflict @{:#x}, was {}cap {:#x} now {}cap {:#x}\n",
-                if ext { "vfio_ecap_init" } else { "vfio_cap_init" },
+                if ext {
+                    "vfio_ecap_init"
+                } else {
+                    "vfio_cap_init"
+                },
                 pos,
                 if ext { "e" } else { "" },
                 was,
@@ -171,7 +178,11 @@ impl ConfigBackend for KernelConfig<'_> {
             Notice::UnknownLength { ext, cap, pos } => dev_warn!(
                 dev,
                 "{}: unknown length for PCI {}cap {:#x}@{:#x}\n",
-                if ext { "vfio_ext_cap_len" } else { "vfio_cap_len" },
+                if ext {
+                    "vfio_ext_cap_len"
+                } else {
+                    "vfio_cap_len"
+                },
                 if ext { "e" } else { "" },
                 cap,
                 pos

@@ -18,11 +18,18 @@ use crate::{
     kernel_ext::pci::{
         DeviceExt,
         DeviceFields,
+        IoMap,
         PowerState, //
     },
-    state::Opened,
+    state::{
+        BarMap,
+        Opened, //
+    },
 };
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
 
 /// `PCI_HEADER_TYPE_NORMAL`.
 const PCI_HEADER_TYPE_NORMAL: u8 = 0;
@@ -103,7 +110,9 @@ fn probe_power_state(vdev: &CoreDev) {
     if pm == 0 {
         return;
     }
-    let pmcsr = pdev.read_config_word(u32::from(pm) + PCI_PM_CTRL).unwrap_or(0);
+    let pmcsr = pdev
+        .read_config_word(u32::from(pm) + PCI_PM_CTRL)
+        .unwrap_or(0);
     vdev.set_needs_pm_restore(pmcsr & PCI_PM_CTRL_NO_SOFT_RESET == 0);
 }
 
@@ -237,10 +246,37 @@ pub(crate) fn enable(vdev: &CoreDev) -> Result {
     }
     // Without CONFIG_VFIO_PCI_VGA VGA is always disabled (`vfio_vga_disabled`).
     vdev.set_has_vga(false);
-    // BARs are not mapped yet (work in progress): C readers of `barmap` find none.
-    vdev.clear_barmaps();
+    map_bars(vdev);
     *vdev.state().open.lock() = Some(opened);
     Ok(())
+}
+
+/// `vfio_pci_core_map_bars`: requests and maps every BAR up front. Failures are soft: the
+/// BAR stays unmapped with the reason, which its accesses return.
+fn map_bars(vdev: &CoreDev) {
+    let pdev = vdev.pdev();
+    vdev.clear_barmaps();
+    let mut maps: [Option<BarMap>; 6] = [None, None, None, None, None, None];
+    for (bar, slot) in maps.iter_mut().enumerate() {
+        *slot = Some(Err(ENODEV));
+        if pdev.non_mappable_bars() || pdev.resource(bar).1 == 0 {
+            continue;
+        }
+        // CAST: `bar` < 6.
+        let map =
+            IoMap::new(pdev, bar as u32, c"vfio").and_then(|io| Ok(Arc::new(io, GFP_KERNEL)?));
+        match map {
+            Ok(io) => {
+                vdev.set_barmap(bar, io.as_ptr());
+                *slot = Some(Ok(io));
+            }
+            Err(e) => {
+                dev_dbg!(pdev.as_ref(), "Failed to map region {}\n", bar);
+                *slot = Some(Err(e));
+            }
+        }
+    }
+    *vdev.state().bars.lock() = maps;
 }
 
 /// `vfio_pci_core_finish_enable`: what follows a variant driver's own open steps.
@@ -261,6 +297,11 @@ pub(crate) fn disable(vdev: &CoreDev) {
     let opened = vdev.state().open.lock().take();
     vdev.publish_config(None);
     vdev.clear_barmaps();
+    let bars = core::mem::replace(
+        &mut *vdev.state().bars.lock(),
+        [None, None, None, None, None, None],
+    );
+    drop(bars);
     vdev.set_needs_reset(true);
     let Some(mut opened) = opened else {
         return;
@@ -273,7 +314,10 @@ pub(crate) fn disable(vdev: &CoreDev) {
     drop(opened);
     let mut reset_and_restore = true;
     if reload_failed {
-        dev_info!(pdev.as_ref(), "vfio_pci_core_disable: Couldn't reload saved state\n");
+        dev_info!(
+            pdev.as_ref(),
+            "vfio_pci_core_disable: Couldn't reload saved state\n"
+        );
         if !vdev.reset_works() {
             reset_and_restore = false;
         } else {
@@ -295,6 +339,19 @@ pub(crate) fn disable(vdev: &CoreDev) {
     if !vdev.disable_idle_d3() {
         vdev.pm_runtime_put();
     }
+}
+
+/// `vfio_pci_ioctl_reset` (`VFIO_DEVICE_RESET`): a function reset with the BARs zapped and
+/// `memory_lock` held, from D0.
+pub(crate) fn reset(vdev: &CoreDev) -> Result {
+    if !vdev.reset_works() {
+        return Err(EINVAL);
+    }
+    let _held = vdev.memory_lock().write();
+    vdev.zap_bars();
+    // A reset from a low-power state would skip restoring a `NoSoftRst-` device's state.
+    let _ = set_power_state(vdev, PowerState::D0);
+    vdev.pdev().try_reset_function()
 }
 
 /// `vfio_pci_core_close_device`.

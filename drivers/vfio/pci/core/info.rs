@@ -85,14 +85,18 @@ fn irq_count(vdev: &CoreDev, index: u32) -> u32 {
         uapi::VFIO_PCI_MSI_IRQ_INDEX => match pdev.msi_cap() {
             0 => 0,
             pos => {
-                let flags = pdev.read_config_word(u32::from(pos) + PCI_MSI_FLAGS).unwrap_or(0);
+                let flags = pdev
+                    .read_config_word(u32::from(pos) + PCI_MSI_FLAGS)
+                    .unwrap_or(0);
                 1 << ((flags & PCI_MSI_FLAGS_QMASK) >> 1)
             }
         },
         uapi::VFIO_PCI_MSIX_IRQ_INDEX => match pdev.msix_cap() {
             0 => 0,
             pos => {
-                let flags = pdev.read_config_word(u32::from(pos) + PCI_MSIX_FLAGS).unwrap_or(0);
+                let flags = pdev
+                    .read_config_word(u32::from(pos) + PCI_MSIX_FLAGS)
+                    .unwrap_or(0);
                 u32::from(flags & PCI_MSIX_FLAGS_QSIZE) + 1
             }
         },

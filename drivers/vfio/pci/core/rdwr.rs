@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Region reads and writes (`vfio_pci_core_read`, `_write`, upstream's `vfio_pci_rw`): the
-//! config region through the config-space engine. BARs, the ROM and VGA are not ported yet.
+//! config region through the config-space engine, BARs through their kernel mappings
+//! (`vfio_pci_rdwr.c`). The ROM and VGA are not ported yet.
 
 use crate::{
     config::access::UserBuf,
@@ -11,7 +12,14 @@ use crate::{
         CoreDev,
         VFIO_PCI_OFFSET_SHIFT, //
     },
-    kernel_ext::uapi,
+    kernel_ext::{
+        pci::{
+            DeviceFields,
+            IoMap,
+            PowerState, //
+        },
+        uapi,
+    },
 };
 use kernel::{
     prelude::*,
@@ -57,7 +65,11 @@ pub(crate) fn rw(
         return Err(EINVAL);
     }
     if let Err(e) = vdev.pm_runtime_resume_and_get() {
-        dev_info!(vdev.pdev().as_ref(), "runtime resume failed {}\n", e.to_errno());
+        dev_info!(
+            vdev.pdev().as_ref(),
+            "runtime resume failed {}\n",
+            e.to_errno()
+        );
         return Err(EIO);
     }
     let ret = match index {
@@ -74,8 +86,172 @@ pub(crate) fn rw(
                 done as isize
             })
         }
+        uapi::VFIO_PCI_BAR0_REGION_INDEX..=uapi::VFIO_PCI_BAR5_REGION_INDEX => {
+            bar_rw(vdev, index as usize, buf, count, ppos, iswrite)
+        }
         _ => Err(EINVAL),
     };
     vdev.pm_runtime_put();
     ret
+}
+
+/// `__vfio_pci_memory_enabled`: may the BARs be accessed? Not in D3; devices without a memory
+/// enable bit (VFs) always, others by the virtual bit the user wrote. Callers hold
+/// `memory_lock`.
+pub(crate) fn memory_enabled(vdev: &CoreDev) -> bool {
+    const PCI_COMMAND_MEMORY: u16 = 0x2;
+    let pdev = vdev.pdev();
+    pdev.current_state() < PowerState::D3Hot as i32
+        && (pdev.no_command_memory() || vdev.state().vcmd() & PCI_COMMAND_MEMORY != 0)
+}
+
+/// `IORESOURCE_MEM`.
+const IORESOURCE_MEM: u64 = 0x200;
+/// `VFIO_PCI_OFFSET_MASK`.
+const OFFSET_MASK: u64 = (1 << VFIO_PCI_OFFSET_SHIFT) - 1;
+
+/// `vfio_pci_bar_rw` for BAR `bar`: bounded by the BAR, the MSI-X table skipped (reads of it
+/// are 0xff, writes dropped).
+fn bar_rw(
+    vdev: &CoreDev,
+    bar: usize,
+    buf: usize,
+    count: usize,
+    ppos: &mut i64,
+    iswrite: bool,
+) -> Result<isize> {
+    // CAST: A non-negative position (the caller's index check).
+    let pos = *ppos as u64 & OFFSET_MASK;
+    let (start, len, flags) = vdev.pdev().resource(bar);
+    if start == 0 || pos >= len {
+        return Err(EINVAL);
+    }
+    // CAST: Bounded by `count`.
+    let count = count.min((len - pos) as usize);
+    let io = vdev.state().bar(bar)?;
+    let (msix_bar, msix_offset, msix_size) = vdev.msix();
+    let (x_start, x_end) = if usize::from(msix_bar) == bar {
+        (
+            u64::from(msix_offset),
+            u64::from(msix_offset) + u64::from(msix_size),
+        )
+    } else {
+        (0, 0)
+    };
+    let span = Span {
+        test_mem: flags & IORESOURCE_MEM != 0,
+        x_start,
+        x_end,
+        max_width: 8,
+    };
+    let done = do_io_rw(vdev, &io, &span, buf, pos, count, iswrite)?;
+    // CAST: At most `count` bytes.
+    *ppos += done as i64;
+    Ok(done as isize)
+}
+
+/// How `vfio_pci_core_do_io_rw` may access a mapping.
+struct Span {
+    /// Check memory decoding (under `memory_lock`) before each access: memory BARs.
+    test_mem: bool,
+    /// An excluded range `[x_start, x_end)`: reads fill 0xff, writes are dropped.
+    x_start: u64,
+    x_end: u64,
+    /// The widest access allowed (8, or 4 for ROMs).
+    max_width: usize,
+}
+
+/// `vfio_pci_core_do_io_rw`: `count` bytes at `off` of `io`, in the widest naturally
+/// aligned accesses that fit.
+fn do_io_rw(
+    vdev: &CoreDev,
+    io: &IoMap,
+    span: &Span,
+    buf: usize,
+    mut off: u64,
+    mut count: usize,
+    iswrite: bool,
+) -> Result<usize> {
+    let mut done = 0;
+    while count != 0 {
+        // CAST: Each difference is bounded by `count` where used.
+        let fillable = if off < span.x_start {
+            count.min((span.x_start - off) as usize)
+        } else if off >= span.x_end {
+            count
+        } else {
+            0
+        };
+        let user = buf.checked_add(done).ok_or(EFAULT)?;
+        let filled = if fillable == 0 {
+            let filled = count.min((span.x_end - off) as usize);
+            if !iswrite {
+                for i in 0..filled {
+                    User(user).copy_to(i, &[0xff]).map_err(Error::from)?;
+                }
+            }
+            filled
+        } else {
+            let width = [8, 4, 2, 1]
+                .into_iter()
+                .find(|&w| (fillable >= w && off % w as u64 == 0 && span.max_width >= w) || w == 1)
+                .unwrap_or(1);
+            io_one(vdev, io, span.test_mem, user, off, width, iswrite)?;
+            width
+        };
+        count -= filled;
+        done += filled;
+        off += filled as u64;
+    }
+    Ok(done)
+}
+
+/// One access of `width` bytes (`vfio_pci_iordwr8/16/32/64` with `vfio_pci_core_ioread*`/
+/// `iowrite*`): the user copy outside `memory_lock`, the access inside it.
+fn io_one(
+    vdev: &CoreDev,
+    io: &IoMap,
+    test_mem: bool,
+    user: usize,
+    off: u64,
+    width: usize,
+    iswrite: bool,
+) -> Result {
+    let off = usize::try_from(off)?;
+    let mut bytes = [0u8; 8];
+    if iswrite {
+        User(user)
+            .copy_from(0, &mut bytes[..width])
+            .map_err(Error::from)?;
+        let val = u64::from_le_bytes(bytes);
+        // CAST: `val` holds `width` bytes.
+        with_memory(vdev, test_mem, || match width {
+            8 => io.write64(val, off),
+            4 => io.write32(val as u32, off),
+            2 => io.write16(val as u16, off),
+            _ => io.write8(val as u8, off),
+        })
+    } else {
+        let val = with_memory(vdev, test_mem, || match width {
+            8 => io.read64(off),
+            4 => io.read32(off).map(u64::from),
+            2 => io.read16(off).map(u64::from),
+            _ => io.read8(off).map(u64::from),
+        })?;
+        bytes = val.to_le_bytes();
+        User(user).copy_to(0, &bytes[..width]).map_err(Error::from)
+    }
+}
+
+/// Runs `f` with `memory_lock` held for reading if `test_mem`, failing with `EIO` while
+/// memory decoding is off (`vfio_pci_core_ioread*`/`iowrite*`).
+fn with_memory<T>(vdev: &CoreDev, test_mem: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    if !test_mem {
+        return f();
+    }
+    let _held = vdev.memory_lock().read();
+    if !memory_enabled(vdev) {
+        return Err(EIO);
+    }
+    f()
 }

@@ -13,14 +13,22 @@ use core::sync::atomic::{
     Ordering, //
 };
 use kernel::{
-    new_mutex,
+    new_mutex, new_spinlock,
     prelude::*,
-    sync::Mutex, //
+    sync::{
+        Arc,
+        Mutex,
+        SpinLock, //
+    },
 };
 use vfio_rs_kernel_ext::pci::{
     Enabled,
+    IoMap,
     SavedState, //
 };
+
+/// A BAR as `vfio_pci_core_map_bars` left it: mapped, or why not (`barmap`'s error pointers).
+pub(crate) type BarMap = Result<Arc<IoMap>>;
 
 /// One device's state, from `vfio_pci_core_init_dev` to `vfio_pci_core_release_dev`.
 #[pin_data]
@@ -32,6 +40,10 @@ pub(crate) struct CoreState {
     /// (under `memory_lock` when going down, as upstream).
     #[pin]
     pub(crate) pm_save: Mutex<Option<SavedState>>,
+    /// `barmap`: the BARs mapped at enable, taken out at disable. Region accesses take a
+    /// reference and run unlocked (upstream reads `barmap` with no lock).
+    #[pin]
+    pub(crate) bars: SpinLock<[Option<BarMap>; 6]>,
     /// The virtual command register as the last config access left it: what BAR accesses
     /// check under `memory_lock` without taking `open` (upstream reads `vconfig` there).
     vcmd: AtomicU16,
@@ -53,6 +65,7 @@ impl CoreState {
         pin_init!(Self {
             open <- new_mutex!(None),
             pm_save <- new_mutex!(None),
+            bars <- new_spinlock!([None, None, None, None, None, None]),
             vcmd: AtomicU16::new(0),
         })
     }
@@ -60,6 +73,15 @@ impl CoreState {
     /// The virtual command register last published by [`CoreState::publish_vcmd`].
     pub(crate) fn vcmd(&self) -> u16 {
         self.vcmd.load(Ordering::Acquire)
+    }
+
+    /// BAR `bar`'s mapping, or why there is none (`ENODEV` while the device is closed).
+    pub(crate) fn bar(&self, bar: usize) -> BarMap {
+        match self.bars.lock().get(bar) {
+            Some(Some(Ok(io))) => Ok(io.clone()),
+            Some(Some(Err(e))) => Err(*e),
+            _ => Err(ENODEV),
+        }
     }
 
     /// Records the virtual command register after a config access changed it.

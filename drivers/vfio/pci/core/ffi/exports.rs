@@ -5,8 +5,7 @@
 
 use super::CoreDev;
 use crate::{
-    enable,
-    info,
+    enable, info,
     kernel_ext::{
         bindings,
         helpers,
@@ -107,6 +106,7 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
     let r = match cmd {
         uapi::VFIO_DEVICE_GET_INFO => info::get_info(vdev, arg),
         uapi::VFIO_DEVICE_GET_IRQ_INFO => info::get_irq_info(vdev, arg),
+        uapi::VFIO_DEVICE_RESET => enable::reset(vdev).map(|()| 0),
         _ => Err(ENOTTY),
     };
     // CAST: Small non-negative results.
@@ -365,16 +365,8 @@ unsafe extern "C" fn vfio_pci_core_sriov_configure(
 /// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
 #[no_mangle]
 unsafe extern "C" fn __vfio_pci_memory_enabled(vdev: *mut bindings::vfio_pci_core_device) -> bool {
-    use crate::kernel_ext::pci::{
-        DeviceFields,
-        PowerState, //
-    };
     // SAFETY: As for `vfio_pci_core_enable`.
-    let vdev = unsafe { CoreDev::from_raw(vdev) };
-    let pdev = vdev.pdev();
-    const PCI_COMMAND_MEMORY: u16 = 0x2;
-    pdev.current_state() < PowerState::D3Hot as i32
-        && (pdev.no_command_memory() || vdev.state().vcmd() & PCI_COMMAND_MEMORY != 0)
+    rdwr::memory_enabled(unsafe { CoreDev::from_raw(vdev) })
 }
 
 /// The runtime PM suspend callback the core installs on its driver.

@@ -107,7 +107,10 @@ impl CoreDev {
                 }
             }
             if let Some(log) = vdev.log_ops.as_ref() {
-                if log.log_start.is_none() || log.log_stop.is_none() || log.log_read_and_clear.is_none() {
+                if log.log_start.is_none()
+                    || log.log_stop.is_none()
+                    || log.log_read_and_clear.is_none()
+                {
                     return false;
                 }
             }
@@ -158,7 +161,12 @@ impl CoreDev {
         unsafe {
             let inode = (*self.raw()).vdev.inode;
             if !inode.is_null() {
-                bindings::unmap_mapping_range((*inode).i_mapping, start as i64, (end - start) as i64, 1);
+                bindings::unmap_mapping_range(
+                    (*inode).i_mapping,
+                    start as i64,
+                    (end - start) as i64,
+                    1,
+                );
             }
         }
     }
@@ -175,6 +183,27 @@ impl CoreDev {
         unsafe {
             (*self.raw()).pci_config_map = map;
             (*self.raw()).vconfig = vconfig;
+        }
+    }
+
+    /// Publishes BAR `bar`'s kernel mapping in `barmap` (what `vfio_pci_core_get_iomap` reads);
+    /// the caller keeps the mapping until [`CoreDev::clear_barmaps`].
+    pub(crate) fn set_barmap(&self, bar: usize, addr: *mut c_void) {
+        if bar < 6 {
+            // SAFETY: Written at enable under the device set's lock.
+            unsafe { (*self.raw()).barmap[bar] = addr };
+        }
+    }
+
+    /// `msix_bar`, `msix_offset` and `msix_size`.
+    pub(crate) fn msix(&self) -> (u8, u32, u16) {
+        // SAFETY: Written at enable under the device set's lock, read while open.
+        unsafe {
+            (
+                (*self.raw()).msix_bar,
+                (*self.raw()).msix_offset,
+                (*self.raw()).msix_size,
+            )
         }
     }
 
@@ -348,6 +377,12 @@ impl CoreDev {
     /// `bar_mmap_supported[bar]`.
     pub(crate) fn bar_mmap_supported(&self, bar: usize) -> bool {
         // SAFETY: Written at open under the device set's lock.
-        unsafe { (*self.raw()).bar_mmap_supported.get(bar).copied().unwrap_or(false) }
+        unsafe {
+            (*self.raw())
+                .bar_mmap_supported
+                .get(bar)
+                .copied()
+                .unwrap_or(false)
+        }
     }
 }
