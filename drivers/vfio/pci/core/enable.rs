@@ -297,11 +297,7 @@ pub(crate) fn disable(vdev: &CoreDev) {
     let opened = vdev.state().open.lock().take();
     vdev.publish_config(None);
     vdev.clear_barmaps();
-    let bars = core::mem::replace(
-        &mut *vdev.state().bars.lock(),
-        [None, None, None, None, None, None],
-    );
-    drop(bars);
+    drop(core::mem::take(&mut *vdev.state().bars.lock()));
     vdev.set_needs_reset(true);
     let Some(mut opened) = opened else {
         return;
