@@ -276,7 +276,9 @@ fn map_bars(vdev: &CoreDev) {
             }
         }
     }
-    *vdev.state().bars.lock() = maps;
+    // What is replaced (nothing after a disable) is unmapped out of the spinlock.
+    let old = core::mem::replace(&mut *vdev.state().bars.lock(), maps);
+    drop(old);
 }
 
 /// `vfio_pci_core_finish_enable`: what follows a variant driver's own open steps.
@@ -297,7 +299,9 @@ pub(crate) fn disable(vdev: &CoreDev) {
     let opened = vdev.state().open.lock().take();
     vdev.publish_config(None);
     vdev.clear_barmaps();
-    drop(core::mem::take(&mut *vdev.state().bars.lock()));
+    // Unmapping sleeps: out of the spinlock first.
+    let bars = core::mem::take(&mut *vdev.state().bars.lock());
+    drop(bars);
     vdev.set_needs_reset(true);
     let Some(mut opened) = opened else {
         return;

@@ -141,6 +141,22 @@ pub(crate) fn get_region_info(vdev: &CoreDev, info: &mut bindings::vfio_region_i
                 info.flags |= uapi::VFIO_REGION_INFO_FLAG_MMAP;
             }
         }
+        uapi::VFIO_PCI_ROM_REGION_INDEX => {
+            info.offset = region_offset(info.index);
+            info.flags = 0;
+            info.size = 0;
+            if pdev.resource(6).0 != 0 {
+                // A ROM BAR is checked by mapping it (`pci_map_rom` with memory decoding
+                // on): not ported yet.
+                return Err(ENOTTY);
+            }
+            let shadow = pdev.shadow_rom_len();
+            if shadow != 0 {
+                info.flags = uapi::VFIO_REGION_INFO_FLAG_READ;
+                // The BAR size a ROM this long needs: a power of two.
+                info.size = shadow.next_power_of_two();
+            }
+        }
         uapi::VFIO_PCI_VGA_REGION_INDEX if !vdev.has_vga() => return Err(EINVAL),
         _ => return Err(ENOTTY),
     }

@@ -3,10 +3,13 @@
 # against the C one it will replace, in one boot. vfio_diff's config-space section (every
 # offset and width read; ones, zeros and restore written over the header, each capability
 # and the extended space of the igb, edu and nvme, with FLRs and D3 transitions on the way)
-# runs on the boot's stack, then on the same stack with our vfio-pci-core and vfio-pci in
-# place of the C ones (under `--impl rust`: the all-Rust stack, our core, type1, vfio-pci-core
-# and vfio-pci), and the two outputs must be identical. The boot's stack is loaded back at
-# the end. TAP output.
+# and its BAR section (region info, BAR reads at every width, the ends, the hidden MSI-X
+# table, EIO with memory decoding off, a write) run on the boot's stack, then on the same
+# stack with our vfio-pci-core and vfio-pci in place of the C ones (under `--impl rust`: the
+# all-Rust stack, our core, type1, vfio-pci-core and vfio-pci), and the two outputs must be
+# identical, except the BARs' region-info flags: BAR mmap is not ported yet, so the Rust core
+# does not offer it (`region*.info.value` lines are left out of the comparison). The boot's
+# stack is loaded back at the end. TAP output.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
@@ -26,11 +29,12 @@ echo "TAP version 13"
 echo "1..4"
 # The device node's name (vfioN) changes with every registration: not behaviour.
 config_lines() { # OUT
-	(cd /tmp && "$bins/vfio_diff" config) | grep ' = ' | grep -v '^setup\.vfio_dev_name\.value ' >"$1"
+	(cd /tmp && "$bins/vfio_diff" config bars) | grep ' = ' |
+		grep -v -e '^setup\.vfio_dev_name\.value ' -e '^bars\.[a-z]*\.region[0-5]\.info\.value ' >"$1"
 }
 config_lines "$tmp/c"
 n=$(wc -l <"$tmp/c")
-[ "$n" -ge 400 ] && echo "ok 1 boot_stack_config - $n lines on the boot's stack" ||
+[ "$n" -ge 700 ] && echo "ok 1 boot_stack_config - $n lines of the config and BAR sections on the boot's stack" ||
 	echo "not ok 1 boot_stack_config - only $n lines on the boot's stack"
 
 if vfio_rs_switch "$ours" >"$tmp/switch" 2>&1 && [ -n "$(grep -l . /sys/module/vfio_pci_core/taint)" ]; then

@@ -17,7 +17,7 @@
  * end line is missing if the program did not run to completion.
  *
  * Sections (container, group, type1, gdev, cdev, compat2, mig, tokens, sriov, compat,
- * config: vfio_diff_config.c) run in that order, each from and back to a closed state; naming some on the
+ * config: vfio_diff_config.c, bars: vfio_diff_bars.c) run in that order, each from and back to a closed state; naming some on the
  * command line runs only those, to narrow a difference down in one boot:
  *   scripts/vm --impl rust -- sh -c 'out/selftests/vfio_diff cdev'
  * Upstream's output is the reference: it must not change from boot to boot.
@@ -2051,6 +2051,7 @@ static const struct {
 	{ "compat", group_iommufd_compat },
 	/* Config-space writes reset and power-cycle the devices: after everything else. */
 	{ "config", config_tests },
+	{ "bars", bar_tests },
 };
 
 /* Runs every section, or only those named on the command line (for narrowing a difference). */

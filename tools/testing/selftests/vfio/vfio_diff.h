@@ -35,7 +35,24 @@ void close_fd(const char *label, int *fd);
 /* A label built from a format (eight rotating buffers). */
 const char *L(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+#define EDU_VENDOR 0x1234
+#define EDU_DEVICE 0x11e8
+#define NVME_VENDOR 0x1b36
+#define NVME_DEVICE 0x0010
+
+/* The PCI devices of the config and BAR sections (vfio_diff_config.c). */
+struct cfg_dev {
+	const char *name;
+	unsigned int vendor, device;
+};
+extern const struct cfg_dev cfg_devs[3];
+/* Runs fn on each device found, bound to vfio-pci, labelled SECTION.NAME; unbinds after. */
+void for_each_cfg_dev(void (*fn)(const char *what, const char *bdf), const char *section);
+/* The device's cdev bound to a fresh iommufd; the device fd, or -1 (iommufd in *ictx). */
+int open_bound(const char *what, const char *bdf, int *ictx);
+
 /* Sections outside vfio_diff.c. */
 void config_tests(void);
+void bar_tests(void);
 
 #endif

@@ -17,13 +17,10 @@
 
 #include "vfio_diff.h"
 
-static const struct {
-	const char *name;
-	unsigned int vendor, device;
-} cfg_devs[] = {
+const struct cfg_dev cfg_devs[3] = {
 	{ "igb", IGB_VENDOR, IGB_DEVICE },
-	{ "edu", 0x1234, 0x11e8 },
-	{ "nvme", 0x1b36, 0x0010 },
+	{ "edu", EDU_VENDOR, EDU_DEVICE },
+	{ "nvme", NVME_VENDOR, NVME_DEVICE },
 };
 
 /* pread of width bytes at off into *v; the byte count or -errno. */
@@ -165,8 +162,7 @@ static void write_pass(const char *what, int fd, unsigned int from, unsigned int
 	out(L("%s.w%u.%03x-%03x.unchanged", what, width, from, to), "%u", unchanged);
 }
 
-/* The device's cdev bound to a fresh iommufd; the device fd, or -1 (iommufd in *ictx). */
-static int open_bound(const char *what, const char *bdf, int *ictx)
+int open_bound(const char *what, const char *bdf, int *ictx)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	char name[32];
@@ -219,10 +215,10 @@ static void config_device(const char *what, const char *bdf)
 	close_fd(L("%s.close_iommufd", what), &ictx);
 }
 
-void config_tests(void)
+void for_each_cfg_dev(void (*fn)(const char *what, const char *bdf), const char *section)
 {
 	for (unsigned int i = 0; i < sizeof(cfg_devs) / sizeof(cfg_devs[0]); i++) {
-		const char *what = L("config.%s", cfg_devs[i].name);
+		const char *what = L("%s.%s", section, cfg_devs[i].name);
 		char bdf[32];
 		int is_igb = cfg_devs[i].vendor == IGB_VENDOR && cfg_devs[i].device == IGB_DEVICE;
 
@@ -234,11 +230,16 @@ void config_tests(void)
 		}
 		/* The igb is vfio_diff's own device, bound by setup(); the others go back after. */
 		if (is_igb || !res(L("%s.bind_vfio_pci", what), vfio_rs_bind_vfio_pci(bdf)))
-			config_device(what, bdf);
+			fn(what, bdf);
 		if (!is_igb) {
 			res(L("%s.unbind", what), vfio_rs_unbind(bdf));
 			res(L("%s.reprobe", what), vfio_rs_sysfs_write("/sys/bus/pci/drivers_probe", bdf));
 		}
 		free((void *)what);
 	}
+}
+
+void config_tests(void)
+{
+	for_each_cfg_dev(config_device, "config");
 }

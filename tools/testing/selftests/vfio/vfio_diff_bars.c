@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio_diff's BAR section: vfio-pci's BAR regions of the guest's igb, edu and
+ * nvme through read/write on the device cdev.
+ *
+ * Per device: every region's info; BAR0's first registers read at every width
+ * (registers that read the same every time: no counters or read-to-clear
+ * ones); reads at and past the end; the MSI-X table, which vfio-pci hides
+ * (0xff); a read with memory decoding switched off in the config space (EIO)
+ * and back on; on the edu, its liveness register written and read back.
+ */
+#include "vfio_diff.h"
+
+/* Registers of BAR0 safe to read repeatedly: the edu's ID to its status, the nvme's CAP to
+ * CSTS, the igb's CTRL to CTRL_EXT.
+ */
+static unsigned int bar0_span(const char *what)
+{
+	if (strstr(what, ".edu"))
+		return 0x24;
+	if (strstr(what, ".nvme"))
+		return 0x20;
+	return 0x10;
+}
+
+static long bar_rd(int fd, unsigned int index, __u64 off, unsigned int width, __u64 *v)
+{
+	*v = 0;
+	return sys(pread(fd, v, width, REGION_OFF(index) + off));
+}
+
+static const char *bar_val(long ret, unsigned int width, __u64 v)
+{
+	static char buf[8][40];
+	static unsigned int n;
+	char *b = buf[n++ % 8];
+
+	if (ret == width)
+		snprintf(b, sizeof(buf[0]), "%0*llx", (int)width * 2, (unsigned long long)v);
+	else if (ret < 0)
+		snprintf(b, sizeof(buf[0]), "err %s", errname(-ret));
+	else
+		snprintf(b, sizeof(buf[0]), "short %ld", ret);
+	return b;
+}
+
+/* The MSI-X table's BAR and offset from the config space, or -1. */
+static int msix_table(int fd, __u32 *offset)
+{
+	__u8 pos = 0, id = 0;
+	__u32 table = 0;
+
+	if (pread(fd, &pos, 1, PCI_CONFIG_OFF + 0x34) != 1)
+		return -1;
+	for (int n = 0; pos && n < 48; n++) {
+		if (pread(fd, &id, 1, PCI_CONFIG_OFF + pos) != 1)
+			return -1;
+		if (id == 0x11) {
+			if (pread(fd, &table, 4, PCI_CONFIG_OFF + pos + 4) != 4)
+				return -1;
+			*offset = table & ~7u;
+			return table & 7;
+		}
+		if (pread(fd, &pos, 1, PCI_CONFIG_OFF + pos + 1) != 1)
+			return -1;
+	}
+	return -1;
+}
+
+static void bar_device(const char *what, const char *bdf)
+{
+	__u64 size0 = 0, v;
+	__u32 mt_off = 0;
+	__u16 cmd = 0, off_cmd;
+	int ictx, fd = open_bound(what, bdf, &ictx), mt_bar;
+
+	if (fd < 0)
+		return;
+	for (unsigned int i = VFIO_PCI_BAR0_REGION_INDEX; i <= VFIO_PCI_ROM_REGION_INDEX; i++) {
+		struct vfio_region_info info = { .argsz = sizeof(info), .index = i };
+
+		if (res(L("%s.region%u.info", what, i), ioc(fd, VFIO_DEVICE_GET_REGION_INFO, &info)))
+			continue;
+		out(L("%s.region%u.info.value", what, i), "size %#llx flags %#x", (unsigned long long)info.size,
+		    info.flags);
+		if (i == VFIO_PCI_BAR0_REGION_INDEX)
+			size0 = info.size;
+	}
+	for (unsigned int width = 1; width <= 8; width *= 2) {
+		for (unsigned int off = 0; off < bar0_span(what); off += width) {
+			long r = bar_rd(fd, 0, off, width, &v);
+
+			out(L("%s.bar0.r%u.%03x", what, width, off), "%s", bar_val(r, width, v));
+		}
+	}
+	if (size0) {
+		res(L("%s.bar0.last_dword", what), bar_rd(fd, 0, size0 - 4, 4, &v));
+		res(L("%s.bar0.cross_end", what), bar_rd(fd, 0, size0 - 4, 8, &v));
+		res(L("%s.bar0.at_end", what), bar_rd(fd, 0, size0, 4, &v));
+	}
+	mt_bar = msix_table(fd, &mt_off);
+	out(L("%s.msix_table", what), "bar %d offset %#x", mt_bar, mt_off);
+	if (mt_bar >= 0) {
+		unsigned char t[16];
+
+		res(L("%s.msix_table.read", what), sys(pread(fd, t, sizeof(t), REGION_OFF(mt_bar) + mt_off)));
+		out(L("%s.msix_table.bytes", what), "%02x%02x%02x%02x %02x%02x%02x%02x", t[0], t[1], t[2], t[3],
+		    t[12], t[13], t[14], t[15]);
+	}
+	/* Memory decoding off: BAR accesses fail with EIO until it is back on. */
+	if (res(L("%s.cmd.read", what), sys(pread(fd, &cmd, 2, PCI_CONFIG_OFF + 4))) == 2) {
+		off_cmd = cmd & ~0x2;
+		res(L("%s.cmd.mem_off", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
+		out(L("%s.bar0.mem_off", what), "%s", bar_val(bar_rd(fd, 0, 0, 4, &v), 4, v));
+		off_cmd = cmd | 0x2;
+		res(L("%s.cmd.mem_on", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
+		out(L("%s.bar0.mem_on", what), "%s", bar_val(bar_rd(fd, 0, 0, 4, &v), 4, v));
+		res(L("%s.cmd.restore", what), sys(pwrite(fd, &cmd, 2, PCI_CONFIG_OFF + 4)));
+	}
+	if (strstr(what, ".edu")) {
+		__u32 live = 0x12345678;
+
+		res(L("%s.liveness.write", what), sys(pwrite(fd, &live, 4, REGION_OFF(0) + 4)));
+		out(L("%s.liveness.read", what), "%s", bar_val(bar_rd(fd, 0, 4, 4, &v), 4, v));
+		/* The edu has no reset: put back what it held (it reads back inverted). */
+		live = ~0u;
+		res(L("%s.liveness.restore", what), sys(pwrite(fd, &live, 4, REGION_OFF(0) + 4)));
+	}
+	close_fd(L("%s.close_cdev", what), &fd);
+	close_fd(L("%s.close_iommufd", what), &ictx);
+}
+
+void bar_tests(void)
+{
+	for_each_cfg_dev(bar_device, "bars");
+}
