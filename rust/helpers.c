@@ -6,6 +6,7 @@
  * there); prototypes in include/vfio-rs/helpers.h.
  */
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 
 #include <vfio-rs/helpers.h>
 
@@ -17,6 +18,32 @@ void *vfio_rs_kmalloc(size_t size, gfp_t flags)
 struct pci_dev *vfio_rs_pci_upstream_bridge(struct pci_dev *pdev)
 {
 	return pci_upstream_bridge(pdev);
+}
+
+void vfio_rs_pfn_vma_setup(struct vm_area_struct *vma, void *private_data,
+			   const struct vm_operations_struct *ops)
+{
+	vma->vm_private_data = private_data;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
+	vm_flags_set(vma, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = ops;
+}
+
+unsigned int vfio_rs_vmf_insert_pfn_order(struct vm_fault *vmf, unsigned long pfn,
+					  unsigned int order)
+{
+	if (!order)
+		return vmf_insert_pfn(vmf->vma, vmf->address, pfn);
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	if (order == PMD_ORDER)
+		return vmf_insert_pfn_pmd(vmf, pfn, false);
+#endif
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	if (order == PUD_ORDER)
+		return vmf_insert_pfn_pud(vmf, pfn, false);
+#endif
+	return VM_FAULT_FALLBACK;
 }
 
 void vfio_rs_list_del(struct list_head *entry)

@@ -48,6 +48,7 @@ pub mod misc;
 pub mod module_ref;
 pub mod param;
 pub mod pci;
+pub mod pfn_vma;
 pub mod pfnmap;
 pub mod rw_lock;
 pub mod rwsem;

@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/refcount.h>
@@ -33,6 +34,20 @@ void vfio_rs_pm_runtime_put(struct device *dev);
 void vfio_rs_pm_runtime_get_noresume(struct device *dev);
 /* pm_runtime_resume(). */
 int vfio_rs_pm_runtime_resume(struct device *dev);
+/*
+ * An mmap being set up as a device-memory mapping filled by faults: private
+ * data and ops set, page protection uncached and decrypted, and the flags
+ * io_remap_pfn_range() would set (VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+ * VM_DONTDUMP) plus VM_ALLOW_ANY_UNCACHED.
+ */
+void vfio_rs_pfn_vma_setup(struct vm_area_struct *vma, void *private_data,
+			   const struct vm_operations_struct *ops);
+/*
+ * Inserts the frame pfn for a fault of order 0 (a page), PMD_ORDER or PUD_ORDER
+ * (where the architecture maps PFNs that large), else VM_FAULT_FALLBACK.
+ */
+unsigned int vfio_rs_vmf_insert_pfn_order(struct vm_fault *vmf, unsigned long pfn,
+					  unsigned int order);
 /* list_del(). */
 void vfio_rs_list_del(struct list_head *entry);
 /* refcount_inc_not_zero(). */

@@ -282,8 +282,24 @@ fn map_bars(vdev: &CoreDev) {
 }
 
 /// `vfio_pci_core_finish_enable`: what follows a variant driver's own open steps.
-pub(crate) fn finish_enable(_vdev: &CoreDev) {
-    // BAR mmap is not offered yet (`vfio_pci_probe_mmaps`: work in progress).
+pub(crate) fn finish_enable(vdev: &CoreDev) {
+    probe_mmaps(vdev);
+}
+
+/// `IORESOURCE_MEM`.
+const IORESOURCE_MEM: u64 = 0x200;
+
+/// `vfio_pci_probe_mmaps`: which BARs user space may map: memory BARs of at least a page.
+/// Upstream also maps a smaller BAR that starts a page, reserving the rest of the page with a
+/// dummy resource: not ported, such a BAR is not mappable here.
+fn probe_mmaps(vdev: &CoreDev) {
+    let pdev = vdev.pdev();
+    let page = 1u64 << kernel::bindings::PAGE_SHIFT;
+    for bar in 0..6 {
+        let (_, len, flags) = pdev.resource(bar);
+        let ok = !pdev.non_mappable_bars() && flags & IORESOURCE_MEM != 0 && len >= page;
+        vdev.set_bar_mmap_supported(bar, ok);
+    }
 }
 
 /// `vfio_pci_core_disable`: the last close. Back to D0, bus mastering off, the virtual

@@ -122,9 +122,13 @@ pub(crate) fn get_irq_info(vdev: &CoreDev, arg: usize) -> Result<isize> {
     Ok(0)
 }
 
-/// `vfio_pci_ioctl_get_region_info`: the standard regions (the ROM and device-specific ones
-/// are not ported yet).
-pub(crate) fn get_region_info(vdev: &CoreDev, info: &mut bindings::vfio_region_info) -> Result {
+/// `vfio_pci_ioctl_get_region_info`: the standard regions (a ROM BAR and device-specific
+/// regions are not ported yet). `Ok(true)`: the MSI-X table's BAR, which needs the
+/// MSIX_MAPPABLE capability added.
+pub(crate) fn get_region_info(
+    vdev: &CoreDev,
+    info: &mut bindings::vfio_region_info,
+) -> Result<bool> {
     let pdev = vdev.pdev();
     let read_write = uapi::VFIO_REGION_INFO_FLAG_READ | uapi::VFIO_REGION_INFO_FLAG_WRITE;
     match info.index {
@@ -139,6 +143,7 @@ pub(crate) fn get_region_info(vdev: &CoreDev, info: &mut bindings::vfio_region_i
             info.flags = if info.size == 0 { 0 } else { read_write };
             if info.size != 0 && vdev.bar_mmap_supported(info.index as usize) {
                 info.flags |= uapi::VFIO_REGION_INFO_FLAG_MMAP;
+                return Ok(info.index == u32::from(vdev.msix().0));
             }
         }
         uapi::VFIO_PCI_ROM_REGION_INDEX => {
@@ -158,7 +163,9 @@ pub(crate) fn get_region_info(vdev: &CoreDev, info: &mut bindings::vfio_region_i
             }
         }
         uapi::VFIO_PCI_VGA_REGION_INDEX if !vdev.has_vga() => return Err(EINVAL),
+        i if i >= uapi::VFIO_PCI_NUM_REGIONS + vdev.num_regions() => return Err(EINVAL),
+        // VGA and device-specific regions: not ported yet.
         _ => return Err(ENOTTY),
     }
-    Ok(())
+    Ok(false)
 }

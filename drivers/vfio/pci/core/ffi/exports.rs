@@ -79,12 +79,16 @@ unsafe extern "C" fn vfio_pci_core_finish_enable(vdev: *mut bindings::vfio_pci_c
 unsafe extern "C" fn vfio_pci_ioctl_get_region_info(
     core_vdev: *mut bindings::vfio_device,
     info: *mut bindings::vfio_region_info,
-    _caps: *mut bindings::vfio_info_cap,
+    caps: *mut bindings::vfio_info_cap,
 ) -> c_int {
     // SAFETY: `core_vdev` belongs to a core device; the VFIO core passes its own `info`,
     // exclusively ours for the call.
     let (vdev, info) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *info) };
-    to_int(info::get_region_info(vdev, info))
+    match info::get_region_info(vdev, info) {
+        // SAFETY: `caps` is the VFIO core's chain for this call.
+        Ok(true) => to_int(unsafe { CoreDev::add_msix_mappable_cap(caps) }),
+        r => to_int(r.map(|_| ())),
+    }
 }
 
 /// `vfio_pci_core_ioctl`: the device ioctls the VFIO core passes on.
@@ -170,20 +174,6 @@ unsafe extern "C" fn vfio_pci_core_write(
     // SAFETY: As for `vfio_pci_core_read`.
     let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
     rdwr::rw(vdev, buf as usize, count, ppos, true).unwrap_or_else(|e| e.to_errno() as isize)
-}
-
-/// `vfio_pci_core_mmap`: BAR mappings are not ported yet.
-///
-/// # Safety
-///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
-#[no_mangle]
-unsafe extern "C" fn vfio_pci_core_mmap(
-    _core_vdev: *mut bindings::vfio_device,
-    _vma: *mut bindings::vm_area_struct,
-) -> c_int {
-    EINVAL.to_errno()
 }
 
 /// `vfio_pci_core_request`: with no request eventfd yet, upstream's warning on the first

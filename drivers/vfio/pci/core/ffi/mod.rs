@@ -6,6 +6,7 @@
 //! prototypes in scope. The rest of the crate is safe Rust over [`CoreDev`]'s methods.
 
 mod exports;
+mod mmap;
 
 use crate::{
     kernel_ext::{
@@ -372,6 +373,38 @@ impl CoreDev {
             (*self.raw()).msix_offset = offset;
             (*self.raw()).msix_size = size;
         }
+    }
+
+    /// Sets `bar_mmap_supported[bar]`.
+    pub(crate) fn set_bar_mmap_supported(&self, bar: usize, val: bool) {
+        // SAFETY: Written at open under the device set's lock.
+        unsafe {
+            if let Some(slot) = (*self.raw()).bar_mmap_supported.get_mut(bar) {
+                *slot = val;
+            }
+        }
+    }
+
+    /// Adds the region-info capability saying the MSI-X table's BAR may be mapped whole
+    /// (`msix_mappable_cap`) to the VFIO core's capability chain `caps`.
+    ///
+    /// # Safety
+    ///
+    /// `caps` is the chain the VFIO core passed to `get_region_info_caps`.
+    pub(crate) unsafe fn add_msix_mappable_cap(caps: *mut bindings::vfio_info_cap) -> Result {
+        let mut header = bindings::vfio_info_cap_header {
+            id: uapi::VFIO_REGION_INFO_CAP_MSIX_MAPPABLE as u16,
+            version: 1,
+            next: 0,
+        };
+        // SAFETY: `caps` is the core's chain (function contract); the header is copied.
+        to_result(unsafe {
+            bindings::vfio_info_add_capability(
+                caps,
+                &mut header,
+                size_of::<bindings::vfio_info_cap_header>(),
+            )
+        })
     }
 
     /// `bar_mmap_supported[bar]`.
