@@ -7,9 +7,60 @@
  * (registers that read the same every time: no counters or read-to-clear
  * ones); reads at and past the end; the MSI-X table, which vfio-pci hides
  * (0xff); a read with memory decoding switched off in the config space (EIO)
- * and back on; on the edu, its liveness register written and read back.
+ * and back on; BAR0 mmapped and read through the mapping, which faults with
+ * SIGBUS while memory decoding is off and maps again once it is back on; on
+ * the edu, its liveness register written and read back.
  */
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
 #include "vfio_diff.h"
+
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_jmp, 1);
+}
+
+/* The first dword through a mapping, or "SIGBUS". */
+static const char *mapped_dword(volatile __u32 *p)
+{
+	static char buf[16];
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	const char *ret = buf;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(bus_jmp, 1))
+		ret = "SIGBUS";
+	else
+		snprintf(buf, sizeof(buf), "%08x", *p);
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
+
+/* BAR0 through an mmap: readable, SIGBUS with memory decoding off, readable again. */
+static void bar0_mmap(const char *what, int fd)
+{
+	__u16 cmd = 0, off_cmd;
+	void *map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, REGION_OFF(0));
+
+	if (map == MAP_FAILED) {
+		res(L("%s.bar0.mmap", what), -errno);
+		return;
+	}
+	out(L("%s.bar0.mmap", what), "mapped");
+	out(L("%s.bar0.mmap.read", what), "%s", mapped_dword(map));
+	if (pread(fd, &cmd, 2, PCI_CONFIG_OFF + 4) == 2) {
+		off_cmd = cmd & ~0x2;
+		res(L("%s.bar0.mmap.mem_off", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
+		out(L("%s.bar0.mmap.read_mem_off", what), "%s", mapped_dword(map));
+		res(L("%s.bar0.mmap.mem_on", what), sys(pwrite(fd, &cmd, 2, PCI_CONFIG_OFF + 4)));
+		out(L("%s.bar0.mmap.read_mem_on", what), "%s", mapped_dword(map));
+	}
+	res(L("%s.bar0.munmap", what), sys(munmap(map, 4096)));
+}
 
 /* Registers of BAR0 safe to read repeatedly: the edu's ID to its status, the nvme's CAP to
  * CSTS, the igb's CTRL to CTRL_EXT.
@@ -117,6 +168,7 @@ static void bar_device(const char *what, const char *bdf)
 		out(L("%s.bar0.mem_on", what), "%s", bar_val(bar_rd(fd, 0, 0, 4, &v), 4, v));
 		res(L("%s.cmd.restore", what), sys(pwrite(fd, &cmd, 2, PCI_CONFIG_OFF + 4)));
 	}
+	bar0_mmap(what, fd);
 	if (strstr(what, ".edu")) {
 		__u32 live = 0x12345678;
 
