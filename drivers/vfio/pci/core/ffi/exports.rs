@@ -2,6 +2,10 @@
 
 //! The core's exports (`include/linux/vfio_pci_core.h`), in upstream's order. Each converts
 //! its raw arguments and calls the safe code; C return conventions are made here.
+//!
+//! The contract of every export (its `# Safety`): it is called from C with what upstream's
+//! prototype promises, a core device of a driver that called `vfio_pci_core_init_dev` on it
+//! (or is doing so), and valid pointers.
 
 use super::CoreDev;
 use crate::{
@@ -25,8 +29,7 @@ fn to_int(r: Result) -> c_int {
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_enable(vdev: *mut bindings::vfio_pci_core_device) -> c_int {
     // SAFETY: The driver passes its initialised core device (C contract).
@@ -37,8 +40,7 @@ unsafe extern "C" fn vfio_pci_core_enable(vdev: *mut bindings::vfio_pci_core_dev
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_disable(vdev: *mut bindings::vfio_pci_core_device) {
     // SAFETY: As for `vfio_pci_core_enable`.
@@ -49,8 +51,7 @@ unsafe extern "C" fn vfio_pci_core_disable(vdev: *mut bindings::vfio_pci_core_de
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_close_device(core_vdev: *mut bindings::vfio_device) {
     // SAFETY: `core_vdev` belongs to a core device (the driver's ops table).
@@ -61,8 +62,7 @@ unsafe extern "C" fn vfio_pci_core_close_device(core_vdev: *mut bindings::vfio_d
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_finish_enable(vdev: *mut bindings::vfio_pci_core_device) {
     // SAFETY: As for `vfio_pci_core_enable`.
@@ -73,8 +73,7 @@ unsafe extern "C" fn vfio_pci_core_finish_enable(vdev: *mut bindings::vfio_pci_c
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_ioctl_get_region_info(
     core_vdev: *mut bindings::vfio_device,
@@ -95,8 +94,7 @@ unsafe extern "C" fn vfio_pci_ioctl_get_region_info(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_ioctl(
     core_vdev: *mut bindings::vfio_device,
@@ -121,8 +119,7 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_ioctl_feature(
     _device: *mut bindings::vfio_device,
@@ -133,12 +130,32 @@ unsafe extern "C" fn vfio_pci_core_ioctl_feature(
     ENOTTY.to_errno()
 }
 
+/// `vfio_pci_core_read` and `_write`: a region access at the file position `*ppos`.
+///
+/// # Safety
+///
+/// The exports' contract (module documentation); `ppos` is the file's position, ours for the
+/// call.
+unsafe fn rw_export(
+    core_vdev: *mut bindings::vfio_device,
+    buf: usize,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+    iswrite: bool,
+) -> isize {
+    if count == 0 {
+        return 0;
+    }
+    // SAFETY: `core_vdev` belongs to a core device; `ppos` is ours (function contract).
+    let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
+    rdwr::rw(vdev, buf, count, ppos, iswrite).unwrap_or_else(|e| e.to_errno() as isize)
+}
+
 /// `vfio_pci_core_read`.
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_read(
     core_vdev: *mut bindings::vfio_device,
@@ -146,21 +163,15 @@ unsafe extern "C" fn vfio_pci_core_read(
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
-    if count == 0 {
-        return 0;
-    }
-    // SAFETY: `core_vdev` belongs to a core device; `ppos` is the file's position, ours for
-    // the call.
-    let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
-    rdwr::rw(vdev, buf as usize, count, ppos, false).unwrap_or_else(|e| e.to_errno() as isize)
+    // SAFETY: The exports' contract; `ppos` is the file's position.
+    unsafe { rw_export(core_vdev, buf as usize, count, ppos, false) }
 }
 
 /// `vfio_pci_core_write`.
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_write(
     core_vdev: *mut bindings::vfio_device,
@@ -168,12 +179,8 @@ unsafe extern "C" fn vfio_pci_core_write(
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
-    if count == 0 {
-        return 0;
-    }
-    // SAFETY: As for `vfio_pci_core_read`.
-    let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
-    rdwr::rw(vdev, buf as usize, count, ppos, true).unwrap_or_else(|e| e.to_errno() as isize)
+    // SAFETY: The exports' contract; `ppos` is the file's position.
+    unsafe { rw_export(core_vdev, buf as usize, count, ppos, true) }
 }
 
 /// `vfio_pci_core_request`: with no request eventfd yet, upstream's warning on the first
@@ -181,8 +188,7 @@ unsafe extern "C" fn vfio_pci_core_write(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_request(core_vdev: *mut bindings::vfio_device, count: c_uint) {
     // SAFETY: `core_vdev` belongs to a core device.
@@ -200,8 +206,7 @@ unsafe extern "C" fn vfio_pci_core_request(core_vdev: *mut bindings::vfio_device
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_match(
     core_vdev: *mut bindings::vfio_device,
@@ -226,8 +231,7 @@ unsafe extern "C" fn vfio_pci_core_match(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_match_token_uuid(
     _core_vdev: *mut bindings::vfio_device,
@@ -244,8 +248,7 @@ unsafe extern "C" fn vfio_pci_core_match_token_uuid(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_init_dev(core_vdev: *mut bindings::vfio_device) -> c_int {
     let vdev = core_vdev.cast::<bindings::vfio_pci_core_device>();
@@ -275,8 +278,7 @@ unsafe extern "C" fn vfio_pci_core_init_dev(core_vdev: *mut bindings::vfio_devic
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_release_dev(core_vdev: *mut bindings::vfio_device) {
     let vdev = core_vdev.cast::<bindings::vfio_pci_core_device>();
@@ -296,8 +298,7 @@ unsafe extern "C" fn vfio_pci_core_release_dev(core_vdev: *mut bindings::vfio_de
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_register_device(
     vdev: *mut bindings::vfio_pci_core_device,
@@ -310,8 +311,7 @@ unsafe extern "C" fn vfio_pci_core_register_device(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_unregister_device(vdev: *mut bindings::vfio_pci_core_device) {
     // SAFETY: As for `vfio_pci_core_enable`.
@@ -323,8 +323,7 @@ unsafe extern "C" fn vfio_pci_core_unregister_device(vdev: *mut bindings::vfio_p
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_aer_err_detected(
     _pdev: *mut bindings::pci_dev,
@@ -337,8 +336,7 @@ unsafe extern "C" fn vfio_pci_core_aer_err_detected(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_sriov_configure(
     _vdev: *mut bindings::vfio_pci_core_device,
@@ -351,8 +349,7 @@ unsafe extern "C" fn vfio_pci_core_sriov_configure(
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn __vfio_pci_memory_enabled(vdev: *mut bindings::vfio_pci_core_device) -> bool {
     // SAFETY: As for `vfio_pci_core_enable`.
@@ -363,8 +360,7 @@ unsafe extern "C" fn __vfio_pci_memory_enabled(vdev: *mut bindings::vfio_pci_cor
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_rs_pci_core_runtime_suspend(dev: *mut bindings::device) -> c_int {
     // SAFETY: The PM core calls this for a device bound to a core driver, whose drvdata is
@@ -379,8 +375,7 @@ unsafe extern "C" fn vfio_rs_pci_core_runtime_suspend(dev: *mut bindings::device
 ///
 /// # Safety
 ///
-/// Called from C with what upstream's prototype promises: a core device of a driver that
-/// called `vfio_pci_core_init_dev` on it (or is doing so), and valid pointers.
+/// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_rs_pci_core_runtime_resume(dev: *mut bindings::device) -> c_int {
     // SAFETY: As for `vfio_rs_pci_core_runtime_suspend`.
