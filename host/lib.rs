@@ -51,6 +51,15 @@ pub mod pci_ids;
 #[path = "../drivers/vfio/pci/config/mod.rs"]
 pub mod pci_config;
 
+/// How the vfio-pci core cuts a BAR access into device accesses
+/// (`drivers/vfio/pci/core/io_steps.rs`).
+#[path = "../drivers/vfio/pci/core/io_steps.rs"]
+pub mod pci_io_steps;
+
+#[cfg(test)]
+#[path = "pci_io_steps_tests.rs"]
+mod pci_io_steps_tests;
+
 #[cfg(test)]
 #[path = "pci_config_fake.rs"]
 mod pci_config_fake;

@@ -12,6 +12,10 @@ use crate::{
         CoreDev,
         VFIO_PCI_OFFSET_SHIFT, //
     },
+    io_steps::{
+        IoSpan,
+        IoStep, //
+    },
     kernel_ext::{
         pci::{
             DeviceFields,
@@ -138,11 +142,11 @@ fn bar_rw(
     } else {
         (0, 0)
     };
-    let span = Span {
-        test_mem: flags & IORESOURCE_MEM != 0,
+    let span = IoSpan {
         x_start,
         x_end,
         max_width: 8,
+        test_mem: flags & IORESOURCE_MEM != 0,
     };
     let done = do_io_rw(vdev, &io, &span, buf, pos, count, iswrite)?;
     // CAST: At most `count` bytes.
@@ -150,23 +154,12 @@ fn bar_rw(
     Ok(done as isize)
 }
 
-/// How `vfio_pci_core_do_io_rw` may access a mapping.
-struct Span {
-    /// Check memory decoding (under `memory_lock`) before each access: memory BARs.
-    test_mem: bool,
-    /// An excluded range `[x_start, x_end)`: reads fill 0xff, writes are dropped.
-    x_start: u64,
-    x_end: u64,
-    /// The widest access allowed (8, or 4 for ROMs).
-    max_width: usize,
-}
-
-/// `vfio_pci_core_do_io_rw`: `count` bytes at `off` of `io`, in the widest naturally
-/// aligned accesses that fit.
+/// `vfio_pci_core_do_io_rw`: `count` bytes at `off` of `io`, in the steps of
+/// [`IoSpan::step`].
 fn do_io_rw(
     vdev: &CoreDev,
     io: &IoMap,
-    span: &Span,
+    span: &IoSpan,
     buf: usize,
     mut off: u64,
     mut count: usize,
@@ -174,30 +167,20 @@ fn do_io_rw(
 ) -> Result<usize> {
     let mut done = 0;
     while count != 0 {
-        // CAST: Each difference is bounded by `count` where used.
-        let fillable = if off < span.x_start {
-            count.min((span.x_start - off) as usize)
-        } else if off >= span.x_end {
-            count
-        } else {
-            0
-        };
         let user = buf.checked_add(done).ok_or(EFAULT)?;
-        let filled = if fillable == 0 {
-            let filled = count.min((span.x_end - off) as usize);
-            if !iswrite {
-                for i in 0..filled {
-                    User(user).copy_to(i, &[0xff]).map_err(Error::from)?;
+        let filled = match span.step(off, count) {
+            IoStep::Excluded(len) => {
+                if !iswrite {
+                    for i in 0..len {
+                        User(user).copy_to(i, &[0xff]).map_err(Error::from)?;
+                    }
                 }
+                len
             }
-            filled
-        } else {
-            let width = [8, 4, 2, 1]
-                .into_iter()
-                .find(|&w| (fillable >= w && off % w as u64 == 0 && span.max_width >= w) || w == 1)
-                .unwrap_or(1);
-            io_one(vdev, io, span.test_mem, user, off, width, iswrite)?;
-            width
+            IoStep::Access(width) => {
+                io_one(vdev, io, span.test_mem, user, off, width, iswrite)?;
+                width
+            }
         };
         count -= filled;
         done += filled;

@@ -32,6 +32,7 @@ mod config_kernel;
 mod enable;
 mod ffi;
 mod info;
+mod io_steps;
 mod rdwr;
 mod state;
 
