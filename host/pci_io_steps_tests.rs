@@ -48,7 +48,10 @@ fn ours(span: &IoSpan, mut off: u64, mut count: usize) -> Vec<(u64, usize, bool)
             IoStep::Access(w) => (w, true),
             IoStep::Excluded(len) => (len, false),
         };
-        assert!(len > 0 && len <= count, "a step must make progress within the access");
+        assert!(
+            len > 0 && len <= count,
+            "a step must make progress within the access"
+        );
         out.push((off, len, access));
         count -= len;
         off += len as u64;
