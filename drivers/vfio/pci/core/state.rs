@@ -3,9 +3,10 @@
 //! The core's private state of one device: what upstream keeps in `vfio_pci_core_device`
 //! fields that no code outside the core reads.
 //!
-//! Lock order (upstream's, plus `open`): the device set's lock, then [`CoreState::open`]
-//! (config space, serialised here where upstream's C races), then `memory_lock`, then
-//! [`CoreState::pm_save`], then `igate`.
+//! Lock order (upstream's, plus `open`): the device set's lock, then either
+//! [`CoreState::open`] (config space, serialised here where upstream's C races) or `igate`
+//! (interrupt setup; the two never nest), then `memory_lock`, then [`CoreState::pm_save`];
+//! `irqlock` innermost.
 
 use crate::config::PciConfig;
 use core::sync::atomic::{
