@@ -226,14 +226,23 @@ impl PciConfig {
     /// D3; devices without a memory enable bit (VFs) always count as enabled, others by the
     /// virtual bit the user wrote.
     pub fn memory_enabled(&self, current_state_below_d3hot: bool) -> bool {
-        current_state_below_d3hot
-            && (self.info.no_command_memory || self.vcmd() & PCI_COMMAND_MEMORY != 0)
+        memory_enabled(
+            self.vcmd(),
+            self.info.no_command_memory,
+            current_state_below_d3hot,
+        )
     }
 
     /// `vfio_config_free`: forget the per-device MSI table.
     pub fn free(&mut self) {
         self.msi_perm = None;
     }
+}
+
+/// `__vfio_pci_memory_enabled` on its inputs: the virtual command register `vcmd`, whether
+/// the device has no memory enable bit (VFs), whether it is above D3hot.
+pub fn memory_enabled(vcmd: u16, no_command_memory: bool, below_d3hot: bool) -> bool {
+    below_d3hot && (no_command_memory || vcmd & PCI_COMMAND_MEMORY != 0)
 }
 
 /// `pci_read_config_*` with its register alignment check (`PCI_OP_READ`: a misaligned

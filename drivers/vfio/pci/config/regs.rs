@@ -80,6 +80,7 @@ pub const PCI_PM_SIZEOF: usize = 8;
 pub const PCI_PM_PMC: usize = 2;
 pub const PCI_PM_CAP_PME_MASK: u16 = 0xf800;
 pub const PCI_PM_CTRL: usize = 4;
+pub const PCI_PM_CTRL_NO_SOFT_RESET: u16 = 0x0008;
 pub const PCI_PM_CTRL_STATE_MASK: u32 = 0x0003;
 pub const PCI_PM_CTRL_PME_ENABLE: u32 = 0x0100;
 pub const PCI_PM_CTRL_PME_STATUS: u32 = 0x8000;
@@ -89,6 +90,12 @@ pub const PCI_CAP_VPD_SIZEOF: usize = 8;
 pub const PCI_VPD_ADDR: usize = 2;
 pub const PCI_VPD_ADDR_F: u16 = 0x8000;
 pub const PCI_VPD_DATA: usize = 4;
+
+pub const PCI_MSIX_FLAGS: usize = 2;
+pub const PCI_MSIX_FLAGS_QSIZE: u16 = 0x07ff;
+pub const PCI_MSIX_TABLE: usize = 4;
+pub const PCI_MSIX_TABLE_BIR: u32 = 0x7;
+pub const PCI_MSIX_TABLE_OFFSET: u32 = 0xffff_fff8;
 
 pub const PCI_MSI_FLAGS: usize = 0x02;
 pub const PCI_MSI_FLAGS_ENABLE: u16 = 0x0001;

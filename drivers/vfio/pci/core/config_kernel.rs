@@ -28,6 +28,12 @@ use crate::{
 };
 use kernel::prelude::*;
 
+/// The config-space offset of register `reg` of the capability at `cap` (0: the header).
+pub(crate) fn cfg_pos(cap: u8, reg: usize) -> u32 {
+    // CAST: Config-space offsets are below 4 KiB.
+    u32::from(cap) + reg as u32
+}
+
 /// One config access's view of the device: holds `memory_lock` between the two halves of a
 /// command register write.
 pub(crate) struct KernelConfig<'a> {

@@ -6,9 +6,13 @@
 //! (`vfio_pci_set_power_state`), as upstream's `vfio_pci_core.c`.
 
 use crate::{
-    config::PciConfig,
+    config::{
+        regs::*,
+        PciConfig, //
+    },
     config_kernel::{
         self,
+        cfg_pos,
         KernelConfig, //
     },
     ffi::{
@@ -33,18 +37,6 @@ use kernel::{
 
 /// `PCI_HEADER_TYPE_NORMAL`.
 const PCI_HEADER_TYPE_NORMAL: u8 = 0;
-/// `PCI_COMMAND` and its INTx disable bit.
-const PCI_COMMAND: u32 = 0x04;
-const PCI_COMMAND_INTX_DISABLE: u16 = 0x400;
-/// `PCI_PM_CTRL` and `PCI_PM_CTRL_NO_SOFT_RESET`.
-const PCI_PM_CTRL: u32 = 4;
-const PCI_PM_CTRL_NO_SOFT_RESET: u16 = 0x0008;
-/// MSI-X capability registers (`pci_regs.h`).
-const PCI_MSIX_FLAGS: u32 = 2;
-const PCI_MSIX_FLAGS_QSIZE: u16 = 0x07ff;
-const PCI_MSIX_TABLE: u32 = 4;
-const PCI_MSIX_TABLE_BIR: u32 = 0x7;
-const PCI_MSIX_TABLE_OFFSET: u32 = 0xffff_fff8;
 /// `PCI_VENDOR_ID_INTEL`.
 const PCI_VENDOR_ID_INTEL: u16 = 0x8086;
 
@@ -110,9 +102,7 @@ fn probe_power_state(vdev: &CoreDev) {
     if pm == 0 {
         return;
     }
-    let pmcsr = pdev
-        .read_config_word(u32::from(pm) + PCI_PM_CTRL)
-        .unwrap_or(0);
+    let pmcsr = pdev.read_config_word(cfg_pos(pm, PCI_PM_CTRL)).unwrap_or(0);
     vdev.set_needs_pm_restore(pmcsr & PCI_PM_CTRL_NO_SOFT_RESET == 0);
 }
 
@@ -200,9 +190,10 @@ pub(crate) fn enable(vdev: &CoreDev) -> Result {
             vdev.set_pci_2_3(pdev.intx_mask_supported());
         }
     }
-    if let Ok(cmd) = pdev.read_config_word(PCI_COMMAND) {
+    if let Ok(cmd) = pdev.read_config_word(cfg_pos(0, PCI_COMMAND)) {
         if vdev.pci_2_3() && cmd & PCI_COMMAND_INTX_DISABLE != 0 {
-            let _ = pdev.write_config_word(PCI_COMMAND, cmd & !PCI_COMMAND_INTX_DISABLE);
+            let _ =
+                pdev.write_config_word(cfg_pos(0, PCI_COMMAND), cmd & !PCI_COMMAND_INTX_DISABLE);
         }
     }
 
@@ -230,9 +221,12 @@ pub(crate) fn enable(vdev: &CoreDev) -> Result {
 
     let msix = pdev.msix_cap();
     if msix != 0 {
-        let pos = u32::from(msix);
-        let flags = pdev.read_config_word(pos + PCI_MSIX_FLAGS).unwrap_or(0);
-        let table = pdev.read_config_dword(pos + PCI_MSIX_TABLE).unwrap_or(0);
+        let flags = pdev
+            .read_config_word(cfg_pos(msix, PCI_MSIX_FLAGS))
+            .unwrap_or(0);
+        let table = pdev
+            .read_config_dword(cfg_pos(msix, PCI_MSIX_TABLE))
+            .unwrap_or(0);
         // CAST: BIR is 3 bits; the table size is at most 2048 entries of 16 bytes.
         vdev.set_msix(Some((
             (table & PCI_MSIX_TABLE_BIR) as u8,
@@ -286,9 +280,6 @@ pub(crate) fn finish_enable(vdev: &CoreDev) {
     probe_mmaps(vdev);
 }
 
-/// `IORESOURCE_MEM`.
-const IORESOURCE_MEM: u64 = 0x200;
-
 /// `vfio_pci_probe_mmaps`: which BARs user space may map: memory BARs of at least a page.
 /// Upstream also maps a smaller BAR that starts a page, reserving the rest of the page with a
 /// dummy resource: not ported, such a BAR is not mappable here.
@@ -297,7 +288,9 @@ fn probe_mmaps(vdev: &CoreDev) {
     let page = 1u64 << kernel::bindings::PAGE_SHIFT;
     for bar in 0..6 {
         let (_, len, flags) = pdev.resource(bar);
-        let ok = !pdev.non_mappable_bars() && flags & IORESOURCE_MEM != 0 && len >= page;
+        let ok = !pdev.non_mappable_bars()
+            && flags & u64::from(kernel::bindings::IORESOURCE_MEM) != 0
+            && len >= page;
         vdev.set_bar_mmap_supported(bar, ok);
     }
 }
@@ -343,7 +336,7 @@ pub(crate) fn disable(vdev: &CoreDev) {
     if reset_and_restore {
         // INTx and MSI off, to avoid spurious interrupts during the reset (as
         // `pci_reset_function`).
-        let _ = pdev.write_config_word(PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+        let _ = pdev.write_config_word(cfg_pos(0, PCI_COMMAND), PCI_COMMAND_INTX_DISABLE);
         // The "try" reset would overwrite the configuration just restored: take the locks
         // ourselves, and skip the reset if they are busy.
         if vdev.reset_works() && pdev.try_locked_reset() {

@@ -5,6 +5,8 @@
 //! `VFIO_DEVICE_GET_IRQ_INFO`, as upstream's `vfio_pci_core.c`.
 
 use crate::{
+    config::regs::*,
+    config_kernel::cfg_pos,
     enable,
     ffi::{
         region_offset,
@@ -29,13 +31,6 @@ use kernel::prelude::*;
 const INFO_MINSZ: usize = 16;
 /// `offsetofend(struct vfio_irq_info, count)`.
 const IRQ_INFO_MINSZ: usize = 16;
-/// `PCI_INTERRUPT_PIN`, `PCI_MSI_FLAGS` and its queue mask, `PCI_MSIX_FLAGS` and its size.
-const PCI_INTERRUPT_PIN: usize = 0x3d;
-const PCI_MSI_FLAGS: u32 = 2;
-const PCI_MSI_FLAGS_QMASK: u16 = 0x000e;
-const PCI_MSIX_FLAGS: u32 = 2;
-const PCI_MSIX_FLAGS_QSIZE: u16 = 0x07ff;
-
 /// `vfio_pci_ioctl_get_info`.
 pub(crate) fn get_info(vdev: &CoreDev, arg: usize) -> Result<isize> {
     let mut info: uapi::vfio_device_info = read_user_prefix(arg, INFO_MINSZ)?;
@@ -86,7 +81,7 @@ fn irq_count(vdev: &CoreDev, index: u32) -> u32 {
             0 => 0,
             pos => {
                 let flags = pdev
-                    .read_config_word(u32::from(pos) + PCI_MSI_FLAGS)
+                    .read_config_word(cfg_pos(pos, PCI_MSI_FLAGS))
                     .unwrap_or(0);
                 1 << ((flags & PCI_MSI_FLAGS_QMASK) >> 1)
             }
@@ -95,7 +90,7 @@ fn irq_count(vdev: &CoreDev, index: u32) -> u32 {
             0 => 0,
             pos => {
                 let flags = pdev
-                    .read_config_word(u32::from(pos) + PCI_MSIX_FLAGS)
+                    .read_config_word(cfg_pos(pos, PCI_MSIX_FLAGS))
                     .unwrap_or(0);
                 u32::from(flags & PCI_MSIX_FLAGS_QSIZE) + 1
             }

@@ -5,7 +5,10 @@
 //! (`vfio_pci_rdwr.c`). The ROM and VGA are not ported yet.
 
 use crate::{
-    config::access::UserBuf,
+    config::{
+        self,
+        access::UserBuf, //
+    },
     enable,
     errno::Errno,
     ffi::{
@@ -17,6 +20,7 @@ use crate::{
         IoStep, //
     },
     kernel_ext::{
+        bindings,
         pci::{
             DeviceFields,
             IoMap,
@@ -103,14 +107,13 @@ pub(crate) fn rw(
 /// enable bit (VFs) always, others by the virtual bit the user wrote. Callers hold
 /// `memory_lock`.
 pub(crate) fn memory_enabled(vdev: &CoreDev) -> bool {
-    const PCI_COMMAND_MEMORY: u16 = 0x2;
     let pdev = vdev.pdev();
-    pdev.current_state() < PowerState::D3Hot as i32
-        && (pdev.no_command_memory() || vdev.state().vcmd() & PCI_COMMAND_MEMORY != 0)
+    config::memory_enabled(
+        vdev.state().vcmd(),
+        pdev.no_command_memory(),
+        pdev.current_state() < PowerState::D3Hot as i32,
+    )
 }
-
-/// `IORESOURCE_MEM`.
-const IORESOURCE_MEM: u64 = 0x200;
 /// `VFIO_PCI_OFFSET_MASK`.
 const OFFSET_MASK: u64 = (1 << VFIO_PCI_OFFSET_SHIFT) - 1;
 
@@ -146,7 +149,7 @@ fn bar_rw(
         x_start,
         x_end,
         max_width: 8,
-        test_mem: flags & IORESOURCE_MEM != 0,
+        test_mem: flags & u64::from(bindings::IORESOURCE_MEM) != 0,
     };
     let done = do_io_rw(vdev, &io, &span, buf, pos, count, iswrite)?;
     // CAST: At most `count` bytes.
