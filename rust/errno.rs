@@ -41,6 +41,8 @@ impl Errno {
     pub const ENODEV: Errno = Errno(19);
     /// Invalid argument.
     pub const EINVAL: Errno = Errno(22);
+    /// Not a supported operation (`VFIO_DEVICE_SET_IRQS` actions upstream lacks).
+    pub const ENOTTY: Errno = Errno(25);
     /// No more mappings allowed (`dma_entry_limit`).
     pub const ENOSPC: Errno = Errno(28);
     /// Address arithmetic overflows.
@@ -69,6 +71,7 @@ impl Errno {
             17 => "EEXIST",
             19 => "ENODEV",
             22 => "EINVAL",
+            25 => "ENOTTY",
             28 => "ENOSPC",
             75 => "EOVERFLOW",
             87 => "EUSERS",

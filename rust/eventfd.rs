@@ -255,3 +255,44 @@ impl Drop for EventFdRef {
         unsafe { bindings::eventfd_ctx_put(self.ptr.as_ptr()) };
     }
 }
+
+/// A replaceable eventfd that interrupt handlers and other atomic contexts signal: the slot of
+/// an interrupt's trigger (upstream keeps these behind RCU; a short irq-safe lock gives the same
+/// guarantee, that no signal reaches an eventfd once its replacement returned).
+#[pin_data]
+pub struct EventFdSlot {
+    #[pin]
+    efd: kernel::sync::SpinLockIrq<Option<EventFdRef>>,
+}
+
+impl EventFdSlot {
+    /// An empty slot.
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            efd <- kernel::new_spinlock_irq!(None, "EventFdSlot::efd"),
+        })
+    }
+
+    /// Installs `new` (or empties the slot); the old eventfd is put after the lock is dropped.
+    pub fn replace(&self, new: Option<EventFdRef>) -> Option<EventFdRef> {
+        core::mem::replace(&mut *self.efd.lock(), new)
+    }
+
+    /// Signals the eventfd, if any; returns whether there was one. Any context: the eventfd's
+    /// own lock nests inside the slot's.
+    pub fn signal(&self) -> bool {
+        let slot = self.efd.lock();
+        match slot.as_ref() {
+            Some(efd) => {
+                efd.signal();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether an eventfd is installed.
+    pub fn is_set(&self) -> bool {
+        self.efd.lock().is_some()
+    }
+}

@@ -7,12 +7,21 @@
  */
 #include <linux/lockdep.h>
 #include <linux/mm.h>
+#include <linux/msi.h>
 
 #include <vfio-rs/helpers.h>
 
 void *vfio_rs_kmalloc(size_t size, gfp_t flags)
 {
 	return kmalloc(size, flags);
+}
+
+void vfio_rs_pci_msi_rewrite(unsigned int irq)
+{
+	struct msi_msg msg;
+
+	get_cached_msi_msg(irq, &msg);
+	pci_write_msi_msg(irq, &msg);
 }
 
 struct pci_dev *vfio_rs_pci_upstream_bridge(struct pci_dev *pdev)

@@ -40,6 +40,8 @@ pub mod iommu;
 pub mod iommu_domain;
 pub mod iommufd;
 pub mod iova_bitmap;
+pub mod irq;
+pub mod irq_bypass;
 pub mod kobject;
 pub mod kvm;
 pub mod mdev;

@@ -24,11 +24,13 @@ pub mod driver;
 pub mod fields;
 pub mod id;
 pub mod iomap;
+pub mod irq_vectors;
 
 pub use self::device::{
     as_bound,
     DeviceExt,
     Enabled,
+    IntxExt,
     PowerState,
     Regions,
     ResourceFlags,

@@ -82,7 +82,7 @@ vfio_rs_wanted() {
 # list of `module=impl` and exports VFIO_RS_KO_<module> for each Rust build loaded.
 # Returns 2 when a Rust module cannot be loaded.
 vfio_rs_load() {
-	local spec=$1 m c ko
+	local spec=$1 m c ko dep
 	vfio_rs_loaded=()
 	for m in "${vfio_rs_drivers[@]}"; do
 		unset "VFIO_RS_KO_$m"
@@ -108,6 +108,12 @@ vfio_rs_load() {
 			if [ -d "/sys/module/$m" ]; then
 				rmmod "$m" || { echo "guest-load: cannot unload upstream $m" >&2; return 2; }
 			fi
+			# insmod resolves no dependencies: the kernel's own modules ours use (e.g.
+			# irqbypass for vfio-pci-core) are modprobed first.
+			for dep in $(modinfo -F depends "$ko" 2>/dev/null | tr ',' ' '); do
+				[[ " ${vfio_rs_order[*]} " == *" $dep "* ]] || [ -d "/sys/module/$dep" ] ||
+					modprobe "$dep" || { echo "guest-load: modprobe $dep failed" >&2; return 2; }
+			done
 			insmod "$ko" || { echo "guest-load: insmod $ko failed" >&2; return 2; }
 			# Tests that unload and reload a module load this same build again.
 			export "VFIO_RS_KO_$m=$ko"

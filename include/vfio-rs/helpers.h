@@ -74,5 +74,10 @@ void vfio_rs_init_waitqueue_func_entry(struct wait_queue_entry *entry, wait_queu
 void vfio_rs_init_poll_funcptr(poll_table *pt, poll_queue_proc qproc);
 /* vfs_poll(): the file's ready events, registering through pt. */
 __poll_t vfio_rs_vfs_poll(struct file *file, poll_table *pt);
+/*
+ * get_cached_msi_msg() + pci_write_msi_msg(): writes an MSI/MSI-X vector's
+ * message back to the device (struct msi_msg is opaque to the kernel's bindings).
+ */
+void vfio_rs_pci_msi_rewrite(unsigned int irq);
 
 #endif

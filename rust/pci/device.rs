@@ -95,6 +95,39 @@ pub enum PowerState {
     D3Cold = bindings::PCI_D3cold,
 }
 
+/// INTx control through the command register, on a device in any context: interrupt
+/// handlers hold a counted reference, not a bound device. They only touch config space, which
+/// stays accessible while the `struct pci_dev` lives.
+pub trait IntxExt {
+    /// `pci_intx`: enables (`true`) or disables INTx assertion (the command register's
+    /// `INTX_DISABLE`).
+    fn intx(&self, enable: bool);
+
+    /// `pci_check_and_mask_intx`: masks INTx if the device asserts it; true if it did.
+    fn check_and_mask_intx(&self) -> bool;
+
+    /// `pci_check_and_unmask_intx`: unmasks INTx unless an interrupt is pending; true if
+    /// unmasked.
+    fn check_and_unmask_intx(&self) -> bool;
+}
+
+impl IntxExt for pci::Device {
+    fn intx(&self, enable: bool) {
+        // SAFETY: The device is valid.
+        unsafe { bindings::pci_intx(raw(self), c_int::from(enable)) };
+    }
+
+    fn check_and_mask_intx(&self) -> bool {
+        // SAFETY: The device is valid.
+        unsafe { bindings::pci_check_and_mask_intx(raw(self)) }
+    }
+
+    fn check_and_unmask_intx(&self) -> bool {
+        // SAFETY: The device is valid.
+        unsafe { bindings::pci_check_and_unmask_intx(raw(self)) }
+    }
+}
+
 /// `pci_*` operations of a bound PCI device.
 pub trait DeviceExt {
     /// `pci_enable_device`: enables I/O and memory decoding (counted: each [`Enabled`] is
@@ -160,17 +193,6 @@ pub trait DeviceExt {
 
     /// `pci_set_power_state`.
     fn set_power_state(&self, state: PowerState) -> Result;
-
-    /// `pci_intx`: enables (`true`) or disables INTx assertion (the command register's
-    /// `INTX_DISABLE`).
-    fn intx(&self, enable: bool);
-
-    /// `pci_check_and_mask_intx`: masks INTx if the device asserts it; true if it did.
-    fn check_and_mask_intx(&self) -> bool;
-
-    /// `pci_check_and_unmask_intx`: unmasks INTx unless an interrupt is pending; true if
-    /// unmasked.
-    fn check_and_unmask_intx(&self) -> bool;
 
     /// `pci_read_config_byte` (kernel-internal access, not the user variant).
     fn read_config_byte(&self, pos: u32) -> Result<u8>;
@@ -370,21 +392,6 @@ impl DeviceExt for pci::Device<Bound> {
     fn set_power_state(&self, state: PowerState) -> Result {
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_set_power_state(raw(self), state as c_int) })
-    }
-
-    fn intx(&self, enable: bool) {
-        // SAFETY: The device is valid.
-        unsafe { bindings::pci_intx(raw(self), c_int::from(enable)) };
-    }
-
-    fn check_and_mask_intx(&self) -> bool {
-        // SAFETY: The device is valid.
-        unsafe { bindings::pci_check_and_mask_intx(raw(self)) }
-    }
-
-    fn check_and_unmask_intx(&self) -> bool {
-        // SAFETY: The device is valid.
-        unsafe { bindings::pci_check_and_unmask_intx(raw(self)) }
     }
 
     fn read_config_byte(&self, pos: u32) -> Result<u8> {

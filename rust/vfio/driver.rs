@@ -32,6 +32,7 @@ mod registration;
 
 pub use info_caps::RegionInfoCaps;
 pub use irqs::{
+    read_irq_set,
     validate_irq_set,
     Virqfd,
     VirqfdHandler, //

@@ -110,7 +110,7 @@ use kernel_ext::{
     },
     uapi,
     vfio::driver::{
-        validate_irq_set,
+        read_irq_set,
         Binding,
         DevSet,
         Device,
@@ -398,24 +398,11 @@ impl Mtty {
 
     /// `VFIO_DEVICE_SET_IRQS`.
     fn ioctl_set_irqs(&self, arg: usize) -> Result<isize> {
-        /// `offsetofend(struct vfio_irq_set, count)`.
-        const MINSZ: usize = 20;
-        let mut r = UserSlice::new(UserPtr::from_addr(arg), MINSZ).reader();
-        let mut hdr = bindings::vfio_irq_set {
-            argsz: r.read()?,
-            flags: r.read()?,
-            index: r.read()?,
-            start: r.read()?,
-            count: r.read()?,
-            ..Default::default()
-        };
-        let num_irqs = self.ops.lock().dev.num_irqs();
-        let size = validate_irq_set(&mut hdr, num_irqs as i32, NUM_IRQS as i32)?;
-        let mut data = KVec::new();
-        if size != 0 {
-            UserSlice::new(UserPtr::from_addr(arg + MINSZ), size)
-                .read_all(&mut data, GFP_KERNEL)?;
-        }
+        let (hdr, data) = read_irq_set(
+            arg,
+            |_| self.ops.lock().dev.num_irqs() as u32,
+            NUM_IRQS as u32,
+        )?;
         let mut ops = self.ops.lock();
         ops.irq
             .set_irqs(

@@ -49,6 +49,7 @@ use kernel_ext::pci::{
     Enabled,
     ErsResult,
     Installed,
+    IntxExt,
     IoMap,
     PowerState,
     Registration,

@@ -11,7 +11,11 @@ use kernel::{
         Arc,
         Mutex, //
     },
-    types::Opaque, //
+    types::Opaque,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
 /// `vfio_set_irqs_validate_and_prepare`: checks a `VFIO_DEVICE_SET_IRQS` header against a
@@ -30,6 +34,37 @@ pub fn validate_irq_set(
         bindings::vfio_set_irqs_validate_and_prepare(hdr, num_irqs, max_irq_type, &mut size)
     })?;
     Ok(size)
+}
+
+/// A `VFIO_DEVICE_SET_IRQS` request read from user space at `arg` and validated
+/// (`vfio_set_irqs_validate_and_prepare`) against `num_irqs(index)` vectors of `max_irq_type`
+/// indexes: the header and the data that follows it (`memdup_user`).
+// Inline: calls a vfio.ko export (see kernel_ext.rs).
+#[inline]
+pub fn read_irq_set(
+    arg: usize,
+    num_irqs: impl FnOnce(u32) -> u32,
+    max_irq_type: u32,
+) -> Result<(bindings::vfio_irq_set, KVec<u8>)> {
+    /// `offsetofend(struct vfio_irq_set, count)`.
+    const MINSZ: usize = 20;
+    let mut r = UserSlice::new(UserPtr::from_addr(arg), MINSZ).reader();
+    let mut hdr = bindings::vfio_irq_set {
+        argsz: r.read()?,
+        flags: r.read()?,
+        index: r.read()?,
+        start: r.read()?,
+        count: r.read()?,
+        ..Default::default()
+    };
+    let num = num_irqs(hdr.index);
+    // CAST: Vector counts and index counts are small.
+    let size = validate_irq_set(&mut hdr, num as i32, max_irq_type as i32)?;
+    let mut data = KVec::new();
+    if size != 0 {
+        UserSlice::new(UserPtr::from_addr(arg + MINSZ), size).read_all(&mut data, GFP_KERNEL)?;
+    }
+    Ok((hdr, data))
 }
 
 /// What a [`Virqfd`] runs when its eventfd is signalled.

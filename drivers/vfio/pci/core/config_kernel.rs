@@ -140,8 +140,7 @@ impl ConfigBackend for KernelConfig<'_> {
     }
 
     fn set_virq_disabled(&mut self, disabled: bool) {
-        // INTx itself is not ported yet: with no INTx trigger there is nothing to mask.
-        self.vdev.set_virq_disabled(disabled);
+        crate::intrs::set_virq_disabled(self.vdev, disabled);
     }
 
     fn command_write_begin(&mut self, new_mem: bool) {

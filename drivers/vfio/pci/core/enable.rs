@@ -19,9 +19,11 @@ use crate::{
         CoreDev,
         DevSetKey, //
     },
+    intrs,
     kernel_ext::pci::{
         DeviceExt,
         DeviceFields,
+        IntxExt,
         IoMap,
         PowerState, //
     },
@@ -304,7 +306,8 @@ pub(crate) fn disable(vdev: &CoreDev) {
     let _ = set_power_state(vdev, PowerState::D0);
     // Stop the device from further DMA.
     pdev.clear_master();
-    vdev.set_virq_disabled(false);
+    intrs::teardown(vdev);
+    intrs::reset_virq_disabled(vdev);
     let opened = vdev.state().open.lock().take();
     vdev.publish_config(None);
     vdev.clear_barmaps();
@@ -366,17 +369,24 @@ pub(crate) fn reset(vdev: &CoreDev) -> Result {
 /// `vfio_pci_core_close_device`.
 pub(crate) fn close(vdev: &CoreDev) {
     disable(vdev);
+    intrs::clear_err_req(vdev);
 }
 
 /// The runtime PM suspend callback (`vfio_pci_core_runtime_suspend`): the device goes to its
 /// low-power state from D0, which also restores a `NoSoftRst-` device's saved state.
 pub(crate) fn runtime_suspend(vdev: &CoreDev) {
-    let _held = vdev.memory_lock().write();
-    let _ = set_power_state(vdev, PowerState::D0);
+    {
+        let _held = vdev.memory_lock().write();
+        let _ = set_power_state(vdev, PowerState::D0);
+    }
+    // `igate` comes before `memory_lock`: mask after releasing it.
+    intrs::pm_suspend(vdev);
 }
 
-/// Unused until interrupts are ported: upstream's resume unmasks the INTx that suspend masked.
-pub(crate) fn runtime_resume(_vdev: &CoreDev) {}
+/// The runtime PM resume callback: unmasks the INTx that suspend masked.
+pub(crate) fn runtime_resume(vdev: &CoreDev) {
+    intrs::pm_resume(vdev);
+}
 
 /// The kernel side of the config engine, for the ioctls and region accesses.
 pub(crate) fn with_config<R>(

@@ -70,7 +70,7 @@ fn atomic_completer(vdev: &CoreDev) -> bool {
 }
 
 /// `vfio_pci_get_irq_count`: the vectors of interrupt index `index`.
-fn irq_count(vdev: &CoreDev, index: u32) -> u32 {
+pub(crate) fn irq_count(vdev: &CoreDev, index: u32) -> u32 {
     let pdev = vdev.pdev();
     match index {
         uapi::VFIO_PCI_INTX_IRQ_INDEX => enable::with_config(vdev, |cfg, _| {

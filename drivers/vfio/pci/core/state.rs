@@ -3,12 +3,17 @@
 //! The core's private state of one device: what upstream keeps in `vfio_pci_core_device`
 //! fields that no code outside the core reads.
 //!
-//! Lock order (upstream's, plus `open`): the device set's lock, then either
-//! [`CoreState::open`] (config space, serialised here where upstream's C races) or `igate`
-//! (interrupt setup; the two never nest), then `memory_lock`, then [`CoreState::pm_save`];
-//! `irqlock` innermost.
+//! Lock order (upstream's, plus `open`): the device set's lock, [`CoreState::open`] (config
+//! space, serialised here where upstream's C races; a DisINTx write masks INTx under it),
+//! [`CoreState::igate`], `memory_lock`, [`CoreState::pm_save`]; `irqlock` innermost.
 
-use crate::config::PciConfig;
+use crate::{
+    config::PciConfig,
+    intrs::{
+        IrqShared,
+        Irqs, //
+    },
+};
 use core::sync::atomic::{
     AtomicU16,
     Ordering, //
@@ -45,6 +50,11 @@ pub(crate) struct CoreState {
     /// reference and run unlocked (upstream reads `barmap` with no lock).
     #[pin]
     pub(crate) bars: SpinLock<[Option<BarMap>; 6]>,
+    /// `igate`: interrupt setup (`VFIO_DEVICE_SET_IRQS`, masking from config writes and PM).
+    #[pin]
+    pub(crate) igate: Mutex<Irqs>,
+    /// What interrupt handlers and the exports reach without `igate`.
+    pub(crate) irq: Arc<IrqShared>,
     /// The virtual command register as the last config access left it: what BAR accesses
     /// check under `memory_lock` without taking `open` (upstream reads `vconfig` there).
     vcmd: AtomicU16,
@@ -61,14 +71,16 @@ pub(crate) struct Opened {
 }
 
 impl CoreState {
-    /// A closed device's state.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    /// A closed device's state, for `pdev`.
+    pub(crate) fn new(pdev: &kernel::pci::Device) -> impl PinInit<Self, Error> + '_ {
+        try_pin_init!(Self {
             open <- new_mutex!(None),
+            igate <- new_mutex!(Irqs::new(), "igate"),
+            irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
             pm_save <- new_mutex!(None),
             bars <- new_spinlock!([None, None, None, None, None, None]),
             vcmd: AtomicU16::new(0),
-        })
+        }? Error)
     }
 
     /// The virtual command register last published by [`CoreState::publish_vcmd`].

@@ -32,7 +32,9 @@ mod config_kernel;
 mod enable;
 mod ffi;
 mod info;
+mod intrs;
 mod io_steps;
+mod irq_plan;
 mod rdwr;
 mod state;
 

@@ -9,7 +9,7 @@
 
 use super::CoreDev;
 use crate::{
-    enable, info,
+    enable, info, intrs,
     kernel_ext::{
         bindings,
         helpers,
@@ -108,6 +108,7 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
     let r = match cmd {
         uapi::VFIO_DEVICE_GET_INFO => info::get_info(vdev, arg),
         uapi::VFIO_DEVICE_GET_IRQ_INFO => info::get_irq_info(vdev, arg),
+        uapi::VFIO_DEVICE_SET_IRQS => intrs::set_irqs(vdev, arg),
         uapi::VFIO_DEVICE_RESET => enable::reset(vdev).map(|()| 0),
         _ => Err(ENOTTY),
     };
@@ -183,8 +184,7 @@ unsafe extern "C" fn vfio_pci_core_write(
     unsafe { rw_export(core_vdev, buf as usize, count, ppos, true) }
 }
 
-/// `vfio_pci_core_request`: with no request eventfd yet, upstream's warning on the first
-/// request.
+/// `vfio_pci_core_request`: relays the kernel's request for the device to user space.
 ///
 /// # Safety
 ///
@@ -192,13 +192,7 @@ unsafe extern "C" fn vfio_pci_core_write(
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_request(core_vdev: *mut bindings::vfio_device, count: c_uint) {
     // SAFETY: `core_vdev` belongs to a core device.
-    let vdev = unsafe { CoreDev::from_vdev(core_vdev) };
-    if count == 0 {
-        dev_warn!(
-            vdev.pdev().as_ref(),
-            "No device request channel registered, blocked until released by user\n"
-        );
-    }
+    intrs::request(unsafe { CoreDev::from_vdev(core_vdev) }, count);
 }
 
 /// `vfio_pci_core_match`: the device's PCI name, optionally followed by options (the VF
@@ -258,7 +252,9 @@ unsafe extern "C" fn vfio_pci_core_init_dev(core_vdev: *mut bindings::vfio_devic
     if ret != 0 {
         return ret;
     }
-    let state = match KBox::pin_init(CoreState::new(), GFP_KERNEL) {
+    // SAFETY: `vfio_rs_pci_core_init_members` set `pdev` to the device being probed.
+    let pdev = unsafe { &*(*vdev).pdev.cast::<kernel::pci::Device>() };
+    let state = match KBox::pin_init(CoreState::new(pdev), GFP_KERNEL) {
         Ok(s) => s,
         Err(e) => {
             // SAFETY: Initialised just above.
@@ -318,17 +314,22 @@ unsafe extern "C" fn vfio_pci_core_unregister_device(vdev: *mut bindings::vfio_p
     enable::unregister(unsafe { CoreDev::from_raw(vdev) });
 }
 
-/// `vfio_pci_core_aer_err_detected`: with no error eventfd yet, recovery is left to the PCI
-/// core, as upstream's answer without one.
+/// `vfio_pci_core_aer_err_detected`: relays the error to user space; recovery is left to
+/// the PCI core.
 ///
 /// # Safety
 ///
 /// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_aer_err_detected(
-    _pdev: *mut bindings::pci_dev,
+    pdev: *mut bindings::pci_dev,
     _state: bindings::pci_channel_state_t,
 ) -> bindings::pci_ers_result_t {
+    // SAFETY: The PCI core calls this for a device bound to a core driver, whose drvdata is
+    // its core device (registration checked it).
+    let vdev = unsafe { bindings::dev_get_drvdata(&raw mut (*pdev).dev) };
+    // SAFETY: As above.
+    intrs::err_detected(unsafe { CoreDev::from_raw(vdev.cast()) });
     bindings::pci_ers_result_PCI_ERS_RESULT_CAN_RECOVER
 }
 

@@ -349,6 +349,20 @@ impl CoreDev {
         t as u32
     }
 
+    /// Sets `irq_type` (under `igate`; C readers outside the core read it unlocked).
+    pub(crate) fn set_irq_type(&self, t: u32) {
+        // CAST: An index below `VFIO_PCI_NUM_IRQS`, or it.
+        let t = t as c_int;
+        // SAFETY: Written under `igate`; an aligned int written whole.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.raw()).irq_type, t) };
+    }
+
+    /// Sets `msi_qmax` (under `igate`, at MSI setup).
+    pub(crate) fn set_msi_qmax(&self, qmax: u8) {
+        // SAFETY: Written under `igate`; a byte written whole.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.raw()).msi_qmax, qmax) };
+    }
+
     /// `msi_qmax`: log2 of the MSI vectors the user may enable.
     pub(crate) fn msi_qmax(&self) -> u8 {
         // SAFETY: Written under `igate` at MSI setup; a byte read whole.
