@@ -60,6 +60,19 @@ pub mod pci_io_steps;
 #[path = "pci_io_steps_tests.rs"]
 mod pci_io_steps_tests;
 
+/// What the vfio-pci core's `VFIO_DEVICE_SET_IRQS` decides from a request
+/// (`drivers/vfio/pci/core/irq_plan.rs`).
+#[path = "../drivers/vfio/pci/core/irq_plan.rs"]
+pub mod pci_irq_plan;
+
+#[cfg(test)]
+#[path = "pci_irq_plan_model.rs"]
+mod pci_irq_plan_model;
+
+#[cfg(test)]
+#[path = "pci_irq_plan_tests.rs"]
+mod pci_irq_plan_tests;
+
 #[cfg(test)]
 #[path = "pci_config_fake.rs"]
 mod pci_config_fake;

@@ -56,7 +56,10 @@ impl Data<'_> {
 
     /// Eventfd `i` (DATA_EVENTFD, native-endian `__s32`); -1 (none) past the end.
     pub(crate) fn fd(&self, i: usize) -> i32 {
-        match self.0.get(i * 4..i * 4 + 4) {
+        let Some(at) = i.checked_mul(4) else {
+            return -1;
+        };
+        match self.0.get(at..at.saturating_add(4)) {
             Some(b) => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
             None => -1,
         }
