@@ -32,23 +32,7 @@ impl Guid {
     /// (`uuid_is_valid()`: dashes at 8, 13, 18 and 23, hex digits elsewhere); anything after
     /// them is ignored, as C stops reading there. `None` where upstream returns `-EINVAL`.
     pub fn parse(s: &[u8]) -> Option<Self> {
-        let s = s.get(..UUID_STRING_LEN)?;
-        for (i, &c) in s.iter().enumerate() {
-            let ok = match i {
-                8 | 13 | 18 | 23 => c == b'-',
-                _ => hex_value(c).is_some(),
-            };
-            if !ok {
-                return None;
-            }
-        }
-        let mut b = [0u8; 16];
-        for (i, &at) in STRING_INDEX.iter().enumerate() {
-            let hi = hex_value(s[at])?;
-            let lo = hex_value(s[at + 1])?;
-            b[GUID_INDEX[i]] = (hi << 4) | lo;
-        }
-        Some(Self(b))
+        parse_ordered(s, &GUID_INDEX).map(Self)
     }
 
     /// `%pUl`: the lower-case string form, the inverse of [`Guid::parse`].
@@ -62,6 +46,47 @@ impl Guid {
         }
         s
     }
+}
+
+/// A `uuid_t`: 16 bytes in string order (`uuid_parse()`), e.g. an SR-IOV VF token.
+pub type Uuid = [u8; 16];
+
+/// `uuid_parse()`: as [`Guid::parse`], the bytes in string order.
+pub fn parse_uuid(s: &[u8]) -> Option<Uuid> {
+    parse_ordered(s, &UUID_INDEX)
+}
+
+/// Upstream's `uuid_index`: the identity.
+const UUID_INDEX: [usize; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// `__uuid_parse`: the string's `i`-th byte goes to `index[i]`.
+fn parse_ordered(s: &[u8], index: &[usize; 16]) -> Option<[u8; 16]> {
+    let s = s.get(..UUID_STRING_LEN)?;
+    for (i, &c) in s.iter().enumerate() {
+        let ok = match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => hex_value(c).is_some(),
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let mut b = [0u8; 16];
+    for (i, &at) in STRING_INDEX.iter().enumerate() {
+        let hi = hex_value(s[at])?;
+        let lo = hex_value(s[at + 1])?;
+        b[index[i]] = (hi << 4) | lo;
+    }
+    Some(b)
+}
+
+/// `uuid_gen()`: a random (version 4) UUID.
+#[cfg(MODULE)]
+pub fn generate_uuid() -> Uuid {
+    let mut u = kernel::bindings::uuid_t::default();
+    // SAFETY: `u` is a valid `uuid_t` to fill.
+    unsafe { kernel::bindings::uuid_gen(&mut u) };
+    u.b
 }
 
 #[cfg(test)]

@@ -112,6 +112,11 @@ void vfio_rs_pm_runtime_get_noresume(struct device *dev)
 	pm_runtime_get_noresume(dev);
 }
 
+void vfio_rs_pm_runtime_put_noidle(struct device *dev)
+{
+	pm_runtime_put_noidle(dev);
+}
+
 int vfio_rs_pm_runtime_resume(struct device *dev)
 {
 	return pm_runtime_resume(dev);

@@ -25,6 +25,7 @@ pub mod fields;
 pub mod id;
 pub mod iomap;
 pub mod irq_vectors;
+pub mod sriov;
 
 pub use self::device::{
     as_bound,

@@ -32,6 +32,8 @@ int vfio_rs_pm_runtime_resume_and_get(struct device *dev);
 void vfio_rs_pm_runtime_put(struct device *dev);
 /* pm_runtime_get_noresume(). */
 void vfio_rs_pm_runtime_get_noresume(struct device *dev);
+/* pm_runtime_put_noidle(). */
+void vfio_rs_pm_runtime_put_noidle(struct device *dev);
 /* pm_runtime_resume(). */
 int vfio_rs_pm_runtime_resume(struct device *dev);
 /*

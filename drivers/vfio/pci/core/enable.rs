@@ -27,6 +27,7 @@ use crate::{
         IoMap,
         PowerState, //
     },
+    low_power, sriov,
     state::{
         BarMap,
         Opened, //
@@ -68,6 +69,7 @@ pub(crate) fn register(vdev: &CoreDev) -> Result {
         DevSetKey::Bus
     };
     vdev.assign_device_set(key)?;
+    sriov::vf_init(vdev)?;
     probe_power_state(vdev);
     // The PCI core leaves an unknown power state after boot or another driver; only D0 is
     // reachable from there, and runtime PM needs a known one.
@@ -82,6 +84,7 @@ pub(crate) fn register(vdev: &CoreDev) -> Result {
             vdev.pm_runtime_get_noresume();
         }
         vdev.pm_runtime_forbid();
+        sriov::vf_uninit(vdev);
         return Err(e);
     }
     Ok(())
@@ -90,7 +93,9 @@ pub(crate) fn register(vdev: &CoreDev) -> Result {
 /// `vfio_pci_core_unregister_device`: waits for the users to release the device, then
 /// undoes the runtime PM setup of registration.
 pub(crate) fn unregister(vdev: &CoreDev) {
+    let _ = sriov::configure(vdev, 0);
     vdev.unregister_group_dev();
+    sriov::vf_uninit(vdev);
     if !vdev.disable_idle_d3() {
         vdev.pm_runtime_get_noresume();
     }
@@ -280,6 +285,7 @@ fn map_bars(vdev: &CoreDev) {
 /// `vfio_pci_core_finish_enable`: what follows a variant driver's own open steps.
 pub(crate) fn finish_enable(vdev: &CoreDev) {
     probe_mmaps(vdev);
+    sriov::count_vf_user(vdev, true);
 }
 
 /// `vfio_pci_probe_mmaps`: which BARs user space may map: memory BARs of at least a page.
@@ -302,6 +308,8 @@ fn probe_mmaps(vdev: &CoreDev) {
 /// waiting for locks, then the device disabled and runtime PM released.
 pub(crate) fn disable(vdev: &CoreDev) {
     let pdev = vdev.pdev();
+    // Possibly in low power, with or without runtime PM: back to the open count, awake, D0.
+    low_power::exit(vdev);
     vdev.pm_runtime_resume();
     let _ = set_power_state(vdev, PowerState::D0);
     // Stop the device from further DMA.
@@ -368,6 +376,7 @@ pub(crate) fn reset(vdev: &CoreDev) -> Result {
 
 /// `vfio_pci_core_close_device`.
 pub(crate) fn close(vdev: &CoreDev) {
+    sriov::count_vf_user(vdev, false);
     disable(vdev);
     intrs::clear_err_req(vdev);
 }
@@ -385,6 +394,7 @@ pub(crate) fn runtime_suspend(vdev: &CoreDev) {
 
 /// The runtime PM resume callback: unmasks the INTx that suspend masked.
 pub(crate) fn runtime_resume(vdev: &CoreDev) {
+    low_power::resumed(vdev);
     intrs::pm_resume(vdev);
 }
 

@@ -13,6 +13,8 @@ use crate::{
         IrqShared,
         Irqs, //
     },
+    low_power::LowPower,
+    sriov::Role,
 };
 use core::sync::atomic::{
     AtomicU16,
@@ -55,6 +57,12 @@ pub(crate) struct CoreState {
     pub(crate) igate: Mutex<Irqs>,
     /// What interrupt handlers and the exports reach without `igate`.
     pub(crate) irq: Arc<IrqShared>,
+    /// The device's SR-IOV role and VF token, set at registration.
+    #[pin]
+    pub(crate) sriov: Mutex<Role>,
+    /// Low power entered by the user (under `memory_lock`).
+    #[pin]
+    pub(crate) pm: Mutex<LowPower>,
     /// The virtual command register as the last config access left it: what BAR accesses
     /// check under `memory_lock` without taking `open` (upstream reads `vconfig` there).
     vcmd: AtomicU16,
@@ -79,6 +87,8 @@ impl CoreState {
             irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
             pm_save <- new_mutex!(None),
             bars <- new_spinlock!([None, None, None, None, None, None]),
+            sriov <- new_mutex!(Role::None),
+            pm <- new_mutex!(LowPower::default()),
             vcmd: AtomicU16::new(0),
         }? Error)
     }

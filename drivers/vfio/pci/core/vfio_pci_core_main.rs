@@ -35,7 +35,9 @@ mod info;
 mod intrs;
 mod io_steps;
 mod irq_plan;
+mod low_power;
 mod rdwr;
+mod sriov;
 mod state;
 
 // Pure code's errno, at the crate root where the config engine finds it.
@@ -57,6 +59,7 @@ struct VfioPciCoreModule;
 
 impl kernel::Module for VfioPciCoreModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        sriov::init();
         Ok(Self)
     }
 }

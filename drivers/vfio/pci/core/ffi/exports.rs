@@ -15,7 +15,7 @@ use crate::{
         helpers,
         uapi, //
     },
-    rdwr,
+    low_power, rdwr, sriov,
     state::CoreState,
 };
 use kernel::prelude::*;
@@ -116,19 +116,28 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
     r.map_or_else(|e| e.to_errno() as c_long, |v| v as c_long)
 }
 
-/// `vfio_pci_core_ioctl_feature`: none of the PCI features is ported yet.
+/// `vfio_pci_core_ioctl_feature`: low power and the VF token (no DMA-buf without
+/// `CONFIG_VFIO_PCI_DMABUF`).
 ///
 /// # Safety
 ///
 /// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_ioctl_feature(
-    _device: *mut bindings::vfio_device,
-    _flags: u32,
-    _arg: *mut c_void,
-    _argsz: usize,
+    device: *mut bindings::vfio_device,
+    flags: u32,
+    arg: *mut c_void,
+    argsz: usize,
 ) -> c_int {
-    ENOTTY.to_errno()
+    // SAFETY: `device` belongs to a core device.
+    let vdev = unsafe { CoreDev::from_vdev(device) };
+    let feature = flags & uapi::VFIO_DEVICE_FEATURE_MASK;
+    let arg = arg as usize;
+    let r = match feature {
+        uapi::VFIO_DEVICE_FEATURE_PCI_VF_TOKEN => sriov::feature_token(vdev, flags, arg, argsz),
+        _ => low_power::feature(vdev, feature, flags, arg, argsz).unwrap_or(Err(ENOTTY)),
+    };
+    to_int(r)
 }
 
 /// `vfio_pci_core_read` and `_write`: a region access at the file position `*ppos`.
@@ -195,8 +204,8 @@ unsafe extern "C" fn vfio_pci_core_request(core_vdev: *mut bindings::vfio_device
     intrs::request(unsafe { CoreDev::from_vdev(core_vdev) }, count);
 }
 
-/// `vfio_pci_core_match`: the device's PCI name, optionally followed by options (the VF
-/// token is not ported yet: any option fails).
+/// `vfio_pci_core_match`: the device's PCI name, optionally followed by `vf_token=UUID`,
+/// checked by the driver's `match_token_uuid` op; 1 for a match.
 ///
 /// # Safety
 ///
@@ -210,32 +219,43 @@ unsafe extern "C" fn vfio_pci_core_match(
     // VFIO core.
     let (vdev, buf) = unsafe { (CoreDev::from_vdev(core_vdev), CStr::from_char_ptr(buf)) };
     let name = vdev.pdev().as_ref().name();
-    let (name, buf) = (name.to_bytes(), buf.to_bytes());
-    if !buf.starts_with(name) {
-        return 0;
-    }
-    match &buf[name.len()..] {
-        [] => 1,
-        [b' ', ..] => EINVAL.to_errno(),
-        _ => 0,
+    let token = match sriov::parse_match(name.to_bytes(), buf.to_bytes()) {
+        Ok(sriov::NameMatch::Other) => return 0,
+        Ok(sriov::NameMatch::This(token)) => token,
+        Err(e) => return e.to_errno(),
+    };
+    let uuid = token
+        .as_ref()
+        .map_or(core::ptr::null(), |t| t.as_ptr().cast());
+    // SAFETY: The driver's ops table is static; its `match_token_uuid` takes the device and
+    // a UUID (or NULL) valid for the call.
+    let ret = unsafe {
+        match (*(*core_vdev).ops).match_token_uuid {
+            Some(f) => f(core_vdev, uuid),
+            None => 0,
+        }
+    };
+    if ret != 0 {
+        ret
+    } else {
+        1
     }
 }
 
-/// `vfio_pci_core_match_token_uuid`: no VF tokens yet, so only "no token" matches.
+/// `vfio_pci_core_match_token_uuid`: may a user presenting this VF token (or none) open the
+/// device.
 ///
 /// # Safety
 ///
-/// The exports' contract (module documentation).
+/// The exports' contract (module documentation); `uuid` is NULL or a `uuid_t`.
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_match_token_uuid(
-    _core_vdev: *mut bindings::vfio_device,
+    core_vdev: *mut bindings::vfio_device,
     uuid: *const bindings::uuid_t,
 ) -> c_int {
-    if uuid.is_null() {
-        0
-    } else {
-        EINVAL.to_errno()
-    }
+    // SAFETY: `core_vdev` belongs to a core device; `uuid` is NULL or valid for the call.
+    let (vdev, uuid) = unsafe { (CoreDev::from_vdev(core_vdev), uuid.as_ref()) };
+    to_int(sriov::match_token(vdev, uuid.map(|u| &u.b)))
 }
 
 /// `vfio_pci_core_init_dev` (from the driver's `init` op).
@@ -333,17 +353,21 @@ unsafe extern "C" fn vfio_pci_core_aer_err_detected(
     bindings::pci_ers_result_PCI_ERS_RESULT_CAN_RECOVER
 }
 
-/// `vfio_pci_core_sriov_configure`: SR-IOV is not ported yet.
+/// `vfio_pci_core_sriov_configure` (under the PF's device lock, from sysfs `sriov_numvfs`).
 ///
 /// # Safety
 ///
 /// The exports' contract (module documentation).
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_sriov_configure(
-    _vdev: *mut bindings::vfio_pci_core_device,
-    _nr_virtfn: c_int,
+    vdev: *mut bindings::vfio_pci_core_device,
+    nr_virtfn: c_int,
 ) -> c_int {
-    EOPNOTSUPP.to_errno()
+    // SAFETY: As for `vfio_pci_core_enable`.
+    match sriov::configure(unsafe { CoreDev::from_raw(vdev) }, nr_virtfn) {
+        Ok(n) => n,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `__vfio_pci_memory_enabled`: may the BARs be accessed (caller holds `memory_lock`).

@@ -67,15 +67,6 @@ impl PfnFault for BarFaults {
     }
 }
 
-impl CoreDev {
-    /// `pm_runtime_engaged`: the user put the device in a low-power state (under
-    /// `memory_lock`).
-    fn pm_runtime_engaged(&self) -> bool {
-        // SAFETY: Read under `memory_lock`, as it is written.
-        unsafe { (*self.raw()).pm_runtime_engaged }
-    }
-}
-
 /// `vfio_pci_core_mmap`: a shared mapping of a whole-page part of a BAR that may be mapped.
 ///
 /// # Safety

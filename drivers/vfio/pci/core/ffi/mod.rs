@@ -23,6 +23,7 @@ use kernel::{
     error::to_result,
     pci,
     prelude::*,
+    str::CStr,
     types::Opaque, //
 };
 
@@ -257,6 +258,43 @@ impl CoreDev {
         to_result(unsafe { helpers::vfio_rs_pm_runtime_resume_and_get(self.dev()) })
     }
 
+    /// `pm_runtime_put_noidle`.
+    pub(crate) fn pm_runtime_put_noidle(&self) {
+        // SAFETY: The device is alive; the caller holds the usage count it drops.
+        unsafe { helpers::vfio_rs_pm_runtime_put_noidle(self.dev()) };
+    }
+
+    /// The driver's name (`vdev.ops->name`, checked non-NULL at registration).
+    pub(crate) fn ops_name(&self) -> &CStr {
+        // SAFETY: The ops table is the driver's static, its name a static string.
+        unsafe { CStr::from_char_ptr((*(*self.raw()).vdev.ops).name) }
+    }
+
+    /// Watches the PCI bus for this PF's VFs (`vfio_pci_bus_notifier` on `vdev->nb`).
+    pub(crate) fn register_bus_notifier(&self) -> Result {
+        // SAFETY: `nb` is ours, registered once (at registration of a PF) and unregistered by
+        // `unregister_bus_notifier` before the device goes; the callback only reads it.
+        unsafe {
+            let nb = &raw mut (*self.raw()).nb;
+            (*nb).notifier_call = Some(bus_notifier);
+            to_result(bindings::bus_register_notifier(
+                &raw const bindings::pci_bus_type,
+                nb,
+            ))
+        }
+    }
+
+    /// Undoes [`CoreDev::register_bus_notifier`].
+    pub(crate) fn unregister_bus_notifier(&self) {
+        // SAFETY: Registered by `register_bus_notifier`; the call waits for running callbacks.
+        unsafe {
+            bindings::bus_unregister_notifier(
+                &raw const bindings::pci_bus_type,
+                &raw mut (*self.raw()).nb,
+            )
+        };
+    }
+
     /// `pm_runtime_resume`.
     pub(crate) fn pm_runtime_resume(&self) {
         // SAFETY: The device is alive.
@@ -336,8 +374,11 @@ flags! {
     set needs_reset / set_needs_reset: plain;
     /// `virq_disabled`: the user masked INTx through the command register.
     both virq_disabled / set_virq_disabled: plain;
-    /// `sriov_active`: VFs are enabled through this PF.
-    get sriov_active: plain;
+    /// `sriov_active`: VFs are enabled through this PF (written under `memory_lock`).
+    both sriov_active / set_sriov_active: plain;
+    /// `pm_runtime_engaged`: the user put the device in low power (written under
+    /// `memory_lock`; variant drivers read it).
+    both pm_runtime_engaged / set_pm_runtime_engaged: plain;
 }
 
 impl CoreDev {
@@ -432,4 +473,35 @@ impl CoreDev {
                 .unwrap_or(false)
         }
     }
+}
+
+/// The PCI bus notifier of a PF registered by [`CoreDev::register_bus_notifier`].
+///
+/// # Safety
+///
+/// Called by the bus notifier chain with `nb` the `nb` member of a registered core device and
+/// `data` a `struct device` of the PCI bus.
+unsafe extern "C" fn bus_notifier(
+    nb: *mut bindings::notifier_block,
+    action: c_ulong,
+    data: *mut c_void,
+) -> c_int {
+    let added = action == bindings::bus_notifier_event_BUS_NOTIFY_ADD_DEVICE as c_ulong;
+    let bound = action == bindings::bus_notifier_event_BUS_NOTIFY_BOUND_DRIVER as c_ulong;
+    if !added && !bound {
+        return 0;
+    }
+    // SAFETY: Per the function contract `nb` lies `offset_of!(.., nb)` into a core device that
+    // stays registered during the call, and `data` is the `dev` member of a PCI device.
+    let (vdev, pdev) = unsafe {
+        let vdev = nb
+            .byte_sub(core::mem::offset_of!(bindings::vfio_pci_core_device, nb))
+            .cast::<bindings::vfio_pci_core_device>();
+        let pdev = data
+            .byte_sub(core::mem::offset_of!(bindings::pci_dev, dev))
+            .cast::<pci::Device>();
+        (CoreDev::from_raw(vdev), &*pdev)
+    };
+    crate::sriov::bus_event(vdev, added, bound, pdev);
+    0
 }
