@@ -106,3 +106,46 @@ proptest! {
         prop_assert_eq!(ours(&s, off, count), model(&s, off, count));
     }
 }
+
+/// `vfio_pci_core_range_intersect_range` transcribed (C's `loff_t + size_t` is unsigned).
+fn intersect_model(bs: i64, bc: usize, rs: i64, rc: usize) -> Option<(i64, usize, usize)> {
+    let (ubs, urs) = (bs as u64, rs as u64);
+    if bs <= rs && ubs.wrapping_add(bc as u64) > urs {
+        let n = core::cmp::min(rc as u64, ubs.wrapping_add(bc as u64).wrapping_sub(urs));
+        return Some((rs - bs, n as usize, 0));
+    }
+    if bs > rs && ubs < urs.wrapping_add(rc as u64) {
+        let n = core::cmp::min(bc as u64, urs.wrapping_add(rc as u64).wrapping_sub(ubs));
+        return Some((0, n as usize, (bs - rs) as usize));
+    }
+    None
+}
+
+#[test]
+fn intersect_cases() {
+    use crate::pci_io_steps::range_intersect;
+    // An access covering a 4-byte register at 0x10 from 0x0e.
+    assert_eq!(range_intersect(0x0e, 8, 0x10, 4), Some((2, 4, 0)));
+    // Starting inside the register.
+    assert_eq!(range_intersect(0x12, 8, 0x10, 4), Some((0, 2, 2)));
+    // Ending right before it; starting right after it.
+    assert_eq!(range_intersect(0x08, 8, 0x10, 4), None);
+    assert_eq!(range_intersect(0x14, 8, 0x10, 4), None);
+    // The same start takes the first branch.
+    assert_eq!(range_intersect(0x10, 2, 0x10, 4), Some((0, 2, 0)));
+}
+
+proptest! {
+    #[test]
+    fn intersect_matches_upstream(
+        bs in 0i64..64,
+        bc in 0usize..32,
+        rs in 0i64..64,
+        rc in 0usize..32,
+    ) {
+        prop_assert_eq!(
+            crate::pci_io_steps::range_intersect(bs, bc, rs, rc),
+            intersect_model(bs, bc, rs, rc)
+        );
+    }
+}

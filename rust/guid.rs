@@ -96,6 +96,19 @@ mod tests {
     const U: &[u8] = b"83b8f4f2-509f-382f-3c1e-e6bfe0fa1001";
 
     #[test]
+    fn parses_uuids_in_string_order() {
+        assert_eq!(
+            parse_uuid(U),
+            Some([
+                0x83, 0xb8, 0xf4, 0xf2, 0x50, 0x9f, 0x38, 0x2f, 0x3c, 0x1e, 0xe6, 0xbf, 0xe0, 0xfa,
+                0x10, 0x01
+            ])
+        );
+        assert_eq!(parse_uuid(&U[..35]), None);
+        assert_eq!(parse_uuid(b"83b8f4f2x509f-382f-3c1e-e6bfe0fa1001"), None);
+    }
+
+    #[test]
     fn parses_in_guid_byte_order() {
         let g = Guid::parse(U).unwrap();
         assert_eq!(

@@ -52,4 +52,7 @@ pub use self::id::{
     IdTable,
     ANY_ID, //
 };
-pub use self::iomap::IoMap;
+pub use self::iomap::{
+    IoMap,
+    IoMem, //
+};

@@ -51,6 +51,22 @@ pub struct Fault<'a> {
 }
 
 impl Fault<'_> {
+    /// The fault `vmf` of order `order`, from a C caller (a driver's fault handler passing it
+    /// on).
+    ///
+    /// # Safety
+    ///
+    /// `vmf` is a fault in progress on a `VM_PFNMAP` VMA, valid for the returned value's life.
+    pub unsafe fn from_raw(vmf: *mut bindings::vm_fault, order: u32) -> Self {
+        // INVARIANT: Per the function contract (the VMA need not be set up by `setup`: only
+        // `VM_PFNMAP` matters to the accessors).
+        Self {
+            vmf,
+            order,
+            _vmf: PhantomData,
+        }
+    }
+
     fn vma(&self) -> &bindings::vm_area_struct {
         // SAFETY: The faulting VMA is valid (and its mm locked) during the fault (type
         // invariant).

@@ -31,11 +31,42 @@ use kernel::{
 /// `addr` is `pci_iomap(dev, bar, 0)` of the device of `regions`, which holds the BAR's
 /// region, mapping `len` bytes, until drop.
 pub struct IoMap {
-    addr: NonNull<c_void>,
-    len: usize,
+    mem: IoMem,
     bar: u32,
     io: bool,
     regions: Regions,
+}
+
+/// An `__iomem` range (MMIO or ports mapped with `pci_iomap`) accessed with
+/// `ioread*`/`iowrite*`: an [`IoMap`]'s, or one a C caller passes in.
+///
+/// # Invariants
+///
+/// `addr` maps at least `len` bytes of device memory or ports for as long as the value lives.
+pub struct IoMem {
+    addr: NonNull<c_void>,
+    len: usize,
+}
+
+// SAFETY: As for `IoMap`: accesses are single MMIO or port accesses.
+unsafe impl Send for IoMem {}
+// SAFETY: As above.
+unsafe impl Sync for IoMem {}
+
+impl IoMem {
+    /// A view of `len` bytes mapped at `addr`.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is a non-NULL `__iomem` address mapping `len` bytes (accessible with
+    /// `ioread*`/`iowrite*`) for the view's whole life.
+    pub unsafe fn from_raw(addr: *mut c_void, len: usize) -> Result<Self> {
+        // INVARIANT: Per the function contract.
+        Ok(Self {
+            addr: NonNull::new(addr).ok_or(EINVAL)?,
+            len,
+        })
+    }
 }
 
 // SAFETY: `ioread*`/`iowrite*` and `pci_iounmap` may be called from any thread.
@@ -60,8 +91,7 @@ impl IoMap {
         let addr = NonNull::new(addr).ok_or(ENOMEM)?;
         // INVARIANT: Mapped whole just now, with the region held by `regions`.
         Ok(Self {
-            addr,
-            len,
+            mem: IoMem { addr, len },
             bar,
             io: flags.is_io(),
             regions,
@@ -73,6 +103,21 @@ impl IoMap {
         self.bar
     }
 
+    /// Whether the BAR is I/O ports (else memory).
+    pub fn is_io(&self) -> bool {
+        self.io
+    }
+}
+
+impl core::ops::Deref for IoMap {
+    type Target = IoMem;
+
+    fn deref(&self) -> &IoMem {
+        &self.mem
+    }
+}
+
+impl IoMem {
     /// The mapping's size in bytes (the BAR's).
     pub fn size(&self) -> usize {
         self.len
@@ -82,11 +127,6 @@ impl IoMap {
     /// `barmap`); valid while `self` lives.
     pub fn as_ptr(&self) -> *mut c_void {
         self.addr.as_ptr()
-    }
-
-    /// Whether the BAR is I/O ports (else memory).
-    pub fn is_io(&self) -> bool {
-        self.io
     }
 
     /// The address of a `size`-byte access at `offset`: in the mapping and naturally aligned.
@@ -171,6 +211,6 @@ impl Drop for IoMap {
     fn drop(&mut self) {
         // SAFETY: `addr` is our mapping of the device (type invariant), unmapped once, before
         // `regions` releases the BAR.
-        unsafe { bindings::pci_iounmap(raw(self.regions.device()), self.addr.as_ptr()) };
+        unsafe { bindings::pci_iounmap(raw(self.regions.device()), self.mem.addr.as_ptr()) };
     }
 }

@@ -316,6 +316,7 @@ pub(crate) fn disable(vdev: &CoreDev) {
     pdev.clear_master();
     intrs::teardown(vdev);
     intrs::reset_virq_disabled(vdev);
+    vdev.release_regions();
     let opened = vdev.state().open.lock().take();
     vdev.publish_config(None);
     vdev.clear_barmaps();

@@ -48,3 +48,27 @@ impl IoSpan {
         IoStep::Access(1)
     }
 }
+
+/// `vfio_pci_core_range_intersect_range`: where an access of `buf_cnt` bytes at `buf_start`
+/// meets a register of `reg_cnt` bytes at `reg_start`: the offset into the access, the bytes
+/// in common and the offset into the register, or `None` if they do not meet. An access
+/// starting at the register's start takes the first branch, as upstream's.
+pub(crate) fn range_intersect(
+    buf_start: i64,
+    buf_cnt: usize,
+    reg_start: i64,
+    reg_cnt: usize,
+) -> Option<(i64, usize, usize)> {
+    // C's `loff_t + size_t` is unsigned 64-bit arithmetic.
+    let (bs, rs) = (buf_start as u64, reg_start as u64);
+    let (bc, rc) = (buf_cnt as u64, reg_cnt as u64);
+    if buf_start <= reg_start && bs.wrapping_add(bc) > rs {
+        let n = rc.min(bs.wrapping_add(bc).wrapping_sub(rs));
+        return Some((reg_start.wrapping_sub(buf_start), n as usize, 0));
+    }
+    if buf_start > reg_start && bs < rs.wrapping_add(rc) {
+        let n = bc.min(rs.wrapping_add(rc).wrapping_sub(bs));
+        return Some((0, n as usize, buf_start.wrapping_sub(reg_start) as usize));
+    }
+    None
+}

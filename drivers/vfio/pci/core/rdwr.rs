@@ -23,7 +23,7 @@ use crate::{
         bindings,
         pci::{
             DeviceFields,
-            IoMap,
+            IoMem,
             PowerState, //
         },
         uapi,
@@ -38,7 +38,7 @@ use kernel::{
 };
 
 /// The user's buffer of one `read` or `write`.
-struct User(usize);
+pub(crate) struct User(pub(crate) usize);
 
 impl UserBuf for User {
     fn copy_from(&mut self, done: usize, out: &mut [u8]) -> Result<(), Errno> {
@@ -97,6 +97,10 @@ pub(crate) fn rw(
         uapi::VFIO_PCI_BAR0_REGION_INDEX..=uapi::VFIO_PCI_BAR5_REGION_INDEX => {
             bar_rw(vdev, index as usize, buf, count, ppos, iswrite)
         }
+        i if i >= uapi::VFIO_PCI_NUM_REGIONS => {
+            vdev.region_rw(i - uapi::VFIO_PCI_NUM_REGIONS, buf, count, ppos, iswrite)
+        }
+        // The ROM BAR and VGA: not ported yet.
         _ => Err(EINVAL),
     };
     vdev.pm_runtime_put();
@@ -159,9 +163,9 @@ fn bar_rw(
 
 /// `vfio_pci_core_do_io_rw`: `count` bytes at `off` of `io`, in the steps of
 /// [`IoSpan::step`].
-fn do_io_rw(
+pub(crate) fn do_io_rw(
     vdev: &CoreDev,
-    io: &IoMap,
+    io: &IoMem,
     span: &IoSpan,
     buf: usize,
     mut off: u64,
@@ -196,7 +200,7 @@ fn do_io_rw(
 /// `iowrite*`): the user copy outside `memory_lock`, the access inside it.
 fn io_one(
     vdev: &CoreDev,
-    io: &IoMap,
+    io: &IoMem,
     test_mem: bool,
     user: usize,
     off: u64,
@@ -231,7 +235,7 @@ fn io_one(
 
 /// Runs `f` with `memory_lock` held for reading if `test_mem`, failing with `EIO` while
 /// memory decoding is off (`vfio_pci_core_ioread*`/`iowrite*`).
-fn with_memory<T>(vdev: &CoreDev, test_mem: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn with_memory<T>(vdev: &CoreDev, test_mem: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
     if !test_mem {
         return f();
     }

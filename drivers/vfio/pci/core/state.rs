@@ -9,6 +9,7 @@
 
 use crate::{
     config::PciConfig,
+    ffi::DevRegions,
     intrs::{
         IrqShared,
         Irqs, //
@@ -63,6 +64,9 @@ pub(crate) struct CoreState {
     /// Low power entered by the user (under `memory_lock`).
     #[pin]
     pub(crate) pm: Mutex<LowPower>,
+    /// Device-specific regions a variant driver registered (`region`, `num_regions`).
+    #[pin]
+    pub(crate) regions: DevRegions,
     /// The virtual command register as the last config access left it: what BAR accesses
     /// check under `memory_lock` without taking `open` (upstream reads `vconfig` there).
     vcmd: AtomicU16,
@@ -89,6 +93,7 @@ impl CoreState {
             bars <- new_spinlock!([None, None, None, None, None, None]),
             sriov <- new_mutex!(Role::None),
             pm <- new_mutex!(LowPower::default()),
+            regions <- DevRegions::new(),
             vcmd: AtomicU16::new(0),
         }? Error)
     }

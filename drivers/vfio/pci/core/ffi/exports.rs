@@ -83,6 +83,11 @@ unsafe extern "C" fn vfio_pci_ioctl_get_region_info(
     // SAFETY: `core_vdev` belongs to a core device; the VFIO core passes its own `info`,
     // exclusively ours for the call.
     let (vdev, info) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *info) };
+    let num = uapi::VFIO_PCI_NUM_REGIONS;
+    if info.index >= num && info.index < num + vdev.num_regions() {
+        // SAFETY: `caps` is the VFIO core's chain for this call.
+        return to_int(unsafe { vdev.region_info(info.index - num, info, caps) });
+    }
     match info::get_region_info(vdev, info) {
         // SAFETY: `caps` is the VFIO core's chain for this call.
         Ok(true) => to_int(unsafe { CoreDev::add_msix_mappable_cap(caps) }),

@@ -94,7 +94,12 @@ unsafe extern "C" fn vfio_pci_core_mmap(
     if index >= uapi::VFIO_PCI_NUM_REGIONS + vdev.num_regions() || end < start || !shared {
         return EINVAL.to_errno();
     }
-    // Device-specific regions have no mmap yet; the ROM and VGA never do.
+    if index >= uapi::VFIO_PCI_NUM_REGIONS {
+        // SAFETY: `vma` is in its mmap handler.
+        let r = unsafe { vdev.region_mmap(index - uapi::VFIO_PCI_NUM_REGIONS, vma) };
+        return r.map_or_else(|e| e.to_errno(), |()| 0);
+    }
+    // The ROM and VGA are never mapped.
     if index >= uapi::VFIO_PCI_ROM_REGION_INDEX || !vdev.bar_mmap_supported(index as usize) {
         return EINVAL.to_errno();
     }

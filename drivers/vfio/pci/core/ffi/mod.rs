@@ -6,7 +6,11 @@
 //! prototypes in scope. The rest of the crate is safe Rust over [`CoreDev`]'s methods.
 
 mod exports;
+mod io;
 mod mmap;
+mod regions;
+
+pub(crate) use regions::DevRegions;
 
 use crate::{
     kernel_ext::{
