@@ -400,8 +400,8 @@ impl Mtty {
     fn ioctl_set_irqs(&self, arg: usize) -> Result<isize> {
         let (hdr, data) = read_irq_set(
             arg,
-            |_| self.ops.lock().dev.num_irqs() as u32,
-            NUM_IRQS as u32,
+            |_| self.ops.lock().dev.num_irqs(),
+            NUM_IRQS,
         )?;
         let mut ops = self.ops.lock();
         ops.irq

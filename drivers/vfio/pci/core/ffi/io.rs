@@ -48,7 +48,6 @@ unsafe fn io_mem(io: *mut c_void) -> Result<IoMem> {
 ///
 /// The exports' contract (module documentation of `exports`); `io` maps the range accessed.
 #[no_mangle]
-#[expect(clippy::too_many_arguments, reason = "upstream's prototype")]
 unsafe extern "C" fn vfio_pci_core_do_io_rw(
     vdev: *mut bindings::vfio_pci_core_device,
     test_mem: bool,
@@ -171,7 +170,7 @@ unsafe extern "C" fn vfio_pci_vmf_insert_pfn(
     if vdev.pm_runtime_engaged() || !rdwr::memory_enabled(vdev) {
         return VM_FAULT_SIGBUS;
     }
-    fault.insert_pfn(pfn as usize)
+    fault.insert_pfn(pfn)
 }
 
 /// `vfio_pci_core_range_intersect_range`: where the access `[buf_start, +buf_cnt)` meets the
