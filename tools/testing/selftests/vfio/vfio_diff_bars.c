@@ -123,6 +123,7 @@ static void bar_device(const char *what, const char *bdf)
 	__u64 size0 = 0, v;
 	__u32 mt_off = 0;
 	__u16 cmd = 0, off_cmd;
+	__u64 rom_size = 0;
 	int ictx, fd = open_bound(what, bdf, &ictx), mt_bar;
 
 	if (fd < 0)
@@ -144,7 +145,22 @@ static void bar_device(const char *what, const char *bdf)
 		    info.flags);
 		if (i == VFIO_PCI_BAR0_REGION_INDEX)
 			size0 = info.size;
+		if (i == VFIO_PCI_ROM_REGION_INDEX)
+			rom_size = info.size;
 	}
+	/* The ROM: its image (4 bytes at a time, 8 split), 0xff past the image, the end,
+	 * writes refused. Without a ROM every access is EINVAL.
+	 */
+	for (unsigned int width = 1; width <= 8; width *= 2)
+		out(L("%s.rom.r%u.000", what, width), "%s",
+		    bar_val(bar_rd(fd, VFIO_PCI_ROM_REGION_INDEX, 0, width, &v), width, v));
+	if (rom_size) {
+		out(L("%s.rom.last_dword", what), "%s",
+		    bar_val(bar_rd(fd, VFIO_PCI_ROM_REGION_INDEX, rom_size - 4, 4, &v), 4, v));
+		res(L("%s.rom.at_end", what), bar_rd(fd, VFIO_PCI_ROM_REGION_INDEX, rom_size, 4, &v));
+	}
+	v = 0;
+	res(L("%s.rom.write", what), sys(pwrite(fd, &v, 4, REGION_OFF(VFIO_PCI_ROM_REGION_INDEX))));
 	for (unsigned int width = 1; width <= 8; width *= 2) {
 		for (unsigned int off = 0; off < bar0_span(what); off += width) {
 			long r = bar_rd(fd, 0, off, width, &v);
