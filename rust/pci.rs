@@ -54,5 +54,6 @@ pub use self::id::{
 };
 pub use self::iomap::{
     IoMap,
-    IoMem, //
+    IoMem,
+    RomMap, //
 };

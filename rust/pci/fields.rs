@@ -43,6 +43,9 @@ pub trait DeviceFields {
     fn pcie_flags_reg(&self) -> u16;
     /// `pdev->romlen` if the PCI core keeps a shadow ROM (`pdev->rom`), else 0.
     fn shadow_rom_len(&self) -> u64;
+
+    /// `pdev->rom`: the shadow ROM's physical address, 0 for none.
+    fn shadow_rom_addr(&self) -> u64;
     /// `pdev->current_state` (a `pci_power_t`).
     fn current_state(&self) -> i32;
     /// `pci_is_root_bus(pdev->bus)`.
@@ -116,6 +119,11 @@ impl<Ctx: DeviceContext> DeviceFields for pci::Device<Ctx> {
     fn pcie_flags_reg(&self) -> u16 {
         // SAFETY: The device is valid; set at enumeration.
         unsafe { (*raw(self)).pcie_flags_reg }
+    }
+
+    fn shadow_rom_addr(&self) -> u64 {
+        // SAFETY: The device is valid; `rom` is set by platform code before drivers bind.
+        unsafe { (*raw(self)).rom }
     }
 
     fn shadow_rom_len(&self) -> u64 {

@@ -20,7 +20,8 @@ use core::ptr::NonNull;
 use kernel::{
     device::Bound,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::aref::ARef, //
 };
 
 /// A BAR requested for a name and mapped whole (`pci_request_selected_regions` +
@@ -212,5 +213,79 @@ impl Drop for IoMap {
         // SAFETY: `addr` is our mapping of the device (type invariant), unmapped once, before
         // `regions` releases the BAR.
         unsafe { bindings::pci_iounmap(raw(self.regions.device()), self.mem.addr.as_ptr()) };
+    }
+}
+
+/// A device's expansion ROM mapped for reading, unmapped on drop: the ROM BAR
+/// (`pci_map_rom`, which enables its decoding; callers hold memory decoding on) or the
+/// platform's shadow copy (`ioremap` of `pdev->rom`, e.g. a video BIOS).
+///
+/// # Invariants
+///
+/// `mem` is `pci_map_rom(dev)` (`shadow` false) or `ioremap(dev->rom, romlen)` (`shadow`
+/// true), unmapped only by drop.
+pub struct RomMap {
+    mem: IoMem,
+    dev: ARef<pci::Device>,
+    shadow: bool,
+    rom_len: usize,
+}
+
+impl RomMap {
+    /// Maps the ROM BAR; `ENOMEM` when the PCI core finds no valid ROM image in it.
+    pub fn map_bar(dev: &pci::Device<Bound>) -> Result<Self> {
+        let mut size = 0usize;
+        // SAFETY: The device is valid and bound; `size` receives the image's size.
+        let addr = unsafe { bindings::pci_map_rom(raw(dev), &mut size) };
+        let addr = NonNull::new(addr).ok_or(ENOMEM)?;
+        // INVARIANT: Mapped just now.
+        Ok(Self {
+            mem: IoMem { addr, len: size },
+            dev: dev.into(),
+            shadow: false,
+            rom_len: size,
+        })
+    }
+
+    /// Maps the shadow copy at physical `addr`, `len` bytes.
+    pub fn map_shadow(dev: &pci::Device<Bound>, addr: u64, len: usize) -> Result<Self> {
+        // SAFETY: `addr`/`len` are the device's shadow ROM (`pdev->rom`/`romlen`), memory the
+        // platform set aside for it.
+        let ptr = unsafe { bindings::ioremap(addr, len as c_ulong) };
+        let ptr = NonNull::new(ptr).ok_or(ENOMEM)?;
+        // INVARIANT: Mapped just now.
+        Ok(Self {
+            mem: IoMem { addr: ptr, len },
+            dev: dev.into(),
+            shadow: true,
+            rom_len: len,
+        })
+    }
+
+    /// The ROM image's size: what the mapping holds (the BAR may be larger).
+    pub fn rom_len(&self) -> usize {
+        self.rom_len
+    }
+}
+
+impl core::ops::Deref for RomMap {
+    type Target = IoMem;
+
+    fn deref(&self) -> &IoMem {
+        &self.mem
+    }
+}
+
+impl Drop for RomMap {
+    fn drop(&mut self) {
+        let addr = self.mem.addr.as_ptr();
+        // SAFETY: Mapped by `map_bar` or `map_shadow` as `shadow` says (type invariant).
+        unsafe {
+            if self.shadow {
+                bindings::iounmap(addr);
+            } else {
+                bindings::pci_unmap_rom(raw(&self.dev), addr);
+            }
+        }
     }
 }

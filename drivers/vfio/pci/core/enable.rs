@@ -27,6 +27,7 @@ use crate::{
         IoMap,
         PowerState, //
     },
+    kernel_ext::rwsem,
     low_power, sriov,
     state::{
         BarMap,
@@ -397,6 +398,39 @@ pub(crate) fn runtime_suspend(vdev: &CoreDev) {
 pub(crate) fn runtime_resume(vdev: &CoreDev) {
     low_power::resumed(vdev);
     intrs::pm_resume(vdev);
+}
+
+/// `vfio_pci_memory_lock_and_enable` .. `_unlock_and_restore`: `memory_lock` for writing with
+/// memory decoding forced on (the MSI-X table lives in a BAR), the command word put back after.
+pub(crate) struct MemoryEnabled<'a> {
+    vdev: &'a CoreDev,
+    cmd: u16,
+    _held: rwsem::WriteGuard<'a>,
+}
+
+impl<'a> MemoryEnabled<'a> {
+    pub(crate) fn new(vdev: &'a CoreDev) -> Self {
+        let held = vdev.memory_lock().write();
+        let pdev = vdev.pdev();
+        let cmd = pdev.read_config_word(cfg_pos(0, PCI_COMMAND)).unwrap_or(0);
+        if cmd & PCI_COMMAND_MEMORY == 0 {
+            let _ = pdev.write_config_word(cfg_pos(0, PCI_COMMAND), cmd | PCI_COMMAND_MEMORY);
+        }
+        Self {
+            vdev,
+            cmd,
+            _held: held,
+        }
+    }
+}
+
+impl Drop for MemoryEnabled<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .vdev
+            .pdev()
+            .write_config_word(cfg_pos(0, PCI_COMMAND), self.cmd);
+    }
 }
 
 /// The kernel side of the config engine, for the ioctls and region accesses.

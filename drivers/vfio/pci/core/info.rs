@@ -7,7 +7,10 @@
 use crate::{
     config::regs::*,
     config_kernel::cfg_pos,
-    enable,
+    enable::{
+        self,
+        MemoryEnabled, //
+    },
     ffi::{
         region_offset,
         CoreDev, //
@@ -16,7 +19,8 @@ use crate::{
         bindings,
         pci::{
             DeviceExt,
-            DeviceFields, //
+            DeviceFields,
+            RomMap, //
         },
         uaccess_ext::{
             read_user_prefix,
@@ -117,8 +121,8 @@ pub(crate) fn get_irq_info(vdev: &CoreDev, arg: usize) -> Result<isize> {
     Ok(0)
 }
 
-/// `vfio_pci_ioctl_get_region_info`: the standard regions (a ROM BAR and device-specific
-/// regions are not ported yet). `Ok(true)`: the MSI-X table's BAR, which needs the
+/// `vfio_pci_ioctl_get_region_info`: the standard regions (device-specific ones are the
+/// export's). `Ok(true)`: the MSI-X table's BAR, which needs the
 /// MSIX_MAPPABLE capability added.
 pub(crate) fn get_region_info(
     vdev: &CoreDev,
@@ -146,15 +150,20 @@ pub(crate) fn get_region_info(
             info.flags = 0;
             info.size = 0;
             if pdev.resource(6).0 != 0 {
-                // A ROM BAR is checked by mapping it (`pci_map_rom` with memory decoding
-                // on): not ported yet.
-                return Err(ENOTTY);
-            }
-            let shadow = pdev.shadow_rom_len();
-            if shadow != 0 {
-                info.flags = uapi::VFIO_REGION_INFO_FLAG_READ;
-                // The BAR size a ROM this long needs: a power of two.
-                info.size = shadow.next_power_of_two();
+                // A ROM BAR counts only with a valid image (mapping it needs decoding on);
+                // its info has the BAR's size, not the image's.
+                let _mem = MemoryEnabled::new(vdev);
+                if RomMap::map_bar(pdev).is_ok() {
+                    info.flags = uapi::VFIO_REGION_INFO_FLAG_READ;
+                    info.size = pdev.resource(6).1;
+                }
+            } else {
+                let shadow = pdev.shadow_rom_len();
+                if shadow != 0 {
+                    info.flags = uapi::VFIO_REGION_INFO_FLAG_READ;
+                    // The BAR size a ROM this long needs: a power of two.
+                    info.size = shadow.next_power_of_two();
+                }
             }
         }
         uapi::VFIO_PCI_VGA_REGION_INDEX if !vdev.has_vga() => return Err(EINVAL),

@@ -13,12 +13,8 @@
 //! around the eventfd's own wait-queue lock, and the unmask virqfd's handler runs under that
 //! wait-queue lock and takes `irqlock`, so nothing signals under `irqlock`.
 
-use crate::config::regs::{
-    PCI_COMMAND,
-    PCI_COMMAND_MEMORY, //
-};
-use crate::config_kernel::cfg_pos;
 use crate::{
+    enable::MemoryEnabled,
     ffi::CoreDev,
     info,
     irq_plan::{
@@ -44,9 +40,8 @@ use crate::{
                 Alloc,
                 IrqVectors, //
             },
-            DeviceExt, DeviceFields, IntxExt,
+            DeviceFields, IntxExt,
         },
-        rwsem,
         vfio::driver::{
             read_irq_set,
             Virqfd,
@@ -254,39 +249,6 @@ impl Irqs {
             intx: None,
             msi: None,
         }
-    }
-}
-
-/// `vfio_pci_memory_lock_and_enable` .. `_unlock_and_restore`: `memory_lock` for writing with
-/// memory decoding forced on (the MSI-X table lives in a BAR), the command word put back after.
-struct MemoryEnabled<'a> {
-    vdev: &'a CoreDev,
-    cmd: u16,
-    _held: rwsem::WriteGuard<'a>,
-}
-
-impl<'a> MemoryEnabled<'a> {
-    fn new(vdev: &'a CoreDev) -> Self {
-        let held = vdev.memory_lock().write();
-        let pdev = vdev.pdev();
-        let cmd = pdev.read_config_word(cfg_pos(0, PCI_COMMAND)).unwrap_or(0);
-        if cmd & PCI_COMMAND_MEMORY == 0 {
-            let _ = pdev.write_config_word(cfg_pos(0, PCI_COMMAND), cmd | PCI_COMMAND_MEMORY);
-        }
-        Self {
-            vdev,
-            cmd,
-            _held: held,
-        }
-    }
-}
-
-impl Drop for MemoryEnabled<'_> {
-    fn drop(&mut self) {
-        let _ = self
-            .vdev
-            .pdev()
-            .write_config_word(cfg_pos(0, PCI_COMMAND), self.cmd);
     }
 }
 

@@ -24,7 +24,8 @@ use crate::{
         pci::{
             DeviceFields,
             IoMem,
-            PowerState, //
+            PowerState,
+            RomMap, //
         },
         uapi,
     },
@@ -97,10 +98,11 @@ pub(crate) fn rw(
         uapi::VFIO_PCI_BAR0_REGION_INDEX..=uapi::VFIO_PCI_BAR5_REGION_INDEX => {
             bar_rw(vdev, index as usize, buf, count, ppos, iswrite)
         }
+        uapi::VFIO_PCI_ROM_REGION_INDEX if !iswrite => rom_read(vdev, buf, count, ppos),
         i if i >= uapi::VFIO_PCI_NUM_REGIONS => {
             vdev.region_rw(i - uapi::VFIO_PCI_NUM_REGIONS, buf, count, ppos, iswrite)
         }
-        // The ROM BAR and VGA: not ported yet.
+        // ROM writes; VGA (only with `CONFIG_VFIO_PCI_VGA`, which the target lacks).
         _ => Err(EINVAL),
     };
     vdev.pm_runtime_put();
@@ -156,6 +158,45 @@ fn bar_rw(
         test_mem: flags & u64::from(bindings::IORESOURCE_MEM) != 0,
     };
     let done = do_io_rw(vdev, &io, &span, buf, pos, count, iswrite)?;
+    // CAST: At most `count` bytes.
+    *ppos += done as i64;
+    Ok(done as isize)
+}
+
+/// `vfio_pci_bar_rw` for the ROM: the ROM BAR (or the shadow ROM) mapped for the access;
+/// past the image's end up to the BAR's reads 0xff. At most 4 bytes at a time: some devices
+/// (e.g. Intel X710) fault on 8-byte ROM reads.
+fn rom_read(vdev: &CoreDev, buf: usize, count: usize, ppos: &mut i64) -> Result<isize> {
+    let pdev = vdev.pdev();
+    // CAST: A non-negative position (the caller's index check).
+    let pos = *ppos as u64 & OFFSET_MASK;
+    let (start, bar_len, flags) = pdev.resource(6);
+    let shadow_len = pdev.shadow_rom_len();
+    let end = if start != 0 {
+        bar_len
+    } else if pdev.shadow_rom_addr() != 0 && shadow_len != 0 {
+        shadow_len.next_power_of_two()
+    } else {
+        return Err(EINVAL);
+    };
+    if pos >= end {
+        return Err(EINVAL);
+    }
+    // CAST: Bounded by `count`.
+    let count = count.min((end - pos) as usize);
+    let rom = if start != 0 {
+        RomMap::map_bar(pdev)?
+    } else {
+        // CAST: A shadow ROM is small.
+        RomMap::map_shadow(pdev, pdev.shadow_rom_addr(), shadow_len as usize)?
+    };
+    let span = IoSpan {
+        x_start: rom.rom_len() as u64,
+        x_end: end,
+        max_width: 4,
+        test_mem: flags & u64::from(bindings::IORESOURCE_MEM) != 0,
+    };
+    let done = do_io_rw(vdev, &rom, &span, buf, pos, count, false)?;
     // CAST: At most `count` bytes.
     *ppos += done as i64;
     Ok(done as isize)
@@ -235,7 +276,11 @@ fn io_one(
 
 /// Runs `f` with `memory_lock` held for reading if `test_mem`, failing with `EIO` while
 /// memory decoding is off (`vfio_pci_core_ioread*`/`iowrite*`).
-pub(crate) fn with_memory<T>(vdev: &CoreDev, test_mem: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn with_memory<T>(
+    vdev: &CoreDev,
+    test_mem: bool,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     if !test_mem {
         return f();
     }

@@ -146,7 +146,14 @@ unsafe extern "C" fn vfio_pci_config_rw_single(
     // SAFETY: The exports' contract.
     let (vdev, pos) = unsafe { (CoreDev::from_raw(vdev), *ppos) };
     let r = enable::with_config(vdev, |cfg, backend| {
-        cfg.rw_single(backend, &mut rdwr::User(buf as usize), 0, pos, count, iswrite)
+        cfg.rw_single(
+            backend,
+            &mut rdwr::User(buf as usize),
+            0,
+            pos,
+            count,
+            iswrite,
+        )
     });
     to_ssize(r.ok_or(ENODEV).and_then(|r| r.map_err(Error::from)))
 }

@@ -152,8 +152,10 @@ impl CoreDev {
         // SAFETY: A registered region; the driver's op gets the VMA of this mmap call.
         unsafe {
             let r = &*region;
-            match (r.ops.as_ref().and_then(|o| o.mmap), r.flags & uapi::VFIO_REGION_INFO_FLAG_MMAP)
-            {
+            match (
+                r.ops.as_ref().and_then(|o| o.mmap),
+                r.flags & uapi::VFIO_REGION_INFO_FLAG_MMAP,
+            ) {
                 (Some(mmap), f) if f != 0 => to_result(mmap(self.raw(), region, vma)),
                 _ => Err(EINVAL),
             }
