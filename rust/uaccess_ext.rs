@@ -67,6 +67,8 @@ uapi_pod! {
     vfio_iommu_type1_dirty_bitmap_get { iova, size, bitmap }
     vfio_device_info { argsz, flags, num_regions, num_irqs, cap_offset, pad }
     vfio_irq_info { argsz, flags, index, count }
+    vfio_pci_hot_reset_info { argsz, flags, count, devices }
+    vfio_pci_hot_reset { argsz, flags, count, group_fds }
 }
 
 /// A zeroed `T`.

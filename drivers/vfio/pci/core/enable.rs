@@ -17,9 +17,10 @@ use crate::{
     },
     ffi::{
         CoreDev,
+        CoreSet,
         DevSetKey, //
     },
-    intrs,
+    hot_reset, intrs,
     kernel_ext::pci::{
         DeviceExt,
         DeviceFields,
@@ -300,7 +301,7 @@ fn probe_mmaps(vdev: &CoreDev) {
 /// `vfio_pci_core_disable`: the last close. Back to D0, bus mastering off, the virtual
 /// config freed, the state saved at enable reloaded, a reset when it can be done without
 /// waiting for locks, then the device disabled and runtime PM released.
-pub(crate) fn disable(vdev: &CoreDev) {
+pub(crate) fn disable(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
     let pdev = vdev.pdev();
     vdev.pm_runtime_resume();
     let _ = set_power_state(vdev, PowerState::D0);
@@ -348,6 +349,11 @@ pub(crate) fn disable(vdev: &CoreDev) {
         pdev.restore_state();
     }
     drop(enabled);
+    // A slot or bus reset if the function reset was not possible, once the whole set is
+    // closed.
+    if let Some(set) = set {
+        hot_reset::try_reset(set);
+    }
     if !vdev.disable_idle_d3() {
         vdev.pm_runtime_put();
     }
@@ -367,8 +373,8 @@ pub(crate) fn reset(vdev: &CoreDev) -> Result {
 }
 
 /// `vfio_pci_core_close_device`.
-pub(crate) fn close(vdev: &CoreDev) {
-    disable(vdev);
+pub(crate) fn close(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
+    disable(vdev, set);
     intrs::clear_err_req(vdev);
 }
 
