@@ -40,7 +40,7 @@ bindings:
 		--allowlist-type 'vfio_.*' --allowlist-type 'iommufd_.*' --allowlist-type 'virqfd' --allowlist-type 'kvm' \
 		--allowlist-function 'anon_inode_getfile(_fmode)?' --allowlist-var 'RUST_CONST_HELPER_.*' \
 		--allowlist-function 'iommufd_.*' --allowlist-var 'IOMMUFD_ACCESS_RW_.*' \
-		--allowlist-function '_vfio_alloc_device|vfio_(register_emulated_iommu_dev|register_group_dev|unregister_group_dev|assign_device_set|device_set_open_count|iommufd_emulated_.*|iommufd_physical_.*|pin_pages|unpin_pages|dma_rw|register_iommu_driver|unregister_iommu_driver|info_cap_add|info_cap_shift|info_add_capability|set_irqs_validate_and_prepare|virqfd_.*|mig_get_next_state)' \
+		--allowlist-function '_vfio_alloc_device|vfio_(register_emulated_iommu_dev|register_group_dev|unregister_group_dev|assign_device_set|device_set_open_count|iommufd_emulated_.*|iommufd_physical_.*|pin_pages|unpin_pages|dma_rw|register_iommu_driver|unregister_iommu_driver|info_cap_add|info_cap_shift|info_add_capability|set_irqs_validate_and_prepare|virqfd_.*|mig_get_next_state|file_has_dev|file_is_group|iommufd_device_ictx|iommufd_get_dev_id|find_device_in_devset)' \
 		--allowlist-function 'iova_bitmap_set' \
 		--allowlist-type 'irq_bypass_(producer|consumer)' --allowlist-function 'irq_bypass_(un)?register_producer' \
 		--allowlist-type 'perm_bits|p2pdma_provider|phys_vec' \

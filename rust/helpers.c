@@ -29,6 +29,11 @@ struct pci_dev *vfio_rs_pci_upstream_bridge(struct pci_dev *pdev)
 	return pci_upstream_bridge(pdev);
 }
 
+int vfio_rs_pci_domain_nr(struct pci_dev *pdev)
+{
+	return pci_domain_nr(pdev->bus);
+}
+
 void vfio_rs_pfn_vma_setup(struct vm_area_struct *vma, void *private_data,
 			   const struct vm_operations_struct *ops)
 {

@@ -15,7 +15,9 @@
 //!   uses, on [`kernel::pci::Device<Bound>`], with RAII guards for what must be undone
 //!   ([`device`]);
 //! - [`IoMap`]: a BAR requested and mapped with `pci_iomap` (memory or I/O ports), read and
-//!   written 1, 2, 4 or 8 bytes at a time ([`iomap`]).
+//!   written 1, 2, 4 or 8 bytes at a time ([`iomap`]);
+//! - [`Topology`]: a device's address, IOMMU group, slot, and a walk of its bus and the buses
+//!   below ([`topology`]).
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h).
 
@@ -26,6 +28,7 @@ pub mod id;
 pub mod iomap;
 pub mod irq_vectors;
 pub mod sriov;
+pub mod topology;
 
 pub use self::device::{
     as_bound,
@@ -57,3 +60,4 @@ pub use self::iomap::{
     IoMem,
     RomMap, //
 };
+pub use self::topology::Topology;

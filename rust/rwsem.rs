@@ -56,6 +56,16 @@ impl RwSem {
         WriteGuard(self)
     }
 
+    /// `down_write_trylock()`: `None` if it is held.
+    pub fn try_write(&self) -> Option<WriteGuard<'_>> {
+        // SAFETY: The semaphore is initialised (type invariant).
+        if unsafe { bindings::down_write_trylock(self.0.get()) } != 0 {
+            Some(WriteGuard(self))
+        } else {
+            None
+        }
+    }
+
     /// `down_read()`: held until the guard drops.
     pub fn read(&self) -> ReadGuard<'_> {
         // SAFETY: The semaphore is initialised (type invariant).

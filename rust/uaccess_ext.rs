@@ -68,6 +68,8 @@ uapi_pod! {
     vfio_device_info { argsz, flags, num_regions, num_irqs, cap_offset, pad }
     vfio_irq_info { argsz, flags, index, count }
     vfio_device_low_power_entry_with_wakeup { wakeup_eventfd, reserved }
+    vfio_pci_hot_reset_info { argsz, flags, count, devices }
+    vfio_pci_hot_reset { argsz, flags, count, group_fds }
 }
 
 /// A zeroed `T`.

@@ -26,6 +26,8 @@
 void *vfio_rs_kmalloc(size_t size, gfp_t flags);
 /* pci_upstream_bridge(). */
 struct pci_dev *vfio_rs_pci_upstream_bridge(struct pci_dev *pdev);
+/* pci_domain_nr(pdev->bus): the device's PCI segment. */
+int vfio_rs_pci_domain_nr(struct pci_dev *pdev);
 /* pm_runtime_resume_and_get(). */
 int vfio_rs_pm_runtime_resume_and_get(struct device *dev);
 /* pm_runtime_put(). */

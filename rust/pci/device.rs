@@ -176,6 +176,11 @@ pub trait DeviceExt {
     /// `pci_probe_reset_bus(dev->bus)`: whether the bus can be reset (`ENOTTY`: not).
     fn probe_reset_bus(&self) -> Result;
 
+    /// `pci_reset_bus`: resets the device's slot if it can be reset on its own, else its
+    /// bus, with every device affected locked and its state saved and restored around the
+    /// reset (`EAGAIN` if one of them is locked).
+    fn reset_bus(&self) -> Result;
+
     /// `pci_save_state`: saves config space into the device (for `restore_state`).
     fn save_state(&self) -> Result;
 
@@ -357,6 +362,11 @@ impl DeviceExt for pci::Device<Bound> {
     fn probe_reset_bus(&self) -> Result {
         // SAFETY: The device is valid and so is its bus while it is.
         to_result(unsafe { bindings::pci_probe_reset_bus((*raw(self)).bus) })
+    }
+
+    fn reset_bus(&self) -> Result {
+        // SAFETY: The device is valid.
+        to_result(unsafe { bindings::pci_reset_bus(raw(self)) })
     }
 
     fn save_state(&self) -> Result {

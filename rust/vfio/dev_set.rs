@@ -13,6 +13,7 @@ use crate::{
     vfio::device::RawDevice, //
 };
 use core::{
+    marker::PhantomData,
     mem::offset_of,
     ops::Deref,
     ptr,
@@ -66,9 +67,14 @@ impl DevSet {
 
     /// The set behind a device's `dev_set` pointer.
     ///
+    /// A set allocated by upstream's C `vfio.ko` (`vfio_assign_device_set`) is the same C
+    /// struct under the same rules, so a VFIO driver running on either core may view its
+    /// devices' set through this type (it never drops it: only [`DevSet::new`]'s owner does).
+    ///
     /// # Safety
     ///
-    /// `ptr` must be null or a set created by [`DevSet::new`] that outlives `'a`.
+    /// `ptr` must be null or a live set, created by [`DevSet::new`] or by upstream's core,
+    /// that outlives `'a`.
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::vfio_device_set) -> Option<&'a Self> {
         // SAFETY: Per the function contract; `DevSet` is transparent over the C struct.
         unsafe { ptr.cast::<Self>().as_ref() }
@@ -187,24 +193,97 @@ impl SetLocked<'_> {
         );
     }
 
-    /// Calls `f` on every device of the set, in list order.
+    /// Calls `f` on every device of the set, in list order, until it returns false.
     pub fn for_each_device(&self, f: &mut dyn FnMut(&RawDevice) -> bool) {
-        let head = self.set.head();
-        // SAFETY: The set's mutex is held (type invariant), so the list is stable; entries are
-        // `dev_set_list` members of live devices (`DevSet` type invariant).
-        unsafe {
-            let mut pos = (*head).next;
-            while pos != head {
-                let dev = pos
-                    .cast::<u8>()
-                    .sub(offset_of!(bindings::vfio_device, dev_set_list))
-                    .cast::<bindings::vfio_device>();
-                if !f(RawDevice::from_raw(dev)) {
-                    return;
-                }
-                pos = (*pos).next;
+        for dev in self.devices() {
+            if !f(dev) {
+                return;
             }
         }
+    }
+
+    /// The devices of the set, in list order (or reversed: the iterator is double-ended), as
+    /// C's `list_for_each_entry` over `device_list`.
+    pub fn devices(&self) -> Devices<'_> {
+        let head = self.set.head();
+        // SAFETY: The set's mutex is held (type invariant), so the list is stable while the
+        // iterator borrows this proof.
+        let (front, back) = unsafe { ((*head).next, (*head).prev) };
+        Devices {
+            front,
+            back,
+            done: front == head,
+            _held: PhantomData,
+        }
+    }
+}
+
+/// The devices of a locked set ([`SetLocked::devices`]).
+///
+/// # Invariants
+///
+/// Unless `done`, `front` and `back` are entries of the set's `device_list`, `front` not after
+/// `back`, and the set's mutex is held for `'a`.
+pub struct Devices<'a> {
+    front: *mut bindings::list_head,
+    back: *mut bindings::list_head,
+    done: bool,
+    _held: PhantomData<&'a SetLocked<'a>>,
+}
+
+impl<'a> Devices<'a> {
+    /// The device whose `dev_set_list` is `pos`.
+    ///
+    /// # Safety
+    ///
+    /// `pos` is an entry of the locked set's list, for `'a`.
+    unsafe fn entry(pos: *mut bindings::list_head) -> &'a RawDevice {
+        // SAFETY: Entries are `dev_set_list` members of live devices (`DevSet` type invariant),
+        // kept in the list while the mutex is held (function contract).
+        unsafe {
+            RawDevice::from_raw(
+                pos.cast::<u8>()
+                    .sub(offset_of!(bindings::vfio_device, dev_set_list))
+                    .cast::<bindings::vfio_device>(),
+            )
+        }
+    }
+}
+
+impl<'a> Iterator for Devices<'a> {
+    type Item = &'a RawDevice;
+
+    fn next(&mut self) -> Option<&'a RawDevice> {
+        if self.done {
+            return None;
+        }
+        let pos = self.front;
+        if pos == self.back {
+            self.done = true;
+        } else {
+            // SAFETY: `pos` is an entry of the stable list (type invariant) and not the last
+            // one left, so its successor is an entry too.
+            self.front = unsafe { (*pos).next };
+        }
+        // SAFETY: `pos` is an entry of the locked set's list (type invariant).
+        Some(unsafe { Self::entry(pos) })
+    }
+}
+
+impl<'a> DoubleEndedIterator for Devices<'a> {
+    fn next_back(&mut self) -> Option<&'a RawDevice> {
+        if self.done {
+            return None;
+        }
+        let pos = self.back;
+        if pos == self.front {
+            self.done = true;
+        } else {
+            // SAFETY: As in `next`, towards the head.
+            self.back = unsafe { (*pos).prev };
+        }
+        // SAFETY: `pos` is an entry of the locked set's list (type invariant).
+        Some(unsafe { Self::entry(pos) })
     }
 }
 

@@ -17,9 +17,10 @@ use crate::{
     },
     ffi::{
         CoreDev,
+        CoreSet,
         DevSetKey, //
     },
-    intrs,
+    hot_reset, intrs,
     kernel_ext::pci::{
         DeviceExt,
         DeviceFields,
@@ -307,7 +308,7 @@ fn probe_mmaps(vdev: &CoreDev) {
 /// `vfio_pci_core_disable`: the last close. Back to D0, bus mastering off, the virtual
 /// config freed, the state saved at enable reloaded, a reset when it can be done without
 /// waiting for locks, then the device disabled and runtime PM released.
-pub(crate) fn disable(vdev: &CoreDev) {
+pub(crate) fn disable(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
     let pdev = vdev.pdev();
     // Possibly in low power, with or without runtime PM: back to the open count, awake, D0.
     low_power::exit(vdev);
@@ -358,6 +359,11 @@ pub(crate) fn disable(vdev: &CoreDev) {
         pdev.restore_state();
     }
     drop(enabled);
+    // A slot or bus reset if the function reset was not possible, once the whole set is
+    // closed.
+    if let Some(set) = set {
+        hot_reset::try_reset(set);
+    }
     if !vdev.disable_idle_d3() {
         vdev.pm_runtime_put();
     }
@@ -377,9 +383,9 @@ pub(crate) fn reset(vdev: &CoreDev) -> Result {
 }
 
 /// `vfio_pci_core_close_device`.
-pub(crate) fn close(vdev: &CoreDev) {
+pub(crate) fn close(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
     sriov::count_vf_user(vdev, false);
-    disable(vdev);
+    disable(vdev, set);
     intrs::clear_err_req(vdev);
 }
 

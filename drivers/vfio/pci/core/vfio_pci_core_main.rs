@@ -10,8 +10,9 @@
 //! in [`state::CoreState`], created by `vfio_pci_core_init_dev` and dropped by
 //! `vfio_pci_core_release_dev`. The C ABI is all in [`ffi`]; the rest is safe Rust, by
 //! upstream's split: [`enable`] (open, close, registration, power states), [`info`] (the
-//! `GET_*_INFO` ioctls), [`rdwr`] (region reads and writes), [`config_kernel`] (the kernel side
-//! of the config-space engine in `../config/`).
+//! `GET_*_INFO` ioctls), [`hot_reset`] (slot and bus resets of a device set), [`rdwr`] (region
+//! reads and writes), [`config_kernel`] (the kernel side of the config-space engine in
+//! `../config/`).
 //!
 //! Work in progress (docs/design/pci-core-plan.md): loaded only by `--impl vfio_pci_core=rust`.
 
@@ -31,6 +32,7 @@ mod config;
 mod config_kernel;
 mod enable;
 mod ffi;
+mod hot_reset;
 mod info;
 mod intrs;
 mod io_steps;

@@ -9,7 +9,7 @@
 
 use super::CoreDev;
 use crate::{
-    enable, info, intrs,
+    enable, hot_reset, info, intrs,
     kernel_ext::{
         bindings,
         helpers,
@@ -44,7 +44,11 @@ unsafe extern "C" fn vfio_pci_core_enable(vdev: *mut bindings::vfio_pci_core_dev
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_disable(vdev: *mut bindings::vfio_pci_core_device) {
     // SAFETY: As for `vfio_pci_core_enable`.
-    enable::disable(unsafe { CoreDev::from_raw(vdev) });
+    let vdev = unsafe { CoreDev::from_raw(vdev) };
+    // SAFETY: Drivers call this from `close_device` (or an `open_device` failing), under the
+    // device set's mutex, as upstream requires (and lockdep checks).
+    let set = unsafe { vdev.held_set() };
+    enable::disable(vdev, set.as_ref());
 }
 
 /// `vfio_pci_core_close_device` (a `vfio_device_ops` entry).
@@ -55,7 +59,10 @@ unsafe extern "C" fn vfio_pci_core_disable(vdev: *mut bindings::vfio_pci_core_de
 #[no_mangle]
 unsafe extern "C" fn vfio_pci_core_close_device(core_vdev: *mut bindings::vfio_device) {
     // SAFETY: `core_vdev` belongs to a core device (the driver's ops table).
-    enable::close(unsafe { CoreDev::from_vdev(core_vdev) });
+    let vdev = unsafe { CoreDev::from_vdev(core_vdev) };
+    // SAFETY: The VFIO core calls `close_device` under the device set's mutex.
+    let set = unsafe { vdev.held_set() };
+    enable::close(vdev, set.as_ref());
 }
 
 /// `vfio_pci_core_finish_enable`.
@@ -115,6 +122,8 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
         uapi::VFIO_DEVICE_GET_IRQ_INFO => info::get_irq_info(vdev, arg),
         uapi::VFIO_DEVICE_SET_IRQS => intrs::set_irqs(vdev, arg),
         uapi::VFIO_DEVICE_RESET => enable::reset(vdev).map(|()| 0),
+        uapi::VFIO_DEVICE_GET_PCI_HOT_RESET_INFO => hot_reset::get_info(vdev, arg),
+        uapi::VFIO_DEVICE_PCI_HOT_RESET => hot_reset::hot_reset(vdev, arg),
         _ => Err(ENOTTY),
     };
     // CAST: Small non-negative results.

@@ -18,13 +18,19 @@ use crate::{
         helpers,
         pci::as_bound,
         rwsem::RwSem,
-        uapi, //
+        uapi,
+        vfio::dev_set::{
+            DevSet,
+            DevSetGuard,
+            SetLocked, //
+        }, //
     },
     state::CoreState,
 };
 use kernel::{
     device::Bound,
     error::to_result,
+    fs::LocalFile,
     pci,
     prelude::*,
     str::CStr,
@@ -375,7 +381,7 @@ flags! {
     /// `nointxmask`: the driver's parameter, latched at init.
     get nointxmask: bit;
     /// `needs_reset`: a reset is due before the next user.
-    set needs_reset / set_needs_reset: plain;
+    both needs_reset / set_needs_reset: plain;
     /// `virq_disabled`: the user masked INTx through the command register.
     both virq_disabled / set_virq_disabled: plain;
     /// `sriov_active`: VFs are enabled through this PF (written under `memory_lock`).
@@ -508,4 +514,145 @@ unsafe extern "C" fn bus_notifier(
     };
     crate::sriov::bus_event(vdev, added, bound, pdev);
     0
+}
+
+/// The iommufd context a device is bound to (`vfio_iommufd_device_ictx`), or none: only handed
+/// back to the VFIO core, which compares it with other devices' contexts.
+#[derive(Clone, Copy)]
+pub(crate) struct IommufdCtxRef(*mut bindings::iommufd_ctx);
+
+impl CoreDev {
+    fn vdev_raw(&self) -> *mut bindings::vfio_device {
+        // SAFETY: Taking a field address of a valid struct (type invariant).
+        unsafe { &raw mut (*self.raw()).vdev }
+    }
+
+    /// `vfio_device_cdev_opened`: the device was opened through its cdev (and bound to an
+    /// iommufd), not through a group.
+    pub(crate) fn cdev_opened(&self) -> bool {
+        // SAFETY: The VFIO core sets the bit at the cdev's `BIND_IOMMUFD`, before the driver
+        // sees any ioctl through that file, and clears it at the file's release, after the
+        // last one (a group-opened device never has it): stable while the user is in an
+        // ioctl on the open device, where upstream reads it too.
+        unsafe { (*self.raw()).vdev.cdev_opened() != 0 }
+    }
+
+    /// `vfio_iommufd_device_ictx`: the context the device is bound to.
+    pub(crate) fn iommufd_ictx(&self) -> IommufdCtxRef {
+        // SAFETY: The device is a live VFIO device (type invariant).
+        IommufdCtxRef(unsafe { bindings::vfio_iommufd_device_ictx(self.vdev_raw()) })
+    }
+
+    /// `vfio_iommufd_get_dev_id(&vdev->vdev, ictx)`: the device's id in `ictx` if bound there,
+    /// `ENOENT` if only its IOMMU group is (it could be bound there, by nobody else), another
+    /// error if neither.
+    pub(crate) fn iommufd_dev_id(&self, ictx: IommufdCtxRef) -> Result<u32> {
+        // SAFETY: The device is a live VFIO device; `ictx` is the context a device of this
+        // set is bound to while its user is in an ioctl on it, so alive for the call.
+        let id = unsafe { bindings::vfio_iommufd_get_dev_id(self.vdev_raw(), ictx.0) };
+        // CAST: A non-negative id fits `u32`; below zero, an errno.
+        if id < 0 {
+            Err(Error::from_errno(id))
+        } else {
+            Ok(id as u32)
+        }
+    }
+
+    /// `vfio_file_has_dev(file, &vdev->vdev)`: `file` is the VFIO group holding this device.
+    pub(crate) fn in_group_file(&self, file: &LocalFile) -> bool {
+        // SAFETY: `file` is referenced by the caller; the device is a live VFIO device.
+        unsafe { bindings::vfio_file_has_dev(file.as_ptr(), self.vdev_raw()) }
+    }
+
+    fn dev_set(&self) -> Option<&DevSet> {
+        // SAFETY: `dev_set` is set once by `vfio_assign_device_set` at registration, to a set
+        // the VFIO core keeps while the device is in it, i.e. until the device is released,
+        // after the core's last call on it.
+        unsafe { DevSet::from_raw((*self.raw()).vdev.dev_set) }
+    }
+
+    /// Takes the device set's mutex (`mutex_lock(&vdev->vdev.dev_set->lock)`); `None` for a
+    /// device not registered yet.
+    pub(crate) fn lock_set(&self) -> Option<CoreSet<'_>> {
+        self.dev_set().map(|set| CoreSet(Held::Taken(set.lock())))
+    }
+
+    /// The device set, whose mutex the VFIO core holds around `open_device` and
+    /// `close_device` (lockdep checks it, as upstream's `lockdep_assert_held`); `None` for a
+    /// device not registered yet.
+    ///
+    /// # Safety
+    ///
+    /// The current thread holds the set's mutex while the returned value exists.
+    pub(crate) unsafe fn held_set(&self) -> Option<CoreSet<'_>> {
+        let set = self.dev_set()?;
+        // SAFETY: The caller holds the mutex (function contract).
+        let held = unsafe { set.assert_held() };
+        Some(CoreSet(Held::Caller(held)))
+    }
+}
+
+/// `vfio_file_is_group`: `file` is an open VFIO group (`/dev/vfio/N`).
+pub(crate) fn is_group_file(file: &LocalFile) -> bool {
+    // SAFETY: `file` is referenced by the caller.
+    unsafe { bindings::vfio_file_is_group(file.as_ptr()) }
+}
+
+/// Who holds a [`CoreSet`]'s mutex.
+enum Held<'a> {
+    /// We took it ([`CoreDev::lock_set`]).
+    Taken(DevSetGuard<'a>),
+    /// The VFIO core did, around the driver's callback ([`CoreDev::held_set`]).
+    Caller(SetLocked<'a>),
+}
+
+/// A core device's device set with its mutex held: its devices are all core devices (the
+/// set's key is a core device, or the PCI slot or bus it resets, which only core devices
+/// join), and stay in the set while the mutex is held.
+pub(crate) struct CoreSet<'a>(Held<'a>);
+
+impl<'a> CoreSet<'a> {
+    fn locked(&self) -> &SetLocked<'a> {
+        match &self.0 {
+            Held::Taken(guard) => guard,
+            Held::Caller(held) => held,
+        }
+    }
+
+    /// The set's devices in list order (`list_for_each_entry`), or reversed.
+    pub(crate) fn devices(&self) -> impl DoubleEndedIterator<Item = &CoreDev> + '_ {
+        self.locked().devices().map(|dev| {
+            // SAFETY: Every device of the set is a core device (type invariant), alive while
+            // the mutex is held, which outlives the borrow of `self`.
+            unsafe { CoreDev::from_vdev(dev.as_raw()) }
+        })
+    }
+
+    /// `vfio_device_set_open_count`: how many of the set's devices are open.
+    pub(crate) fn open_count(&self) -> u32 {
+        // SAFETY: The set is live and its mutex held, as the export requires.
+        unsafe { bindings::vfio_device_set_open_count(self.locked().set().as_raw()) }
+    }
+
+    /// `vfio_find_device_in_devset(dev_set, &pdev->dev)`: the set's device for `pdev`.
+    pub(crate) fn find<Ctx: kernel::device::DeviceContext>(
+        &self,
+        pdev: &pci::Device<Ctx>,
+    ) -> Option<&CoreDev> {
+        // CAST: `pci::Device` is a transparent wrapper of `struct pci_dev`.
+        let pdev = core::ptr::from_ref(pdev)
+            .cast_mut()
+            .cast::<bindings::pci_dev>();
+        // SAFETY: The set is live and its mutex held; `pdev` is a live device, and so is its
+        // embedded `struct device`.
+        let found = unsafe {
+            bindings::vfio_find_device_in_devset(self.locked().set().as_raw(), &raw mut (*pdev).dev)
+        };
+        if found.is_null() {
+            return None;
+        }
+        // SAFETY: A device found is one of the set's, so a core device alive while the mutex
+        // is held (type invariant).
+        Some(unsafe { CoreDev::from_vdev(found) })
+    }
 }
