@@ -14,8 +14,8 @@
 # same phases (init_perf_bench.sh).
 #
 # Labels: `upstream` (all C); `rust` = VFIO_BENCH_RUST_SPEC (default
-# vfio=rust,vfio_iommu_type1=rust: our core and our type1, upstream's C vfio-pci
-# and iommufd); to tell the two apart, `rust-core` (our vfio.ko, C type1) and
+# vfio=rust,vfio_iommu_type1=rust,vfio_pci_core=rust,vfio_pci=rust: our core, type1 and
+# vfio-pci, upstream's iommufd); to tell the two apart, `rust-core` (our vfio.ko, C type1) and
 # `rust-type1` (C vfio.ko, our type1), e.g. `-p upstream,rust-type1,rust-type1,upstream`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +24,7 @@ repo=$(cd "$here/../../../.." && pwd)
 
 declare -A specs=(
 	[upstream]=upstream
-	[rust]=${VFIO_BENCH_RUST_SPEC:-vfio=rust,vfio_iommu_type1=rust}
+	[rust]=${VFIO_BENCH_RUST_SPEC:-vfio=rust,vfio_iommu_type1=rust,vfio_pci_core=rust,vfio_pci=rust}
 	[rust-core]=vfio=rust
 	[rust-type1]=vfio_iommu_type1=rust
 )

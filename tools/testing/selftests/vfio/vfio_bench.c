@@ -54,6 +54,7 @@
  *   BDF the device (default: the first igb, 8086:10c9)
  */
 #include <getopt.h>
+#include <sys/eventfd.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -79,6 +80,7 @@ enum metric {
 	MAP_1G, UNMAP_1G, IOAS_MAP_1G, IOAS_UNMAP_1G,
 	MAP_4K_SMALL, UNMAP_4K_SMALL, MAP_2M_SMALL, UNMAP_2M_SMALL, MAP_2M_LARGE, UNMAP_2M_LARGE,
 	IOAS_MAP_2M_SMALL, IOAS_UNMAP_2M_SMALL, IOAS_MAP_2M_LARGE, IOAS_UNMAP_2M_LARGE,
+	CFG_READ, CFG_WRITE, BAR_READ, IRQ_LOOPBACK,
 	NR_METRICS
 };
 
@@ -125,6 +127,11 @@ static const struct {
 	[IOAS_UNMAP_2M_SMALL] = { "ioas_unmap_2m_256m", "IOAS_UNMAP 2 MiB, 256 MiB, per GiB" },
 	[IOAS_MAP_2M_LARGE] = { "ioas_map_2m_large", "IOAS_MAP 2 MiB, -S MiB, per GiB" },
 	[IOAS_UNMAP_2M_LARGE] = { "ioas_unmap_2m_large", "IOAS_UNMAP 2 MiB, -S MiB, per GiB" },
+	/* The device through vfio-pci (cdev, bound to iommufd): per operation. */
+	[CFG_READ] = { "cfg_pread", "config pread, 4 bytes at 0" },
+	[CFG_WRITE] = { "cfg_pwrite", "config pwrite, the command register" },
+	[BAR_READ] = { "bar_pread", "BAR0 pread, 4 bytes" },
+	[IRQ_LOOPBACK] = { "irq_loopback", "MSI-X loopback: SET_IRQS trigger + eventfd read" },
 };
 
 /* Samples (ns) of one metric on one implementation. */
@@ -138,12 +145,12 @@ static const char *labels[2];
 
 static struct {
 	const char *switch_cmd;
-	int rounds, huge_reps, opens, setups, page_reps;
+	int rounds, huge_reps, opens, setups, page_reps, dev_samples;
 	size_t size, large;
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .setups = 25, .page_reps = 16, .size = 1024UL << 20,
+} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .setups = 25, .page_reps = 16, .dev_samples = 25, .size = 1024UL << 20,
 	    .large = 4096UL << 20 };
 
 /* The scaling runs' smaller size. */
@@ -595,6 +602,66 @@ static void cdev_cycle(int impl, int iommufd)
 	record(impl, OPEN_CDEV, t3 - t0);
 }
 
+/* Operations per sample of the device metrics (each sample is their mean). */
+#define DEV_OPS 32
+
+/* The device's config space, BAR0 and an MSI-X loopback through the cdev, as a VMM's exits. */
+static void device_ops(int impl, int iommufd)
+{
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };
+	const __u64 cfg_off = (__u64)VFIO_PCI_CONFIG_REGION_INDEX << 40;
+	const __u64 bar0 = (__u64)VFIO_PCI_BAR0_REGION_INDEX << 40;
+	char buf[sizeof(struct vfio_irq_set) + 4];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+	__u16 cmd;
+	__u32 v;
+	uint64_t t0, cnt;
+	int fd, efd;
+
+	fd = open(cfg.cdev, O_RDWR);
+	if (fd < 0)
+		die("open cdev");
+	must_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b, "BIND_IOMMUFD");
+	if (pread(fd, &cmd, 2, cfg_off + 4) != 2)
+		die("config read");
+	efd = eventfd(0, 0);
+	if (efd < 0)
+		die("eventfd");
+	*set = (struct vfio_irq_set){ .argsz = sizeof(buf), .index = VFIO_PCI_MSIX_IRQ_INDEX,
+				      .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+				      .start = 0, .count = 1 };
+	memcpy(set->data, &efd, 4);
+	must_ioctl(fd, VFIO_DEVICE_SET_IRQS, set, "SET_IRQS MSI-X");
+	for (int r = 0; r < cfg.dev_samples; r++) {
+		t0 = now_ns();
+		for (int i = 0; i < DEV_OPS; i++)
+			if (pread(fd, &v, 4, cfg_off) != 4)
+				die("config pread");
+		record(impl, CFG_READ, (now_ns() - t0) / DEV_OPS);
+		t0 = now_ns();
+		for (int i = 0; i < DEV_OPS; i++)
+			if (pwrite(fd, &cmd, 2, cfg_off + 4) != 2)
+				die("config pwrite");
+		record(impl, CFG_WRITE, (now_ns() - t0) / DEV_OPS);
+		t0 = now_ns();
+		for (int i = 0; i < DEV_OPS; i++)
+			if (pread(fd, &v, 4, bar0) != 4)
+				die("BAR0 pread");
+		record(impl, BAR_READ, (now_ns() - t0) / DEV_OPS);
+		set->flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+		set->argsz = sizeof(*set);
+		t0 = now_ns();
+		for (int i = 0; i < DEV_OPS; i++) {
+			must_ioctl(fd, VFIO_DEVICE_SET_IRQS, set, "SET_IRQS loopback");
+			if (read(efd, &cnt, 8) != 8)
+				die("eventfd read");
+		}
+		record(impl, IRQ_LOOPBACK, (now_ns() - t0) / DEV_OPS);
+	}
+	close(efd);
+	close(fd);
+}
+
 static void run_phase(int impl)
 {
 	int container, group, iommufd;
@@ -621,6 +688,7 @@ static void run_phase(int impl)
 		}
 	}
 	iommufd_maps(impl, iommufd);
+	device_ops(impl, iommufd);
 	close(iommufd);
 	for (int i = 0; i < cfg.setups; i++)
 		setup_cycle(impl);
