@@ -28,9 +28,9 @@ SELFTESTS = tools/testing/selftests/vfio
 
 .PHONY: all modules bindings clippy fmt fmt-check modules_install selftests check check-host \
 	check-debug check-harness run bench bench-run print-kdir clean host-test setup mdev-samples \
-	mdev-matrix mdev-race
+	mdev-matrix mdev-race variant-drivers
 
-all: modules selftests
+all: variant-drivers selftests
 
 bindings:
 	@scripts/gen-bindings $(KDIR) rust/uapi_helper.h $(GEN)/uapi.rs \
@@ -74,6 +74,28 @@ selftests:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(SELFTESTS)/kmod MO=$(CURDIR)/out/kmod LLVM=$(LLVM) modules
 	cd $(KDIR)/tools/testing/selftests/vfio && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -s
 	$(MAKE) --no-print-directory mdev-samples
+
+# Upstream's unmodified variant drivers, built out of tree against OUR vfio-pci-core's
+# exports (KBUILD_EXTRA_SYMBOLS=our Module.symvers) into out/variant/<driver>/, so that
+# variant_abi_test can load them on it in the guest: virtio-vfio-pci (main.c, migrate.c and,
+# with CONFIG_VIRTIO_VFIO_PCI_ADMIN_LEGACY defined as its Kconfig would, legacy_io.c, which
+# uses the core's ioread/iowrite and range exports). The sources are copied from the kernel
+# tree at build time (cp -p: unchanged files are not rebuilt); the test kernel does not build
+# the driver itself (CONFIG_VIRTIO_VFIO_PCI unset). Skipped when KDIR has no such sources.
+VARIANT_VIRTIO = $(KDIR)/drivers/vfio/pci/virtio
+variant-drivers: modules
+	@if [ -f $(VARIANT_VIRTIO)/main.c ]; then \
+		mkdir -p out/variant/virtio && \
+		cp -p $(VARIANT_VIRTIO)/main.c $(VARIANT_VIRTIO)/migrate.c $(VARIANT_VIRTIO)/legacy_io.c \
+			$(VARIANT_VIRTIO)/common.h out/variant/virtio/ && \
+		printf '%s\n' 'obj-m += virtio-vfio-pci.o' \
+			'virtio-vfio-pci-y := main.o migrate.o legacy_io.o' \
+			'ccflags-y += -DCONFIG_VIRTIO_VFIO_PCI_ADMIN_LEGACY' >out/variant/virtio/Kbuild && \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/out/variant/virtio LLVM=$(LLVM) \
+			KBUILD_EXTRA_SYMBOLS=$(CURDIR)/Module.symvers modules; \
+	else \
+		echo "variant-drivers: no $(VARIANT_VIRTIO)/main.c in KDIR: virtio-vfio-pci not built"; \
+	fi
 
 # Upstream's unmodified mdpy and mbochs samples (more mdev parents: core-counted
 # max_instances, descriptions), built out of tree into out/mdev-samples/ for
@@ -178,4 +200,4 @@ print-kdir:
 clean:
 	$(KMAKE) clean
 	$(MAKE) -C $(SELFTESTS) clean
-	rm -rf $(GEN)
+	rm -rf $(GEN) out/variant

@@ -3,8 +3,9 @@
 # implementation: the module stack check, every vfio-rs kselftest, upstream's
 # selftests, QEMU's vfio-pci on the igb and on an mtty mdev (both paths each), mdevctl
 # on mtty, DPDK's testpmd on the igb, our Rust vfio-pci-core against the C one
-# (pci_core_rs_test), the differential probe vfio_diff, the module reload test, then the
-# dmesg scan.
+# (pci_core_rs_test), upstream's variant driver virtio-vfio-pci loaded on our Rust
+# vfio-pci-core (variant_abi_test), the differential probe vfio_diff, the module reload
+# test, then the dmesg scan.
 #
 # Each program is framed on stdout by `# vfio-rs: begin NAME` and
 # `# vfio-rs: end NAME rc=N` (see run_program), and its stderr goes to stdout
@@ -58,6 +59,7 @@ run_program qemu_mdev_test "$here/bounded.sh" 600 qemu_mdev_test "$here/qemu_mde
 run_program mdevctl_test "$here/bounded.sh" 300 mdevctl_test "$here/mdevctl_test.sh"
 run_program dpdk_test "$here/bounded.sh" 600 dpdk_test "$here/dpdk_test.sh"
 run_program pci_core_rs_test "$here/bounded.sh" 300 pci_core_rs_test "$here/pci_core_rs_test.sh"
+run_program variant_abi_test "$here/bounded.sh" 300 variant_abi_test "$here/variant_abi_test.sh"
 # vfio_diff prints no verdict of its own: its lines are compared on the host.
 [ -x "$bins/vfio_diff" ] &&
 	(cd /tmp && run_program vfio_diff --no-tap "$here/bounded.sh" 300 vfio_diff "$bins/vfio_diff")
