@@ -398,11 +398,7 @@ impl Mtty {
 
     /// `VFIO_DEVICE_SET_IRQS`.
     fn ioctl_set_irqs(&self, arg: usize) -> Result<isize> {
-        let (hdr, data) = read_irq_set(
-            arg,
-            |_| self.ops.lock().dev.num_irqs() as u32,
-            NUM_IRQS as u32,
-        )?;
+        let (hdr, data) = read_irq_set(arg, |_| self.ops.lock().dev.num_irqs(), NUM_IRQS)?;
         let mut ops = self.ops.lock();
         ops.irq
             .set_irqs(
