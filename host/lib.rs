@@ -60,6 +60,14 @@ pub mod pci_io_steps;
 #[path = "pci_io_steps_tests.rs"]
 mod pci_io_steps_tests;
 
+/// `VFIO_DEVICE_IOEVENTFD`'s argument checks (`drivers/vfio/pci/core/ioeventfd_args.rs`).
+#[path = "../drivers/vfio/pci/core/ioeventfd_args.rs"]
+pub mod pci_ioeventfd_args;
+
+#[cfg(test)]
+#[path = "pci_ioeventfd_args_tests.rs"]
+mod pci_ioeventfd_args_tests;
+
 #[cfg(test)]
 #[path = "pci_config_fake.rs"]
 mod pci_config_fake;

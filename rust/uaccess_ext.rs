@@ -67,6 +67,7 @@ uapi_pod! {
     vfio_iommu_type1_dirty_bitmap_get { iova, size, bitmap }
     vfio_device_info { argsz, flags, num_regions, num_irqs, cap_offset, pad }
     vfio_irq_info { argsz, flags, index, count }
+    vfio_device_ioeventfd { argsz, flags, offset, data, fd, reserved }
 }
 
 /// A zeroed `T`.

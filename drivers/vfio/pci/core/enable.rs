@@ -19,7 +19,7 @@ use crate::{
         CoreDev,
         DevSetKey, //
     },
-    intrs,
+    intrs, ioeventfd,
     kernel_ext::pci::{
         DeviceExt,
         DeviceFields,
@@ -307,6 +307,7 @@ pub(crate) fn disable(vdev: &CoreDev) {
     // Stop the device from further DMA.
     pdev.clear_master();
     intrs::teardown(vdev);
+    ioeventfd::release_all(vdev);
     intrs::reset_virq_disabled(vdev);
     let opened = vdev.state().open.lock().take();
     vdev.publish_config(None);

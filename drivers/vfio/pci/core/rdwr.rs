@@ -231,7 +231,11 @@ fn io_one(
 
 /// Runs `f` with `memory_lock` held for reading if `test_mem`, failing with `EIO` while
 /// memory decoding is off (`vfio_pci_core_ioread*`/`iowrite*`).
-fn with_memory<T>(vdev: &CoreDev, test_mem: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn with_memory<T>(
+    vdev: &CoreDev,
+    test_mem: bool,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     if !test_mem {
         return f();
     }

@@ -13,6 +13,7 @@ use crate::{
         IrqShared,
         Irqs, //
     },
+    ioeventfd::IoEventFd,
 };
 use core::sync::atomic::{
     AtomicU16,
@@ -53,6 +54,10 @@ pub(crate) struct CoreState {
     /// `igate`: interrupt setup (`VFIO_DEVICE_SET_IRQS`, masking from config writes and PM).
     #[pin]
     pub(crate) igate: Mutex<Irqs>,
+    /// `ioeventfds_lock` and the device's ioeventfds (upstream's `ioeventfds_list`; the count
+    /// `ioeventfds_nr` is its length). Taken outside `memory_lock` (see `ioeventfd.rs`).
+    #[pin]
+    pub(crate) ioeventfds: Mutex<KVec<IoEventFd>>,
     /// What interrupt handlers and the exports reach without `igate`.
     pub(crate) irq: Arc<IrqShared>,
     /// The virtual command register as the last config access left it: what BAR accesses
@@ -76,6 +81,7 @@ impl CoreState {
         try_pin_init!(Self {
             open <- new_mutex!(None),
             igate <- new_mutex!(Irqs::new(), "igate"),
+            ioeventfds <- new_mutex!(KVec::new(), "ioeventfds_lock"),
             irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
             pm_save <- new_mutex!(None),
             bars <- new_spinlock!([None, None, None, None, None, None]),

@@ -10,8 +10,9 @@
 //! in [`state::CoreState`], created by `vfio_pci_core_init_dev` and dropped by
 //! `vfio_pci_core_release_dev`. The C ABI is all in [`ffi`]; the rest is safe Rust, by
 //! upstream's split: [`enable`] (open, close, registration, power states), [`info`] (the
-//! `GET_*_INFO` ioctls), [`rdwr`] (region reads and writes), [`config_kernel`] (the kernel side
-//! of the config-space engine in `../config/`).
+//! `GET_*_INFO` ioctls), [`rdwr`] (region reads and writes), [`ioeventfd`]
+//! (`VFIO_DEVICE_IOEVENTFD`), [`config_kernel`] (the kernel side of the config-space engine in
+//! `../config/`).
 //!
 //! Work in progress (docs/design/pci-core-plan.md): loaded only by `--impl vfio_pci_core=rust`.
 
@@ -34,6 +35,8 @@ mod ffi;
 mod info;
 mod intrs;
 mod io_steps;
+mod ioeventfd;
+mod ioeventfd_args;
 mod irq_plan;
 mod rdwr;
 mod state;

@@ -9,7 +9,7 @@
 
 use super::CoreDev;
 use crate::{
-    enable, info, intrs,
+    enable, info, intrs, ioeventfd,
     kernel_ext::{
         bindings,
         helpers,
@@ -108,6 +108,7 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
     let r = match cmd {
         uapi::VFIO_DEVICE_GET_INFO => info::get_info(vdev, arg),
         uapi::VFIO_DEVICE_GET_IRQ_INFO => info::get_irq_info(vdev, arg),
+        uapi::VFIO_DEVICE_IOEVENTFD => ioeventfd::ioctl(vdev, arg),
         uapi::VFIO_DEVICE_SET_IRQS => intrs::set_irqs(vdev, arg),
         uapi::VFIO_DEVICE_RESET => enable::reset(vdev).map(|()| 0),
         _ => Err(ENOTTY),
