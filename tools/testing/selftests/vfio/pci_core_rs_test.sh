@@ -4,10 +4,10 @@
 # offset and width read; ones, zeros and restore written over the header, each capability
 # and the extended space of the igb, edu and nvme, with FLRs and D3 transitions on the way)
 # and its BAR section (region info, BAR reads at every width, the ends, the hidden MSI-X
-# table, EIO with memory decoding off, a write) run on the boot's stack, then on the same
-# stack with our vfio-pci-core and vfio-pci in place of the C ones (under `--impl rust`: the
-# all-Rust stack, our core, type1, vfio-pci-core and vfio-pci), and the two outputs must be
-# identical. The boot's stack is loaded back at the end. TAP output.
+# table, EIO with memory decoding off, a write, ioeventfds writing the edu's registers) run on
+# the boot's stack, then on the same stack with our vfio-pci-core and vfio-pci in place of the
+# C ones (under `--impl rust`: the all-Rust stack, our core, type1, vfio-pci-core and
+# vfio-pci), and the two outputs must be identical. The boot's stack is loaded back at the end. TAP output.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
