@@ -72,6 +72,13 @@ mod pci_irq_plan_model;
 #[cfg(test)]
 #[path = "pci_irq_plan_tests.rs"]
 mod pci_irq_plan_tests;
+/// `VFIO_DEVICE_IOEVENTFD`'s argument checks (`drivers/vfio/pci/core/ioeventfd_args.rs`).
+#[path = "../drivers/vfio/pci/core/ioeventfd_args.rs"]
+pub mod pci_ioeventfd_args;
+
+#[cfg(test)]
+#[path = "pci_ioeventfd_args_tests.rs"]
+mod pci_ioeventfd_args_tests;
 
 #[cfg(test)]
 #[path = "pci_config_fake.rs"]

@@ -70,6 +70,7 @@ uapi_pod! {
     vfio_device_low_power_entry_with_wakeup { wakeup_eventfd, reserved }
     vfio_pci_hot_reset_info { argsz, flags, count, devices }
     vfio_pci_hot_reset { argsz, flags, count, group_fds }
+    vfio_device_ioeventfd { argsz, flags, offset, data, fd, reserved }
 }
 
 /// A zeroed `T`.

@@ -208,6 +208,35 @@ impl IoMem {
     }
 }
 
+impl IoMap {
+    /// `iowrite8`, `iowrite16`, `iowrite32` or `iowrite64` (lo-hi on I/O ports, see
+    /// [`IoMap::read64`]) of the low `width` bytes of `val` at `offset`, which need not be
+    /// aligned to `width`: what C gets from `iowrite*` at any address of a mapping (vfio-pci's
+    /// ioeventfds take any offset of a BAR). `EINVAL` for another width or past the mapping.
+    #[cfg(all(CONFIG_64BIT, CONFIG_GENERIC_IOMAP))]
+    pub fn write_unaligned(&self, val: u64, width: usize, offset: usize) -> Result {
+        let end = offset.checked_add(width).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `offset` is within the mapping (checked above), so the result is too.
+        let addr = unsafe { self.addr.as_ptr().byte_add(offset) };
+        // CAST: Each write takes `val`'s low `width` bytes, as C's implicit conversions.
+        // SAFETY: The `width` bytes at `addr` are in the mapping (type invariant, checked
+        // above); the accessors take any address of a mapping, aligned or not.
+        unsafe {
+            match width {
+                1 => bindings::iowrite8(val as u8, addr),
+                2 => bindings::iowrite16(val as u16, addr),
+                4 => bindings::iowrite32(val as u32, addr),
+                8 => bindings::__iowrite64_lo_hi(val, addr),
+                _ => return Err(EINVAL),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Drop for IoMap {
     fn drop(&mut self) {
         // SAFETY: `addr` is our mapping of the device (type invariant), unmapped once, before

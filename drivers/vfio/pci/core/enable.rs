@@ -20,7 +20,7 @@ use crate::{
         CoreSet,
         DevSetKey, //
     },
-    hot_reset, intrs,
+    hot_reset, intrs, ioeventfd,
     kernel_ext::pci::{
         DeviceExt,
         DeviceFields,
@@ -317,6 +317,7 @@ pub(crate) fn disable(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
     // Stop the device from further DMA.
     pdev.clear_master();
     intrs::teardown(vdev);
+    ioeventfd::release_all(vdev);
     intrs::reset_virq_disabled(vdev);
     vdev.release_regions();
     let opened = vdev.state().open.lock().take();

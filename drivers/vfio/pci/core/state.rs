@@ -16,6 +16,7 @@ use crate::{
     },
     low_power::LowPower,
     sriov::Role,
+    ioeventfd::IoEventFd,
 };
 use core::sync::atomic::{
     AtomicU16,
@@ -56,6 +57,10 @@ pub(crate) struct CoreState {
     /// `igate`: interrupt setup (`VFIO_DEVICE_SET_IRQS`, masking from config writes and PM).
     #[pin]
     pub(crate) igate: Mutex<Irqs>,
+    /// `ioeventfds_lock` and the device's ioeventfds (upstream's `ioeventfds_list`; the count
+    /// `ioeventfds_nr` is its length). Taken outside `memory_lock` (see `ioeventfd.rs`).
+    #[pin]
+    pub(crate) ioeventfds: Mutex<KVec<IoEventFd>>,
     /// What interrupt handlers and the exports reach without `igate`.
     pub(crate) irq: Arc<IrqShared>,
     /// The device's SR-IOV role and VF token, set at registration.
@@ -88,6 +93,7 @@ impl CoreState {
         try_pin_init!(Self {
             open <- new_mutex!(None),
             igate <- new_mutex!(Irqs::new(), "igate"),
+            ioeventfds <- new_mutex!(KVec::new(), "ioeventfds_lock"),
             irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
             pm_save <- new_mutex!(None),
             bars <- new_spinlock!([None, None, None, None, None, None]),

@@ -11,7 +11,8 @@
 //! `vfio_pci_core_release_dev`. The C ABI is all in [`ffi`]; the rest is safe Rust, by
 //! upstream's split: [`enable`] (open, close, registration, power states), [`info`] (the
 //! `GET_*_INFO` ioctls), [`hot_reset`] (slot and bus resets of a device set), [`rdwr`] (region
-//! reads and writes), [`config_kernel`] (the kernel side of the config-space engine in
+//! reads and writes), [`ioeventfd`] (`VFIO_DEVICE_IOEVENTFD`), [`config_kernel`] (the kernel
+//! side of the config-space engine in
 //! `../config/`).
 //!
 //! Work in progress (docs/design/pci-core-plan.md): loaded only by `--impl vfio_pci_core=rust`.
@@ -36,6 +37,8 @@ mod hot_reset;
 mod info;
 mod intrs;
 mod io_steps;
+mod ioeventfd;
+mod ioeventfd_args;
 mod irq_plan;
 mod low_power;
 mod rdwr;

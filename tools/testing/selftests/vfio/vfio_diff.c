@@ -970,13 +970,62 @@ static void hot_reset(const char *what, int dev, int group, int container)
 	res(L("%s.hot_reset.count_huge", what), ioc(dev, VFIO_DEVICE_PCI_HOT_RESET, &hr));
 }
 
+/* One VFIO_DEVICE_IOEVENTFD of SIZE bytes of DATA at OFF (a device fd offset), eventfd FD. */
+static long ioevt(int dev, __u32 argsz, __u32 flags, __u64 off, __u64 data, int fd)
+{
+	struct vfio_device_ioeventfd ie = {
+		.argsz = argsz, .flags = flags, .offset = off, .data = data, .fd = fd,
+	};
+
+	return ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie);
+}
+
+#define IE8 VFIO_DEVICE_IOEVENTFD_8
+#define IE16 VFIO_DEVICE_IOEVENTFD_16
+#define IE32 VFIO_DEVICE_IOEVENTFD_32
+#define IE64 VFIO_DEVICE_IOEVENTFD_64
+#define IEV(label, flags, off, data, fd)                                                 \
+	res(L("%s.ioeventfd." label, what),                                                \
+	    ioevt(dev, sizeof(struct vfio_device_ioeventfd), flags, off, data, fd))
+
+/* 1001 ioeventfds on one eventfd: the last refused (VFIO_PCI_IOEVENTFD_MAX), all released at close. */
+static void ioeventfd_max(const char *what, int dev, int efd)
+{
+	long first_err = 0;
+	int n;
+
+	for (n = 0; n < 1001; n++) {
+		first_err = ioevt(dev, sizeof(struct vfio_device_ioeventfd), IE8, REGION_OFF(0) + 0x1000 + n,
+				  0, efd);
+		if (first_err)
+			break;
+	}
+	out(L("%s.ioeventfd.max.added", what), "%d then %s", n, first_err ? errname(-first_err) : "none");
+	res(L("%s.ioeventfd.max.remove_one", what),
+	    ioevt(dev, sizeof(struct vfio_device_ioeventfd), IE8, REGION_OFF(0) + 0x1000, 0, -1));
+	res(L("%s.ioeventfd.max.add_again", what),
+	    ioevt(dev, sizeof(struct vfio_device_ioeventfd), IE8, REGION_OFF(0) + 0x1000 + n, 0, efd));
+	res(L("%s.ioeventfd.max.full_again", what),
+	    ioevt(dev, sizeof(struct vfio_device_ioeventfd), IE8, REGION_OFF(0) + 0x2000, 0, efd));
+	/* Left for the close to release. */
+}
+
+/*
+ * VFIO_DEVICE_IOEVENTFD's answers (never signalled here: the igb's registers are live; the
+ * BAR section signals the edu's): the argument checks in upstream's order, BARs and their
+ * ends, the MSI-X table, sizes, what identifies an ioeventfd (offset, data, size), the fds.
+ */
 static void ioeventfd_cases(const char *what, int dev)
 {
-	int efd = eventfd(0, EFD_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC), efd2 = eventfd(0, EFD_CLOEXEC), efd3;
 	struct vfio_device_ioeventfd ie = {
 		.argsz = sizeof(ie), .flags = VFIO_DEVICE_IOEVENTFD_32,
 		.offset = REGION_OFF(0) + 0x10, .data = 0, .fd = efd,
 	};
+	__u64 size[VFIO_PCI_ROM_REGION_INDEX] = { 0 };
+	__u32 mt_off = 0, mt_size = 0;
+	int mt_bar;
+	__u64 mt;
 
 	res(L("%s.ioeventfd.add", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
 	res(L("%s.ioeventfd.add_again", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
@@ -985,7 +1034,117 @@ static void ioeventfd_cases(const char *what, int dev)
 	res(L("%s.ioeventfd.remove_again", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
 	ie.flags = 0;
 	res(L("%s.ioeventfd.no_size", what), ioc(dev, VFIO_DEVICE_IOEVENTFD, &ie));
+
+	for (unsigned int i = 0; i < VFIO_PCI_ROM_REGION_INDEX; i++) {
+		struct vfio_region_info info = { .argsz = sizeof(info), .index = i };
+
+		if (!ioc(dev, VFIO_DEVICE_GET_REGION_INFO, &info))
+			size[i] = info.size;
+	}
+	/* The header: argsz, then flags, one size bit, fd >= -1; a short argsz is checked first. */
+	res(L("%s.ioeventfd.argsz_27", what), ioevt(dev, 27, IE32, REGION_OFF(0), 0, efd));
+	res(L("%s.ioeventfd.argsz_27_bad_flags", what), ioevt(dev, 27, 0x100, REGION_OFF(0), 0, -5));
+	res(L("%s.ioeventfd.argsz_28", what), ioevt(dev, 28, IE32, REGION_OFF(0), 0, efd));
+	res(L("%s.ioeventfd.argsz_28.remove", what), ioevt(dev, 28, IE32, REGION_OFF(0), 0, -1));
+	res(L("%s.ioeventfd.argsz_huge", what), ioevt(dev, 4096, IE32, REGION_OFF(0), 0, efd));
+	res(L("%s.ioeventfd.argsz_huge.remove", what), ioevt(dev, 4096, IE32, REGION_OFF(0), 0, -1));
+	IEV("flag_0x10", IE32 | 0x10, REGION_OFF(0), 0, efd);
+	IEV("flag_bit31", IE32 | 0x80000000u, REGION_OFF(0), 0, efd);
+	IEV("two_sizes", IE32 | IE16, REGION_OFF(0), 0, efd);
+	IEV("all_sizes", 0xf, REGION_OFF(0), 0, efd);
+	IEV("fd_minus2", IE32, REGION_OFF(0), 0, -2);
+	IEV("fd_minus2_bad_bar", IE32, REGION_OFF(7), 0, -2);
+	IEV("fd_closed", IE32, REGION_OFF(0), 0, closed_fd());
+	IEV("fd_not_eventfd", IE32, REGION_OFF(0), 0, dev);
+	IEV("fd_closed_bad_bar", IE32, REGION_OFF(7), 0, closed_fd());
+	IEV("remove_bad_bar", IE32, REGION_OFF(7), 0, -1);
+	/* Regions: BARs only. */
+	IEV("rom_region", IE32, REGION_OFF(VFIO_PCI_ROM_REGION_INDEX), 0, efd);
+	IEV("config_region", IE32, REGION_OFF(VFIO_PCI_CONFIG_REGION_INDEX), 0, efd);
+	IEV("vga_region", IE32, REGION_OFF(VFIO_PCI_VGA_REGION_INDEX), 0, efd);
+	IEV("region9", IE32, REGION_OFF(9), 0, efd);
+	IEV("region_huge", IE32, REGION_OFF(1u << 23), 0, efd);
+	IEV("offset_top_bit", IE32, 1ull << 63, 0, efd);
+	for (unsigned int i = 0; i < VFIO_PCI_ROM_REGION_INDEX; i++) {
+		if (size[i]) {
+			res(L("%s.ioeventfd.bar%u.first", what, i), ioevt(dev, 32, IE32, REGION_OFF(i), 7, efd));
+			res(L("%s.ioeventfd.bar%u.first.remove", what, i),
+			    ioevt(dev, 32, IE32, REGION_OFF(i), 7, -1));
+		} else {
+			res(L("%s.ioeventfd.bar%u.absent", what, i), ioevt(dev, 32, IE8, REGION_OFF(i), 7, efd));
+			res(L("%s.ioeventfd.bar%u.absent.remove", what, i),
+			    ioevt(dev, 32, IE8, REGION_OFF(i), 7, -1));
+		}
+	}
+	/* BAR0's end. */
+	IEV("bar0_last_dword", IE32, REGION_OFF(0) + size[0] - 4, 0, efd);
+	IEV("bar0_last_dword.remove", IE32, REGION_OFF(0) + size[0] - 4, 0, -1);
+	IEV("bar0_last_byte", IE8, REGION_OFF(0) + size[0] - 1, 0, efd);
+	IEV("bar0_last_byte.remove", IE8, REGION_OFF(0) + size[0] - 1, 0, -1);
+	IEV("bar0_cross_end", IE32, REGION_OFF(0) + size[0] - 2, 0, efd);
+	IEV("bar0_qword_cross_end", IE64, REGION_OFF(0) + size[0] - 4, 0, efd);
+	IEV("bar0_at_end", IE8, REGION_OFF(0) + size[0], 0, efd);
+	IEV("bar0_far", IE8, REGION_OFF(0) + (1ull << 39), 0, efd);
+	IEV("bar0_remove_cross_end", IE32, REGION_OFF(0) + size[0] - 2, 0, -1);
+	/* Sizes, and no alignment required. */
+	IEV("size8", IE8, REGION_OFF(0) + 0x11, 0x5a, efd);
+	IEV("size16", IE16, REGION_OFF(0) + 0x12, 0x5a5a, efd);
+	IEV("size64", IE64, REGION_OFF(0) + 0x18, 0x5a5a5a5a5a5a5a5aull, efd);
+	IEV("misaligned32", IE32, REGION_OFF(0) + 0x21, 0, efd);
+	IEV("misaligned64", IE64, REGION_OFF(0) + 0x2c, 0, efd);
+	IEV("size8.remove", IE8, REGION_OFF(0) + 0x11, 0x5a, -1);
+	IEV("size16.remove", IE16, REGION_OFF(0) + 0x12, 0x5a5a, -1);
+	IEV("size64.remove", IE64, REGION_OFF(0) + 0x18, 0x5a5a5a5a5a5a5a5aull, -1);
+	IEV("misaligned32.remove", IE32, REGION_OFF(0) + 0x21, 0, -1);
+	IEV("misaligned64.remove", IE64, REGION_OFF(0) + 0x2c, 0, -1);
+	/* The MSI-X table: no ioeventfd touching it, right next to it is fine. */
+	mt_bar = msix_table(dev, &mt_off, &mt_size);
+	out(L("%s.ioeventfd.msix_table", what), "bar %d offset %#x size %#x", mt_bar, mt_off, mt_size);
+	if (mt_bar >= 0) {
+		mt = REGION_OFF(mt_bar) + mt_off;
+		IEV("msix.first", IE32, mt, 0, efd);
+		IEV("msix.last_byte", IE8, mt + mt_size - 1, 0, efd);
+		IEV("msix.middle", IE64, mt + mt_size / 2, 0, efd);
+		IEV("msix.straddle_start", IE64, mt - 4, 0, efd);
+		IEV("msix.straddle_end", IE32, mt + mt_size - 2, 0, efd);
+		IEV("msix.remove_first", IE32, mt, 0, -1);
+		IEV("msix.after", IE32, mt + mt_size, 0, efd);
+		IEV("msix.after.remove", IE32, mt + mt_size, 0, -1);
+		if (mt_off >= 8) {
+			IEV("msix.before", IE64, mt - 8, 0, efd);
+			IEV("msix.before.remove", IE64, mt - 8, 0, -1);
+		}
+	}
+	/* What identifies one: offset, data and size; the eventfd does not. */
+	IEV("dup.a", IE32, REGION_OFF(0) + 0x40, 1, efd);
+	IEV("dup.other_data", IE32, REGION_OFF(0) + 0x40, 2, efd);
+	IEV("dup.other_size", IE16, REGION_OFF(0) + 0x40, 1, efd);
+	IEV("dup.other_offset_same_efd", IE32, REGION_OFF(0) + 0x44, 1, efd);
+	IEV("dup.same_other_efd", IE32, REGION_OFF(0) + 0x40, 1, efd2);
+	IEV("dup.same_closed_fd", IE32, REGION_OFF(0) + 0x40, 1, closed_fd());
+	IEV("dup.same_bad_fd", IE32, REGION_OFF(0) + 0x40, 1, dev);
+	IEV("dup.remove_wrong_data", IE32, REGION_OFF(0) + 0x40, 3, -1);
+	IEV("dup.remove_wrong_size", IE8, REGION_OFF(0) + 0x40, 1, -1);
+	IEV("dup.remove_wrong_offset", IE32, REGION_OFF(0) + 0x48, 1, -1);
+	IEV("dup.remove_a", IE32, REGION_OFF(0) + 0x40, 1, -1);
+	IEV("dup.remove_a_again", IE32, REGION_OFF(0) + 0x40, 1, -1);
+	IEV("dup.remove_other_data", IE32, REGION_OFF(0) + 0x40, 2, -1);
+	IEV("dup.remove_other_size", IE16, REGION_OFF(0) + 0x40, 1, -1);
+	IEV("dup.remove_other_offset", IE32, REGION_OFF(0) + 0x44, 1, -1);
+	/* An ioeventfd whose eventfd was closed stays listed until removed. */
+	efd3 = eventfd(0, EFD_CLOEXEC);
+	IEV("closed_efd.add", IE32, REGION_OFF(0) + 0x50, 0, efd3);
+	close(efd3);
+	IEV("closed_efd.add_again", IE32, REGION_OFF(0) + 0x50, 0, efd);
+	IEV("closed_efd.remove", IE32, REGION_OFF(0) + 0x50, 0, -1);
+	IEV("closed_efd.remove_again", IE32, REGION_OFF(0) + 0x50, 0, -1);
+	/* Left registered: the device's close releases them. */
+	IEV("left_for_close.a", IE32, REGION_OFF(0) + 0x60, 0, efd);
+	IEV("left_for_close.b", IE64, REGION_OFF(0) + 0x68, 0, efd2);
+	if (!strcmp(what, "gdev"))
+		ioeventfd_max(what, dev, efd2);
 	close(efd);
+	close(efd2);
 }
 
 /* Everything a bound/opened device fd answers. */

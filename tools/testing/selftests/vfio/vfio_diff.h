@@ -51,6 +51,9 @@ void for_each_cfg_dev(void (*fn)(const char *what, const char *bdf), const char 
 /* The device's cdev bound to a fresh iommufd; the device fd, or -1 (iommufd in *ictx). */
 int open_bound(const char *what, const char *bdf, int *ictx);
 
+/* The MSI-X table's BAR, offset and (if size) size from the device's config region, or -1. */
+int msix_table(int fd, __u32 *offset, __u32 *size);
+
 /* Sections outside vfio_diff.c. */
 void config_tests(void);
 void bar_tests(void);

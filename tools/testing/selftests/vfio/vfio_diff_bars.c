@@ -9,10 +9,13 @@
  * (0xff); a read with memory decoding switched off in the config space (EIO)
  * and back on; BAR0 mmapped and read through the mapping, which faults with
  * SIGBUS while memory decoding is off and maps again once it is back on; on
- * the edu, its liveness register written and read back.
+ * the edu, its liveness register written and read back, and written by
+ * ioeventfds (VFIO_DEVICE_IOEVENTFD) on each signal.
  */
 #include <setjmp.h>
 #include <signal.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 
 #include "vfio_diff.h"
@@ -95,10 +98,26 @@ static const char *bar_val(long ret, unsigned int width, __u64 v)
 	return b;
 }
 
-/* The MSI-X table's BAR and offset from the config space, or -1. */
-static int msix_table(int fd, __u32 *offset)
+/* A register of region `index` read and formatted (the read first: C leaves the order of a call's
+ * arguments unspecified, so bar_val(bar_rd(..., &v), w, v) may format v from before the read).
+ */
+static const char *region_read(int fd, unsigned int index, __u64 off, unsigned int width)
+{
+	__u64 v;
+	long r = bar_rd(fd, index, off, width, &v);
+
+	return bar_val(r, width, v);
+}
+
+static const char *bar0_read(int fd, __u64 off, unsigned int width)
+{
+	return region_read(fd, 0, off, width);
+}
+
+int msix_table(int fd, __u32 *offset, __u32 *size)
 {
 	__u8 pos = 0, id = 0;
+	__u16 ctrl = 0;
 	__u32 table = 0;
 
 	if (pread(fd, &pos, 1, PCI_CONFIG_OFF + 0x34) != 1)
@@ -107,15 +126,110 @@ static int msix_table(int fd, __u32 *offset)
 		if (pread(fd, &id, 1, PCI_CONFIG_OFF + pos) != 1)
 			return -1;
 		if (id == 0x11) {
-			if (pread(fd, &table, 4, PCI_CONFIG_OFF + pos + 4) != 4)
+			if (pread(fd, &table, 4, PCI_CONFIG_OFF + pos + 4) != 4 ||
+			    pread(fd, &ctrl, 2, PCI_CONFIG_OFF + pos + 2) != 2)
 				return -1;
 			*offset = table & ~7u;
+			if (size)
+				*size = ((ctrl & 0x7ff) + 1) * 16;
 			return table & 7;
 		}
 		if (pread(fd, &pos, 1, PCI_CONFIG_OFF + pos + 1) != 1)
 			return -1;
 	}
 	return -1;
+}
+
+/* The edu's liveness register once it reads WANT (an ioeventfd may write from a work item),
+ * polled for up to a second; what it reads last otherwise.
+ */
+static const char *liveness_soon(int fd, __u32 want)
+{
+	__u64 v = 0;
+	long r = 0;
+
+	for (int i = 0; i < 100; i++) {
+		r = bar_rd(fd, 0, 4, 4, &v);
+		if (r != 4 || v == want)
+			break;
+		usleep(10000);
+	}
+	return bar_val(r, 4, v);
+}
+
+static long kick(int efd)
+{
+	__u64 one = 1;
+
+	return sys(write(efd, &one, sizeof(one)));
+}
+
+static long edu_ioevt(int fd, __u32 flags, __u64 off, __u64 data, int efd)
+{
+	struct vfio_device_ioeventfd ie = {
+		.argsz = sizeof(ie), .flags = flags, .offset = REGION_OFF(0) + off, .data = data,
+		.fd = efd,
+	};
+
+	return ioc(fd, VFIO_DEVICE_IOEVENTFD, &ie);
+}
+
+/*
+ * ioeventfds on the edu's liveness register (BAR0 + 4, reads back inverted): each signal writes
+ * its data; with memory decoding off the write is dropped; a removed one writes nothing; a
+ * signal pending when one is added is written at once; a 64-bit one at the DMA source address.
+ */
+static void edu_ioeventfd(const char *what, int fd)
+{
+	int e1 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), e2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int e3 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	__u32 d1 = 0x0badcafe, d2 = 0x13572468, d3 = 0x600df00d, ones = ~0u;
+	__u16 cmd = 0, off_cmd;
+	__u64 v;
+
+	res(L("%s.ioeventfd.add", what), edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_32, 4, d1, e1));
+	res(L("%s.ioeventfd.add_other_data", what), edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_32, 4, d2, e2));
+	res(L("%s.ioeventfd.kick", what), kick(e1));
+	out(L("%s.ioeventfd.kicked", what), "%s", liveness_soon(fd, ~d1));
+	out(L("%s.ioeventfd.efd_counter", what), "%s", bar_val(sys(read(e1, &v, 8)), 8, v));
+	res(L("%s.ioeventfd.kick_other", what), kick(e2));
+	out(L("%s.ioeventfd.kicked_other", what), "%s", liveness_soon(fd, ~d2));
+	res(L("%s.ioeventfd.kick_again", what), kick(e1));
+	out(L("%s.ioeventfd.kicked_again", what), "%s", liveness_soon(fd, ~d1));
+	/* Memory decoding off: the signal's write is dropped, not delayed. */
+	if (res(L("%s.ioeventfd.cmd.read", what), sys(pread(fd, &cmd, 2, PCI_CONFIG_OFF + 4))) == 2) {
+		off_cmd = cmd & ~0x2;
+		res(L("%s.ioeventfd.cmd.mem_off", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
+		res(L("%s.ioeventfd.kick_mem_off", what), kick(e2));
+		usleep(200000);
+		off_cmd = cmd | 0x2;
+		res(L("%s.ioeventfd.cmd.mem_on", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
+		usleep(200000);
+		out(L("%s.ioeventfd.after_mem_off", what), "%s", bar0_read(fd, 4, 4));
+		res(L("%s.ioeventfd.cmd.restore", what), sys(pwrite(fd, &cmd, 2, PCI_CONFIG_OFF + 4)));
+	}
+	/* Removed: its signals write nothing. */
+	res(L("%s.ioeventfd.remove", what), edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_32, 4, d1, -1));
+	res(L("%s.ioeventfd.kick_removed", what), kick(e1));
+	usleep(200000);
+	out(L("%s.ioeventfd.after_removed", what), "%s", bar0_read(fd, 4, 4));
+	/* Pending before it is added: written at once. */
+	res(L("%s.ioeventfd.kick_before_add", what), kick(e3));
+	res(L("%s.ioeventfd.add_pending", what), edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_32, 4, d3, e3));
+	out(L("%s.ioeventfd.pending_written", what), "%s", liveness_soon(fd, ~d3));
+	res(L("%s.ioeventfd.remove_other", what), edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_32, 4, d2, -1));
+	res(L("%s.ioeventfd.remove_pending", what), edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_32, 4, d3, -1));
+	res(L("%s.ioeventfd.liveness_reset", what), sys(pwrite(fd, &ones, 4, REGION_OFF(0) + 4)));
+	/* A 64-bit ioeventfd at the edu's DMA source address (0x80, a 64-bit register). */
+	res(L("%s.ioeventfd.dma_src64", what),
+	    edu_ioevt(fd, VFIO_DEVICE_IOEVENTFD_64, 0x80, 0x1122334455667788ull, e1));
+	res(L("%s.ioeventfd.kick_dma_src64", what), kick(e1));
+	usleep(200000);
+	out(L("%s.ioeventfd.dma_src64_read", what), "%s", bar0_read(fd, 0x80, 8));
+	/* Left registered: the close releases it. */
+	close(e1);
+	close(e2);
+	close(e3);
 }
 
 static void bar_device(const char *what, const char *bdf)
@@ -153,10 +267,12 @@ static void bar_device(const char *what, const char *bdf)
 	 */
 	for (unsigned int width = 1; width <= 8; width *= 2)
 		out(L("%s.rom.r%u.000", what, width), "%s",
-		    bar_val(bar_rd(fd, VFIO_PCI_ROM_REGION_INDEX, 0, width, &v), width, v));
+		    region_read(fd, VFIO_PCI_ROM_REGION_INDEX, 0, width));
 	if (rom_size) {
 		out(L("%s.rom.last_dword", what), "%s",
-		    bar_val(bar_rd(fd, VFIO_PCI_ROM_REGION_INDEX, rom_size - 4, 4, &v), 4, v));
+		    region_read(fd, VFIO_PCI_ROM_REGION_INDEX, rom_size - 4, 4));
+		out(L("%s.rom.past_image", what), "%s",
+		    region_read(fd, VFIO_PCI_ROM_REGION_INDEX, rom_size / 2, 4));
 		res(L("%s.rom.at_end", what), bar_rd(fd, VFIO_PCI_ROM_REGION_INDEX, rom_size, 4, &v));
 	}
 	v = 0;
@@ -173,7 +289,7 @@ static void bar_device(const char *what, const char *bdf)
 		res(L("%s.bar0.cross_end", what), bar_rd(fd, 0, size0 - 4, 8, &v));
 		res(L("%s.bar0.at_end", what), bar_rd(fd, 0, size0, 4, &v));
 	}
-	mt_bar = msix_table(fd, &mt_off);
+	mt_bar = msix_table(fd, &mt_off, NULL);
 	out(L("%s.msix_table", what), "bar %d offset %#x", mt_bar, mt_off);
 	if (mt_bar >= 0) {
 		unsigned char t[16];
@@ -186,10 +302,10 @@ static void bar_device(const char *what, const char *bdf)
 	if (res(L("%s.cmd.read", what), sys(pread(fd, &cmd, 2, PCI_CONFIG_OFF + 4))) == 2) {
 		off_cmd = cmd & ~0x2;
 		res(L("%s.cmd.mem_off", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
-		out(L("%s.bar0.mem_off", what), "%s", bar_val(bar_rd(fd, 0, 0, 4, &v), 4, v));
+		out(L("%s.bar0.mem_off", what), "%s", bar0_read(fd, 0, 4));
 		off_cmd = cmd | 0x2;
 		res(L("%s.cmd.mem_on", what), sys(pwrite(fd, &off_cmd, 2, PCI_CONFIG_OFF + 4)));
-		out(L("%s.bar0.mem_on", what), "%s", bar_val(bar_rd(fd, 0, 0, 4, &v), 4, v));
+		out(L("%s.bar0.mem_on", what), "%s", bar0_read(fd, 0, 4));
 		res(L("%s.cmd.restore", what), sys(pwrite(fd, &cmd, 2, PCI_CONFIG_OFF + 4)));
 	}
 	bar0_mmap(what, fd);
@@ -197,7 +313,8 @@ static void bar_device(const char *what, const char *bdf)
 		__u32 live = 0x12345678;
 
 		res(L("%s.liveness.write", what), sys(pwrite(fd, &live, 4, REGION_OFF(0) + 4)));
-		out(L("%s.liveness.read", what), "%s", bar_val(bar_rd(fd, 0, 4, 4, &v), 4, v));
+		out(L("%s.liveness.read", what), "%s", bar0_read(fd, 4, 4));
+		edu_ioeventfd(what, fd);
 		/* The edu has no reset: put back what it held (it reads back inverted). */
 		live = ~0u;
 		res(L("%s.liveness.restore", what), sys(pwrite(fd, &live, 4, REGION_OFF(0) + 4)));

@@ -9,7 +9,7 @@
 
 use super::CoreDev;
 use crate::{
-    enable, hot_reset, info, intrs,
+    enable, hot_reset, info, intrs, ioeventfd,
     kernel_ext::{
         bindings,
         helpers,
@@ -120,6 +120,7 @@ unsafe extern "C" fn vfio_pci_core_ioctl(
     let r = match cmd {
         uapi::VFIO_DEVICE_GET_INFO => info::get_info(vdev, arg),
         uapi::VFIO_DEVICE_GET_IRQ_INFO => info::get_irq_info(vdev, arg),
+        uapi::VFIO_DEVICE_IOEVENTFD => ioeventfd::ioctl(vdev, arg),
         uapi::VFIO_DEVICE_SET_IRQS => intrs::set_irqs(vdev, arg),
         uapi::VFIO_DEVICE_RESET => enable::reset(vdev).map(|()| 0),
         uapi::VFIO_DEVICE_GET_PCI_HOT_RESET_INFO => hot_reset::get_info(vdev, arg),

@@ -27,6 +27,7 @@ use crate::{
     },
     state::CoreState,
 };
+use core::ptr::NonNull;
 use kernel::{
     device::Bound,
     error::to_result,
@@ -34,6 +35,7 @@ use kernel::{
     pci,
     prelude::*,
     str::CStr,
+    sync::aref::AlwaysRefCounted,
     types::Opaque, //
 };
 
@@ -46,12 +48,33 @@ use kernel::{
 /// until `vfio_pci_core_release_dev`; the core's exports are only called while that holds.
 /// The flags the C struct keeps in bitfields are written only at setup (init, register,
 /// enable), serialised by the driver core and the device set's lock, as upstream's.
+/// References the core keeps (`ARef<CoreDev>`, in ioeventfd handlers) go at
+/// `vfio_pci_core_disable`, so they too are only used while the device is open, hence bound.
 #[repr(transparent)]
 pub(crate) struct CoreDev(Opaque<bindings::vfio_pci_core_device>);
 
 // SAFETY: The core's state is shared between threads through its own locks; C's fields are
 // accessed under upstream's rules (see the type invariant).
 unsafe impl Sync for CoreDev {}
+// SAFETY: A reference (`ARef<CoreDev>`) may be dropped on any thread: `put_device` is
+// thread-safe.
+unsafe impl Send for CoreDev {}
+
+// SAFETY: The core device's lifetime is the refcount of its `vdev`'s embedded `struct device`
+// (`vfio_put_device` is `put_device`): the driver's `release` (which calls
+// `vfio_pci_core_release_dev`, dropping the core's state), then the free, run when it drops to
+// zero, so a reference keeps the C struct and the core's state alive.
+unsafe impl AlwaysRefCounted for CoreDev {
+    fn inc_ref(&self) {
+        // SAFETY: The device is live (we have a reference to it).
+        unsafe { bindings::get_device(&raw mut (*self.raw()).vdev.device) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference (function contract), which this drops.
+        unsafe { bindings::put_device(&raw mut (*obj.as_ref().raw()).vdev.device) };
+    }
+}
 
 impl CoreDev {
     /// The core device whose `vdev` member is `vdev`.
