@@ -30,7 +30,7 @@ declare -A vfio_rs_ko=(
 vfio_rs_on_demand=()
 # The Rust modules `rust` loads: those that pass upstream's tests (all of ours now). A module
 # added to vfio_rs_ko later is reached only through a per-module SPEC until it does.
-vfio_rs_complete=(vfio vfio_iommu_type1 vfio_pci mdev mtty)
+vfio_rs_complete=(vfio vfio_iommu_type1 vfio_pci_core vfio_pci mdev mtty)
 # Driver modules the tests load and unload themselves (not at the start, not in
 # vfio_rs_order): vfio_rs_load only exports VFIO_RS_KO_<module> when SPEC picks our build,
 # and the tests' loader (vfio_rs_modprobe_mdev_driver in vfio_rs_test.h) insmods that

@@ -15,7 +15,7 @@
 //! side of the config-space engine in
 //! `../config/`).
 //!
-//! Work in progress (docs/design/pci-core-plan.md): loaded only by `--impl vfio_pci_core=rust`.
+//! Part of `--impl rust` (docs/design/pci-core-plan.md for what is and is not ported).
 
 use vfio_rs_kernel_ext as kernel_ext;
 
