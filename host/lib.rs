@@ -69,12 +69,12 @@ pub mod pci_irq_plan;
 #[path = "pci_irq_plan_model.rs"]
 mod pci_irq_plan_model;
 
-#[cfg(test)]
-#[path = "pci_irq_plan_tests.rs"]
-mod pci_irq_plan_tests;
 /// `VFIO_DEVICE_IOEVENTFD`'s argument checks (`drivers/vfio/pci/core/ioeventfd_args.rs`).
 #[path = "../drivers/vfio/pci/core/ioeventfd_args.rs"]
 pub mod pci_ioeventfd_args;
+#[cfg(test)]
+#[path = "pci_irq_plan_tests.rs"]
+mod pci_irq_plan_tests;
 
 #[cfg(test)]
 #[path = "pci_ioeventfd_args_tests.rs"]

@@ -14,9 +14,9 @@ use crate::{
         IrqShared,
         Irqs, //
     },
+    ioeventfd::IoEventFd,
     low_power::LowPower,
     sriov::Role,
-    ioeventfd::IoEventFd,
 };
 use core::sync::atomic::{
     AtomicU16,
