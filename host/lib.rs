@@ -15,6 +15,10 @@ pub mod errno;
 #[path = "../drivers/vfio/info_cap_chain.rs"]
 pub mod info_cap_chain;
 
+/// `struct vfio_irq_set`'s flags (`rust/irq_flags.rs`).
+#[path = "../rust/irq_flags.rs"]
+pub mod irq_flags;
+
 #[path = "../drivers/vfio/irq_set.rs"]
 pub mod irq_set;
 

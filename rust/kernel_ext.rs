@@ -41,6 +41,7 @@ pub mod iommu_domain;
 pub mod iommufd;
 pub mod iova_bitmap;
 pub mod irq;
+pub mod irq_flags;
 pub mod irq_bypass;
 pub mod kobject;
 pub mod kvm;

@@ -5,15 +5,16 @@
 //! Mirrors upstream's `vfio_set_irqs_validate_and_prepare`: the same checks in the same order,
 //! so drivers get the same `-EINVAL` cases. Kernel-independent: the host build runs the tests.
 
-use crate::errno::Errno;
-
-/// `VFIO_IRQ_SET_DATA_TYPE_MASK`: NONE (1 << 0), BOOL (1 << 1), EVENTFD (1 << 2).
-const DATA_TYPE_MASK: u32 = 0x7;
-/// `VFIO_IRQ_SET_ACTION_TYPE_MASK`: MASK, UNMASK, TRIGGER (1 << 3 .. 1 << 5).
-const ACTION_TYPE_MASK: u32 = 0x38;
-const DATA_NONE: u32 = 1 << 0;
-const DATA_BOOL: u32 = 1 << 1;
-const DATA_EVENTFD: u32 = 1 << 2;
+use crate::{
+    errno::Errno,
+    irq_flags::{
+        ACTION_TYPE_MASK,
+        DATA_BOOL,
+        DATA_EVENTFD,
+        DATA_NONE,
+        DATA_TYPE_MASK, //
+    },
+};
 
 /// `offsetofend(struct vfio_irq_set, count)`: the header without the data.
 pub(crate) const MINSZ: u32 = 20;

@@ -54,6 +54,7 @@ use kernel_ext::{
 // modules (also built on the host) find them.
 use kernel_ext::{
     errno,
+    irq_flags,
     vfio::feature_check, //
 };
 

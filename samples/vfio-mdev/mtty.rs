@@ -41,7 +41,10 @@ mod mtty_mig;
 mod mtty_uart;
 
 // The pure files' `crate::errno` and `crate::mig_state`.
-use kernel_ext::errno;
+use kernel_ext::{
+    errno,
+    irq_flags, //
+};
 #[path = "../../drivers/vfio/mig_state.rs"]
 #[expect(
     dead_code,

@@ -20,20 +20,15 @@ pub(crate) const INTX_IRQ_INDEX: u32 = 0;
 /// `VFIO_PCI_MSI_IRQ_INDEX`.
 pub(crate) const MSI_IRQ_INDEX: u32 = 1;
 
-/// `VFIO_IRQ_SET_DATA_NONE`.
-pub(crate) const DATA_NONE: u32 = 1 << 0;
-/// `VFIO_IRQ_SET_DATA_BOOL`.
-pub(crate) const DATA_BOOL: u32 = 1 << 1;
-/// `VFIO_IRQ_SET_DATA_EVENTFD`.
-pub(crate) const DATA_EVENTFD: u32 = 1 << 2;
-/// `VFIO_IRQ_SET_ACTION_MASK`.
-pub(crate) const ACTION_MASK: u32 = 1 << 3;
-/// `VFIO_IRQ_SET_ACTION_UNMASK`.
-pub(crate) const ACTION_UNMASK: u32 = 1 << 4;
-/// `VFIO_IRQ_SET_ACTION_TRIGGER`.
-pub(crate) const ACTION_TRIGGER: u32 = 1 << 5;
-/// `VFIO_IRQ_SET_ACTION_TYPE_MASK`.
-pub(crate) const ACTION_TYPE_MASK: u32 = ACTION_MASK | ACTION_UNMASK | ACTION_TRIGGER;
+pub(crate) use crate::irq_flags::{
+    ACTION_MASK,
+    ACTION_TRIGGER,
+    ACTION_TYPE_MASK,
+    ACTION_UNMASK,
+    DATA_BOOL,
+    DATA_EVENTFD,
+    DATA_NONE, //
+};
 
 /// Why `mtty_set_irqs` failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,7 +46,10 @@ mod sriov;
 mod state;
 
 // Pure code's errno, at the crate root where the config engine finds it.
-use kernel_ext::errno;
+use kernel_ext::{
+    errno,
+    irq_flags, //
+};
 
 use kernel::prelude::*;
 
