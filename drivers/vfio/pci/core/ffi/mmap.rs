@@ -50,13 +50,17 @@ impl PfnFault for BarFaults {
         let (start, end) = f.vma_range();
         let pgoff = f.vma_pgoff();
         let index = pgoff >> INDEX_SHIFT;
+        let order = f.order();
+        // A huge fault whose aligned block starts before the VMA (a mapping placed off the
+        // block size): upstream's `is_aligned_for_order` refuses it before its arithmetic
+        // matters; here the subtraction below must not underflow.
+        if addr < start {
+            return VM_FAULT_FALLBACK;
+        }
         let bar_pfn = (vdev.pdev().resource(index).0 >> PAGE_SHIFT) as usize;
         let pfn = bar_pfn + (pgoff & ((1 << INDEX_SHIFT) - 1)) + ((addr - start) >> PAGE_SHIFT);
         // `is_aligned_for_order`.
-        let order = f.order();
-        if order != 0
-            && (addr < start || addr + (page << order) > end || pfn & ((1 << order) - 1) != 0)
-        {
+        if order != 0 && (addr + (page << order) > end || pfn & ((1 << order) - 1) != 0) {
             return VM_FAULT_FALLBACK;
         }
         let _held = vdev.memory_lock().read();
