@@ -220,6 +220,15 @@ fn unlist(vdev: &CoreDev) {
     if let Some(i) = list.iter().position(|p| same(&p.pdev, pdev)) {
         let _ = list.remove(i);
     }
+    if list.is_empty() {
+        // Statics are never dropped: an empty list keeps no buffer, or module unload leaks it.
+        *list = KVec::new();
+    }
+}
+
+/// Module exit: the PF list's buffer (no PF can be listed once every device is unbound).
+pub(crate) fn exit() {
+    *sriov_pfs::lock() = KVec::new();
 }
 
 /// `vfio_pci_core_finish_enable`'s and `_close_device`'s VF user count on the PF's token.

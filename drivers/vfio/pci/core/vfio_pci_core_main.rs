@@ -71,3 +71,9 @@ impl kernel::Module for VfioPciCoreModule {
         Ok(Self)
     }
 }
+
+impl Drop for VfioPciCoreModule {
+    fn drop(&mut self) {
+        sriov::exit();
+    }
+}
