@@ -551,12 +551,11 @@ impl CoreDev {
     }
 
     /// `vfio_device_cdev_opened`: the device was opened through its cdev (and bound to an
-    /// iommufd), not through a group.
+    /// iommufd), not through a group. The VFIO core sets the bit at the cdev's `BIND_IOMMUFD`,
+    /// before any ioctl through that file, and clears it at the file's release, after the last.
     pub(crate) fn cdev_opened(&self) -> bool {
-        // SAFETY: The VFIO core sets the bit at the cdev's `BIND_IOMMUFD`, before the driver
-        // sees any ioctl through that file, and clears it at the file's release, after the
-        // last one (a group-opened device never has it): stable while the user is in an
-        // ioctl on the open device, where upstream reads it too.
+        // SAFETY: A plain field of a live device, stable during an ioctl on the open device
+        // (see above), where upstream reads it too.
         unsafe { (*self.raw()).vdev.cdev_opened() != 0 }
     }
 
