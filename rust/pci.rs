@@ -16,6 +16,8 @@
 //!   ([`device`]);
 //! - [`IoMap`]: a BAR requested and mapped with `pci_iomap` (memory or I/O ports), read and
 //!   written 1, 2, 4 or 8 bytes at a time ([`iomap`]);
+//! - [`PageTail`]: the rest of a sub-page BAR's page reserved, so user space may map it
+//!   ([`page_tail`]);
 //! - [`Topology`]: a device's address, IOMMU group, slot, and a walk of its bus and the buses
 //!   below ([`topology`]).
 //!
@@ -27,6 +29,7 @@ pub mod fields;
 pub mod id;
 pub mod iomap;
 pub mod irq_vectors;
+pub mod page_tail;
 pub mod sriov;
 pub mod topology;
 
@@ -60,4 +63,5 @@ pub use self::iomap::{
     IoMem,
     RomMap, //
 };
+pub use self::page_tail::PageTail;
 pub use self::topology::Topology;

@@ -26,6 +26,7 @@ use crate::{
         DeviceFields,
         IntxExt,
         IoMap,
+        PageTail,
         PowerState, //
     },
     kernel_ext::rwsem,
@@ -290,17 +291,23 @@ pub(crate) fn finish_enable(vdev: &CoreDev) {
     sriov::count_vf_user(vdev, true);
 }
 
-/// `vfio_pci_probe_mmaps`: which BARs user space may map: memory BARs of at least a page.
-/// Upstream also maps a smaller BAR that starts a page, reserving the rest of the page with a
-/// dummy resource: not ported, such a BAR is not mappable here.
+/// `vfio_pci_probe_mmaps`: which BARs user space may map: memory BARs of at least a page, and
+/// smaller ones that start a page whose rest could be reserved (so that no BAR hot-added later
+/// lands in the page user space maps).
 fn probe_mmaps(vdev: &CoreDev) {
     let pdev = vdev.pdev();
     let page = 1u64 << kernel::bindings::PAGE_SHIFT;
+    let mut tails = vdev.state().page_tails.lock();
     for bar in 0..6 {
         let (_, len, flags) = pdev.resource(bar);
-        let ok = !pdev.non_mappable_bars()
+        let mem = !pdev.non_mappable_bars()
             && flags & u64::from(kernel::bindings::IORESOURCE_MEM) != 0
-            && len >= page;
+            && len != 0;
+        let ok = mem
+            && (len >= page
+                || PageTail::reserve(pdev, bar)
+                    .and_then(|tail| Ok(tails.push(tail, GFP_KERNEL)?))
+                    .is_ok());
         vdev.set_bar_mmap_supported(bar, ok);
     }
 }
@@ -326,6 +333,7 @@ pub(crate) fn disable(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
     // Unmapping sleeps: out of the spinlock first.
     let bars = core::mem::take(&mut *vdev.state().bars.lock());
     drop(bars);
+    vdev.state().page_tails.lock().clear();
     vdev.set_needs_reset(true);
     let Some(mut opened) = opened else {
         return;

@@ -34,6 +34,7 @@ use kernel::{
 use vfio_rs_kernel_ext::pci::{
     Enabled,
     IoMap,
+    PageTail,
     SavedState, //
 };
 
@@ -54,6 +55,10 @@ pub(crate) struct CoreState {
     /// reference and run unlocked (upstream reads `barmap` with no lock).
     #[pin]
     pub(crate) bars: SpinLock<[Option<BarMap>; 6]>,
+    /// `dummy_resources_list`: the rest of each mappable sub-page BAR's page, reserved from
+    /// `vfio_pci_probe_mmaps` (each open) to `vfio_pci_core_disable`.
+    #[pin]
+    pub(crate) page_tails: Mutex<KVec<PageTail>>,
     /// `igate`: interrupt setup (`VFIO_DEVICE_SET_IRQS`, masking from config writes and PM).
     #[pin]
     pub(crate) igate: Mutex<Irqs>,
@@ -97,6 +102,7 @@ impl CoreState {
             irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
             pm_save <- new_mutex!(None),
             bars <- new_spinlock!([None, None, None, None, None, None]),
+            page_tails <- new_mutex!(KVec::new()),
             sriov <- new_mutex!(Role::None),
             pm <- new_mutex!(LowPower::default()),
             regions <- DevRegions::new(),

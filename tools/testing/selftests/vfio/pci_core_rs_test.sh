@@ -3,7 +3,7 @@
 # under the same VFIO core and type1 (the boot's: upstream's on the upstream boot, ours on the
 # rust boot). The whole of vfio_diff (containers, groups, type1, the device through its group
 # and its cdev with every ioctl, SET_IRQS, features, hot reset, IOEVENTFD, migration, VF
-# tokens, SR-IOV, the config space of the igb, edu and nvme at every offset and width with
+# tokens, SR-IOV, the config space of the igb, edu, nvme and ivshmem at every offset and width with
 # FLRs and D3 on the way, BARs and the ROM) runs with the C pair, then with ours, and the two
 # outputs must be identical. The boot's stack is loaded back at the end. TAP output.
 set -uo pipefail

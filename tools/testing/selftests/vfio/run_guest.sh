@@ -50,8 +50,10 @@ for t in "$bins"/*_test; do
 	esac
 	(cd /tmp && run_program "$n" "$here/bounded.sh" 300 "$n" "$t")
 done
-# Upstream's programs are named upstream/NAME (CHECK_ONLY too).
-if [ -n "${VFIO_RS_KDIR:-}" ] && [[ -z "${CHECK_ONLY:-}" || "$CHECK_ONLY" == *upstream/* ]]; then
+# Upstream's programs are named upstream/NAME, and rust_pci_on_c_core/NAME on our PCI
+# driver over upstream's core (CHECK_ONLY too).
+if [ -n "${VFIO_RS_KDIR:-}" ] && [[ -z "${CHECK_ONLY:-}" || "$CHECK_ONLY" == *upstream/* ||
+	"$CHECK_ONLY" == *rust_pci_on_c_core/* ]]; then
 	"$here/upstream_selftests.sh" "$VFIO_RS_KDIR"
 fi
 run_program qemu_vfio_test "$here/bounded.sh" 600 qemu_vfio_test "$here/qemu_vfio_test.sh"

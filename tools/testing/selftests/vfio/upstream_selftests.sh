@@ -35,10 +35,16 @@
 # VFIO_RS_INJECT=bad_bdf hands vfio_pci_driver_test a BDF that does not exist
 # (a harness self-test: its main() inits the device before the harness starts, so
 # it exits with no TAP plan and its 35 cases vanish, which must fail the run).
+# On the upstream boot the seven programs then run a second time, named
+# rust_pci_on_c_core/NAME, on our vfio-pci-core + vfio-pci over upstream's C vfio and
+# type1 (issue 13: our PCI driver must pass them on upstream's core as on ours), and the
+# boot's stack is loaded back after them.
 # Usage: upstream_selftests.sh KDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../../.." && pwd)
 . "$here/run_lib.sh"
+. "$repo/scripts/guest-lib.sh"
 kdir=$1
 dir=$kdir/tools/testing/selftests/vfio
 tests=(vfio_iommufd_setup_test vfio_pci_device_test vfio_dma_mapping_test
@@ -57,24 +63,47 @@ fi
 echo 64 >/proc/sys/vm/nr_hugepages 2>/dev/null
 gb=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
 echo "# vfio-rs: 1 GiB hugetlb pages: $(cat "$gb" 2>/dev/null || echo 0) (scripts/vm --gbpages)"
-bash "$dir/scripts/setup.sh" "$bdf" >/dev/null
+# run_all PREFIX: the seven programs against the loaded stack, each named PREFIX/NAME.
+run_all() {
+	local prefix=$1 t bound args dev
+	bash "$dir/scripts/setup.sh" "$bdf" >/dev/null
+	for t in "${tests[@]}"; do
+		# 35 cases of 25-55 s each (see above); the others take a few minutes at most.
+		bound=900 args=() dev=$bdf
+		case $t in
+		vfio_pci_driver_test)
+			bound=2700
+			[ "${VFIO_RS_ICOUNT:-1}" = 0 ] && args=(-T memcpy_storm -T init_remove)
+			[ "${VFIO_RS_INJECT:-}" = bad_bdf ] && dev=0000:ff:1f.7
+			# Under KASAN the igb driver's init alone exceeds the harness's 30 s: not
+			# run (the manifest's [guest debug] section expects its cases absent).
+			zgrep -q '^CONFIG_KASAN=y' /proc/config.gz 2>/dev/null && continue ;;
+		vfio_pci_sriov_uapi_test) echo Y >"$sriov_param" ;;
+		esac
+		(cd /tmp && run_program "$prefix/$t" "$here/bounded.sh" "$bound" "$t" "$dir/$t" "${args[@]}" "$dev")
+		[ "$t" = vfio_pci_sriov_uapi_test ] && echo N >"$sriov_param"
+	done
+	bash "$dir/scripts/cleanup.sh" >/dev/null 2>&1
+}
 
 sriov_param=/sys/module/vfio_pci/parameters/enable_sriov
-for t in "${tests[@]}"; do
-	# 35 cases of 25-55 s each (see above); the others take a few minutes at most.
-	bound=900 args=() dev=$bdf
-	case $t in
-	vfio_pci_driver_test)
-		bound=2700
-		[ "${VFIO_RS_ICOUNT:-1}" = 0 ] && args=(-T memcpy_storm -T init_remove)
-		[ "${VFIO_RS_INJECT:-}" = bad_bdf ] && dev=0000:ff:1f.7
-		# Under KASAN the igb driver's init alone exceeds the harness's 30 s: not
-		# run (the manifest's [guest debug] section expects its cases absent).
-		zgrep -q '^CONFIG_KASAN=y' /proc/config.gz 2>/dev/null && continue ;;
-	vfio_pci_sriov_uapi_test) echo Y >"$sriov_param" ;;
-	esac
-	(cd /tmp && run_program "upstream/$t" "$here/bounded.sh" "$bound" "$t" "$dir/$t" "${args[@]}" "$dev")
-	[ "$t" = vfio_pci_sriov_uapi_test ] && echo N >"$sriov_param"
-done
-bash "$dir/scripts/cleanup.sh" >/dev/null 2>&1
+run_all upstream
+[ "${VFIO_RS_IMPL:-}" = upstream ] || exit 0
+# CHECK_ONLY naming none of them: no module switch for nothing.
+[ -z "${CHECK_ONLY:-}" ] || [[ "$CHECK_ONLY" == *rust_pci_on_c_core/* ]] || exit 0
+mixed=vfio_pci_core=rust,vfio_pci=rust
+# Ours are built out of tree (taint O), upstream's are the kernel's: the check that the
+# mix is really the one named.
+ours() { grep -q O "/sys/module/$1/taint" 2>/dev/null; }
+if vfio_rs_switch "$mixed" >/tmp/rust_pci_on_c_core.switch 2>&1 &&
+	ours vfio_pci_core && ours vfio_pci && ! ours vfio && ! ours vfio_iommu_type1; then
+	run_all rust_pci_on_c_core
+else
+	# Not loaded: the programs' cases are then missing, which fails the run.
+	echo "# vfio-rs: rust_pci_on_c_core not run: switching to $mixed failed"
+	vfio_rs_show | sed 's/^/# /'
+	sed 's/^/# /' /tmp/rust_pci_on_c_core.switch
+fi
+vfio_rs_switch upstream >/tmp/rust_pci_on_c_core.switch 2>&1 ||
+	{ echo "# vfio-rs: the upstream stack could not be loaded back"; sed 's/^/# /' /tmp/rust_pci_on_c_core.switch; }
 exit 0

@@ -39,13 +39,16 @@ const char *L(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define EDU_DEVICE 0x11e8
 #define NVME_VENDOR 0x1b36
 #define NVME_DEVICE 0x0010
+/* QEMU's ivshmem-plain: a 256-byte register BAR0, smaller than a page. */
+#define IVSHMEM_VENDOR 0x1af4
+#define IVSHMEM_DEVICE 0x1110
 
 /* The PCI devices of the config and BAR sections (vfio_diff_config.c). */
 struct cfg_dev {
 	const char *name;
 	unsigned int vendor, device;
 };
-extern const struct cfg_dev cfg_devs[3];
+extern const struct cfg_dev cfg_devs[4];
 /* Runs fn on each device found, bound to vfio-pci, labelled SECTION.NAME; unbinds after. */
 void for_each_cfg_dev(void (*fn)(const char *what, const char *bdf), const char *section);
 /* The device's cdev bound to a fresh iommufd; the device fd, or -1 (iommufd in *ictx). */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vfio_diff's BAR section: vfio-pci's BAR regions of the guest's igb, edu and
- * nvme through read/write on the device cdev.
+ * vfio_diff's BAR section: vfio-pci's BAR regions of the guest's igb, edu,
+ * nvme and ivshmem through read/write on the device cdev.
  *
  * Per device: every region's info; BAR0's first registers read at every width
  * (registers that read the same every time: no counters or read-to-clear
@@ -10,7 +10,9 @@
  * and back on; BAR0 mmapped and read through the mapping, which faults with
  * SIGBUS while memory decoding is off and maps again once it is back on; on
  * the edu, its liveness register written and read back, and written by
- * ioeventfds (VFIO_DEVICE_IOEVENTFD) on each signal.
+ * ioeventfds (VFIO_DEVICE_IOEVENTFD) on each signal. The ivshmem's BAR0 is
+ * smaller than a page: it is mappable because vfio-pci reserves the rest of its
+ * page while the device is open ("vfio sub-page reserved" in /proc/iomem).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -66,7 +68,7 @@ static void bar0_mmap(const char *what, int fd)
 }
 
 /* Registers of BAR0 safe to read repeatedly: the edu's ID to its status, the nvme's CAP to
- * CSTS, the igb's CTRL to CTRL_EXT.
+ * CSTS, the igb's CTRL to CTRL_EXT, the ivshmem's four registers (its whole BAR0 is 256 bytes).
  */
 static unsigned int bar0_span(const char *what)
 {
@@ -232,6 +234,21 @@ static void edu_ioeventfd(const char *what, int fd)
 	close(e3);
 }
 
+/* The "vfio sub-page reserved" entries in /proc/iomem: their count, or -errno. */
+static long sub_page_reservations(void)
+{
+	FILE *f = fopen("/proc/iomem", "r");
+	char line[256];
+	long n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, ": vfio sub-page reserved") != NULL;
+	fclose(f);
+	return n;
+}
+
 static void bar_device(const char *what, const char *bdf)
 {
 	__u64 size0 = 0, v;
@@ -309,6 +326,7 @@ static void bar_device(const char *what, const char *bdf)
 		res(L("%s.cmd.restore", what), sys(pwrite(fd, &cmd, 2, PCI_CONFIG_OFF + 4)));
 	}
 	bar0_mmap(what, fd);
+	res(L("%s.sub_page_reserved", what), sub_page_reservations());
 	if (strstr(what, ".edu")) {
 		__u32 live = 0x12345678;
 
@@ -321,6 +339,7 @@ static void bar_device(const char *what, const char *bdf)
 	}
 	close_fd(L("%s.close_cdev", what), &fd);
 	close_fd(L("%s.close_iommufd", what), &ictx);
+	res(L("%s.sub_page_reserved_after_close", what), sub_page_reservations());
 }
 
 void bar_tests(void)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfio_diff's config-space section: vfio-pci's virtualized config space of the
- * guest's igb, edu and nvme, as user space sees it through the device cdev.
+ * guest's igb, edu, nvme and ivshmem, as user space sees it through the device cdev.
  *
  * Per device: the region info; every offset read at every width (1, 2, 4:
  * one line per 16-byte row that is not all zero), 8-byte reads at every
@@ -17,10 +17,11 @@
 
 #include "vfio_diff.h"
 
-const struct cfg_dev cfg_devs[3] = {
+const struct cfg_dev cfg_devs[4] = {
 	{ "igb", IGB_VENDOR, IGB_DEVICE },
 	{ "edu", EDU_VENDOR, EDU_DEVICE },
 	{ "nvme", NVME_VENDOR, NVME_DEVICE },
+	{ "ivshmem", IVSHMEM_VENDOR, IVSHMEM_DEVICE },
 };
 
 /* pread of width bytes at off into *v; the byte count or -errno. */
