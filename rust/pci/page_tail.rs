@@ -44,10 +44,9 @@ impl PageTail {
             return Err(EINVAL);
         }
         // SAFETY: The device is valid and bound: its resources are set and stay while bound.
-        let bar_res = unsafe { &raw mut (*raw(pdev)).resource[bar] };
-        // SAFETY: `bar_res` points to the device's resource, valid as above.
+        let bar_res = unsafe { &(*raw(pdev)).resource[bar] };
         let (start, end, flags, parent) =
-            unsafe { ((*bar_res).start, (*bar_res).end, (*bar_res).flags, (*bar_res).parent) };
+            (bar_res.start, bar_res.end, bar_res.flags, bar_res.parent);
         let len = if end == 0 { 0 } else { end - start + 1 };
         // CAST: IORESOURCE_MEM is a bit of the `unsigned long` flags.
         if flags & bindings::IORESOURCE_MEM as usize == 0
