@@ -75,7 +75,8 @@
 enum metric {
 	MAP_4K, UNMAP_4K, MAP_2M, UNMAP_2M, MAP_2M_SHARED, UNMAP_2M_SHARED, MAP_PAGE, UNMAP_PAGE,
 	OPEN_GROUP, OPEN_CDEV,
-	GROUP_SETUP, SETUP_OPEN, SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
+	GROUP_SETUP, SETUP_OPEN, SETUP_OPEN_CONTAINER, SETUP_OPEN_GROUP, SETUP_GET_STATUS,
+	SETUP_SET_CONTAINER, SETUP_SET_IOMMU, GROUP_GET_FD, GROUP_CLOSE,
 	CDEV_OPEN, CDEV_BIND, CDEV_CLOSE, IOAS_MAP_4K, IOAS_UNMAP_4K, IOAS_MAP_2M, IOAS_UNMAP_2M,
 	MAP_1G, UNMAP_1G, IOAS_MAP_1G, IOAS_UNMAP_1G,
 	MAP_4K_SMALL, UNMAP_4K_SMALL, MAP_2M_SMALL, UNMAP_2M_SMALL, MAP_2M_LARGE, UNMAP_2M_LARGE,
@@ -101,6 +102,9 @@ static const struct {
 	[OPEN_CDEV] = { "open_cdev", "cdev open..BIND_IOMMUFD..close" },
 	[GROUP_SETUP] = { "group_setup", "open, SET_CONTAINER, SET_IOMMU", 1 },
 	[SETUP_OPEN] = { "setup_open", "open container, group; GET_STATUS", 1 },
+	[SETUP_OPEN_CONTAINER] = { "setup_open_container", "open /dev/vfio/vfio", 1 },
+	[SETUP_OPEN_GROUP] = { "setup_open_group", "open /dev/vfio/N", 1 },
+	[SETUP_GET_STATUS] = { "setup_get_status", "GROUP_GET_STATUS", 1 },
 	[SETUP_SET_CONTAINER] = { "setup_setc", "SET_CONTAINER", 1 },
 	[SETUP_SET_IOMMU] = { "setup_iommu", "SET_IOMMU (type1v2 attach)", 1 },
 	[GROUP_GET_FD] = { "group_get_fd", "GET_DEVICE_FD", 1 },
@@ -307,7 +311,7 @@ static void start_phase(const char *label)
 }
 
 /* Guest time at the end of open_container()'s steps: opens, SET_CONTAINER, SET_IOMMU. */
-static uint64_t setup_steps[3];
+static uint64_t setup_steps[6];
 
 /* A type1v2 container holding the device's group; returns the container fd. */
 static int open_container(int *group)
@@ -315,12 +319,15 @@ static int open_container(int *group)
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	int container = open(VFIO_CONTAINER_PATH, O_RDWR);
 
+	setup_steps[3] = now_ns();
 	if (container < 0)
 		die("open " VFIO_CONTAINER_PATH);
 	*group = open(cfg.group, O_RDWR);
+	setup_steps[4] = now_ns();
 	if (*group < 0)
 		die("open group");
 	must_ioctl(*group, VFIO_GROUP_GET_STATUS, &st, "GROUP_GET_STATUS");
+	setup_steps[5] = now_ns();
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		fprintf(stderr, "vfio_bench: group %s not viable\n", cfg.group);
 		exit(1);
@@ -576,6 +583,9 @@ static void setup_cycle(int impl)
 	close(container);
 	record(impl, GROUP_SETUP, t1 - t0);
 	record(impl, SETUP_OPEN, setup_steps[0] - t0);
+	record(impl, SETUP_OPEN_CONTAINER, setup_steps[3] - t0);
+	record(impl, SETUP_OPEN_GROUP, setup_steps[4] - setup_steps[3]);
+	record(impl, SETUP_GET_STATUS, setup_steps[5] - setup_steps[4]);
 	record(impl, SETUP_SET_CONTAINER, setup_steps[1] - setup_steps[0]);
 	record(impl, SETUP_SET_IOMMU, setup_steps[2] - setup_steps[1]);
 }
