@@ -42,9 +42,10 @@ bindings:
 		--allowlist-function 'iommufd_.*' --allowlist-var 'IOMMUFD_ACCESS_RW_.*' \
 		--allowlist-function '_vfio_alloc_device|vfio_(register_emulated_iommu_dev|register_group_dev|unregister_group_dev|assign_device_set|device_set_open_count|iommufd_emulated_.*|iommufd_physical_.*|pin_pages|unpin_pages|dma_rw|register_iommu_driver|unregister_iommu_driver|info_cap_add|info_cap_shift|info_add_capability|set_irqs_validate_and_prepare|virqfd_.*|mig_get_next_state|file_has_dev|file_is_group|iommufd_device_ictx|iommufd_get_dev_id|find_device_in_devset)' \
 		--allowlist-function 'iova_bitmap_set' \
+		--allowlist-function 'mem(re|un)map' --allowlist-var 'RUST_CONST_HELPER_MEMREMAP_WB' \
 		--allowlist-type 'irq_bypass_(producer|consumer)' --allowlist-function 'irq_bypass_(un)?register_producer' \
 		--allowlist-type 'perm_bits|p2pdma_provider|phys_vec' \
-		--allowlist-function 'vfio_pci_core_(init_dev|release_dev|enable|disable|finish_enable|close_device|ioctl|ioctl_feature|read|write|mmap|request|match|match_token_uuid|register_device|unregister_device|sriov_configure|aer_err_detected|get_dmabuf_phys)|vfio_pci_ioctl_get_region_info'
+		--allowlist-function 'vfio_pci_core_(init_dev|release_dev|enable|disable|finish_enable|close_device|ioctl|ioctl_feature|read|write|mmap|request|match|match_token_uuid|register_device|unregister_device|sriov_configure|aer_err_detected|get_dmabuf_phys|register_dev_region)|vfio_pci_ioctl_get_region_info'
 	@scripts/gen-bindings $(KDIR) rust/helpers_helper.h $(GEN)/helpers.rs \
 		--allowlist-function 'vfio_rs_.*' --allowlist-type 'vfio_rs_.*' --allowlist-var 'VFIO_RS_.*' \
 		--with-derive-custom-struct 'vfio_rs_.*=Clone,Copy'

@@ -107,3 +107,12 @@ mod pci_config_gen;
 #[cfg(test)]
 #[path = "pci_config_props.rs"]
 mod pci_config_props;
+
+/// vfio-pci's Intel IGD rules: the OpRegion region and the bridge config regions
+/// (`drivers/vfio/pci/igd.rs`).
+#[path = "../drivers/vfio/pci/igd.rs"]
+pub mod pci_igd;
+
+#[cfg(test)]
+#[path = "pci_igd_tests.rs"]
+mod pci_igd_tests;

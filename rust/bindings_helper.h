@@ -30,3 +30,7 @@ const int RUST_CONST_HELPER_PCI_D3cold = (__force int)PCI_D3cold;
 
 /* vfio-pci-core's exports and struct vfio_pci_core_device (drivers/vfio/pci/, vfio-pci.ko). */
 #include <linux/vfio_pci_core.h>
+
+/* memremap (rust/memremap.rs): its flags are an anonymous enum. */
+#include <linux/io.h>
+const unsigned long RUST_CONST_HELPER_MEMREMAP_WB = MEMREMAP_WB;

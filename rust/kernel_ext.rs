@@ -47,6 +47,7 @@ pub mod kobject;
 pub mod kvm;
 pub mod mdev;
 pub mod mdev_driver;
+pub mod memremap;
 pub mod misc;
 pub mod module_ref;
 pub mod param;

@@ -41,7 +41,8 @@ pub use self::device::{
     PowerState,
     Regions,
     ResourceFlags,
-    SavedState, //
+    SavedState,
+    UserConfigRead, //
 };
 pub use self::driver::{
     ChannelState,
@@ -64,4 +65,7 @@ pub use self::iomap::{
     RomMap, //
 };
 pub use self::page_tail::PageTail;
-pub use self::topology::Topology;
+pub use self::topology::{
+    device_at,
+    Topology, //
+};

@@ -128,6 +128,46 @@ impl IntxExt for pci::Device {
     }
 }
 
+/// Config space reads as user space makes them, on any PCI device a reference is held on
+/// (vfio-pci also reads the host and LPC bridges' for IGD).
+pub trait UserConfigRead {
+    /// `pci_user_read_config_byte`: a config space read as user space makes it (waits out
+    /// blocked config access).
+    fn user_read_config_byte(&self, pos: u32) -> Result<u8>;
+
+    /// `pci_user_read_config_word`.
+    fn user_read_config_word(&self, pos: u32) -> Result<u16>;
+
+    /// `pci_user_read_config_dword`.
+    fn user_read_config_dword(&self, pos: u32) -> Result<u32>;
+}
+
+impl<Ctx: kernel::device::DeviceContext> UserConfigRead for pci::Device<Ctx> {
+    fn user_read_config_byte(&self, pos: u32) -> Result<u8> {
+        let pos = c_int::try_from(pos)?;
+        let mut val = 0;
+        // SAFETY: The device is valid; `val` is a valid destination.
+        let ret = unsafe { bindings::pci_user_read_config_byte(raw(self), pos, &mut val) };
+        user_config(ret, val)
+    }
+
+    fn user_read_config_word(&self, pos: u32) -> Result<u16> {
+        let pos = c_int::try_from(pos)?;
+        let mut val = 0;
+        // SAFETY: The device is valid; `val` is a valid destination.
+        let ret = unsafe { bindings::pci_user_read_config_word(raw(self), pos, &mut val) };
+        user_config(ret, val)
+    }
+
+    fn user_read_config_dword(&self, pos: u32) -> Result<u32> {
+        let pos = c_int::try_from(pos)?;
+        let mut val = 0;
+        // SAFETY: The device is valid; `val` is a valid destination.
+        let ret = unsafe { bindings::pci_user_read_config_dword(raw(self), pos, &mut val) };
+        user_config(ret, val)
+    }
+}
+
 /// `pci_*` operations of a bound PCI device.
 pub trait DeviceExt {
     /// `pci_enable_device`: enables I/O and memory decoding (counted: each [`Enabled`] is
@@ -146,16 +186,6 @@ pub trait DeviceExt {
 
     /// `pci_resource_flags(dev, bar)`.
     fn resource_flags(&self, bar: u32) -> Result<ResourceFlags>;
-
-    /// `pci_user_read_config_byte`: a config space read as user space makes it (waits out
-    /// blocked config access).
-    fn user_read_config_byte(&self, pos: u32) -> Result<u8>;
-
-    /// `pci_user_read_config_word`.
-    fn user_read_config_word(&self, pos: u32) -> Result<u16>;
-
-    /// `pci_user_read_config_dword`.
-    fn user_read_config_dword(&self, pos: u32) -> Result<u32>;
 
     /// `pci_user_write_config_byte`.
     fn user_write_config_byte(&self, pos: u32, val: u8) -> Result;
@@ -304,30 +334,6 @@ impl DeviceExt for pci::Device<Bound> {
         let bar = bar as usize;
         // SAFETY: The device is valid and `bar` indexes its `resource` array.
         Ok(ResourceFlags(unsafe { (*raw(self)).resource[bar].flags }))
-    }
-
-    fn user_read_config_byte(&self, pos: u32) -> Result<u8> {
-        let pos = c_int::try_from(pos)?;
-        let mut val = 0;
-        // SAFETY: The device is valid; `val` is a valid destination.
-        let ret = unsafe { bindings::pci_user_read_config_byte(raw(self), pos, &mut val) };
-        user_config(ret, val)
-    }
-
-    fn user_read_config_word(&self, pos: u32) -> Result<u16> {
-        let pos = c_int::try_from(pos)?;
-        let mut val = 0;
-        // SAFETY: The device is valid; `val` is a valid destination.
-        let ret = unsafe { bindings::pci_user_read_config_word(raw(self), pos, &mut val) };
-        user_config(ret, val)
-    }
-
-    fn user_read_config_dword(&self, pos: u32) -> Result<u32> {
-        let pos = c_int::try_from(pos)?;
-        let mut val = 0;
-        // SAFETY: The device is valid; `val` is a valid destination.
-        let ret = unsafe { bindings::pci_user_read_config_dword(raw(self), pos, &mut val) };
-        user_config(ret, val)
     }
 
     fn user_write_config_byte(&self, pos: u32, val: u8) -> Result {

@@ -14,10 +14,12 @@ use crate::{
     helpers,
     iommu::IommuGroup, //
 };
+use core::ptr::NonNull;
 use kernel::{
     device::DeviceContext,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::aref::ARef, //
 };
 
 /// A device's place in the PCI hierarchy.
@@ -135,4 +137,19 @@ impl<Ctx: DeviceContext> Topology for pci::Device<Ctx> {
         };
         walk.ret
     }
+}
+
+/// `pci_get_domain_bus_and_slot`: the device at `devfn` on bus `bus` of segment `domain`, with a
+/// reference held, or `None`.
+pub fn device_at(domain: u32, bus: u8, devfn: u8) -> Option<ARef<pci::Device>> {
+    // CAST: Segment numbers are ints in C.
+    let domain = domain as c_int;
+    // SAFETY: Looks the device up under the PCI core's own locking; returns a new reference
+    // or NULL.
+    let pdev = unsafe {
+        bindings::pci_get_domain_bus_and_slot(domain, c_uint::from(bus), c_uint::from(devfn))
+    };
+    // SAFETY: A non-NULL result is a valid `struct pci_dev` with a reference the caller owns,
+    // which the `ARef` takes over (`pci::Device` is a transparent wrapper of it).
+    NonNull::new(pdev).map(|p| unsafe { ARef::from_raw(p.cast::<pci::Device>()) })
 }

@@ -53,6 +53,7 @@ use kernel_ext::pci::{
     IoMap,
     PowerState,
     Registration,
+    UserConfigRead,
     ANY_ID, //
 };
 

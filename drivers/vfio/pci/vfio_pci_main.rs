@@ -14,6 +14,12 @@ use vfio_rs_kernel_ext as kernel_ext;
 
 mod ffi;
 mod ids;
+/// IGD's rules (pure, also built on the host).
+mod igd;
+mod igd_kernel;
+
+// Pure code's errno, at the crate root where `igd` finds it.
+use kernel_ext::errno;
 
 use ffi::CoreDevice;
 use ids::IdEntry;
@@ -150,13 +156,6 @@ fn is_intel_display(dev: &pci::Device) -> bool {
         && dev.pci_class().as_raw() >> 16 == PCI_BASE_CLASS_DISPLAY
 }
 
-/// `vfio_pci_igd_init`: the IGD OpRegion and host/LPC bridge config regions are not ported
-/// (docs/design/vfio-pci.md): answered as upstream's build without `CONFIG_VFIO_PCI_IGD`
-/// does, `-ENODEV`, which `open_device` treats as "no IGD regions".
-fn igd_init(_vdev: &CoreDevice) -> Result {
-    Err(ENODEV)
-}
-
 /// `vfio_device_ops.init` (`vfio_pci_init_dev`): latches the module parameters into the
 /// device, so later changes do not affect it, then the core's `vfio_pci_core_init_dev`.
 pub(crate) fn init_dev(vdev: &mut ffi::CoreDeviceInit<'_>) -> Result {
@@ -173,7 +172,7 @@ pub(crate) fn open_device(vdev: &CoreDevice) -> Result {
     vdev.enable()?;
     let pdev = vdev.pdev();
     if is_intel_display(pdev) {
-        if let Err(e) = igd_init(vdev) {
+        if let Err(e) = igd_kernel::init(vdev) {
             if e != ENODEV {
                 dev_warn!(pdev.as_ref(), "Failed to setup Intel IGD regions\n");
                 vdev.disable();

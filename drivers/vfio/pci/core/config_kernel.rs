@@ -21,7 +21,8 @@ use crate::{
         pci::{
             DeviceExt,
             DeviceFields,
-            PowerState, //
+            PowerState,
+            UserConfigRead, //
         },
         rwsem, uapi,
     },

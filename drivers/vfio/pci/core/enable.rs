@@ -227,7 +227,7 @@ pub(crate) fn enable(vdev: &CoreDev) -> Result {
         return Err(e);
     }
     vdev.state().publish_vcmd(opened.config.vcmd());
-    vdev.publish_config(Some(&opened.config));
+    vdev.publish_config(Some(&mut opened.config));
 
     let msix = pdev.msix_cap();
     if msix != 0 {

@@ -208,9 +208,11 @@ impl CoreDev {
 
     /// Makes the virtual config visible to C readers of `pci_config_map` and `vconfig`
     /// (`None`: freed at disable).
-    pub(crate) fn publish_config(&self, cfg: Option<&crate::config::PciConfig>) {
+    /// C variant drivers write them too (IGD's OpRegion address): hence pointers derived from
+    /// a mutable borrow.
+    pub(crate) fn publish_config(&self, cfg: Option<&mut crate::config::PciConfig>) {
         let (map, vconfig) = match cfg {
-            Some(c) => (c.map.as_ptr().cast_mut(), c.vconfig.as_ptr().cast_mut()),
+            Some(c) => (c.map.as_mut_ptr(), c.vconfig.as_mut_ptr()),
             None => (core::ptr::null_mut(), core::ptr::null_mut()),
         };
         // SAFETY: Written at enable and disable, under the device set's lock, as upstream

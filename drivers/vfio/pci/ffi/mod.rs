@@ -7,7 +7,12 @@
 //! core's exports, and the two tables handed to C: the `vfio_device_ops` of every device
 //! (upstream's `vfio_pci_ops`) and its `vfio_pci_device_ops` (`vfio_pci_dev_ops`). The
 //! `init` and `open_device` callbacks turn their raw arguments into these views and call the
-//! safe code in the crate root.
+//! safe code in the crate root. Device-specific regions (IGD's) and their ops table are in
+//! [`regions`].
+
+mod regions;
+
+pub(crate) use regions::DevRegion;
 
 use crate::kernel_ext::{
     bindings,
@@ -119,6 +124,14 @@ impl CoreDevice {
         // device outlives the VFIO device (the core holds it while registered, and the device
         // is only used while bound).
         unsafe { &*(*self.raw()).pdev.cast::<pci::Device>() }
+    }
+
+    /// The PCI device as bound to this driver: a registered VFIO device's callbacks run only
+    /// while it is (`remove` unregisters it first and waits for its users).
+    pub(crate) fn pdev_bound(&self) -> &pci::Device<Bound> {
+        // SAFETY: As above; the driver's `remove` unregisters the VFIO device, which waits for
+        // every open to close, before the device is unbound.
+        unsafe { crate::kernel_ext::pci::as_bound(self.pdev()) }
     }
 
     /// `vfio_pci_core_register_device`, after setting `pci_ops` (`vfio_pci_dev_ops`); drvdata
