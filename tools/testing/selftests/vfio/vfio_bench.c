@@ -154,7 +154,7 @@ static struct {
 	char bdf[32];
 	char group[64];
 	char cdev[64];
-} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .setups = 25, .page_reps = 16, .dev_samples = 25, .size = 1024UL << 20,
+} cfg = { .rounds = 2, .huge_reps = 4, .opens = 5, .setups = 25, .page_reps = 16, .dev_samples = 200, .size = 1024UL << 20,
 	    .large = 4096UL << 20 };
 
 /* The scaling runs' smaller size. */
@@ -612,8 +612,13 @@ static void cdev_cycle(int impl, int iommufd)
 	record(impl, OPEN_CDEV, t3 - t0);
 }
 
-/* Operations per sample of the device metrics (each sample is their mean). */
-#define DEV_OPS 32
+/*
+ * Operations per sample of the device metrics (each sample is their mean). Few: with HZ=1000
+ * a timer tick (~10-20 k guest instructions) lands every million instructions, so a sample of
+ * 32 config writes (~580 k) held one half the time and the median moved by a few hundred
+ * instructions between the sides; 4 operations (<= 75 k) leave most samples tick-free.
+ */
+#define DEV_OPS 4
 
 /* The device's config space, BAR0 and an MSI-X loopback through the cdev, as a VMM's exits. */
 static void device_ops(int impl, int iommufd)
