@@ -50,6 +50,7 @@ pub mod mdev_driver;
 pub mod memremap;
 pub mod misc;
 pub mod module_ref;
+pub mod mutex;
 pub mod param;
 pub mod pci;
 pub mod pfn_vma;

@@ -29,6 +29,10 @@ use crate::{
         global::module_mutex,
         iommu::IommuGroup,
         iommufd::IommufdCtx,
+        mutex::{
+            new_plain_mutex,
+            Mutex, //
+        },
         uaccess_ext::{
             read_user,
             write_user, //
@@ -52,14 +56,12 @@ use kernel::{
         file::FileDescriptorReservation,
         File, //
     },
-    new_mutex,
     page::PAGE_SIZE,
     prelude::*,
     str::CString,
     sync::{
         Arc,
-        ArcBorrow,
-        Mutex, //
+        ArcBorrow, //
     },
     uaccess::UserSlice,
 };
@@ -133,7 +135,7 @@ impl Group {
                 iommu_group,
                 emulated,
                 minor,
-                state <- new_mutex!(GroupState {
+                state <- new_plain_mutex!(GroupState {
                     node: None,
                     devices: KVec::new(),
                     drivers: 1,

@@ -23,14 +23,14 @@ use core::sync::atomic::{
     Ordering, //
 };
 use kernel::{
-    new_mutex, new_spinlock,
+    new_spinlock,
     prelude::*,
     sync::{
         Arc,
-        Mutex,
         SpinLock, //
     },
 };
+use vfio_rs_kernel_ext::mutex::{new_plain_mutex, Mutex};
 use vfio_rs_kernel_ext::pci::{
     Enabled,
     IoMap,
@@ -96,15 +96,15 @@ impl CoreState {
     /// A closed device's state, for `pdev`.
     pub(crate) fn new(pdev: &kernel::pci::Device) -> impl PinInit<Self, Error> + '_ {
         try_pin_init!(Self {
-            open <- new_mutex!(None),
-            igate <- new_mutex!(Irqs::new(), "igate"),
-            ioeventfds <- new_mutex!(KVec::new(), "ioeventfds_lock"),
+            open <- new_plain_mutex!(None),
+            igate <- new_plain_mutex!(Irqs::new(), "igate"),
+            ioeventfds <- new_plain_mutex!(KVec::new(), "ioeventfds_lock"),
             irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
-            pm_save <- new_mutex!(None),
+            pm_save <- new_plain_mutex!(None),
             bars <- new_spinlock!([None, None, None, None, None, None]),
-            page_tails <- new_mutex!(KVec::new()),
-            sriov <- new_mutex!(Role::None),
-            pm <- new_mutex!(LowPower::default()),
+            page_tails <- new_plain_mutex!(KVec::new()),
+            sriov <- new_plain_mutex!(Role::None),
+            pm <- new_plain_mutex!(LowPower::default()),
             regions <- DevRegions::new(),
             vcmd: AtomicU16::new(0),
         }? Error)
