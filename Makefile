@@ -169,11 +169,11 @@ run: setup
 # Upstream's C vfio + type1 against ours in one guest boot, timed (MAP/UNMAP_DMA of 1 GiB in
 # 4 KiB and 2 MiB pages, device open on both paths): a table and one `vfio_bench: metric=...`
 # line per metric, also in out/bench/bench.log. BENCH_ARGS go to vfio_bench (e.g. `-k 3 -n 20`);
-# BENCH_RUST_SPEC is the guest-load SPEC of the `rust` side. BENCH_CLOCK=icount (default)
+# BENCH_RUST_SPEC is the guest-load SPEC of the `rust` side (default: the all-Rust stack). BENCH_CLOCK=icount (default)
 # times in guest instructions (scripts/vm --icount: reproducible on a loaded host),
 # BENCH_CLOCK=wall in host time (TCG or KVM).
 BENCH_TIMEOUT ?= 1200
-BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust
+BENCH_RUST_SPEC ?= vfio=rust,vfio_iommu_type1=rust,vfio_pci_core=rust,vfio_pci=rust
 BENCH_CLOCK ?= icount
 # Room for the 4 GiB scaling buffer of 2 MiB pages beside the three 1 GiB buffers (4 KiB,
 # shared 2 MiB) and the 1 GiB page.
