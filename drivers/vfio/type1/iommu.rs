@@ -14,6 +14,7 @@ use super::iova_ranges::{
 };
 use super::pgsize::{pgsize_bitmap, INITIAL_PGSIZE_BITMAP};
 use super::uapi::{check_extension, open_is_v2, ContainerFacts};
+use crate::kernel_ext::mutex::{new_plain_mutex, Mutex};
 use crate::kernel_ext::{
     first_inline::FirstInline,
     inline_vec::InlineVec,
@@ -27,7 +28,7 @@ use crate::kernel_ext::{
 };
 use crate::module_params;
 use core::pin::Pin;
-use kernel::{new_mutex, prelude::*, sync::Mutex};
+use kernel::prelude::*;
 
 /// What the lock protects.
 pub(crate) struct Inner {
@@ -230,7 +231,7 @@ impl IommuDriverImpl for VfioIommu {
         let limit = module_params::dma_entry_limit.get();
         KBox::pin_init(
             pin_init!(VfioIommu {
-                inner <- new_mutex!(Inner {
+                inner <- new_plain_mutex!(Inner {
                     dmas: DmaMap::new(DmaTree::new(), limit),
                     iova_list: IovaVec::new(),
                     domains: KVec::new(),
@@ -239,7 +240,7 @@ impl IommuDriverImpl for VfioIommu {
                     v2,
                     emu: EmuState::new(),
                 }),
-                notify <- new_mutex!(DmaUnmapList::new()),
+                notify <- new_plain_mutex!(DmaUnmapList::new()),
             }),
             GFP_KERNEL,
         )
