@@ -47,8 +47,8 @@ fn same_bytes(what: &str, a: &[u8], b: &[u8]) -> Result<(), TestCaseError> {
 /// Compare the real state with the model's.
 fn same_state(pc: &PciConfig, m: &Model) -> Result<(), TestCaseError> {
     same_bytes("map", &pc.map, &m.map)?;
-    same_bytes("vconfig", &pc.vconfig, &m.v)?;
-    prop_assert_eq!(pc.bardirty, m.bardirty);
+    same_bytes("vconfig", &pc.vconfig.to_bytes(), &m.v)?;
+    prop_assert_eq!(pc.bar_dirty(), m.bardirty);
     prop_assert_eq!(pc.extended_caps, m.ext);
     Ok(())
 }
@@ -61,7 +61,7 @@ proptest! {
     fn init_matches_model(dev in device()) {
         let mut fr = Fake::new(&dev.bytes);
         let mut fm = fr.clone();
-        let mut pc = Box::new(PciConfig::EMPTY);
+        let mut pc = Box::new(PciConfig::empty());
         let r = pc.init(&mut fr, dev.info);
         let m = Model::init(&mut fm, dev.info, false);
         prop_assert_eq!(&fr.log, &fm.log);
@@ -113,7 +113,7 @@ proptest! {
 fn check(dev: Dev, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut fr = Fake::new(&dev.bytes);
     let mut fm = fr.clone();
-    let mut pc = Box::new(PciConfig::EMPTY);
+    let mut pc = Box::new(PciConfig::empty());
     let r = pc.init(&mut fr, dev.info);
     let m = Model::init(&mut fm, dev.info, false);
     let (Ok(()), Ok(mut m)) = (r, m) else {
@@ -225,7 +225,7 @@ fn generators_reach_every_path() {
             .unwrap()
             .current();
         let mut f = Fake::new(&dev.bytes);
-        let mut pc = Box::new(PciConfig::EMPTY);
+        let mut pc = Box::new(PciConfig::empty());
         match pc.init(&mut f, dev.info) {
             Ok(()) => count("init ok"),
             Err(e) => {

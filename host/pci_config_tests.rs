@@ -65,7 +65,7 @@ pub fn mem(len: u64, flags: u64) -> Resource {
 /// Build the state of `cfg` on a fresh fake.
 pub fn setup(cfg: &Cfg, info: DeviceInfo) -> (Box<PciConfig>, Fake) {
     let mut f = Fake::new(&cfg.0);
-    let mut pc = Box::new(PciConfig::EMPTY);
+    let mut pc = Box::new(PciConfig::empty());
     pc.init(&mut f, info).expect("init");
     (pc, f)
 }
@@ -382,7 +382,7 @@ fn msi_read_refreshes_the_id_word() {
     assert_eq!(pc.map[0x50..0x5e], [PCI_CAP_ID_MSI; 14]);
     f.qmax = 3;
     assert_eq!(rd(&mut pc, &mut f, 0x50, 4), Ok(0x0080_0005));
-    assert_eq!(pc.vconfig[0x50], 0x05 & !0x0e | 3 << 1);
+    assert_eq!(pc.vconfig.byte(0x50), 0x05 & !0x0e | 3 << 1);
     assert_eq!(pc.vget(0x52, 2), 0x0080);
 }
 
@@ -400,7 +400,7 @@ fn msi_write_at_odd_capability_fails() {
     let mut c = Cfg::new(1, 2);
     c.w8(PCI_CAPABILITY_LIST, 0x51).cap(0x51, PCI_CAP_ID_MSI, 0);
     let mut f2 = Fake::new(&c.0);
-    let mut pc2 = Box::new(PciConfig::EMPTY);
+    let mut pc2 = Box::new(PciConfig::empty());
     assert_eq!(pc2.init(&mut f2, info(256)), Err(Errno::EFAULT));
     let _ = (&mut pc, &mut f);
 }
@@ -645,7 +645,7 @@ fn extended_capability_past_4k_fails() {
         .ecap(0xffc, PCI_EXT_CAP_ID_SRIOV, 0);
     c.w8(PCI_CAPABILITY_LIST, 0x40).cap(0x40, PCI_CAP_ID_EXP, 0);
     let mut f = Fake::new(&c.0);
-    let mut pc = Box::new(PciConfig::EMPTY);
+    let mut pc = Box::new(PciConfig::empty());
     let mut i = info(4096);
     i.pcie_flags_reg = 2;
     assert_eq!(pc.init(&mut f, i), Err(Errno::EINVAL));

@@ -48,13 +48,18 @@ pub fn read_irq_set(
 ) -> Result<(bindings::vfio_irq_set, KVec<u8>)> {
     /// `offsetofend(struct vfio_irq_set, count)`.
     const MINSZ: usize = 20;
-    let mut r = UserSlice::new(UserPtr::from_addr(arg), MINSZ).reader();
+    // One user copy, as upstream's `copy_from_user(&hdr, arg, minsz)`: on a debug kernel
+    // every copy costs a `might_fault` lockdep check.
+    let [argsz, flags, index, start, count]: [u32; 5] =
+        UserSlice::new(UserPtr::from_addr(arg), MINSZ)
+            .reader()
+            .read()?;
     let mut hdr = bindings::vfio_irq_set {
-        argsz: r.read()?,
-        flags: r.read()?,
-        index: r.read()?,
-        start: r.read()?,
-        count: r.read()?,
+        argsz,
+        flags,
+        index,
+        start,
+        count,
         ..Default::default()
     };
     let num = num_irqs(hdr.index);

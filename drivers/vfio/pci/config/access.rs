@@ -165,7 +165,7 @@ impl PciConfig {
     }
 
     /// Read a chunk through its read function.
-    pub fn read_chunk<B: ConfigBackend>(&mut self, b: &mut B, c: &Chunk) -> Result<u32, Errno> {
+    pub fn read_chunk<B: ConfigBackend>(&self, b: &mut B, c: &Chunk) -> Result<u32, Errno> {
         match c.readfn {
             ReadFn::Default => self.default_read(b, c),
             ReadFn::Direct => self.direct_read(b, c),
@@ -178,7 +178,7 @@ impl PciConfig {
 
     /// Write a chunk through its write function (nothing without one).
     pub fn write_chunk<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
@@ -203,7 +203,7 @@ impl PciConfig {
     /// `vfio_pci_config_rw_single`: one chunk of a user access at `pos` of at most `count`
     /// bytes of `buf` (from its start); the number of bytes done.
     pub fn rw_single<B: ConfigBackend, U: UserBuf + ?Sized>(
-        &mut self,
+        &self,
         b: &mut B,
         buf: &mut U,
         done: usize,
@@ -231,7 +231,7 @@ impl PciConfig {
     /// of the config region. Stops at the first failing chunk, returning its error (the
     /// chunks before it are done, as upstream).
     pub fn rw<B: ConfigBackend, U: UserBuf + ?Sized>(
-        &mut self,
+        &self,
         b: &mut B,
         buf: &mut U,
         ppos: u64,
@@ -253,7 +253,7 @@ impl PciConfig {
     /// `vfio_default_config_read`: virtual bits from `vconfig`, the rest from hardware
     /// (not read at all when every bit is virtual).
     pub(crate) fn default_read<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
     ) -> Result<u32, Errno> {
@@ -268,7 +268,7 @@ impl PciConfig {
     /// `vfio_default_config_write`: writable virtual bits go to `vconfig`, writable
     /// physical bits to hardware (read-modify-write), the rest is dropped.
     pub(crate) fn default_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
@@ -292,7 +292,7 @@ impl PciConfig {
     /// `vfio_direct_config_read`: hardware, except the chain: the ID and next bytes of a
     /// standard capability (the ID only when read with the next byte) and the whole header
     /// dword of an extended one come from `vconfig`.
-    fn direct_read<B: ConfigBackend>(&mut self, b: &mut B, c: &Chunk) -> Result<u32, Errno> {
+    fn direct_read<B: ConfigBackend>(&self, b: &mut B, c: &Chunk) -> Result<u32, Errno> {
         let mut val = user_read(b, c.pos, c.count)?;
         if c.pos >= PCI_CFG_SPACE_SIZE {
             if c.offset < 4 {

@@ -38,8 +38,8 @@ impl PciConfig {
     /// bit 2 survives in a 4-byte I/O BAR and makes the next BAR count as its upper half
     /// (it is masked with the upper half of the I/O BAR's mask and not given flags); after
     /// BAR 5 that is the CardBus CIS pointer at 0x28, which reads from hardware anyway.
-    pub(crate) fn bar_fixup(&mut self) {
-        if !self.bardirty {
+    pub(crate) fn bar_fixup(&self) {
+        if !self.bar_dirty() {
             return;
         }
         let mut i = 0;
@@ -78,7 +78,8 @@ impl PciConfig {
             None => 0,
         };
         self.vset(PCI_ROM_ADDRESS, 4, vrom);
-        self.bardirty = false;
+        self.bardirty
+            .store(false, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// `vfio_need_bar_restore`: does a BAR that was set at init differ in hardware now?

@@ -23,11 +23,7 @@ fn is_bar(offset: usize) -> bool {
 impl PciConfig {
     /// `vfio_basic_config_read`: BARs are sized first; a device without memory enable
     /// (`no_command_memory`) shows the virtual one.
-    pub(crate) fn basic_read<B: ConfigBackend>(
-        &mut self,
-        b: &mut B,
-        c: &Chunk,
-    ) -> Result<u32, Errno> {
+    pub(crate) fn basic_read<B: ConfigBackend>(&self, b: &mut B, c: &Chunk) -> Result<u32, Errno> {
         if is_bar(c.offset) {
             self.bar_fixup();
         }
@@ -47,7 +43,7 @@ impl PciConfig {
     /// and I/O enable bits the user wrote are kept in `vconfig` for that test (reads show
     /// hardware's). INTx disable is virtual and turned into INTx masking.
     pub(crate) fn basic_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
@@ -101,7 +97,8 @@ impl PciConfig {
         }
 
         if is_bar(c.offset) {
-            self.bardirty = true;
+            self.bardirty
+                .store(true, core::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }
@@ -109,7 +106,7 @@ impl PciConfig {
     /// `vfio_pm_config_write`: a write at PMCSR asks the kernel for the power state in the
     /// value's state bits (which are read-only in hardware, so the default write kept them).
     pub(crate) fn pm_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
@@ -132,7 +129,7 @@ impl PciConfig {
     /// register to VPD, F clear reads VPD into it. F is then toggled to signal completion;
     /// on failure it is not, and the user's driver is expected to time out.
     pub(crate) fn vpd_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
@@ -166,7 +163,7 @@ impl PciConfig {
     /// (a proper value needs a system-wide view); a changed MRRS goes to hardware with the
     /// physical MPS as floor, so full TLPs are still used.
     pub(crate) fn exp_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
@@ -197,16 +194,16 @@ impl PciConfig {
     /// `vfio_af_config_write`: FLR is virtual as for PCIe; the reset needs both the FLR
     /// and TP capability bits.
     pub(crate) fn af_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,
     ) -> Result<(), Errno> {
         let ctrl_pos = c.pos - c.offset + PCI_AF_CTRL;
         self.default_write(b, c, val)?;
-        let ctrl = self.vconfig[ctrl_pos];
+        let ctrl = self.vconfig.byte(ctrl_pos);
         if ctrl & PCI_AF_CTRL_FLR != 0 {
-            self.vconfig[ctrl_pos] = ctrl & !PCI_AF_CTRL_FLR;
+            self.vconfig.set_byte(ctrl_pos, ctrl & !PCI_AF_CTRL_FLR);
             let cap = user_read(b, c.pos - c.offset + PCI_AF_CAP, 1);
             if matches!(cap, Ok(cap) if cap as u8 & PCI_AF_CAP_FLR != 0
                 && cap as u8 & PCI_AF_CAP_TP != 0)
@@ -224,11 +221,7 @@ impl PciConfig {
     /// next bytes), not on the flags: bits 1-3 of the virtual ID byte take `msi_qmax` while
     /// the flags keep the hardware's value. Reads never show it (the ID byte is not
     /// virtual), so the user sees the hardware's Multiple Message Capable field.
-    pub(crate) fn msi_read<B: ConfigBackend>(
-        &mut self,
-        b: &mut B,
-        c: &Chunk,
-    ) -> Result<u32, Errno> {
+    pub(crate) fn msi_read<B: ConfigBackend>(&self, b: &mut B, c: &Chunk) -> Result<u32, Errno> {
         if c.offset <= PCI_MSI_FLAGS && c.offset + c.count >= PCI_MSI_FLAGS {
             let start = self.find_cap_start(c.pos);
             let flags =
@@ -242,7 +235,7 @@ impl PciConfig {
     /// unless MSI is the interrupt type in use, and the queue size is capped at `msi_qmax`;
     /// the resulting flags word goes to `vconfig` and to hardware.
     pub(crate) fn msi_write<B: ConfigBackend>(
-        &mut self,
+        &self,
         b: &mut B,
         c: &Chunk,
         val: u32,

@@ -29,10 +29,10 @@ impl PciConfig {
         self.map[PCI_STD_HEADER_SIZEOF..].fill(PCI_CAP_ID_INVALID);
         // Upstream's vconfig is not zeroed; no byte of it is read before being filled
         // except where capabilities overlap, so zero is as good as any value.
-        self.vconfig.fill(0);
+        self.vconfig.clear();
 
         self.fill_vconfig_bytes(b, 0, PCI_STD_HEADER_SIZEOF)?;
-        self.bardirty = true;
+        *self.bardirty.get_mut() = true;
 
         // For restore after reset.
         for i in 0..6 {
@@ -45,11 +45,11 @@ impl PciConfig {
             self.vset(PCI_DEVICE_ID, 2, u32::from(info.device));
             // SR-IOV 1.1 3.4.1.18: a VF's interrupt pin is read-only zero. The register is
             // virtual anyway, so a bogus value is replaced.
-            let pin = self.vconfig[PCI_INTERRUPT_PIN];
+            let pin = self.vconfig.byte(PCI_INTERRUPT_PIN);
             if pin != 0 && !KNOWN_BOGUS_VF_INTX_PIN.contains(&(info.vendor, info.device)) {
                 b.notice(Notice::BogusVfIntxPin(pin));
             }
-            self.vconfig[PCI_INTERRUPT_PIN] = 0;
+            self.vconfig.set_byte(PCI_INTERRUPT_PIN, 0);
         }
         if info.no_command_memory {
             // No memory enable bit to find set after pci_enable_device(): for consistency
@@ -58,7 +58,7 @@ impl PciConfig {
             self.vset(PCI_COMMAND, 2, cmd);
         }
         if !info.config_intx || info.nointx || info.irq == 0 || info.irq == IRQ_NOTCONNECTED {
-            self.vconfig[PCI_INTERRUPT_PIN] = 0;
+            self.vconfig.set_byte(PCI_INTERRUPT_PIN, 0);
         }
 
         self.cap_init(b)?;
@@ -149,7 +149,7 @@ impl PciConfig {
                     cap: u16::from(cap),
                     pos,
                 });
-                self.vconfig[prev] = next;
+                self.vconfig.set_byte(prev, next);
                 pos = next as usize;
                 continue;
             }

@@ -12,11 +12,21 @@
 //!
 //! The code allocates nothing: the map and the virtual config are fixed 4 KiB arrays.
 //!
+//! Accesses take `&self`: like upstream's, they run without a lock (two threads of a user
+//! may race on the virtual bytes, as they do on upstream's `vconfig`), so the virtual config
+//! and the BAR fixup flag are relaxed atomics. Building the state ([`PciConfig::init`])
+//! takes `&mut self`.
+//!
 //! Files: [`regs`] (register names), [`perm`] (the tables), [`caps`] (capability lengths),
 //! [`init`] (building map and vconfig), [`bar`] (BAR sizing and restore), [`access`] (the
 //! access path and the generic handlers), [`handlers`] (the capability write handlers).
 
 use crate::errno::Errno;
+use core::sync::atomic::{
+    AtomicBool,
+    AtomicU8,
+    Ordering::Relaxed, //
+};
 
 pub mod access;
 pub mod bar;
@@ -155,11 +165,11 @@ pub struct PciConfig {
     /// `vdev->pci_config_map`: the capability ID owning each byte.
     pub map: [u8; PCI_CFG_SPACE_EXP_SIZE],
     /// `vdev->vconfig`: the virtual config, little-endian.
-    pub vconfig: [u8; PCI_CFG_SPACE_EXP_SIZE],
+    pub vconfig: VConfig,
     /// `vdev->rbar`: the BARs and ROM found at init, restored after a backdoor reset.
     pub rbar: [u32; 7],
     /// `vdev->bardirty`: the virtual BARs need `vfio_bar_fixup` before the next read.
-    pub bardirty: bool,
+    pub bardirty: AtomicBool,
     /// `vdev->extended_caps`. Like upstream's bit it is only ever assigned while walking a
     /// PCIe or PCI-X 2 capability, and survives re-initialisation.
     pub extended_caps: bool,
@@ -169,52 +179,53 @@ pub struct PciConfig {
 
 impl PciConfig {
     /// An empty state; [`PciConfig::init`] fills it.
-    pub const EMPTY: PciConfig = PciConfig {
-        info: DeviceInfo {
-            cfg_size: 0,
-            vendor: 0,
-            device: 0,
-            is_virtfn: false,
-            no_command_memory: false,
-            nointx: false,
-            config_intx: false,
-            irq: 0,
-            pcie_flags_reg: 0,
-            bars: [Resource {
-                start: 0,
-                len: 0,
-                flags: 0,
-            }; PCI_STD_NUM_BARS],
-            rom: Resource {
-                start: 0,
-                len: 0,
-                flags: 0,
+    pub const fn empty() -> PciConfig {
+        PciConfig {
+            info: DeviceInfo {
+                cfg_size: 0,
+                vendor: 0,
+                device: 0,
+                is_virtfn: false,
+                no_command_memory: false,
+                nointx: false,
+                config_intx: false,
+                irq: 0,
+                pcie_flags_reg: 0,
+                bars: [Resource {
+                    start: 0,
+                    len: 0,
+                    flags: 0,
+                }; PCI_STD_NUM_BARS],
+                rom: Resource {
+                    start: 0,
+                    len: 0,
+                    flags: 0,
+                },
+                shadow_rom_len: 0,
             },
-            shadow_rom_len: 0,
-        },
-        map: [PCI_CAP_ID_INVALID; PCI_CFG_SPACE_EXP_SIZE],
-        vconfig: [0; PCI_CFG_SPACE_EXP_SIZE],
-        rbar: [0; 7],
-        bardirty: false,
-        extended_caps: false,
-        msi_perm: None,
-    };
+            map: [PCI_CAP_ID_INVALID; PCI_CFG_SPACE_EXP_SIZE],
+            vconfig: VConfig::new(),
+            rbar: [0; 7],
+            bardirty: AtomicBool::new(false),
+            extended_caps: false,
+            msi_perm: None,
+        }
+    }
 
     /// `count` little-endian bytes of the virtual config at `pos` (within the array: every
     /// caller's offset is bounded by construction).
     pub(crate) fn vget(&self, pos: usize, count: usize) -> u32 {
-        let mut v = 0u32;
-        for i in 0..count {
-            v |= u32::from(self.vconfig[pos + i]) << (8 * i);
-        }
-        v
+        self.vconfig.get(pos, count)
     }
 
     /// Store `count` little-endian bytes of `val` at `pos` of the virtual config.
-    pub(crate) fn vset(&mut self, pos: usize, count: usize, val: u32) {
-        for i in 0..count {
-            self.vconfig[pos + i] = (val >> (8 * i)) as u8;
-        }
+    pub(crate) fn vset(&self, pos: usize, count: usize, val: u32) {
+        self.vconfig.set(pos, count, val)
+    }
+
+    /// Whether the virtual BARs were written since the last `vfio_bar_fixup`.
+    pub fn bar_dirty(&self) -> bool {
+        self.bardirty.load(Relaxed)
     }
 
     /// The virtual command register.
@@ -236,6 +247,69 @@ impl PciConfig {
     /// `vfio_config_free`: forget the per-device MSI table.
     pub fn free(&mut self) {
         self.msi_perm = None;
+    }
+}
+
+/// `vdev->vconfig`: the virtual config space, one relaxed atomic per byte (the layout of a
+/// byte array, which C readers of `vdev->vconfig` get a pointer to).
+#[repr(transparent)]
+pub struct VConfig([AtomicU8; PCI_CFG_SPACE_EXP_SIZE]);
+
+impl VConfig {
+    /// All zero.
+    pub const fn new() -> Self {
+        Self([const { AtomicU8::new(0) }; PCI_CFG_SPACE_EXP_SIZE])
+    }
+
+    /// Byte `pos`.
+    pub fn byte(&self, pos: usize) -> u8 {
+        self.0[pos].load(Relaxed)
+    }
+
+    /// Sets byte `pos` to `v`.
+    pub fn set_byte(&self, pos: usize, v: u8) {
+        self.0[pos].store(v, Relaxed)
+    }
+
+    /// `count` little-endian bytes at `pos` (within the array: every caller's offset is
+    /// bounded by construction).
+    pub fn get(&self, pos: usize, count: usize) -> u32 {
+        let mut v = 0u32;
+        for i in 0..count {
+            v |= u32::from(self.byte(pos + i)) << (8 * i);
+        }
+        v
+    }
+
+    /// Stores `count` little-endian bytes of `val` at `pos`.
+    pub fn set(&self, pos: usize, count: usize, val: u32) {
+        for i in 0..count {
+            // CAST: One byte of `val`.
+            self.set_byte(pos + i, (val >> (8 * i)) as u8);
+        }
+    }
+
+    /// Every byte zero.
+    pub fn clear(&self) {
+        for b in &self.0 {
+            b.store(0, Relaxed);
+        }
+    }
+
+    /// A copy of the bytes.
+    pub fn to_bytes(&self) -> [u8; PCI_CFG_SPACE_EXP_SIZE] {
+        core::array::from_fn(|i| self.byte(i))
+    }
+
+    /// The first byte, for C readers (`vdev->vconfig`).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.0[0].as_ptr()
+    }
+}
+
+impl Default for VConfig {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

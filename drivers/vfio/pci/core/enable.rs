@@ -209,9 +209,10 @@ pub(crate) fn enable(vdev: &CoreDev) -> Result {
 
     let mut opened = match KBox::new(
         Opened {
-            config: PciConfig::EMPTY,
+            config: PciConfig::empty(),
             saved,
             enabled: Some(enabled),
+            bars: Default::default(),
         },
         GFP_KERNEL_ACCOUNT,
     ) {
@@ -250,14 +251,14 @@ pub(crate) fn enable(vdev: &CoreDev) -> Result {
     }
     // Without CONFIG_VFIO_PCI_VGA VGA is always disabled (`vfio_vga_disabled`).
     vdev.set_has_vga(false);
-    map_bars(vdev);
-    *vdev.state().open.lock() = Some(opened);
+    opened.bars = map_bars(vdev);
+    vdev.state().set_opened(opened);
     Ok(())
 }
 
 /// `vfio_pci_core_map_bars`: requests and maps every BAR up front. Failures are soft: the
 /// BAR stays unmapped with the reason, which its accesses return.
-fn map_bars(vdev: &CoreDev) {
+fn map_bars(vdev: &CoreDev) -> [Option<BarMap>; 6] {
     let pdev = vdev.pdev();
     vdev.clear_barmaps();
     let mut maps: [Option<BarMap>; 6] = [None, None, None, None, None, None];
@@ -280,9 +281,7 @@ fn map_bars(vdev: &CoreDev) {
             }
         }
     }
-    // What is replaced (nothing after a disable) is unmapped out of the spinlock.
-    let old = core::mem::replace(&mut *vdev.state().bars.lock(), maps);
-    drop(old);
+    maps
 }
 
 /// `vfio_pci_core_finish_enable`: what follows a variant driver's own open steps.
@@ -327,12 +326,12 @@ pub(crate) fn disable(vdev: &CoreDev, set: Option<&CoreSet<'_>>) {
     ioeventfd::release_all(vdev);
     intrs::reset_virq_disabled(vdev);
     vdev.release_regions();
-    let opened = vdev.state().open.lock().take();
+    let mut opened = vdev.state().take_opened();
     vdev.publish_config(None);
     vdev.clear_barmaps();
-    // Unmapping sleeps: out of the spinlock first.
-    let bars = core::mem::take(&mut *vdev.state().bars.lock());
-    drop(bars);
+    if let Some(opened) = opened.as_mut() {
+        drop(core::mem::take(&mut opened.bars));
+    }
     vdev.state().page_tails.lock().clear();
     vdev.set_needs_reset(true);
     let Some(mut opened) = opened else {
@@ -448,17 +447,26 @@ impl Drop for MemoryEnabled<'_> {
     }
 }
 
-/// The kernel side of the config engine, for the ioctls and region accesses.
+/// The kernel side of the config engine from outside a device file operation: under `open`,
+/// `None` while the device is closed.
 pub(crate) fn with_config<R>(
     vdev: &CoreDev,
-    f: impl FnOnce(&mut PciConfig, &mut KernelConfig<'_>) -> R,
+    f: impl FnOnce(&PciConfig, &mut KernelConfig<'_>) -> R,
 ) -> Option<R> {
-    let mut open = vdev.state().open.lock();
-    let Some(opened) = &mut *open else {
-        return None;
-    };
+    let open = vdev.state().open.lock();
+    let opened = open.as_deref()?;
+    Some(config_access(vdev, &opened.config, f))
+}
+
+/// One access of the config engine on `cfg`, the open device's: the virtual command register
+/// published after it.
+pub(crate) fn config_access<R>(
+    vdev: &CoreDev,
+    cfg: &PciConfig,
+    f: impl FnOnce(&PciConfig, &mut KernelConfig<'_>) -> R,
+) -> R {
     let mut backend = KernelConfig::new(vdev);
-    let r = f(&mut opened.config, &mut backend);
-    vdev.state().publish_vcmd(opened.config.vcmd());
-    Some(r)
+    let r = f(cfg, &mut backend);
+    vdev.state().publish_vcmd(cfg.vcmd());
+    r
 }

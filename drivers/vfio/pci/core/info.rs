@@ -78,7 +78,7 @@ pub(crate) fn irq_count(vdev: &CoreDev, index: u32) -> u32 {
     let pdev = vdev.pdev();
     match index {
         uapi::VFIO_PCI_INTX_IRQ_INDEX => enable::with_config(vdev, |cfg, _| {
-            u32::from(cfg.vconfig[PCI_INTERRUPT_PIN] != 0)
+            u32::from(cfg.vconfig.byte(PCI_INTERRUPT_PIN) != 0)
         })
         .unwrap_or(0),
         uapi::VFIO_PCI_MSI_IRQ_INDEX => match pdev.msi_cap() {

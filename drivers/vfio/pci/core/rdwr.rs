@@ -29,6 +29,7 @@ use crate::{
         },
         uapi,
     },
+    state::Opened,
 };
 use kernel::{
     prelude::*,
@@ -63,6 +64,7 @@ impl UserBuf for User {
 /// user buffer at `buf`; advances `*ppos` by what was done.
 pub(crate) fn rw(
     vdev: &CoreDev,
+    opened: Option<&Opened>,
     buf: usize,
     count: usize,
     ppos: &mut i64,
@@ -84,11 +86,12 @@ pub(crate) fn rw(
     let ret = match index {
         uapi::VFIO_PCI_CONFIG_REGION_INDEX => {
             // CAST: A file position is not negative here (the index check above).
-            let done = enable::with_config(vdev, |cfg, backend| {
-                cfg.rw(backend, &mut User(buf), *ppos as u64, count, iswrite)
-            })
-            .ok_or(EINVAL)
-            .and_then(|r| r.map_err(Error::from));
+            let done = opened.ok_or(EINVAL).and_then(|opened| {
+                enable::config_access(vdev, &opened.config, |cfg, backend| {
+                    cfg.rw(backend, &mut User(buf), *ppos as u64, count, iswrite)
+                })
+                .map_err(Error::from)
+            });
             done.map(|done| {
                 // CAST: At most `count` bytes, which fit a file position.
                 *ppos += done as i64;
@@ -96,7 +99,7 @@ pub(crate) fn rw(
             })
         }
         uapi::VFIO_PCI_BAR0_REGION_INDEX..=uapi::VFIO_PCI_BAR5_REGION_INDEX => {
-            bar_rw(vdev, index as usize, buf, count, ppos, iswrite)
+            bar_rw(vdev, opened, index as usize, buf, count, ppos, iswrite)
         }
         uapi::VFIO_PCI_ROM_REGION_INDEX if !iswrite => rom_read(vdev, buf, count, ppos),
         i if i >= uapi::VFIO_PCI_NUM_REGIONS => {
@@ -127,6 +130,7 @@ const OFFSET_MASK: u64 = (1 << VFIO_PCI_OFFSET_SHIFT) - 1;
 /// are 0xff, writes dropped).
 fn bar_rw(
     vdev: &CoreDev,
+    opened: Option<&Opened>,
     bar: usize,
     buf: usize,
     count: usize,
@@ -141,7 +145,7 @@ fn bar_rw(
     }
     // CAST: Bounded by `count`.
     let count = count.min((len - pos) as usize);
-    let io = vdev.state().bar(bar)?;
+    let io = opened.ok_or(ENODEV)?.bar(bar)?;
     let (msix_bar, msix_offset, msix_size) = vdev.msix();
     let (x_start, x_end) = if usize::from(msix_bar) == bar {
         (
@@ -157,7 +161,7 @@ fn bar_rw(
         max_width: 8,
         test_mem: flags & u64::from(bindings::IORESOURCE_MEM) != 0,
     };
-    let done = do_io_rw(vdev, &io, &span, buf, pos, count, iswrite)?;
+    let done = do_io_rw(vdev, io, &span, buf, pos, count, iswrite)?;
     // CAST: At most `count` bytes.
     *ppos += done as i64;
     Ok(done as isize)

@@ -3,9 +3,11 @@
 //! The core's private state of one device: what upstream keeps in `vfio_pci_core_device`
 //! fields that no code outside the core reads.
 //!
-//! Lock order (upstream's, plus `open`): the device set's lock, [`CoreState::open`] (config
-//! space, serialised here where upstream's C races; a DisINTx write masks INTx under it),
-//! [`CoreState::igate`], `memory_lock`, [`CoreState::pm_save`]; `irqlock` innermost.
+//! Lock order (upstream's, plus `open`): the device set's lock, [`CoreState::open`] (held by
+//! enable and disable, and by config accesses from outside a device file operation; a DisINTx
+//! write masks INTx under it), [`CoreState::igate`], `memory_lock`, [`CoreState::pm_save`];
+//! `irqlock` innermost. Region accesses from the device's files take no lock: they reach the
+//! open state through [`CoreState::published`], as upstream's read `vconfig` and `barmap`.
 
 use crate::{
     config::PciConfig,
@@ -19,16 +21,13 @@ use crate::{
     sriov::Role,
 };
 use core::sync::atomic::{
+    AtomicPtr,
     AtomicU16,
     Ordering, //
 };
 use kernel::{
-    new_spinlock,
     prelude::*,
-    sync::{
-        Arc,
-        SpinLock, //
-    },
+    sync::Arc, //
 };
 use vfio_rs_kernel_ext::mutex::{new_plain_mutex, Mutex};
 use vfio_rs_kernel_ext::pci::{
@@ -51,10 +50,10 @@ pub(crate) struct CoreState {
     /// (under `memory_lock` when going down, as upstream).
     #[pin]
     pub(crate) pm_save: Mutex<Option<SavedState>>,
-    /// `barmap`: the BARs mapped at enable, taken out at disable. Region accesses take a
-    /// reference and run unlocked (upstream reads `barmap` with no lock).
-    #[pin]
-    pub(crate) bars: SpinLock<[Option<BarMap>; 6]>,
+    /// The `Opened` that `open` holds, from the end of enable to the start of disable (null
+    /// otherwise): what the device's file operations use without a lock (`CoreDev::opened`).
+    /// Only shared borrows of it are made while it is published.
+    pub(crate) published: AtomicPtr<Opened>,
     /// `dummy_resources_list`: the rest of each mappable sub-page BAR's page, reserved from
     /// `vfio_pci_probe_mmaps` (each open) to `vfio_pci_core_disable`.
     #[pin]
@@ -90,6 +89,19 @@ pub(crate) struct Opened {
     pub(crate) saved: Option<SavedState>,
     /// `pci_enable_device`, undone last at disable.
     pub(crate) enabled: Option<Enabled>,
+    /// `barmap`: the BARs mapped at enable, unmapped first at disable.
+    pub(crate) bars: [Option<BarMap>; 6],
+}
+
+impl Opened {
+    /// BAR `bar`'s mapping, or why there is none.
+    pub(crate) fn bar(&self, bar: usize) -> Result<&Arc<IoMap>> {
+        match self.bars.get(bar) {
+            Some(Some(Ok(io))) => Ok(io),
+            Some(Some(Err(e))) => Err(*e),
+            _ => Err(ENODEV),
+        }
+    }
 }
 
 impl CoreState {
@@ -101,7 +113,7 @@ impl CoreState {
             ioeventfds <- new_plain_mutex!(KVec::new(), "ioeventfds_lock"),
             irq: Arc::pin_init(IrqShared::new(pdev.into()), GFP_KERNEL)?,
             pm_save <- new_plain_mutex!(None),
-            bars <- new_spinlock!([None, None, None, None, None, None]),
+            published: AtomicPtr::new(core::ptr::null_mut()),
             page_tails <- new_plain_mutex!(KVec::new()),
             sriov <- new_plain_mutex!(Role::None),
             pm <- new_plain_mutex!(LowPower::default()),
@@ -117,11 +129,26 @@ impl CoreState {
 
     /// BAR `bar`'s mapping, or why there is none (`ENODEV` while the device is closed).
     pub(crate) fn bar(&self, bar: usize) -> BarMap {
-        match self.bars.lock().get(bar) {
-            Some(Some(Ok(io))) => Ok(io.clone()),
-            Some(Some(Err(e))) => Err(*e),
-            _ => Err(ENODEV),
+        match &*self.open.lock() {
+            Some(opened) => opened.bar(bar).cloned(),
+            None => Err(ENODEV),
         }
+    }
+
+    /// Stores the enabled device's state and publishes it to the device's file operations.
+    pub(crate) fn set_opened(&self, opened: KBox<Opened>) {
+        let mut open = self.open.lock();
+        let ptr: *const Opened = &**open.insert(opened);
+        self.published.store(ptr.cast_mut(), Ordering::Release);
+    }
+
+    /// Withdraws the state from the file operations (there are none left: this is the last
+    /// close) and takes it.
+    pub(crate) fn take_opened(&self) -> Option<KBox<Opened>> {
+        let mut open = self.open.lock();
+        self.published
+            .store(core::ptr::null_mut(), Ordering::Release);
+        open.take()
     }
 
     /// Records the virtual command register after a config access changed it.

@@ -173,7 +173,10 @@ unsafe fn rw_export(
     }
     // SAFETY: `core_vdev` belongs to a core device; `ppos` is ours (function contract).
     let (vdev, ppos) = unsafe { (CoreDev::from_vdev(core_vdev), &mut *ppos) };
-    rdwr::rw(vdev, buf, count, ppos, iswrite).unwrap_or_else(|e| e.to_errno() as isize)
+    // SAFETY: A read or write of one of the device's files (the exports' contract: upstream's
+    // region accesses, too, use `vconfig` and `barmap` unlocked).
+    let opened = unsafe { vdev.opened() };
+    rdwr::rw(vdev, opened, buf, count, ppos, iswrite).unwrap_or_else(|e| e.to_errno() as isize)
 }
 
 /// `vfio_pci_core_read`.

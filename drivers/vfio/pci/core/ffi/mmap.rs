@@ -118,7 +118,10 @@ unsafe extern "C" fn vfio_pci_core_mmap(
         return EINVAL.to_errno();
     }
     // The BAR must be reserved for us (mapped at enable).
-    if let Err(e) = vdev.state().bar(index as usize) {
+    // SAFETY: The device file's mmap (the exports' contract). Unlocked: `open` is taken
+    // around user copies elsewhere, so it must not be taken under `mmap_lock`.
+    let bar = unsafe { vdev.opened() }.map_or(Err(ENODEV), |o| o.bar(index as usize).map(drop));
+    if let Err(e) = bar {
         return e.to_errno();
     }
     // SAFETY: The VMA is in its mmap handler; the device stays alive while the mapping's file

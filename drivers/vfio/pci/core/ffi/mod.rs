@@ -25,9 +25,15 @@ use crate::{
             SetLocked, //
         }, //
     },
-    state::CoreState,
+    state::{
+        CoreState,
+        Opened, //
+    },
 };
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::Ordering, //
+};
 use kernel::{
     device::Bound,
     error::to_result,
@@ -111,6 +117,23 @@ impl CoreDev {
     pub(crate) fn state(&self) -> &CoreState {
         // SAFETY: `msi_perm` holds the state between init and release (type invariant).
         unsafe { &*(*self.raw()).msi_perm.cast::<CoreState>() }
+    }
+
+    /// The open device's state, reached without a lock: what upstream's region accesses read
+    /// unlocked (`vconfig`, `barmap`). `None` while the device is closed.
+    ///
+    /// # Safety
+    ///
+    /// Only from one of the device's file operations (read, write, ioctl, mmap), which vfio.ko
+    /// issues between `open_device` and `close_device`: the state is published at the end of
+    /// `vfio_pci_core_enable` and withdrawn at the start of `vfio_pci_core_disable` (the last
+    /// close), before it is freed.
+    pub(crate) unsafe fn opened(&self) -> Option<&Opened> {
+        let ptr = self.state().published.load(Ordering::Acquire);
+        // SAFETY: Null, or the `Opened` owned by `open`, which only borrows it shared while it
+        // is published and frees it only after withdrawing it, which (the contract) cannot
+        // happen during the caller's file operation.
+        unsafe { ptr.as_ref() }
     }
 
     /// `memory_lock`: held for reading around BAR accesses, for writing around anything that
@@ -212,7 +235,7 @@ impl CoreDev {
     /// a mutable borrow.
     pub(crate) fn publish_config(&self, cfg: Option<&mut crate::config::PciConfig>) {
         let (map, vconfig) = match cfg {
-            Some(c) => (c.map.as_mut_ptr(), c.vconfig.as_mut_ptr()),
+            Some(c) => (c.map.as_mut_ptr(), c.vconfig.as_ptr()),
             None => (core::ptr::null_mut(), core::ptr::null_mut()),
         };
         // SAFETY: Written at enable and disable, under the device set's lock, as upstream
