@@ -90,6 +90,7 @@ impl fmt::Debug for Errno {
 /// A kernel error as the errno user space gets.
 #[cfg(MODULE)]
 impl From<kernel::error::Error> for Errno {
+    #[inline]
     fn from(e: kernel::error::Error) -> Self {
         Errno(-e.to_errno())
     }
@@ -97,6 +98,7 @@ impl From<kernel::error::Error> for Errno {
 
 #[cfg(MODULE)]
 impl From<Errno> for kernel::error::Error {
+    #[inline]
     fn from(e: Errno) -> Self {
         kernel::error::Error::from_errno(e.to_errno())
     }

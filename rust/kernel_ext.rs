@@ -43,6 +43,7 @@ pub mod iova_bitmap;
 pub mod irq;
 pub mod irq_bypass;
 pub mod irq_flags;
+pub mod kmalloc_box;
 pub mod kobject;
 pub mod kvm;
 pub mod mdev;

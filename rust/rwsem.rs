@@ -29,6 +29,7 @@ impl RwSem {
     /// # Safety
     ///
     /// `ptr` must be valid for writes and not in use as a lock.
+    #[inline]
     pub unsafe fn init(
         ptr: *mut bindings::rw_semaphore,
         name: &'static CStr,
@@ -44,12 +45,14 @@ impl RwSem {
     ///
     /// `ptr` must point to a semaphore initialised with [`RwSem::init`] (or `init_rwsem`) that
     /// stays alive for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::rw_semaphore) -> &'a Self {
         // SAFETY: `RwSem` is a transparent wrapper; validity is the caller's contract.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// `down_write()`: held until the guard drops.
+    #[inline]
     pub fn write(&self) -> WriteGuard<'_> {
         // SAFETY: The semaphore is initialised (type invariant).
         unsafe { bindings::down_write(self.0.get()) };
@@ -57,6 +60,7 @@ impl RwSem {
     }
 
     /// `down_write_trylock()`: `None` if it is held.
+    #[inline]
     pub fn try_write(&self) -> Option<WriteGuard<'_>> {
         // SAFETY: The semaphore is initialised (type invariant).
         if unsafe { bindings::down_write_trylock(self.0.get()) } != 0 {
@@ -67,6 +71,7 @@ impl RwSem {
     }
 
     /// `down_read()`: held until the guard drops.
+    #[inline]
     pub fn read(&self) -> ReadGuard<'_> {
         // SAFETY: The semaphore is initialised (type invariant).
         unsafe { bindings::down_read(self.0.get()) };
@@ -74,6 +79,7 @@ impl RwSem {
     }
 
     /// `down_read_trylock()`: `None` if a writer holds or waits for it.
+    #[inline]
     pub fn try_read(&self) -> Option<ReadGuard<'_>> {
         // SAFETY: The semaphore is initialised (type invariant).
         if unsafe { bindings::down_read_trylock(self.0.get()) } != 0 {
@@ -88,6 +94,7 @@ impl RwSem {
 pub struct WriteGuard<'a>(&'a RwSem);
 
 impl Drop for WriteGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: The guard exists only while we hold the semaphore for writing.
         unsafe { bindings::up_write(self.0 .0.get()) };
@@ -98,6 +105,7 @@ impl Drop for WriteGuard<'_> {
 pub struct ReadGuard<'a>(&'a RwSem);
 
 impl Drop for ReadGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: The guard exists only while we hold the semaphore for reading.
         unsafe { bindings::up_read(self.0 .0.get()) };

@@ -16,7 +16,9 @@ use crate::{
     group::Group,
     info_cap,
     kernel_ext::{
-        bindings, uapi,
+        bindings,
+        kmalloc_box::KmBox,
+        uapi,
         vfio::{
             device::{
                 RawDevice,
@@ -81,18 +83,15 @@ impl DeviceFile {
 }
 
 impl DeviceFileOps for DeviceFile {
-    fn open_cdev(dev: &RawDevice) -> Result<KBox<Self>> {
+    fn open_cdev(dev: &RawDevice) -> Result<KmBox<Self>> {
         let dev = dev.try_registered().ok_or(ENODEV)?;
-        let file = KBox::new(
-            DeviceFile {
-                dev,
-                group: None,
-                binding: SetOnce::new(),
-                access: AtomicBool::new(false),
-                kvm: KvmSlot::new(),
-            },
-            GFP_KERNEL_ACCOUNT,
-        );
+        let file = KmBox::new(DeviceFile {
+            dev,
+            group: None,
+            binding: SetOnce::new(),
+            access: AtomicBool::new(false),
+            kvm: KvmSlot::new(),
+        });
         file.map_err(|e| {
             dev.put_registration();
             e.into()
@@ -107,7 +106,7 @@ impl DeviceFileOps for DeviceFile {
         self.access.load(Ordering::Acquire)
     }
 
-    fn release(this: KBox<Self>) {
+    fn release(this: KmBox<Self>) {
         if this.access_granted() {
             match (&this.group, this.binding.as_ref()) {
                 (Some(group), _) => group.close_device(this.dev),

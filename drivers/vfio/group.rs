@@ -29,6 +29,7 @@ use crate::{
         global::module_mutex,
         iommu::IommuGroup,
         iommufd::IommufdCtx,
+        kmalloc_box::KmBox,
         mutex::{
             new_plain_mutex,
             Mutex, //
@@ -474,7 +475,7 @@ impl Group {
     fn open_device_fd(this: ArcBorrow<'_, Group>, dev: RegisteredDevice) -> Result<isize> {
         // The fd is reserved first, so running out of fds never opens the device.
         let reservation = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
-        let file = KBox::new(DeviceFile::new(dev, this.into()), GFP_KERNEL)?;
+        let file = KmBox::new(DeviceFile::new(dev, this.into()))?;
         this.open_device(dev)?;
         file.grant_access();
         match create_file(&crate::ffi::DEVICE_FILE_FOPS, file) {
@@ -485,8 +486,9 @@ impl Group {
             }
             Err((e, file)) => {
                 this.close_device(file.registered());
-                // The registration reference is the caller's to drop on error.
-                core::mem::forget(file);
+                // The registration reference is the caller's to drop on error (the file's
+                // release does not run: dropping it only frees it and its group reference).
+                drop(file);
                 Err(e)
             }
         }

@@ -36,6 +36,7 @@ pub(crate) fn raw<Ctx: kernel::device::DeviceContext>(
 ///
 /// The device must stay bound to the caller's driver while the returned reference lives (e.g.
 /// a VFIO device's callbacks, which its driver's `remove` waits for).
+#[inline]
 pub unsafe fn as_bound(dev: &pci::Device) -> &pci::Device<Bound> {
     // SAFETY: `pci::Device<Ctx>` has the same layout for every context; the caller guarantees
     // the device is bound for the borrow.
@@ -291,6 +292,7 @@ fn user_config<T>(ret: c_int, val: T) -> Result<T> {
 }
 
 impl DeviceExt for pci::Device<Bound> {
+    #[inline]
     fn enable(&self) -> Result<Enabled> {
         // SAFETY: The device is valid (type invariant of `pci::Device`).
         to_result(unsafe { bindings::pci_enable_device(raw(self)) })?;
@@ -298,16 +300,19 @@ impl DeviceExt for pci::Device<Bound> {
         Ok(Enabled { dev: self.into() })
     }
 
+    #[inline]
     fn set_master(&self) {
         // SAFETY: The device is valid.
         unsafe { bindings::pci_set_master(raw(self)) };
     }
 
+    #[inline]
     fn clear_master(&self) {
         // SAFETY: The device is valid.
         unsafe { bindings::pci_clear_master(raw(self)) };
     }
 
+    #[inline]
     fn request_regions(&self, bars: u32, name: &'static CStr) -> Result<Regions> {
         let valid = (1u32 << bindings::PCI_STD_NUM_BARS) - 1;
         if bars == 0 || bars & !valid != 0 {
@@ -326,6 +331,7 @@ impl DeviceExt for pci::Device<Bound> {
         })
     }
 
+    #[inline]
     fn resource_flags(&self, bar: u32) -> Result<ResourceFlags> {
         if bar >= bindings::PCI_STD_NUM_BARS {
             return Err(EINVAL);
@@ -336,55 +342,65 @@ impl DeviceExt for pci::Device<Bound> {
         Ok(ResourceFlags(unsafe { (*raw(self)).resource[bar].flags }))
     }
 
+    #[inline]
     fn user_write_config_byte(&self, pos: u32, val: u8) -> Result {
         let pos = c_int::try_from(pos)?;
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_user_write_config_byte(raw(self), pos, val) })
     }
 
+    #[inline]
     fn user_write_config_word(&self, pos: u32, val: u16) -> Result {
         let pos = c_int::try_from(pos)?;
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_user_write_config_word(raw(self), pos, val) })
     }
 
+    #[inline]
     fn user_write_config_dword(&self, pos: u32, val: u32) -> Result {
         let pos = c_int::try_from(pos)?;
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_user_write_config_dword(raw(self), pos, val) })
     }
 
+    #[inline]
     fn try_reset_function(&self) -> Result {
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_try_reset_function(raw(self)) })
     }
 
+    #[inline]
     fn probe_reset_slot(&self) -> Result {
         // SAFETY: The device is valid; its `slot` is NULL or a slot alive while the device
         // is, which `pci_probe_reset_slot` accepts either way.
         to_result(unsafe { bindings::pci_probe_reset_slot((*raw(self)).slot) })
     }
 
+    #[inline]
     fn probe_reset_bus(&self) -> Result {
         // SAFETY: The device is valid and so is its bus while it is.
         to_result(unsafe { bindings::pci_probe_reset_bus((*raw(self)).bus) })
     }
 
+    #[inline]
     fn reset_bus(&self) -> Result {
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_reset_bus(raw(self)) })
     }
 
+    #[inline]
     fn save_state(&self) -> Result {
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_save_state(raw(self)) })
     }
 
+    #[inline]
     fn restore_state(&self) {
         // SAFETY: The device is valid.
         unsafe { bindings::pci_restore_state(raw(self)) };
     }
 
+    #[inline]
     fn store_saved_state(&self) -> Result<SavedState> {
         // SAFETY: The device is valid.
         let ptr = unsafe { bindings::pci_store_saved_state(raw(self)) };
@@ -392,12 +408,14 @@ impl DeviceExt for pci::Device<Bound> {
         Ok(SavedState(NonNull::new(ptr).ok_or(ENOMEM)?))
     }
 
+    #[inline]
     fn load_saved_state(&self, state: &SavedState) -> Result {
         // SAFETY: The device is valid; `state` is a valid saved state (type invariant), which
         // `pci_load_saved_state` only reads.
         to_result(unsafe { bindings::pci_load_saved_state(raw(self), state.0.as_ptr()) })
     }
 
+    #[inline]
     fn load_and_free_saved_state(&self, state: SavedState) -> Result {
         let mut ptr = core::mem::ManuallyDrop::new(state).0.as_ptr();
         // SAFETY: The device is valid; `ptr` is a saved state we own (type invariant of
@@ -405,11 +423,13 @@ impl DeviceExt for pci::Device<Bound> {
         to_result(unsafe { bindings::pci_load_and_free_saved_state(raw(self), &mut ptr) })
     }
 
+    #[inline]
     fn set_power_state(&self, state: PowerState) -> Result {
         // SAFETY: The device is valid.
         to_result(unsafe { bindings::pci_set_power_state(raw(self), state as c_int) })
     }
 
+    #[inline]
     fn read_config_byte(&self, pos: u32) -> Result<u8> {
         let pos = c_int::try_from(pos)?;
         let mut val = 0;
@@ -418,6 +438,7 @@ impl DeviceExt for pci::Device<Bound> {
         to_result(pcibios_err_to_errno(ret)).map(|()| val)
     }
 
+    #[inline]
     fn read_config_word(&self, pos: u32) -> Result<u16> {
         let pos = c_int::try_from(pos)?;
         let mut val = 0;
@@ -426,6 +447,7 @@ impl DeviceExt for pci::Device<Bound> {
         to_result(pcibios_err_to_errno(ret)).map(|()| val)
     }
 
+    #[inline]
     fn read_config_dword(&self, pos: u32) -> Result<u32> {
         let pos = c_int::try_from(pos)?;
         let mut val = 0;
@@ -434,6 +456,7 @@ impl DeviceExt for pci::Device<Bound> {
         to_result(pcibios_err_to_errno(ret)).map(|()| val)
     }
 
+    #[inline]
     fn write_config_word(&self, pos: u32, val: u16) -> Result {
         let pos = c_int::try_from(pos)?;
         // SAFETY: The device is valid.
@@ -441,6 +464,7 @@ impl DeviceExt for pci::Device<Bound> {
         to_result(pcibios_err_to_errno(ret))
     }
 
+    #[inline]
     fn read_vpd(&self, addr: u32, data: &mut [u8; 4]) -> Result<usize> {
         // SAFETY: The device is valid; `data` has room for the 4 bytes asked for.
         let ret =
@@ -453,11 +477,13 @@ impl DeviceExt for pci::Device<Bound> {
         Ok(ret as usize)
     }
 
+    #[inline]
     fn write_vpd(&self, addr: u32, data: &[u8; 4]) -> isize {
         // SAFETY: The device is valid; `data` holds the 4 bytes given, which the call reads.
         unsafe { bindings::pci_write_vpd(raw(self), addr.into(), 4, data.as_ptr().cast()) }
     }
 
+    #[inline]
     fn pcie_get_mps(&self) -> u32 {
         // SAFETY: The device is valid.
         let mps = unsafe { bindings::pcie_get_mps(raw(self)) };
@@ -465,6 +491,7 @@ impl DeviceExt for pci::Device<Bound> {
         mps as u32
     }
 
+    #[inline]
     fn pcie_set_readrq(&self, rq: u32) {
         let Ok(rq) = c_int::try_from(rq) else {
             return;
@@ -473,11 +500,13 @@ impl DeviceExt for pci::Device<Bound> {
         unsafe { bindings::pcie_set_readrq(raw(self), rq) };
     }
 
+    #[inline]
     fn msix_can_alloc_dyn(&self) -> bool {
         // SAFETY: The device is valid.
         unsafe { bindings::pci_msix_can_alloc_dyn(raw(self)) }
     }
 
+    #[inline]
     fn try_locked_reset(&self) -> bool {
         // SAFETY: The device is valid; `vfio_rs_pci_upstream_bridge` returns NULL or the
         // bridge above it, alive as long as the device is.
@@ -501,6 +530,7 @@ impl DeviceExt for pci::Device<Bound> {
         done
     }
 
+    #[inline]
     fn drvdata_ptr(&self) -> *const c_void {
         // SAFETY: The device is valid, and so is its embedded `struct device`.
         unsafe { bindings::dev_get_drvdata(&raw mut (*raw(self)).dev) }

@@ -131,6 +131,7 @@ impl IoMem {
     }
 
     /// The address of a `size`-byte access at `offset`: in the mapping and naturally aligned.
+    #[inline]
     fn at(&self, offset: usize, size: usize) -> Result<*mut c_void> {
         let end = offset.checked_add(size).ok_or(EINVAL)?;
         if end > self.len || offset % size != 0 {
@@ -141,6 +142,7 @@ impl IoMem {
     }
 
     /// `ioread8` at `offset`.
+    #[inline]
     pub fn read8(&self, offset: usize) -> Result<u8> {
         let addr = self.at(offset, 1)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -150,6 +152,7 @@ impl IoMem {
     }
 
     /// `ioread16` (little-endian) at `offset`.
+    #[inline]
     pub fn read16(&self, offset: usize) -> Result<u16> {
         let addr = self.at(offset, 2)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -159,6 +162,7 @@ impl IoMem {
     }
 
     /// `ioread32` (little-endian) at `offset`.
+    #[inline]
     pub fn read32(&self, offset: usize) -> Result<u32> {
         let addr = self.at(offset, 4)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -168,6 +172,7 @@ impl IoMem {
     /// `ioread64` (little-endian) at `offset`: one access on memory, low then high dword on
     /// I/O ports (`io-64-nonatomic-lo-hi.h`, as `vfio_pci_rdwr.c`).
     #[cfg(all(CONFIG_64BIT, CONFIG_GENERIC_IOMAP))]
+    #[inline]
     pub fn read64(&self, offset: usize) -> Result<u64> {
         let addr = self.at(offset, 8)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -175,6 +180,7 @@ impl IoMem {
     }
 
     /// `iowrite8` at `offset`.
+    #[inline]
     pub fn write8(&self, val: u8, offset: usize) -> Result {
         let addr = self.at(offset, 1)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -183,6 +189,7 @@ impl IoMem {
     }
 
     /// `iowrite16` (little-endian) at `offset`.
+    #[inline]
     pub fn write16(&self, val: u16, offset: usize) -> Result {
         let addr = self.at(offset, 2)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -191,6 +198,7 @@ impl IoMem {
     }
 
     /// `iowrite32` (little-endian) at `offset`.
+    #[inline]
     pub fn write32(&self, val: u32, offset: usize) -> Result {
         let addr = self.at(offset, 4)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).
@@ -200,6 +208,7 @@ impl IoMem {
 
     /// `iowrite64` (little-endian) at `offset`; see [`IoMap::read64`].
     #[cfg(all(CONFIG_64BIT, CONFIG_GENERIC_IOMAP))]
+    #[inline]
     pub fn write64(&self, val: u64, offset: usize) -> Result {
         let addr = self.at(offset, 8)?;
         // SAFETY: `addr` is in the mapping (type invariant, checked by `at`).

@@ -9,6 +9,7 @@
 use crate::{
     bindings,
     fops::StaticFops,
+    kmalloc_box::KmBox,
     vfio::device::RawDevice, //
 };
 use core::marker::PhantomData;
@@ -23,13 +24,13 @@ use kernel::{
 /// The private data of a device file.
 pub trait DeviceFileOps: Sized + Send + Sync + 'static {
     /// Opens `/dev/vfio/devices/vfioN` of `dev`: a file that can do nothing until bound.
-    fn open_cdev(dev: &RawDevice) -> Result<KBox<Self>>;
+    fn open_cdev(dev: &RawDevice) -> Result<KmBox<Self>>;
     /// The device the file is open on.
     fn device(&self) -> &RawDevice;
     /// Whether the device is open for this file (read with acquire ordering).
     fn access_granted(&self) -> bool;
     /// The file's last reference is gone.
-    fn release(this: KBox<Self>);
+    fn release(this: KmBox<Self>);
     /// Handles an ioctl.
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
 }
@@ -42,7 +43,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
     ///
     /// `file` must be a device file created by [`create_file`] for `T`.
     unsafe fn data<'a>(file: *mut bindings::file) -> &'a T {
-        // SAFETY: The private data is a `KBox<T>` until release (function contract).
+        // SAFETY: The private data is a `KmBox<T>` until release (function contract).
         unsafe { &*(*file).private_data.cast::<T>() }
     }
 
@@ -55,7 +56,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
         match T::open_cdev(dev) {
             Ok(data) => {
                 // SAFETY: Open may set the private data; `release` takes it back.
-                unsafe { (*file).private_data = KBox::into_raw(data).cast() };
+                unsafe { (*file).private_data = KmBox::into_raw(data).cast() };
                 // SAFETY: `file` is valid and being opened.
                 dev.share_mapping(unsafe { File::from_raw_file(file) });
                 0
@@ -69,7 +70,7 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
     /// `file` must be a device file of `T`, being released.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: Release owns the private data stored by `create_file`.
-        T::release(unsafe { KBox::from_raw((*file).private_data.cast::<T>()) });
+        T::release(unsafe { KmBox::from_raw((*file).private_data.cast::<T>()) });
         0
     }
 
@@ -192,9 +193,9 @@ impl<T: DeviceFileOps> DeviceFileVtable<T> {
 /// pread/pwrite, sharing the device inode's mapping. On error `data` is handed back.
 pub fn create_file<T: DeviceFileOps>(
     fops: &'static StaticFops,
-    data: KBox<T>,
-) -> core::result::Result<ARef<File>, (Error, KBox<T>)> {
-    let raw = KBox::into_raw(data);
+    data: KmBox<T>,
+) -> core::result::Result<ARef<File>, (Error, KmBox<T>)> {
+    let raw = KmBox::into_raw(data);
     // SAFETY: `fops` is a static table built by `DeviceFileVtable::<T>`; on success the file
     // owns `raw` and gives it back in `release`.
     let file = unsafe {
@@ -215,7 +216,7 @@ pub fn create_file<T: DeviceFileOps>(
             Ok(file)
         }
         // SAFETY: The file was not created, so `raw` is still ours.
-        Err(e) => Err((e, unsafe { KBox::from_raw(raw) })),
+        Err(e) => Err((e, unsafe { KmBox::from_raw(raw) })),
     }
 }
 
