@@ -92,10 +92,7 @@ impl DeviceFileOps for DeviceFile {
             access: AtomicBool::new(false),
             kvm: KvmSlot::new(),
         });
-        file.map_err(|e| {
-            dev.put_registration();
-            e.into()
-        })
+        file.inspect_err(|_| dev.put_registration())
     }
 
     fn device(&self) -> &RawDevice {
