@@ -78,8 +78,7 @@ impl PciConfig {
             None => 0,
         };
         self.vset(PCI_ROM_ADDRESS, 4, vrom);
-        self.bardirty
-            .store(false, core::sync::atomic::Ordering::Relaxed);
+        self.set_bar_dirty(false);
     }
 
     /// `vfio_need_bar_restore`: does a BAR that was set at init differ in hardware now?

@@ -97,8 +97,7 @@ impl PciConfig {
         }
 
         if is_bar(c.offset) {
-            self.bardirty
-                .store(true, core::sync::atomic::Ordering::Relaxed);
+            self.set_bar_dirty(true);
         }
         Ok(())
     }

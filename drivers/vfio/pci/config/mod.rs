@@ -228,6 +228,11 @@ impl PciConfig {
         self.bardirty.load(Relaxed)
     }
 
+    /// Records whether the virtual BARs need `vfio_bar_fixup`.
+    pub(crate) fn set_bar_dirty(&self, dirty: bool) {
+        self.bardirty.store(dirty, Relaxed)
+    }
+
     /// The virtual command register.
     pub fn vcmd(&self) -> u16 {
         self.vget(PCI_COMMAND, 2) as u16
